@@ -1,0 +1,14 @@
+"""Assignment's app factory."""
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.config import Settings
+from shared.web import create_service_app
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    from services.assignment import handlers  # noqa: F401  (event handlers)
+    from services.assignment.views import blp
+
+    return create_service_app("assignment", "assignment", [blp], settings)

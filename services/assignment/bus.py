@@ -1,0 +1,5 @@
+"""Assignment's side of the event bus."""
+from services.assignment.models import DeadLetter, Inbox, Outbox
+from shared.messaging import ServiceBus
+
+bus = ServiceBus("assignment", Outbox, Inbox, DeadLetter)

@@ -1,0 +1,5 @@
+"""Intake's side of the event bus."""
+from services.intake.models import DeadLetter, Inbox, Outbox
+from shared.messaging import ServiceBus
+
+bus = ServiceBus("intake", Outbox, Inbox, DeadLetter)

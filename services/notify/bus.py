@@ -1,0 +1,5 @@
+"""Notify's side of the event bus."""
+from services.notify.models import DeadLetter, Inbox, Outbox
+from shared.messaging import ServiceBus
+
+bus = ServiceBus("notify", Outbox, Inbox, DeadLetter)

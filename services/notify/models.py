@@ -1,0 +1,75 @@
+"""Notify's tables: whom to write to about a case, and every email as a delivery row."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared import db
+from shared.audit import AccessLogMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
+
+Base = db.make_base("notify")
+
+
+class Outbox(OutboxMixin, Base):
+    pass
+
+
+class Inbox(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    pass
+
+
+class AccessLog(AccessLogMixin, Base):
+    pass
+
+
+class Contact(Base):
+    """The requester of a case, as far as email needs: kept from ``request.submitted``."""
+
+    __tablename__ = "contacts"
+
+    correlation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class Delivery(Base):
+    """One email: written before it is sent, so that a retry or a second delivery of the event
+    finds it and never sends a second, different mail."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient", "template", name="uq_deliveries_event_recipient_template"),
+        Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'sending')"),
+              sqlite_where=text("status IN ('pending', 'sending')")),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=db.new_id)
+    event_id: Mapped[str] = mapped_column(String(36), index=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    correlation_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    template: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(2))
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, sending, sent, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    sent_at: Mapped[datetime | None]
+
+    @property
+    def message_id(self) -> str:
+        return f"<delivery-{self.id}@sopdesk>"

@@ -1,0 +1,29 @@
+"""The shapes of what notify gives."""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+class MessageQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    to = fields.Email(validate=validate.Length(max=254))
+    correlation_id = fields.String(validate=validate.Length(max=64))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class MessageSchema(Schema):
+    id = fields.String()
+    message_id = fields.String(metadata={"description": "the Message-ID header, derived from the delivery row"})
+    to = fields.String(attribute="recipient")
+    template = fields.String()
+    language = fields.String()
+    subject = fields.String()
+    event_id = fields.String()
+    event_type = fields.String()
+    correlation_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "pending, sending, sent or dead"})
+    attempts = fields.Integer()
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)

@@ -1,0 +1,178 @@
+"""The ``sopdesk`` command: the embedded default, migrations, accounts, workers, dead letters."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from shared.config import SERVICES
+
+
+def _cmd_up(args) -> int:
+    from shared.embedded import run_embedded
+
+    return run_embedded()
+
+
+def _cmd_migrate(args) -> int:
+    from shared import migrations
+
+    for service in args.service or SERVICES:
+        migrations.upgrade(service)
+        print(f"{service}: at {migrations.current(service)}")
+    return 0
+
+
+def _cmd_revision(args) -> int:
+    from shared import migrations
+
+    migrations.revision(args.service, args.message, autogenerate=not args.empty)
+    return 0
+
+
+def _cmd_users_add(args) -> int:
+    from services.assignment.directory import DirectoryError, add_user
+
+    try:
+        user = add_user(args.username, args.password, args.role, display_name=args.name or "", email=args.email)
+    except DirectoryError as exc:
+        print(f"sopdesk users add: {exc}", file=sys.stderr)
+        return 2
+    print(f"added {user.username} ({', '.join(user.role_names)})")
+    return 0
+
+
+def _cmd_worker(args) -> int:
+    from shared.celery_app import celery
+
+    queues = ",".join(args.queues or SERVICES)
+    argv = ["worker", "-Q", queues, "--loglevel", args.loglevel, "--concurrency", str(args.concurrency),
+            "--pool", args.pool, "--without-gossip", "--without-mingle"]
+    if args.hostname:
+        argv += ["--hostname", args.hostname]
+    celery.worker_main(argv)
+    return 0
+
+
+def _cmd_beat(args) -> int:
+    from shared.celery_app import celery
+
+    argv = ["beat", "--loglevel", args.loglevel]
+    if args.schedule:
+        argv += ["--schedule", args.schedule]
+    celery.start(argv)
+    return 0
+
+
+def _bus(service: str):
+    import importlib
+
+    return importlib.import_module(f"services.{service}.bus").bus
+
+
+def _cmd_dead_list(args) -> int:
+    rows = []
+    for service in args.service or SERVICES:
+        for letter in _bus(service).dead_letters(include_replayed=args.all):
+            rows.append({"service": service, "id": letter.id, "task": letter.task, "event_id": letter.event_id,
+                         "event_type": letter.event_type, "attempts": letter.attempts,
+                         "created_at": letter.created_at.isoformat(),
+                         "replayed_at": letter.replayed_at.isoformat() if letter.replayed_at else None,
+                         "error": letter.error})
+    print(json.dumps(rows, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _cmd_dead_replay(args) -> int:
+    try:
+        _bus(args.service).replay_dead_letter(args.id)
+    except (LookupError, ValueError) as exc:
+        print(f"sopdesk dead-letters replay: {exc}", file=sys.stderr)
+        return 2
+    print(f"replayed {args.id}")
+    return 0
+
+
+def _cmd_packs_check(args) -> int:
+    from shared.packs import PackError, load_pack
+
+    failed = 0
+    for path in args.files:
+        try:
+            pack = load_pack(path)
+        except (PackError, OSError) as exc:
+            print(f"{exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{path}: pack {pack.key} v{pack.version}, {len(pack.sops)} SOPs, valid")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sopdesk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the whole product on the embedded default")
+    up.set_defaults(func=_cmd_up)
+
+    migrate = sub.add_parser("migrate", help="bring the services' databases to the newest revision")
+    migrate.add_argument("--service", action="append", choices=SERVICES)
+    migrate.set_defaults(func=_cmd_migrate)
+
+    dbp = sub.add_parser("db", help="developer commands for the migrations")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True)
+    rev = dbsub.add_parser("revision", help="write a new Alembic revision for one service")
+    rev.add_argument("--service", required=True, choices=SERVICES)
+    rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("--empty", action="store_true", help="do not autogenerate")
+    rev.set_defaults(func=_cmd_revision)
+
+    users = sub.add_parser("users", help="staff accounts")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    add = usub.add_parser("add", help="add a staff account")
+    add.add_argument("--username", required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--role", action="append", required=True, help="repeat for several roles")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--email")
+    add.set_defaults(func=_cmd_users_add)
+
+    worker = sub.add_parser("worker", help="a Celery worker for some or all service queues")
+    worker.add_argument("--queues", action="append", choices=SERVICES)
+    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--pool", default="prefork", choices=("prefork", "solo", "threads"))
+    worker.add_argument("--loglevel", default="INFO")
+    worker.add_argument("--hostname")
+    worker.set_defaults(func=_cmd_worker)
+
+    beat = sub.add_parser("beat", help="the periodic scheduler (outbox and delivery sweeps)")
+    beat.add_argument("--loglevel", default="INFO")
+    beat.add_argument("--schedule", help="where beat keeps its schedule file")
+    beat.set_defaults(func=_cmd_beat)
+
+    dead = sub.add_parser("dead-letters", help="events and emails that failed every attempt")
+    dsub = dead.add_subparsers(dest="dead_command", required=True)
+    dlist = dsub.add_parser("list")
+    dlist.add_argument("--service", action="append", choices=SERVICES)
+    dlist.add_argument("--all", action="store_true", help="include replayed ones")
+    dlist.set_defaults(func=_cmd_dead_list)
+    replay = dsub.add_parser("replay")
+    replay.add_argument("--service", required=True, choices=SERVICES)
+    replay.add_argument("id")
+    replay.set_defaults(func=_cmd_dead_replay)
+
+    packs = sub.add_parser("packs", help="SOP packs")
+    psub = packs.add_subparsers(dest="packs_command", required=True)
+    check = psub.add_parser("check", help="validate pack files")
+    check.add_argument("files", nargs="+")
+    check.set_defaults(func=_cmd_packs_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Configuration from environment variables, read in one place.
+
+Every variable the product understands is listed in ``ENV_VARS`` with its meaning, so that the
+README, docker-compose.yml and the tests can check they name only real settings.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SERVICES = ("intake", "assignment", "notify", "procurement")
+
+ENV_VARS: dict[str, str] = {
+    "SOPDESK_PORT": "port of the embedded default (sopdesk up); default 8000",
+    "SOPDESK_HOST": "address the embedded default listens on; default 127.0.0.1",
+    "SOPDESK_DATA_DIR": "where the embedded default keeps its SQLite files, broker and mail; default ./var",
+    "SOPDESK_PUBLIC_URL": "base URL used in links in emails; default http://127.0.0.1:<port>",
+    "SOPDESK_ENV": "'embedded' (the default of sopdesk up) or 'production'",
+    "SECRET_KEY": "signs staff tokens and tracking links; required in production",
+    "DATABASE_URL": "PostgreSQL URL shared by the services, each in its own schema; unset: SQLite files",
+    "SOPDESK_INTAKE_DATABASE_URL": "overrides DATABASE_URL for intake",
+    "SOPDESK_ASSIGNMENT_DATABASE_URL": "overrides DATABASE_URL for assignment",
+    "SOPDESK_NOTIFY_DATABASE_URL": "overrides DATABASE_URL for notify",
+    "SOPDESK_PROCUREMENT_DATABASE_URL": "overrides DATABASE_URL for procurement",
+    "REDIS_URL": "the Celery broker (Redis); unset: the embedded Redis of sopdesk up",
+    "SOPDESK_VISIBILITY_TIMEOUT": "seconds before a task whose worker died is delivered again; default 300",
+    "SOPDESK_SWEEP_SECONDS": "how often the outbox and delivery sweeps run; default 10",
+    "SOPDESK_MAX_RETRIES": "attempts of an event handler or email before its dead letter; default 8",
+    "SOPDESK_RETRY_BACKOFF_MAX": "longest wait between two attempts, seconds; default 600",
+    "SOPDESK_DELIVERY_CLAIM_SECONDS": "how long a sending worker holds an email before another may retry it; default 120",
+    "SMTP_HOST": "SMTP relay; default localhost (the embedded mail catcher in sopdesk up)",
+    "SMTP_PORT": "SMTP port; default 1025",
+    "SMTP_SECURITY": "none, starttls or ssl; default none",
+    "SMTP_USERNAME": "SMTP login user (optional)",
+    "SMTP_PASSWORD": "SMTP login password (optional)",
+    "SMTP_TIMEOUT": "seconds to wait for the SMTP server; default 30",
+    "MAIL_FROM": "sender address of every email; default sopdesk@localhost",
+    "SOPDESK_TOKEN_HOURS": "lifetime of staff bearer tokens; default 12",
+}
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "embedded"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    database_urls: dict[str, str] = field(default_factory=dict)
+    broker_url: str = ""
+    visibility_timeout: int = 300
+    sweep_seconds: int = 10
+    max_retries: int = 8
+    retry_backoff_max: int = 600
+    delivery_claim_seconds: int = 120
+    smtp_host: str = "localhost"
+    smtp_port: int = 1025
+    smtp_security: str = "none"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: int = 30
+    mail_from: str = "sopdesk@localhost"
+    token_hours: int = 12
+
+    @property
+    def embedded(self) -> bool:
+        return self.env == "embedded"
+
+    def database_url(self, service: str) -> str:
+        return self.database_urls[service]
+
+    def with_changes(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+        mode = env.get("SOPDESK_ENV", "embedded")
+        if mode not in ("embedded", "production"):
+            raise ConfigError(f"SOPDESK_ENV must be 'embedded' or 'production', got {mode!r}")
+        data_dir = Path(env.get("SOPDESK_DATA_DIR", "var")).resolve()
+        port = _int(env, "SOPDESK_PORT", 8000)
+        host = env.get("SOPDESK_HOST", "127.0.0.1")
+        shared_db = env.get("DATABASE_URL", "")
+        database_urls = {}
+        for service in SERVICES:
+            url = env.get(f"SOPDESK_{service.upper()}_DATABASE_URL") or shared_db
+            if not url:
+                if mode == "production":
+                    raise ConfigError("DATABASE_URL is required in production")
+                url = f"sqlite:///{data_dir / (service + '.db')}"
+            database_urls[service] = normalise_database_url(url)
+        broker_url = env.get("REDIS_URL", "")
+        if not broker_url:
+            if mode == "production":
+                raise ConfigError("REDIS_URL is required in production")
+            broker_url = f"redis+socket://{data_dir / 'broker' / 'redis.sock'}"
+        secret_key = env.get("SECRET_KEY", "")
+        if not secret_key:
+            if mode == "production":
+                raise ConfigError("SECRET_KEY is required in production")
+            secret_key = _embedded_secret(data_dir)
+        security = env.get("SMTP_SECURITY", "none").lower()
+        if security not in ("none", "starttls", "ssl"):
+            raise ConfigError(f"SMTP_SECURITY must be none, starttls or ssl, got {security!r}")
+        return cls(
+            env=mode,
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            public_url=env.get("SOPDESK_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
+            secret_key=secret_key,
+            database_urls=database_urls,
+            broker_url=broker_url,
+            visibility_timeout=_int(env, "SOPDESK_VISIBILITY_TIMEOUT", 300),
+            sweep_seconds=_int(env, "SOPDESK_SWEEP_SECONDS", 10),
+            max_retries=_int(env, "SOPDESK_MAX_RETRIES", 8),
+            retry_backoff_max=_int(env, "SOPDESK_RETRY_BACKOFF_MAX", 600),
+            delivery_claim_seconds=_int(env, "SOPDESK_DELIVERY_CLAIM_SECONDS", 120),
+            smtp_host=env.get("SMTP_HOST", "localhost"),
+            smtp_port=_int(env, "SMTP_PORT", 1025),
+            smtp_security=security,
+            smtp_username=env.get("SMTP_USERNAME", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_timeout=_int(env, "SMTP_TIMEOUT", 30),
+            mail_from=env.get("MAIL_FROM", "sopdesk@localhost"),
+            token_hours=_int(env, "SOPDESK_TOKEN_HOURS", 12),
+        )
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever scheme the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _embedded_secret(data_dir: Path) -> str:
+    """The embedded default keeps one random key in its data folder, so that links in emails
+    keep working across restarts. Never used in production, where SECRET_KEY is required."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(key)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Replace the process's settings (the embedded runner and tests build their own)."""
+    global _settings
+    _settings = settings

@@ -1,0 +1,178 @@
+"""What every service's Flask app has in common, built once: the app factory's skeleton,
+``GET <prefix>/health`` and ``GET <prefix>/openapi.json`` (flask-smorest, from the marshmallow
+schemas), JSON errors with field-level messages, and the language of the page."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask, jsonify, request
+from jinja2 import ChoiceLoader, FileSystemLoader
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
+
+from shared import db, i18n
+from shared.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+SHARED_TEMPLATES = Path(__file__).parent / "templates"
+
+
+class HealthSchema(Schema):
+    service = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "ok, or down when a dependency fails"})
+    database = fields.String(required=True)
+    broker = fields.String(required=True)
+
+
+class ErrorSchema(Schema):
+    code = fields.Integer()
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Dict(metadata={"description": "field name -> list of messages"})
+
+
+def check_broker(timeout: float = 2.0) -> None:
+    from shared.celery_app import celery
+
+    with celery.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+        channel = conn.default_channel
+        client = getattr(channel, "client", None)
+        if client is not None and hasattr(client, "ping"):
+            client.ping()
+
+
+def flatten_errors(messages) -> dict[str, list[str]]:
+    """webargs nests messages by location ({"json": {...}}); answer with field -> messages."""
+    if isinstance(messages, dict) and set(messages) <= {"json", "form", "query", "json_or_form", "files", "headers"}:
+        merged: dict = {}
+        for part in messages.values():
+            if isinstance(part, dict):
+                merged.update(part)
+        messages = merged
+    if isinstance(messages, list):
+        return {"_schema": [str(m) for m in messages]}
+    return messages
+
+
+def create_service_app(
+    service: str,
+    title: str,
+    blueprints: Iterable[Blueprint],
+    settings: Settings | None = None,
+    extra_setup: Callable[[Flask], None] | None = None,
+) -> Flask:
+    settings = settings or get_settings()
+    app = Flask(f"services.{service}", template_folder="templates")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        API_TITLE=f"sopdesk {title}",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=f"/{service}",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "servers": [{"url": "/"}],
+            "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+        },
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(SHARED_TEMPLATES))])
+    api = Api(app)
+    app.extensions["sopdesk_api"] = api
+    app.extensions["sopdesk_service"] = service
+
+    health_blp = Blueprint(f"{service}_health", __name__, url_prefix=f"/{service}",
+                           description="Liveness of the service and what it depends on")
+
+    @health_blp.route("/health")
+    @health_blp.response(200, HealthSchema)
+    @health_blp.alt_response(503, schema=HealthSchema, description="the database or the broker is down")
+    def health():
+        result = {"service": service, "database": "ok", "broker": "ok"}
+        try:
+            db.ping(db.get_engine(service, get_settings().database_url(service)))
+        except Exception as exc:
+            result["database"] = f"down: {type(exc).__name__}"
+        try:
+            check_broker()
+        except Exception as exc:
+            result["broker"] = f"down: {type(exc).__name__}"
+        healthy = result["database"] == "ok" and result["broker"] == "ok"
+        result["status"] = "ok" if healthy else "down"
+        return result, (200 if healthy else 503)
+
+    api.register_blueprint(health_blp)
+    for blp in blueprints:
+        api.register_blueprint(blp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code == 422 or exc.code == 400:
+            messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+            if messages is not None:
+                return error_response(exc.code, flatten_errors(messages))
+        response = jsonify({"code": exc.code, "status": exc.name, "message": exc.description})
+        response.status_code = exc.code or 500
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.context_processor
+    def template_helpers():
+        lang = i18n.current_language()
+        return {
+            "t": lambda key, **kw: i18n.translate(key, lang, **kw),
+            "pick": lambda texts: i18n.pick(texts, lang),
+            "lang": lang,
+            "fmt_date": lambda value, with_time=True: i18n.format_datetime(value, lang, with_time),
+            "lang_url": _lang_url,
+        }
+
+    @app.after_request
+    def remember_language(response):
+        chosen = request.args.get("lang")
+        if chosen in i18n.LANGUAGES and request.cookies.get("lang") != chosen:
+            response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        return response
+
+    if extra_setup is not None:
+        extra_setup(app)
+    return app
+
+
+def _lang_url(code: str, base: str | None = None) -> str:
+    """This page in another language, keeping its other query arguments (e.g. a tracking token)."""
+    args = request.args.to_dict()
+    args["lang"] = code
+    return (base or request.path) + "?" + urlencode(args)
+
+
+def error_response(status: int, errors: dict[str, list[str]], message: str | None = None):
+    lang = i18n.current_language()
+    body = {
+        "code": status,
+        "status": "Unprocessable Entity" if status == 422 else "Bad Request",
+        "message": message or i18n.translate("errors.invalid_input", lang),
+        "errors": errors,
+    }
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def wants_json() -> bool:
+    """JSON for API clients, HTML for browsers (by Accept, or by a JSON body)."""
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
