@@ -81,7 +81,6 @@ app = celery  # `celery -A shared.celery_app` finds it by this name as well
 def reconfigure(settings: Settings) -> None:
     """Point the process's Celery app at other settings (embedded runner, tests)."""
     celery.conf.update(celery_config(settings))
-    pool = getattr(celery, "_pool", None)
-    if pool is not None:
-        pool.force_close_all()
-        celery._pool = None
+    # drop this app's references; kombu keeps one pool per broker URL, reused when it returns
+    celery._pool = None
+    celery.amqp._producer_pool = None

@@ -20,7 +20,7 @@ class EnvelopeSchema(Schema):
     id = fields.UUID(required=True)
     type = fields.String(required=True, validate=validate.Regexp(EVENT_TYPE))
     version = fields.Integer(required=True, validate=validate.Range(min=1))
-    occurred_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    occurred_at = fields.AwareDateTime(required=True)
     source = fields.String(required=True, validate=validate.OneOf(("intake", "assignment", "notify", "procurement")))
     correlation_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=64))
     payload = fields.Dict(keys=fields.String(), required=True)

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,8 +96,10 @@ class ConsumeResult:
 class ServiceBus:
     """One service's side of the event bus: its unit of work, relay, sweep and consumer."""
 
-    def __init__(self, service: str, outbox: type, inbox: type, dead_letter: type) -> None:
+    def __init__(self, service: str, outbox: type, inbox: type, dead_letter: type,
+                 handlers_module: str | None = None) -> None:
         self.service = service
+        self.handlers_module = handlers_module
         self.Outbox = outbox
         self.Inbox = inbox
         self.DeadLetter = dead_letter
@@ -134,8 +137,14 @@ class ServiceBus:
         self._after_consume.append(fn)
         return fn
 
+    def load_handlers(self) -> None:
+        """Import the module whose ``@bus.handles`` registrations this bus consumes with."""
+        if self.handlers_module:
+            importlib.import_module(self.handlers_module)
+
     @property
     def handled_types(self) -> frozenset[str]:
+        self.load_handlers()
         return frozenset(self._handlers)
 
     def consume(self, envelope: dict[str, Any]) -> ConsumeResult:
@@ -145,13 +154,15 @@ class ServiceBus:
             event = Event.from_envelope(envelope)
         except Exception as exc:  # malformed envelope: no retry will mend it
             raise PermanentError(f"malformed envelope: {exc}") from exc
+        self.load_handlers()
         handler = self._handlers.get(event.type)
+        if handler is None:  # routed here but nobody handles it: never drop it silently
+            raise PermanentError(f"{self.service} has no handler for {event.type}")
         with self.unit_of_work() as uow:
             if uow.session.get(self.Inbox, event.id) is not None:
                 duplicate = True
             else:
-                if handler is not None:
-                    handler(uow, event)
+                handler(uow, event)
                 uow.session.add(self.Inbox(event_id=event.id, type=event.type))
                 try:
                     uow.commit()

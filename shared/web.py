@@ -29,7 +29,7 @@ class HealthSchema(Schema):
     broker = fields.String(required=True)
 
 
-class ErrorSchema(Schema):
+class FieldErrorsSchema(Schema):
     code = fields.Integer()
     status = fields.String()
     message = fields.String()

@@ -2,4 +2,4 @@
 from services.assignment.models import DeadLetter, Inbox, Outbox
 from shared.messaging import ServiceBus
 
-bus = ServiceBus("assignment", Outbox, Inbox, DeadLetter)
+bus = ServiceBus("assignment", Outbox, Inbox, DeadLetter, handlers_module="services.assignment.handlers")

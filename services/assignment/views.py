@@ -11,7 +11,7 @@ from services.assignment.schemas import (CaseQuerySchema, CaseSchema, CaseSummar
 from shared import i18n
 from shared.auth import current_staff, issue_token, staff_required
 from shared.config import get_settings
-from shared.web import ErrorSchema, error_response, flatten_errors
+from shared.web import FieldErrorsSchema, error_response, flatten_errors
 
 blp = Blueprint("assignment", __name__, url_prefix="/assignment", description="Cases, steps and staff")
 
@@ -21,8 +21,8 @@ blp = Blueprint("assignment", __name__, url_prefix="/assignment", description="C
          requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema},
                                                      "application/x-www-form-urlencoded": {"schema": TokenRequestSchema}}})
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, schema=ErrorSchema, description="wrong username or password")
-@blp.alt_response(422, schema=ErrorSchema, description="field-level messages")
+@blp.alt_response(401, schema=FieldErrorsSchema, description="wrong username or password")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages")
 def token():
     data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if not isinstance(data, dict):
@@ -44,7 +44,7 @@ def token():
 @blp.doc(security=[{"bearer": []}], summary="Cases, newest first")
 @blp.arguments(CaseQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, CaseSummarySchema(many=True))
-@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema)
 def cases(**filters):
     return handlers.list_cases(**filters)
 
@@ -53,8 +53,8 @@ def cases(**filters):
 @staff_required()
 @blp.doc(security=[{"bearer": []}], summary="One case by tracking code, with its steps and the caller's actions")
 @blp.response(200, CaseSchema)
-@blp.alt_response(401, schema=ErrorSchema)
-@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(404, schema=FieldErrorsSchema)
 def case(code: str):
     staff = current_staff()
     found = handlers.read_case(code, staff)

@@ -2,4 +2,4 @@
 from services.intake.models import DeadLetter, Inbox, Outbox
 from shared.messaging import ServiceBus
 
-bus = ServiceBus("intake", Outbox, Inbox, DeadLetter)
+bus = ServiceBus("intake", Outbox, Inbox, DeadLetter, handlers_module="services.intake.handlers")

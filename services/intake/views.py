@@ -12,7 +12,7 @@ from shared import i18n
 from shared.auth import current_staff
 from shared.packs import builtin_packs, find_sop
 from shared.tracking import check_tracking_token, tracking_url
-from shared.web import ErrorSchema, error_response, wants_json
+from shared.web import FieldErrorsSchema, error_response, wants_json
 
 blp = Blueprint("intake", __name__, url_prefix="/intake", description="Requests in, and the requester's tracking page")
 
@@ -44,8 +44,8 @@ def form(pack: str, sop: str):
 )
 @blp.response(201, SubmittedSchema)
 @blp.alt_response(303, description="a browser form post is sent to its confirmation page")
-@blp.alt_response(401, schema=ErrorSchema, description="an Authorization header that is not a valid staff token")
-@blp.alt_response(422, schema=ErrorSchema, description="field-level messages; nothing stored")
+@blp.alt_response(401, schema=FieldErrorsSchema, description="an Authorization header that is not a valid staff token")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
 def submit():
     lang = i18n.current_language()
     as_json = request.is_json
@@ -96,7 +96,7 @@ def submitted(code: str):
 @blp.doc(summary="The requester's view of the case (HTML, or JSON with Accept: application/json)",
          parameters=[{"in": "query", "name": "token", "schema": {"type": "string"}, "required": True}])
 @blp.response(200, TrackSchema)
-@blp.alt_response(404, schema=ErrorSchema, description="unknown code or wrong token: the same answer for both")
+@blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or wrong token: the same answer for both")
 def track(code: str):
     lang = i18n.current_language()
     token = request.args.get("token")
@@ -124,5 +124,5 @@ def track(code: str):
         ],
     }
     if wants_json():
-        return TrackSchema().dump(view)
+        return view
     return make_response(render_template("intake/track.html", case=view))

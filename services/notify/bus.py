@@ -2,4 +2,4 @@
 from services.notify.models import DeadLetter, Inbox, Outbox
 from shared.messaging import ServiceBus
 
-bus = ServiceBus("notify", Outbox, Inbox, DeadLetter)
+bus = ServiceBus("notify", Outbox, Inbox, DeadLetter, handlers_module="services.notify.handlers")

@@ -1,0 +1,166 @@
+"""Where the tests' real services come from, chosen once per run:
+
+* PostgreSQL: ``DATABASE_URL`` when set, else the server on 127.0.0.1:5432 when it answers, else a
+  testcontainers container when a Docker engine answers, else the run stops with one line saying
+  what is missing. A fresh database is created for the run and dropped after it.
+* Redis: ``REDIS_URL`` when set, else 127.0.0.1:6379, else testcontainers, else stop. The run takes
+  one of its numbered databases, empty, and empties it again afterwards.
+* SMTP: a real SMTP listener (aiosmtpd) on a free loopback port, for the whole run.
+
+The environment is set before any sopdesk module reads its settings, so the code under test runs
+with production settings (SOPDESK_ENV=production) against these servers.
+"""
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).parent
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+_containers: list = []
+
+
+def _postgres_admin_url() -> str:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if _answers("127.0.0.1", 5432):
+        return "postgresql://postgres@127.0.0.1:5432/postgres"
+    if _docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        container = PostgresContainer("postgres:16").start()
+        _containers.append(container)
+        return container.get_connection_url().replace("+psycopg2", "")
+    pytest.exit("sopdesk tests need PostgreSQL: set DATABASE_URL, start it on 127.0.0.1:5432, "
+                "or run a Docker engine for testcontainers", returncode=3)
+
+
+def _redis_url() -> str:
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    if _answers("127.0.0.1", 6379):
+        return f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
+    if _docker_answers():
+        from testcontainers.redis import RedisContainer
+
+        container = RedisContainer("redis:7").start()
+        _containers.append(container)
+        return f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/1"
+    pytest.exit("sopdesk tests need Redis: set REDIS_URL, start it on 127.0.0.1:6379, "
+                "or run a Docker engine for testcontainers", returncode=3)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _psycopg_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://").replace("postgres://", "postgresql://")
+
+
+# ---- chosen at import, before any sopdesk module reads the environment -----------------------
+ADMIN_DB_URL = _psycopg_url(_postgres_admin_url())
+TEST_DB_NAME = f"sopdesk_test_{uuid.uuid4().hex[:10]}"
+TEST_DB_URL = _with_database(ADMIN_DB_URL, TEST_DB_NAME)
+REDIS_URL = _redis_url()
+TMP = Path(tempfile.mkdtemp(prefix="sopdesk-test-"))
+
+from shared.mailcatcher import MailCatcher, MailStore  # noqa: E402  (imports no settings)
+
+SMTP_STORE = MailStore(TMP / "mail")
+SMTP = MailCatcher(SMTP_STORE, host="127.0.0.1", port=0)
+
+TEST_ENV = {
+    "SOPDESK_ENV": "production",
+    "DATABASE_URL": TEST_DB_URL,
+    "REDIS_URL": REDIS_URL,
+    "SECRET_KEY": secrets.token_urlsafe(32),
+    "SOPDESK_DATA_DIR": str(TMP / "data"),
+    "SOPDESK_PUBLIC_URL": "http://127.0.0.1:8000",
+    "SOPDESK_VISIBILITY_TIMEOUT": "5",
+    "SOPDESK_SWEEP_SECONDS": "1",
+    "SOPDESK_DELIVERY_CLAIM_SECONDS": "5",
+    "SOPDESK_MAX_RETRIES": "4",
+    "SOPDESK_RETRY_BACKOFF_MAX": "2",
+    "SMTP_HOST": "127.0.0.1",
+    "SMTP_TIMEOUT": "10",
+    "MAIL_FROM": "sopdesk@test.example",
+}
+os.environ.update(TEST_ENV)
+
+
+def pytest_configure(config):
+    import psycopg
+
+    with psycopg.connect(ADMIN_DB_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{TEST_DB_NAME}"')
+    SMTP.start()
+    os.environ["SMTP_PORT"] = str(SMTP.port)
+    TEST_ENV["SMTP_PORT"] = str(SMTP.port)
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    from shared import migrations
+
+    migrations.upgrade_all()  # the real migrations build the schema
+
+
+def pytest_unconfigure(config):
+    from shared import db
+
+    db.dispose_engines()
+    try:
+        SMTP.stop()
+    except Exception:
+        pass
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    except Exception:
+        pass
+    try:
+        import psycopg
+
+        with psycopg.connect(ADMIN_DB_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB_NAME}" WITH (FORCE)')
+    except Exception:
+        pass
+    for container in _containers:
+        container.stop()
+
+
+def pytest_report_header(config):
+    return [f"sopdesk: PostgreSQL {urlsplit(TEST_DB_URL).netloc}/{TEST_DB_NAME}, Redis {REDIS_URL}, "
+            f"SMTP listener on 127.0.0.1 (port chosen at start)"]
+
+
+pytest_plugins = ["shared.testing"]
