@@ -112,6 +112,8 @@ class Settings:
             if mode == "production":
                 raise ConfigError("REDIS_URL is required in production")
             broker_url = f"redis+socket://{data_dir / 'broker' / 'redis.sock'}"
+        if mode == "production" and not env.get("SOPDESK_PUBLIC_URL"):
+            raise ConfigError("SOPDESK_PUBLIC_URL is required in production (links in emails use it)")
         secret_key = env.get("SECRET_KEY", "")
         if not secret_key:
             if mode == "production":

@@ -14,6 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import db, i18n
 from shared.config import Settings, get_settings
@@ -68,7 +69,9 @@ def create_service_app(
     extra_setup: Callable[[Flask], None] | None = None,
 ) -> Flask:
     settings = settings or get_settings()
-    app = Flask(f"services.{service}", template_folder="templates")
+    app = Flask(f"services.{service}", template_folder="templates", static_folder=None)
+    if not settings.embedded:  # behind nginx: trust its X-Forwarded-For/Proto/Host, one hop
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         API_TITLE=f"sopdesk {title}",

@@ -35,11 +35,17 @@ def test_envelope_rejects_malformed(change):
 
 def test_production_requires_database_broker_and_secret():
     with pytest.raises(ConfigError, match="DATABASE_URL"):
-        Settings.from_env({"SOPDESK_ENV": "production", "REDIS_URL": "redis://x", "SECRET_KEY": "k"})
+        Settings.from_env({"SOPDESK_ENV": "production", "REDIS_URL": "redis://x", "SECRET_KEY": "k",
+                           "SOPDESK_PUBLIC_URL": "https://desk.example"})
     with pytest.raises(ConfigError, match="REDIS_URL"):
-        Settings.from_env({"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "SECRET_KEY": "k"})
+        Settings.from_env({"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "SECRET_KEY": "k",
+                           "SOPDESK_PUBLIC_URL": "https://desk.example"})
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        Settings.from_env({"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x"})
+        Settings.from_env({"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x",
+                           "SOPDESK_PUBLIC_URL": "https://desk.example"})
+    with pytest.raises(ConfigError, match="SOPDESK_PUBLIC_URL"):
+        Settings.from_env({"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x",
+                           "SECRET_KEY": "k"})
 
 
 def test_embedded_defaults_use_sqlite_files_and_a_socket_broker(tmp_path):
