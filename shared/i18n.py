@@ -56,6 +56,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "track.due": {"th": "กำหนดเสร็จ", "en": "Due"},
     "track.steps": {"th": "ขั้นตอนที่ดำเนินการ", "en": "Steps"},
     "track.holder": {"th": "ผู้รับผิดชอบ", "en": "Held by"},
+    "track.step": {"th": "ขั้นตอน", "en": "Step"},
+    "track.when": {"th": "วันเวลา", "en": "When"},
     "track.received": {"th": "วันที่รับคำขอ", "en": "Received"},
     "status.submitted": {"th": "ส่งคำขอแล้ว รอเปิดเรื่อง", "en": "Submitted, being opened"},
     "status.open": {"th": "กำลังดำเนินการ", "en": "In progress"},
