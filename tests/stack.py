@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from shared.mailcatcher import free_port
 from tests import requests_shim as http
 
 BIN = Path(sys.executable).parent
@@ -22,7 +23,7 @@ class Stack:
         self.env = dict(os.environ, **env, PYTHONUNBUFFERED="1")
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.env["SOPDESK_PUBLIC_URL"] = self.base = f"http://127.0.0.1:{self.port}"
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
@@ -118,11 +119,3 @@ class Stack:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return http.get(f"{self.base}{path}", headers=headers)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

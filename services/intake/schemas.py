@@ -185,8 +185,3 @@ class TrackSchema(Schema):
     due_at = fields.AwareDateTime(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
     steps = fields.List(fields.Nested(TrackStepSchema))
-
-
-class TrackQuerySchema(Schema):
-    token = fields.String(load_default=None)
-    lang = fields.String(load_default=None)

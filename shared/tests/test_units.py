@@ -33,19 +33,16 @@ def test_envelope_rejects_malformed(change):
         Event.from_envelope(envelope)
 
 
-def test_production_requires_database_broker_and_secret():
-    with pytest.raises(ConfigError, match="DATABASE_URL"):
-        Settings.from_env({"SOPDESK_ENV": "production", "REDIS_URL": "redis://x", "SECRET_KEY": "k",
-                           "SOPDESK_PUBLIC_URL": "https://desk.example"})
-    with pytest.raises(ConfigError, match="REDIS_URL"):
-        Settings.from_env({"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "SECRET_KEY": "k",
-                           "SOPDESK_PUBLIC_URL": "https://desk.example"})
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
-        Settings.from_env({"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x",
-                           "SOPDESK_PUBLIC_URL": "https://desk.example"})
-    with pytest.raises(ConfigError, match="SOPDESK_PUBLIC_URL"):
-        Settings.from_env({"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x",
-                           "SECRET_KEY": "k"})
+PRODUCTION = {"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x",
+              "SECRET_KEY": "k", "SOPDESK_PUBLIC_URL": "https://desk.example"}
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SOPDESK_PUBLIC_URL"])
+def test_production_requires_database_broker_secret_and_public_url(missing):
+    Settings.from_env(PRODUCTION)  # complete: starts
+    incomplete = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        Settings.from_env(incomplete)
 
 
 def test_embedded_defaults_use_sqlite_files_and_a_socket_broker(tmp_path):
