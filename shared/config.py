@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shared.workcal import DEFAULT_OFFICE_HOURS, format_office_hours, parse_office_hours
+
 SERVICES = ("intake", "assignment", "notify", "procurement")
 
 ENV_VARS: dict[str, str] = {
@@ -38,6 +40,7 @@ ENV_VARS: dict[str, str] = {
     "SMTP_TIMEOUT": "seconds to wait for the SMTP server; default 30",
     "MAIL_FROM": "sender address of every email; default sopdesk@localhost",
     "SOPDESK_TOKEN_HOURS": "lifetime of staff bearer tokens; default 12",
+    "SOPDESK_OFFICE_HOURS": "office hours of working days, Bangkok time, that SLA deadlines count; default 08:30-16:30",
 }
 
 
@@ -78,6 +81,7 @@ class Settings:
     smtp_timeout: int = 30
     mail_from: str = "sopdesk@localhost"
     token_hours: int = 12
+    office_hours: str = DEFAULT_OFFICE_HOURS
 
     @property
     def embedded(self) -> bool:
@@ -122,6 +126,11 @@ class Settings:
         security = env.get("SMTP_SECURITY", "none").lower()
         if security not in ("none", "starttls", "ssl"):
             raise ConfigError(f"SMTP_SECURITY must be none, starttls or ssl, got {security!r}")
+        office_hours = env.get("SOPDESK_OFFICE_HOURS") or DEFAULT_OFFICE_HOURS
+        try:
+            office_hours = format_office_hours(*parse_office_hours(office_hours))
+        except ValueError as exc:
+            raise ConfigError(f"SOPDESK_OFFICE_HOURS: {exc}") from exc
         return cls(
             env=mode,
             host=host,
@@ -144,6 +153,7 @@ class Settings:
             smtp_timeout=_int(env, "SMTP_TIMEOUT", 30),
             mail_from=env.get("MAIL_FROM", "sopdesk@localhost"),
             token_hours=_int(env, "SOPDESK_TOKEN_HOURS", 12),
+            office_hours=office_hours,
         )
 
 
