@@ -1,72 +1,340 @@
-"""SOP packs: one YAML file per organisation's manual, read into plain data.
+"""SOP packs: one YAML file per organisation's manual, validated and read into plain data.
 
-This is the minimal reader the walking skeleton needs (SOP titles, request forms, the steps and
-where each outcome leads). Intake builds its forms from it and assignment opens cases at an SOP's
-first step; the full engine (targets, waits, versions, ``sopdesk packs``) grows from here.
+A pack declares its SOPs; an SOP declares its request form, an optional case-level deadline and
+its steps; a step declares who acts (roles), its target, what it waits on, the documents it
+expects, the values its actor enters, whether the requester is told, and its outcomes, each
+leading to a next step (or ending the case), possibly through conditional branches on the
+values entered. Every service reads packs through this module; the engine that runs them lives
+in ``services/assignment``. No SOP is written in Python: the shipped packs are the YAML files
+beside this module.
+
+Errors name the file, the line and what is wrong (``PackError``).
 """
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import hashlib
+import operator
+import re
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 PACK_DIR = Path(__file__).parent
-KEY = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$")
-TEXTS = fields.Dict(keys=fields.String(validate=validate.OneOf(("th", "en"))), values=fields.String())
+KEY_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+KEY = validate.Regexp(KEY_PATTERN, error="use lower-case letters, digits and '-' only")
+
+# The catalog's roles (../shared/SOP-CATALOG.md). ``team`` is the working team a head appoints
+# for one case; ``requester`` acts through intake (the form, the tracking page), never logs in.
+ROLES = (
+    "requester", "intake-clerk", "officer", "head", "subhead", "director", "deputy-director", "expert",
+    "supplies", "finance", "tor-committee", "procurement-committee", "inspection-committee", "team",
+    "vendor", "admin",
+)
+# What a step can wait on. ``requester`` pauses the case's clock until the requester answers;
+# the procurement waits resume when procurement's event arrives.
+WAITS = ("requester", "vendor", "procurement-delivery", "procurement-contract")
+# The event from another service that ends each wait (None: a person ends it by acting).
+WAIT_EVENTS = {"procurement-delivery": "procurement.delivered", "procurement-contract": "procurement.contract_completed",
+               "requester": "request.answered", "vendor": None}
+RESULTS = ("completed", "rejected", "withdrawn")
+OUTCOME_KINDS = ("forward", "return", "reject")
+INPUT_TYPES = ("text", "textarea", "number", "date", "datetime", "email", "select", "url")
+
+TARGET_PATTERN = re.compile(r"^(?P<low>\d+)(?:\s*-\s*(?P<high>\d+))?\s+(?P<unit>minutes?|hours?|days?)$")
+UNTIL_PATTERN = re.compile(r"^until\s+(?P<input>[a-z][a-z0-9_]*)$")
 
 
-class FormFieldSchema(Schema):
-    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
-    type = fields.String(required=True, validate=validate.OneOf(("text", "textarea", "date", "email", "select")))
+class TextsField(fields.Dict):
+    """A text in Thai and English: ``{th: ..., en: ...}`` (Thai required)."""
+
+    def __init__(self, required_th: bool = True, **kwargs):
+        super().__init__(keys=fields.String(validate=validate.OneOf(("th", "en"))),
+                         values=fields.String(validate=validate.Length(min=1, max=2000)), **kwargs)
+        self.required_th = required_th
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if self.required_th and not result.get("th"):
+            raise ValidationError("needs a Thai text (th)")
+        return result
+
+
+@dataclass(frozen=True)
+class Target:
+    """A step's or a case's target. ``fixed``: ``low``-``high`` ``unit`` of working time (the upper
+    bound is the deadline, the lower the expectation); ``by-assignee``: the assignee sets it when
+    the step starts; ``until``: the moment an earlier step's actor entered (``input``);
+    ``none``: the manual gives no target."""
+
+    kind: str = "none"
+    unit: str | None = None
+    low: int | None = None
+    high: int | None = None
+    input: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Target":
+        if text is None or str(text).strip() in ("", "none", "ongoing"):
+            return cls()
+        text = str(text).strip()
+        if text == "by-assignee":
+            return cls(kind="by-assignee")
+        until = UNTIL_PATTERN.match(text)
+        if until:
+            return cls(kind="until", input=until["input"])
+        match = TARGET_PATTERN.match(text)
+        if not match:
+            raise ValueError(f"target {text!r}: write e.g. '10 minutes', '1-2 days', '3 hours', 'by-assignee', "
+                             f"'until <input>', or leave it out")
+        low, high = int(match["low"]), int(match["high"] or match["low"])
+        if high < low:
+            raise ValueError(f"target {text!r}: the upper bound is below the lower")
+        unit = match["unit"].rstrip("s") + "s"
+        return cls(kind="fixed", unit=unit, low=low, high=high)
+
+    @property
+    def is_set(self) -> bool:
+        return self.kind != "none"
+
+    def text(self, lang: str = "th") -> str:
+        if self.kind == "fixed":
+            units = {"th": {"minutes": "นาที", "hours": "ชั่วโมง", "days": "วันทำการ"},
+                     "en": {"minutes": "minutes", "hours": "hours", "days": "working days"}}[lang if lang == "en" else "th"]
+            amount = str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+            return f"{amount} {units[self.unit]}"
+        if self.kind == "by-assignee":
+            return "ผู้รับผิดชอบกำหนด" if lang != "en" else "set by the assignee"
+        if self.kind == "until":
+            return "ตามเวลาที่นัดไว้" if lang != "en" else "by the promised time"
+        return "—"
+
+
+class TargetField(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is not None and not isinstance(value, (str, int)):
+            raise ValidationError("a target is a text such as '1-2 days'")
+        try:
+            return Target.parse(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class InputSchema(Schema):
+    """A value a form or a step's actor fills in."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$",
+                                                                  error="lower-case letters, digits and _ only"))
+    type = fields.String(required=True, validate=validate.OneOf(INPUT_TYPES))
     required = fields.Boolean(load_default=False)
     max_length = fields.Integer(load_default=2000, validate=validate.Range(min=1, max=20000))
-    label = TEXTS
+    label = TextsField(required=True)
+    help = TextsField(load_default=dict)
     choices = fields.List(fields.String(), load_default=list)
+
+    @validates_schema
+    def _select_has_choices(self, data, **_):
+        if data.get("type") == "select" and not data.get("choices"):
+            raise ValidationError("a select needs choices", "choices")
+
+
+class DocumentSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    key = fields.String(required=True, validate=KEY)
+    title = TextsField(required=True)
+    required = fields.Boolean(load_default=False)
+
+
+class ConditionSchema(Schema):
+    """``{input: estimate_days, gt: 1}``: one comparison of a value the actor entered."""
+
+    class Meta:
+        unknown = RAISE
+
+    input = fields.String(required=True)
+    gt = fields.Float()
+    ge = fields.Float()
+    lt = fields.Float()
+    le = fields.Float()
+    eq = fields.Raw()
+
+    @validates_schema
+    def _one_comparison(self, data, **_):
+        ops = [op for op in ("gt", "ge", "lt", "le", "eq") if op in data]
+        if len(ops) != 1:
+            raise ValidationError("give exactly one of gt, ge, lt, le, eq", "input")
+
+
+class BranchSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    if_ = fields.Nested(ConditionSchema, data_key="if", required=True)
+    to = fields.String(required=True, allow_none=True)
+
+
+class OutcomeSchema(Schema):
+    """Where an outcome leads: ``to`` a step (or ``null`` to end the case with ``result``)."""
+
+    class Meta:
+        unknown = RAISE
+
+    to = fields.String(required=True, allow_none=True)
+    kind = fields.String(validate=validate.OneOf(OUTCOME_KINDS))
+    result = fields.String(validate=validate.OneOf(RESULTS))
+    label = TextsField(load_default=dict, required_th=False)
+    note_required = fields.Boolean(load_default=False)
+    branches = fields.List(fields.Nested(BranchSchema), load_default=list)
+
+
+class OutcomeField(fields.Field):
+    """An outcome is either the next step's key (or null) or a mapping (``OutcomeSchema``)."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is None:  # null: the outcome ends the case
+            return OutcomeSchema().load({"to": None})
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None or isinstance(value, str):
+            return OutcomeSchema().load({"to": value})
+        if isinstance(value, dict):
+            return OutcomeSchema().load(value)
+        raise ValidationError("an outcome is a step key, null (end), or a mapping with 'to'")
 
 
 class StepSchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     key = fields.String(required=True, validate=KEY)
-    title = TEXTS
-    role = fields.String(required=True)
-    wait = fields.String(load_default=None)
+    title = TextsField(required=True)
+    role = fields.Raw(required=True)
+    target = TargetField(load_default=Target())
+    wait = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(WAITS))
+    documents = fields.List(fields.Nested(DocumentSchema), load_default=list)
+    inputs = fields.List(fields.Nested(InputSchema), load_default=list)
+    appoints_team = fields.Boolean(load_default=False)
     notify_requester = fields.Boolean(load_default=False)
-    outcomes = fields.Dict(keys=fields.String(validate=KEY), values=fields.String(allow_none=True),
-                           required=True, validate=validate.Length(min=1))
+    outcomes = fields.Dict(keys=fields.String(validate=KEY), values=OutcomeField(), required=True,
+                           validate=validate.Length(min=1))
+
+    @validates_schema
+    def _roles_known(self, data, **_):
+        roles = data.get("role")
+        roles = [roles] if isinstance(roles, str) else roles
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+            raise ValidationError("a role, or a list of roles", "role")
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown:
+            raise ValidationError(f"unknown role {', '.join(unknown)}; the roles are {', '.join(ROLES)}", "role")
 
 
 class SopSchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     number = fields.String(load_default="")
-    title = TEXTS
+    title = TextsField(required=True)
+    summary = TextsField(load_default=dict)
     requester = fields.Boolean(load_default=False)
-    form = fields.List(fields.Nested(FormFieldSchema), load_default=list)
+    deadline = TargetField(load_default=Target())
+    form = fields.List(fields.Nested(InputSchema), load_default=list)
     steps = fields.List(fields.Nested(StepSchema), required=True, validate=validate.Length(min=1))
 
     @validates_schema
-    def _outcomes_lead_to_steps(self, data, **_):
-        keys = [step["key"] for step in data["steps"]]
-        if len(keys) != len(set(keys)):
-            raise ValidationError("step keys must be unique", "steps")
-        for step in data["steps"]:
-            for outcome, target in step["outcomes"].items():
-                if target is not None and target not in keys:
-                    raise ValidationError(f"step {step['key']}: outcome {outcome} leads to unknown step {target}",
-                                          "steps")
+    def _steps_hang_together(self, data, **_):
+        """Cross-references inside one SOP: unique keys, outcomes and branches lead to steps,
+        conditions use the step's inputs, ``until`` names an earlier datetime input, team steps
+        follow a step that appoints the team, every step is reachable and can reach an end."""
+        steps = data["steps"]
+        keys = [step["key"] for step in steps]
+        errors: dict = {}
+
+        def fail(index, field_name, message, outcome=None):
+            where = errors.setdefault("steps", {}).setdefault(index, {})
+            if outcome is not None:  # point at the outcome's own line
+                where = where.setdefault(field_name, {})
+                field_name = outcome
+            where.setdefault(field_name, []).append(message)
+
+        seen = set()
+        for index, key in enumerate(keys):
+            if key in seen:
+                fail(index, "key", f"step {key} appears twice")
+            seen.add(key)
+        datetime_inputs = {i["name"] for s in steps for i in s["inputs"] if i["type"] == "datetime"}
+        appoints = [i for i, s in enumerate(steps) if s["appoints_team"]]
+        for index, step in enumerate(steps):
+            roles = step["role"] if isinstance(step["role"], list) else [step["role"]]
+            if "team" in roles and not (appoints and appoints[0] < index):
+                fail(index, "role", "a team step needs an earlier step with appoints_team: true")
+            if step["wait"] == "requester" and roles != ["requester"]:
+                fail(index, "wait", "a step that waits on the requester has role: requester")
+            if step["target"].kind == "until" and step["target"].input not in datetime_inputs:
+                fail(index, "target", f"until {step['target'].input}: no step has a datetime input of that name")
+            input_names = {i["name"] for i in step["inputs"]}
+            for name, outcome in step["outcomes"].items():
+                targets = [outcome["to"]] + [b["to"] for b in outcome["branches"]]
+                for target in targets:
+                    if target is not None and target not in keys:
+                        fail(index, "outcomes", f"{name}: leads to unknown step {target}", name)
+                for branch in outcome["branches"]:
+                    if branch["if_"]["input"] not in input_names:
+                        fail(index, "outcomes", f"{name}: the branch tests {branch['if_']['input']}, "
+                                                f"which is not one of this step's inputs", name)
+                if outcome["to"] is None and outcome.get("kind") == "return":
+                    fail(index, "outcomes", f"{name}: a return must lead to a step", name)
+        if errors:
+            raise ValidationError(errors)
+        # every step reachable from the first, and an end reachable from every step
+        edges = {s["key"]: {t for o in s["outcomes"].values() for t in [o["to"]] + [b["to"] for b in o["branches"]]}
+                 for s in steps}
+        reachable, todo = {keys[0]}, deque([keys[0]])
+        while todo:
+            for nxt in edges[todo.popleft()]:
+                if nxt is not None and nxt not in reachable:
+                    reachable.add(nxt)
+                    todo.append(nxt)
+        ends = {k for k, targets in edges.items() if None in targets}
+        changed = True
+        while changed:
+            changed = False
+            for key, targets in edges.items():
+                if key not in ends and targets & ends:
+                    ends.add(key)
+                    changed = True
+        for index, key in enumerate(keys):
+            if key not in reachable:
+                fail(index, "key", f"step {key} cannot be reached from the first step")
+            elif key not in ends:
+                fail(index, "outcomes", f"from step {key} no outcome ever reaches an end")
+        if errors:
+            raise ValidationError(errors)
 
 
 class PackSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
     pack = fields.String(required=True, validate=KEY)
-    version = fields.Integer(required=True, validate=validate.Range(min=1))
-    organisation = TEXTS
-    sops = fields.Dict(keys=fields.String(validate=KEY), values=fields.Nested(SopSchema), required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    organisation = TextsField(required=True)
+    sops = fields.Dict(keys=fields.String(validate=KEY), values=fields.Nested(SopSchema), required=True,
+                       validate=validate.Length(min=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# The plain data the rest of the product uses
 
 
 @dataclass(frozen=True)
@@ -77,16 +345,86 @@ class FormField:
     max_length: int
     label: dict
     choices: tuple[str, ...]
+    help: dict = field(default_factory=dict)
+
+
+_OPS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le, "eq": operator.eq}
+
+
+@dataclass(frozen=True)
+class Condition:
+    input: str
+    op: str
+    value: Any
+
+    def holds(self, values: dict) -> bool:
+        if self.input not in values or values[self.input] in (None, ""):
+            return False
+        actual = values[self.input]
+        if self.op != "eq":
+            try:
+                actual = float(actual)
+            except (TypeError, ValueError):
+                return False
+        return bool(_OPS[self.op](actual, self.value))
+
+
+@dataclass(frozen=True)
+class Branch:
+    condition: Condition
+    to: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    to: str | None
+    kind: str
+    result: str | None
+    label: dict
+    note_required: bool
+    branches: tuple[Branch, ...]
+
+    def next_step(self, values: dict) -> str | None:
+        """The step this outcome leads to, given the values the actor entered."""
+        for branch in self.branches:
+            if branch.condition.holds(values):
+                return branch.to
+        return self.to
+
+    @property
+    def destinations(self) -> tuple[str | None, ...]:
+        return tuple(dict.fromkeys([b.to for b in self.branches] + [self.to]))
+
+
+@dataclass(frozen=True)
+class Document:
+    key: str
+    title: dict
+    required: bool
 
 
 @dataclass(frozen=True)
 class Step:
     key: str
     title: dict
-    role: str
+    roles: tuple[str, ...]
+    target: Target
     wait: str | None
+    documents: tuple[Document, ...]
+    inputs: tuple[FormField, ...]
+    appoints_team: bool
     notify_requester: bool
-    outcomes: dict
+    outcomes: dict[str, Outcome]
+
+    @property
+    def role(self) -> str:
+        """The first role named (the one the manual's table shows first)."""
+        return self.roles[0]
+
+    @property
+    def is_requester_step(self) -> bool:
+        return self.roles == ("requester",)
 
 
 @dataclass(frozen=True)
@@ -95,7 +433,9 @@ class Sop:
     key: str
     number: str
     title: dict
+    summary: dict
     requester: bool
+    deadline: Target
     form: tuple[FormField, ...]
     steps: tuple[Step, ...]
     pack_version: int
@@ -114,6 +454,22 @@ class Sop:
                 return step
         raise KeyError(key)
 
+    def position(self, key: str) -> int:
+        for index, step in enumerate(self.steps):
+            if step.key == key:
+                return index
+        raise KeyError(key)
+
+    def outcome_kind(self, step_key: str, outcome: Outcome, to: str | None) -> str:
+        """forward, return (back to an earlier step, or to the requester for correction) or reject."""
+        if outcome.kind:
+            return outcome.kind
+        if outcome.result == "rejected":
+            return "reject"
+        if to is not None and (self.position(to) <= self.position(step_key) or self.step(to).wait == "requester"):
+            return "return"
+        return "forward"
+
 
 @dataclass(frozen=True)
 class Pack:
@@ -121,38 +477,126 @@ class Pack:
     version: int
     organisation: dict
     sops: dict[str, Sop]
+    checksum: str = ""
+    source: str = ""
 
 
 class PackError(ValueError):
-    """A pack file that does not validate; the message names the file and what is wrong."""
+    """A pack that does not validate; the message names the file, the line and what is wrong."""
 
 
-def load_pack(path: Path) -> Pack:
+def _fields(items: list[dict]) -> tuple[FormField, ...]:
+    return tuple(FormField(name=f["name"], type=f["type"], required=f["required"], max_length=f["max_length"],
+                           label=f.get("label") or {}, choices=tuple(f["choices"]), help=f.get("help") or {})
+                 for f in items)
+
+
+def _outcome(key: str, data: dict) -> Outcome:
+    branches = []
+    for branch in data["branches"]:
+        cond = branch["if_"]
+        op = next(op for op in ("gt", "ge", "lt", "le", "eq") if op in cond)
+        branches.append(Branch(Condition(cond["input"], op, cond[op]), branch["to"]))
+    result = data.get("result") or ("completed" if data["to"] is None else None)
+    return Outcome(key=key, to=data["to"], kind=data.get("kind") or "", result=result, label=data.get("label") or {},
+                   note_required=data["note_required"], branches=tuple(branches))
+
+
+def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
+    sops = {}
+    for key, sop in data["sops"].items():
+        steps = tuple(
+            Step(key=s["key"], title=s["title"], roles=tuple([s["role"]] if isinstance(s["role"], str) else s["role"]),
+                 target=s["target"], wait=s["wait"],
+                 documents=tuple(Document(d["key"], d["title"], d["required"]) for d in s["documents"]),
+                 inputs=_fields(s["inputs"]), appoints_team=s["appoints_team"],
+                 notify_requester=s["notify_requester"],
+                 outcomes={name: _outcome(name, o) for name, o in s["outcomes"].items()})
+            for s in sop["steps"])
+        sops[key] = Sop(pack=data["pack"], key=key, number=sop["number"], title=sop["title"],
+                        summary=sop.get("summary") or {}, requester=sop["requester"], deadline=sop["deadline"],
+                        form=_fields(sop["form"]), steps=steps, pack_version=data["version"])
+    return Pack(key=data["pack"], version=data["version"], organisation=data["organisation"], sops=sops,
+                checksum=checksum, source=source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading YAML with line numbers, so that an error says where it is
+
+
+def _line_index(node, path=(), index=None) -> dict:
+    """Map every path in the YAML document (tuple of keys / list indexes) to its 1-based line."""
+    index = {} if index is None else index
+    index.setdefault(path, node.start_mark.line + 1)  # a key's own line, not its value's
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            index[path + (key,)] = key_node.start_mark.line + 1
+            _line_index(value_node, path + (key,), index)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, path + (i,), index)
+    return index
+
+
+def _flatten(messages, path=()) -> list[tuple[tuple, str]]:
+    out = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key in ("value", "_schema"):  # marshmallow's Dict value errors and schema-level errors
+                out.extend(_flatten(value, path))
+            else:
+                out.extend(_flatten(value, path + (key,)))
+    elif isinstance(messages, list):
+        for item in messages:
+            out.extend(_flatten(item, path))
+    else:
+        out.append((path, str(messages)))
+    return out
+
+
+def _nearest_line(lines: dict, path: tuple) -> int | None:
+    path = tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in path)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+def parse_pack(text: str, source: str = "<pack>") -> Pack:
+    """Validate a pack's YAML text; raise ``PackError`` listing every problem as
+    ``file:line: where: what``."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PackError(f"{path}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise PackError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+    if not isinstance(raw, dict) or node is None:
+        raise PackError(f"{source}:1: a pack is a mapping with pack, version, organisation and sops")
+    lines = _line_index(node)
     try:
         data = PackSchema().load(raw)
     except ValidationError as exc:
-        raise PackError(f"{path}: {exc.messages}") from exc
-    sops = {}
-    for key, sop in data["sops"].items():
-        sops[key] = Sop(
-            pack=data["pack"],
-            key=key,
-            number=sop["number"],
-            title=sop.get("title") or {},
-            requester=sop["requester"],
-            form=tuple(FormField(name=f["name"], type=f["type"], required=f["required"],
-                                 max_length=f["max_length"], label=f.get("label") or {},
-                                 choices=tuple(f["choices"])) for f in sop["form"]),
-            steps=tuple(Step(key=s["key"], title=s.get("title") or {}, role=s["role"], wait=s["wait"],
-                             notify_requester=s["notify_requester"], outcomes=dict(s["outcomes"]))
-                        for s in sop["steps"]),
-            pack_version=data["version"],
-        )
-    return Pack(key=data["pack"], version=data["version"], organisation=data.get("organisation") or {}, sops=sops)
+        problems = []
+        for path, message in _flatten(exc.messages):
+            line = _nearest_line(lines, path)
+            where = ".".join(str(p) for p in path) or "(top)"
+            problems.append(f"{source}:{line}: {where}: {message}")
+        raise PackError("\n".join(problems)) from exc
+    checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _build(data, checksum=checksum, source=text)
+
+
+def load_pack(path: Path) -> Pack:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError(f"{path}: cannot read: {exc}") from exc
+    return parse_pack(text, source=str(path))
 
 
 @functools.lru_cache(maxsize=1)
@@ -165,6 +609,7 @@ def builtin_packs() -> dict[str, Pack]:
 
 
 def find_sop(full_key: str) -> Sop | None:
+    """An SOP of the shipped packs by ``pack/sop`` key (the engine reads loaded versions instead)."""
     pack_key, _, sop_key = (full_key or "").partition("/")
     pack = builtin_packs().get(pack_key)
     return pack.sops.get(sop_key) if pack else None
@@ -172,3 +617,40 @@ def find_sop(full_key: str) -> Sop | None:
 
 def requester_sops() -> list[Sop]:
     return [sop for pack in builtin_packs().values() for sop in pack.sops.values() if sop.requester]
+
+
+def walk_paths(sop: Sop, max_visits: int = 2) -> list[list[tuple[str, str, str | None]]]:
+    """Every path through an SOP from its first step to an end, as lists of
+    ``(step, outcome, next step)``, taking each branch and each loop at most ``max_visits`` times per
+    step. Conditional branches count as separate paths (their condition is in ``branch_values``)."""
+    paths: list = []
+
+    def go(step_key: str, visits: dict, trail: list):
+        step = sop.step(step_key)
+        for name, outcome in step.outcomes.items():
+            for destination in outcome.destinations:
+                hop = (step_key, name, destination)
+                if destination is None:
+                    paths.append(trail + [hop])
+                    continue
+                if visits.get(destination, 0) >= max_visits:
+                    continue
+                go(destination, {**visits, destination: visits.get(destination, 0) + 1}, trail + [hop])
+
+    go(sop.first_step.key, {sop.first_step.key: 1}, [])
+    return paths
+
+
+def branch_values(outcome: Outcome, destination: str | None) -> dict:
+    """Values for an outcome's inputs that make it lead to ``destination`` (for tests and demos)."""
+    for branch in outcome.branches:
+        if branch.to == destination:
+            cond = branch.condition
+            nudge = {"gt": 1, "ge": 0, "lt": -1, "le": 0, "eq": 0}[cond.op]
+            return {cond.input: cond.value if cond.op == "eq" else cond.value + nudge}
+    values = {}
+    for branch in outcome.branches:  # the default path: every condition false
+        cond = branch.condition
+        nudge = {"gt": -1, "ge": -1, "lt": 1, "le": 1, "eq": None}[cond.op]
+        values[cond.input] = "__none__" if nudge is None else cond.value + nudge
+    return values
