@@ -4,9 +4,11 @@ verifies tokens the same way."""
 from __future__ import annotations
 
 import functools
+import hmac
+import secrets
 from dataclasses import dataclass
 
-from flask import g, jsonify, request
+from flask import g, jsonify, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -60,15 +62,46 @@ def verify_token(token: str) -> Staff | None:
 
 
 def current_staff() -> Staff | None:
-    """The staff member behind this request, from its bearer token, or None."""
+    """The staff member behind this request: from its bearer token (the API), else from the
+    desk's session cookie (the same signed token, kept in Flask's signed session), or None."""
     if "staff" in g:
         return g.staff
     header = request.headers.get("Authorization", "")
     staff = None
+    g.staff_via_cookie = False
     if header[:7].lower() == "bearer ":
         staff = verify_token(header[7:].strip())
+    elif session.get("staff_token"):
+        staff = verify_token(session["staff_token"])
+        g.staff_via_cookie = staff is not None
     g.staff = staff
     return staff
+
+
+def log_in(staff: Staff) -> None:
+    """Start a desk session (a fresh session, so a fixed session id can't be planted)."""
+    session.clear()
+    session["staff_token"] = issue_token(staff)
+    session["csrf"] = secrets.token_urlsafe(32)
+    g.staff = staff
+
+
+def log_out() -> None:
+    session.clear()
+    g.staff = None
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, for the desk's forms (and X-CSRF-Token from scripts)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def csrf_ok() -> bool:
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf") or ""
+    return bool(expected) and hmac.compare_digest(sent, expected)
 
 
 def _deny(status: int, message: str):
@@ -89,6 +122,10 @@ def staff_required(*roles: str):
             staff = current_staff()
             if staff is None:
                 return _deny(401, "A valid staff bearer token is required.")
+            # a cookie rides along with any request the browser makes: a change needs the token
+            # only the desk's own pages hold
+            if g.get("staff_via_cookie") and request.method not in ("GET", "HEAD", "OPTIONS") and not csrf_ok():
+                return _deny(403, "The form has expired or did not come from sopdesk; reload it and try again.")
             if roles and not staff.has_any(roles) and "admin" not in staff.roles:
                 return _deny(403, "Your roles may not do this.")
             return view(*args, **kwargs)

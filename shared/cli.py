@@ -17,9 +17,16 @@ def _cmd_up(args) -> int:
 def _cmd_migrate(args) -> int:
     from shared import migrations
 
-    for service in args.service or SERVICES:
+    services = args.service or SERVICES
+    for service in services:
         migrations.upgrade(service)
         print(f"{service}: at {migrations.current(service)}")
+    if "assignment" in services and not args.no_packs:
+        # the packs shipped with this release; one already loaded is left as it is
+        from services.assignment.packstore import load_builtin_packs
+
+        for result in load_builtin_packs():
+            print(f"pack {result}")
     return 0
 
 
@@ -34,7 +41,8 @@ def _cmd_users_add(args) -> int:
     from services.assignment.directory import DirectoryError, add_user
 
     try:
-        user = add_user(args.username, args.password, args.role, display_name=args.name or "", email=args.email)
+        user = add_user(args.username, args.password, args.role, display_name=args.name or "", email=args.email,
+                        unit=args.unit)
     except DirectoryError as exc:
         print(f"sopdesk users add: {exc}", file=sys.stderr)
         return 2
@@ -108,6 +116,62 @@ def _cmd_packs_check(args) -> int:
     return 1 if failed else 0
 
 
+def _cmd_packs_load(args) -> int:
+    from services.assignment.packstore import load_pack_file
+    from shared.packs import PackError
+
+    failed = 0
+    for path in args.files:
+        try:
+            print(load_pack_file(path, loaded_by="sopdesk packs load"))
+        except PackError as exc:
+            print(f"{exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _cmd_units_add(args) -> int:
+    from services.assignment.directory import DirectoryError, add_unit
+
+    try:
+        unit = add_unit(args.key, args.pack, args.name, args.name_en or "")
+    except DirectoryError as exc:
+        print(f"sopdesk units add: {exc}", file=sys.stderr)
+        return 2
+    print(f"unit {unit.key} ({unit.pack})")
+    return 0
+
+
+def _cmd_delegate(args) -> int:
+    from datetime import date
+
+    from services.assignment.directory import DirectoryError, delegate
+
+    try:
+        row = delegate(args.away, args.to, date.fromisoformat(args.starts), date.fromisoformat(args.ends),
+                       created_by="sopdesk users delegate", note=args.note or "")
+    except (DirectoryError, ValueError) as exc:
+        print(f"sopdesk users delegate: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.to} acts for {args.away} from {row.starts_on} to {row.ends_on}")
+    return 0
+
+
+def _cmd_holidays(args) -> int:
+    from services.assignment import calendar_admin
+
+    try:
+        if args.holidays_command == "list":
+            for day, name, source in calendar_admin.year(args.year):
+                print(f"{day.isoformat()}  {source:8}  {name}")
+        else:
+            print(calendar_admin.change(args.holidays_command, args.day, args.name or "", "sopdesk holidays"))
+    except ValueError as exc:
+        print(f"sopdesk holidays: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sopdesk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="bring the services' databases to the newest revision")
     migrate.add_argument("--service", action="append", choices=SERVICES)
+    migrate.add_argument("--no-packs", action="store_true", help="do not load the shipped SOP packs")
     migrate.set_defaults(func=_cmd_migrate)
 
     dbp = sub.add_parser("db", help="developer commands for the migrations")
@@ -135,7 +200,36 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", action="append", required=True, help="repeat for several roles")
     add.add_argument("--name", help="display name")
     add.add_argument("--email")
+    add.add_argument("--unit", help="the unit's key (sopdesk units add)")
     add.set_defaults(func=_cmd_users_add)
+    dele = usub.add_parser("delegate", help="someone away: another acts for them (dates inclusive)")
+    dele.add_argument("--away", required=True, help="username of the person away")
+    dele.add_argument("--to", required=True, help="username of the person acting for them")
+    dele.add_argument("--starts", required=True, help="YYYY-MM-DD")
+    dele.add_argument("--ends", required=True, help="YYYY-MM-DD")
+    dele.add_argument("--note")
+    dele.set_defaults(func=_cmd_delegate)
+
+    units = sub.add_parser("units", help="units of an organisation")
+    unsub = units.add_subparsers(dest="units_command", required=True)
+    uadd = unsub.add_parser("add", help="add or rename a unit")
+    uadd.add_argument("--key", required=True)
+    uadd.add_argument("--pack", required=True, help="the organisation's pack, e.g. sesao-sc")
+    uadd.add_argument("--name", required=True, help="Thai name")
+    uadd.add_argument("--name-en")
+    uadd.set_defaults(func=_cmd_units_add)
+
+    hol = sub.add_parser("holidays", help="days off beyond the Thai holiday library (cabinet-announced)")
+    hsub = hol.add_subparsers(dest="holidays_command", required=True)
+    hlist = hsub.add_parser("list", help="the year's days off and where each comes from")
+    hlist.add_argument("--year", type=int, required=True, help="CE year, e.g. 2026")
+    hlist.set_defaults(func=_cmd_holidays)
+    for verb, text in (("add", "add a day off"), ("remove", "make a library holiday a working day"),
+                       ("reset", "forget an admin change for a day")):
+        h = hsub.add_parser(verb, help=text)
+        h.add_argument("day", help="YYYY-MM-DD")
+        h.add_argument("--name", help="what the day is (Thai)")
+        h.set_defaults(func=_cmd_holidays)
 
     worker = sub.add_parser("worker", help="a Celery worker for some or all service queues")
     worker.add_argument("--queues", action="append", choices=SERVICES)
@@ -166,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = psub.add_parser("check", help="validate pack files")
     check.add_argument("files", nargs="+")
     check.set_defaults(func=_cmd_packs_check)
+    load = psub.add_parser("load", help="load or upgrade packs (cases already running keep their version)")
+    load.add_argument("files", nargs="+")
+    load.set_defaults(func=_cmd_packs_load)
     return parser
 
 

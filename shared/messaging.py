@@ -162,16 +162,18 @@ class ServiceBus:
             if uow.session.get(self.Inbox, event.id) is not None:
                 duplicate = True
             else:
-                handler(uow, event)
-                uow.session.add(self.Inbox(event_id=event.id, type=event.type))
                 try:
+                    # claim the event id first: a concurrent delivery of the same event waits on
+                    # this row and then fails on it, before its handler does anything
+                    uow.session.add(self.Inbox(event_id=event.id, type=event.type))
+                    uow.session.flush()
+                    handler(uow, event)
                     uow.commit()
                     duplicate = False
                 except IntegrityError:
-                    # a concurrent delivery of the same event committed first
-                    uow.session.rollback()
+                    uow.rollback()
                     if uow.session.get(self.Inbox, event.id) is None:
-                        raise
+                        raise  # a real constraint violation of the handler's, not a duplicate
                     duplicate = True
         for fn in self._after_consume:
             fn(event)

@@ -10,9 +10,12 @@ from shared.config import SERVICES
 
 SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # intake keeps the requester's view of the case (the tracking page) from case events.
-    "intake": frozenset({"case.opened"}),
-    # assignment opens a case for every request.
-    "assignment": frozenset({"request.submitted"}),
+    "intake": frozenset({"case.opened", "case.step_started", "case.step_completed", "case.step_waiting",
+                         "case.step_resumed", "case.closed"}),
+    # assignment opens a case for every request, and resumes cases waiting on a requester's
+    # answer or on procurement.
+    "assignment": frozenset({"request.submitted", "request.answered", "procurement.delivered",
+                             "procurement.contract_completed"}),
     # notify keeps the requester's address from the request and writes when the case opens.
     "notify": frozenset({"request.submitted", "case.opened"}),
     "procurement": frozenset(),

@@ -45,11 +45,20 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, message: s
         time.sleep(interval)
 
 
+def load_packs() -> None:
+    """The shipped packs, as `sopdesk migrate` loads them (truncate_all empties their table)."""
+    from services.assignment import packstore
+
+    packstore.forget()
+    packstore.load_builtin_packs()
+
+
 @pytest.fixture
 def clean():
-    """A clean database and empty queues for one test."""
+    """A clean database (with the shipped packs loaded) and empty queues for one test."""
     truncate_all()
     purge_queues()
+    load_packs()
     yield
 
 
@@ -86,6 +95,55 @@ def staff_token(clean):
     return issue_token(Staff(user_id=user.id, username=user.username, roles=user.role_names))
 
 
+def drain(max_messages: int = 10_000) -> list[str]:
+    """Work every queue empty, in this process, as a worker would: take each message from Redis
+    (the real broker), run its task, and go on until no queue holds anything (handling an event
+    publishes more). Returns the task names run, in order. A task that raises fails the test;
+    an event not ready yet (NotReady) goes back to the end of its queue, as a retry would."""
+    import base64
+    import json
+
+    import redis
+
+    from shared.celery_app import celery
+    from shared.config import SERVICES, get_settings
+    from shared.messaging import NotReady
+
+    celery.loader.import_default_modules()
+    client = redis.Redis.from_url(get_settings().broker_url)
+    ran, postponed = [], 0
+    while len(ran) < max_messages:
+        raw = queue = None
+        for name in SERVICES:
+            raw = client.rpop(name)
+            if raw is not None:
+                queue = name
+                break
+        if raw is None:
+            return ran
+        message = json.loads(raw)
+        body = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args, kwargs, _ = json.loads(body)
+        task = message["headers"]["task"]
+        try:
+            if task.endswith(".handle_event"):  # the consumer itself, without Celery's retry wrapper
+                import importlib
+
+                importlib.import_module(f"services.{queue}.bus").bus.consume(*args)
+            else:
+                celery.tasks[task].run(*args, **kwargs)
+        except NotReady:
+            postponed += 1
+            if postponed > 100:
+                raise
+            client.lpush(queue, raw)
+            continue
+        ran.append(task)
+    pytest.fail(f"drain: more than {max_messages} messages")
+
+
 def queued(queue: str) -> list[dict]:
     """The messages waiting in a service's Celery queue (the Redis list), decoded, in the order
     a worker will take them (kombu pushes on the left and pops on the right)."""
@@ -106,3 +164,39 @@ def queued(queue: str) -> list[dict]:
         args, kwargs, _ = json.loads(body)
         messages.append({"task": message["headers"]["task"], "args": args})
     return messages
+
+
+# Headless Chromium for the browser tests (mark them @pytest.mark.browser). Debian's chromium and
+# fonts-thai-tlwg, not Playwright's own download: .ci/run installs them; without them the tests skip.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """A Playwright ``Browser``: headless Chromium from ``SOPDESK_CHROMIUM`` or /usr/bin/chromium."""
+    import os
+
+    executable = os.environ.get("SOPDESK_CHROMIUM") or "/usr/bin/chromium"
+    if not os.path.exists(executable):
+        pytest.skip(f"no Chromium at {executable}: install Debian's chromium and fonts-thai-tlwg (.ci/run does)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip(f"no Playwright to drive Chromium at {executable}: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium_browser):
+    """A fresh page in its own context (Thai locale, 1280x900), closed after the test."""
+    context = chromium_browser.new_context(locale="th-TH", viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -14,9 +14,12 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import db, i18n
+from shared import db
+from shared import i18n
+from shared.auth import csrf_token
 from shared.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,10 @@ def create_service_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="sopdesk_session",
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         API_TITLE=f"sopdesk {title}",
         API_VERSION="1",
         OPENAPI_VERSION="3.0.3",
@@ -139,6 +146,7 @@ def create_service_app(
             "lang": lang,
             "fmt_date": lambda value, with_time=True: i18n.format_datetime(value, lang, with_time),
             "lang_url": _lang_url,
+            "csrf_token": csrf_token,
         }
 
     @app.after_request
@@ -164,7 +172,7 @@ def error_response(status: int, errors: dict[str, list[str]], message: str | Non
     lang = i18n.current_language()
     body = {
         "code": status,
-        "status": "Unprocessable Entity" if status == 422 else "Bad Request",
+        "status": HTTP_STATUS_CODES.get(status, "Error"),
         "message": message or i18n.translate("errors.invalid_input", lang),
         "errors": errors,
     }

@@ -1,31 +1,44 @@
-"""Assignment's use cases for the walking skeleton: open a case at its SOP's first step when a
-request is submitted, and read cases for staff. The full engine (actions, targets, waits) grows
-here. No Flask here."""
+"""Assignment's use cases: open a case when a request is submitted, act on it, resume it when
+another service says what it waited for, report missed deadlines, and read cases and work for
+staff. Each use case is one unit of work: the change, its trail and its events commit together.
+The rules themselves are in ``engine``. No Flask here."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
+from services.assignment import directory, packstore
 from services.assignment.bus import bus
-from services.assignment.models import AccessLog, Case, CaseStep
+from services.assignment.engine import ActionError, Command, Conflict, Engine, Forbidden, Invalid
+from services.assignment.models import AccessLog, Case, CaseStep, TrailEntry
 from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.events import Event
 from shared.messaging import PermanentError, UnitOfWork
-from shared.packs import find_sop
+from shared.packs import Sop
+
+__all__ = ["ActionError", "Conflict", "Forbidden", "Invalid", "act", "allowed_actions", "list_cases", "my_work",
+           "open_case", "read_case", "sweep_sla"]
+
+
+def _sop(case: Case) -> Sop:
+    sop = packstore.sop_for(case.sop, case.pack_version)
+    if sop is None:
+        raise PermanentError(f"{case.sop} version {case.pack_version} is not loaded")
+    return sop
 
 
 @bus.handles("request.submitted")
 def open_case(uow: UnitOfWork, event: Event) -> None:
     payload = event.payload
-    sop = find_sop(payload["sop"])
+    sop = packstore.sop_for(payload["sop"])
     if sop is None:
-        raise PermanentError(f"no SOP {payload['sop']}")
+        raise PermanentError(f"no SOP {payload['sop']} is loaded")
     now = db.utcnow()
-    first = sop.first_step
     case = Case(
         tracking_code=payload["tracking_code"],
         request_event_id=event.id,
@@ -40,25 +53,137 @@ def open_case(uow: UnitOfWork, event: Event) -> None:
         channel=payload.get("channel", "web"),
         received_at=datetime.fromisoformat(payload["received_at"]),
         opened_at=now,
-        current_step=first.key,
+        team=[],
+        values={},
+        seq=0,
+        paused_minutes=0,
     )
-    case.steps = [CaseStep(position=1, step=first.key, round=1, role=first.role, status="active", started_at=now)]
     uow.session.add(case)
-    uow.emit(
-        "case.opened",
-        {
-            "tracking_code": case.tracking_code,
-            "sop": sop.full_key,
-            "sop_title": sop.title,
-            "subject": case.subject,
-            "opened_at": now.isoformat(),
-            "received_at": case.received_at.isoformat(),
-            "due_at": None,
-            "step": {"key": first.key, "title": first.title, "role": first.role, "round": 1,
-                     "started_at": now.isoformat(), "due_at": None},
-        },
-        correlation_id=case.tracking_code,
-    )
+    uow.session.flush()
+    Engine(uow, case, sop, now).open()
+
+
+def _locked_case(uow: UnitOfWork, tracking_code: str) -> Case | None:
+    """The case, locked for this transaction on PostgreSQL (two actors never move it at once)."""
+    query = select(Case).where(Case.tracking_code == tracking_code)
+    if db.is_postgres(uow.session.get_bind()):
+        query = query.with_for_update()
+    return uow.session.scalar(query)
+
+
+def act(tracking_code: str, staff: Staff, command: Command) -> None:
+    """An action by a staff member; raises ``ActionError`` (403/409/422) and then changes nothing."""
+    with bus.unit_of_work() as uow:
+        case = _locked_case(uow, tracking_code)
+        if case is None:
+            raise LookupError(tracking_code)
+        actor = directory.actor(uow.session, staff.user_id)
+        if actor is None:
+            raise Forbidden("your account is not active")
+        Engine(uow, case, _sop(case)).act(actor, command)
+        uow.commit()
+
+
+def _resume(uow: UnitOfWork, event: Event, waiting_on: str, actor: str) -> None:
+    payload = event.payload
+    case = _locked_case(uow, payload["tracking_code"])
+    if case is None:
+        raise PermanentError(f"no case {payload['tracking_code']}")
+    resumed = Engine(uow, case, _sop(case)).resume_wait(waiting_on, actor, note=payload.get("note"),
+                                                        step_key=payload.get("step"))
+    if not resumed:
+        # already moved on (by hand, or a repeat of the news): keep the fact in the trail only
+        uow.session.add(TrailEntry(case_id=case.id, kind="ignored", actor=actor, step=payload.get("step"),
+                                   data={"event": event.type, "event_id": event.id}))
+
+
+@bus.handles("procurement.delivered")
+def on_procurement_delivered(uow: UnitOfWork, event: Event) -> None:
+    """Procurement says the parts (or goods) bought for a case arrived."""
+    _resume(uow, event, "procurement-delivery", "procurement")
+
+
+@bus.handles("procurement.contract_completed")
+def on_contract_completed(uow: UnitOfWork, event: Event) -> None:
+    """Procurement says the last milestone of the contract serving a case is accepted and paid."""
+    _resume(uow, event, "procurement-contract", "procurement")
+
+
+@bus.handles("request.answered")
+def on_request_answered(uow: UnitOfWork, event: Event) -> None:
+    """The requester answered a return for correction (through the tracking page)."""
+    _resume(uow, event, "requester", "requester")
+
+
+# ---------------------------------------------------------------------------------------------
+# deadlines
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    steps: int
+    cases: int
+
+
+def sweep_sla(now: datetime | None = None, batch: int = 500) -> SweepResult:
+    """Report every step and case deadline that has passed, exactly once each. The queries use
+    the partial indexes on due times of unreported open work, so they read only what is late;
+    ``SKIP LOCKED`` lets two sweeps run side by side without reporting anything twice."""
+    now = now or db.utcnow()
+    steps = cases = 0
+    while True:
+        with bus.unit_of_work() as uow:
+            query = (select(CaseStep).where(CaseStep.status == "active", CaseStep.breached_at.is_(None),
+                                            CaseStep.due_at.is_not(None), CaseStep.due_at < now)
+                     .order_by(CaseStep.due_at).limit(batch))
+            if db.is_postgres(uow.session.get_bind()):
+                query = query.with_for_update(skip_locked=True, of=CaseStep)
+            rows = list(uow.session.scalars(query))
+            for row in rows:
+                row.breached_at = now
+                case = uow.session.get(Case, row.case_id)
+                _breach(uow, case, "step", row.due_at, row)
+            uow.commit()
+        steps += len(rows)
+        if len(rows) < batch:
+            break
+    while True:
+        with bus.unit_of_work() as uow:
+            query = (select(Case).where(Case.status == "open", Case.deadline_breached_at.is_(None),
+                                        Case.due_at.is_not(None), Case.due_at < now, Case.paused_since.is_(None))
+                     .order_by(Case.due_at).limit(batch))
+            if db.is_postgres(uow.session.get_bind()):
+                query = query.with_for_update(skip_locked=True)
+            found = list(uow.session.scalars(query))
+            for case in found:
+                case.deadline_breached_at = now
+                _breach(uow, case, "case", case.due_at, None)
+            uow.commit()
+        cases += len(found)
+        if len(found) < batch:
+            break
+    return SweepResult(steps, cases)
+
+
+def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseStep | None) -> None:
+    case.seq = (case.seq or 0) + 1
+    heads = []
+    if row is not None and row.assignee:
+        user = directory.user_by_name(uow.session, row.assignee)
+        heads = directory.heads_of_unit(uow.session, user.unit if user else None)
+    uow.session.add(TrailEntry(case_id=case.id, kind="breached", actor="sopdesk", step=row.step if row else None,
+                               round=row.round if row else None, data={"deadline": kind, "due_at": due_at.isoformat()}))
+    uow.emit("sla.breached", {
+        "tracking_code": case.tracking_code, "sop": case.sop, "seq": case.seq, "deadline": kind,
+        "due_at": due_at.isoformat(), "subject": case.subject,
+        "step": ({"key": row.step, "round": row.round, "role": row.role, "assignee": row.assignee,
+                  "started_at": row.started_at.isoformat()} if row else None),
+        "heads": heads,
+    }, correlation_id=case.tracking_code)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
 
 
 def list_cases(sop: str | None = None, status: str | None = None, assignee: str | None = None,
@@ -71,34 +196,83 @@ def list_cases(sop: str | None = None, status: str | None = None, assignee: str 
     if assignee:
         query = query.where(Case.steps.any((CaseStep.assignee == assignee) & (CaseStep.status == "active")))
     if overdue is not None:
-        late = Case.steps.any((CaseStep.status == "active") & (CaseStep.due_at < db.utcnow()))
+        now = db.utcnow()
+        late = or_(Case.steps.any((CaseStep.status == "active") & (CaseStep.due_at < now)),
+                   and_(Case.status == "open", Case.due_at < now))
         query = query.where(late if overdue else ~late)
     with bus.session() as session:
         return list(session.scalars(query))
 
 
-def read_case(tracking_code: str, staff: Staff) -> Case | None:
-    """A case with its steps; the read of the requester's data is logged."""
+def read_case(tracking_code: str, staff: Staff, purpose: str = "staff read of a case") -> Case | None:
+    """A case with its steps and trail; the read of the requester's data is logged."""
     with bus.session() as session:
         case = session.scalar(select(Case).where(Case.tracking_code == tracking_code)
-                              .options(selectinload(Case.steps)))
+                              .options(selectinload(Case.steps), selectinload(Case.trail)))
         if case is not None:
-            log_access(session, AccessLog, staff, "case", case.tracking_code, "staff read of a case")
+            log_access(session, AccessLog, staff, "case", case.tracking_code, purpose)
             session.commit()
+            session.expunge(case)
         return case
 
 
 def allowed_actions(case: Case, staff: Staff) -> list[dict]:
-    """What the caller may do now: the outcomes of the current step, when they hold its role."""
+    """What the caller may do now on the current step: its outcomes (with the values and documents
+    each needs), and the built-in actions (assign, set a target, add a note)."""
     if case.status != "open":
         return []
-    sop = find_sop(case.sop)
-    actions = []
-    for step in case.steps:
-        if step.status != "active":
-            continue
-        if step.role in staff.roles or "admin" in staff.roles:
-            definition = sop.step(step.step) if sop else None
-            outcomes = sorted(definition.outcomes) if definition else []
-            actions.append({"step": step.step, "outcomes": outcomes})
-    return actions
+    sop = _sop(case)
+    with bus.unit_of_work() as uow:
+        actor = directory.actor(uow.session, staff.user_id)
+        if actor is None:
+            return []
+        engine = Engine(uow, case, sop)
+        actions = []
+        for row in case.steps:
+            if row.status != "active":
+                continue
+            definition = sop.step(row.step)
+            allowed, on_behalf_of = engine.may_act(actor, definition)
+            builtin = []
+            if actor.is_head or allowed:
+                builtin.append("assign")
+            if allowed:
+                builtin.append("note")
+                if definition.target.kind == "by-assignee":
+                    builtin.append("set-target")
+            outcomes = list(definition.outcomes) if allowed else []
+            if outcomes or builtin:
+                actions.append({"step": row.step, "outcomes": outcomes, "actions": builtin,
+                                "on_behalf_of": on_behalf_of, "waiting_on": row.waiting_on})
+        uow.rollback()
+        return actions
+
+
+def my_work(staff: Staff) -> dict:
+    """The steps waiting for this person (theirs and those of anyone they stand in for), and for a
+    head, the open steps of their unit and the unassigned ones."""
+    with bus.session() as session:
+        actor = directory.actor(session, staff.user_id)
+        if actor is None:
+            return {"mine": [], "unit": [], "unassigned": []}
+        names = [actor.username, *sorted(actor.acting_for_users)]
+        base = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+                .where(CaseStep.status == "active").order_by(CaseStep.due_at.is_(None), CaseStep.due_at,
+                                                             CaseStep.started_at))
+        mine = session.execute(base.where(CaseStep.assignee.in_(names))).all()
+        unit, unassigned = [], []
+        if actor.is_head:
+            members = directory.unit_members(session, actor.unit) if actor.unit else []
+            others = [m for m in members if m not in names]
+            if others:
+                unit = session.execute(base.where(CaseStep.assignee.in_(others))).all()
+            unassigned = session.execute(base.where(CaseStep.assignee.is_(None),
+                                                    CaseStep.role != "requester")).all()
+        for row, case in mine + unit + unassigned:
+            session.expunge(row)
+            session.expunge(case)
+        return {"mine": mine, "unit": unit, "unassigned": unassigned}
+
+
+def trail(case: Case) -> list[TrailEntry]:
+    return list(case.trail)

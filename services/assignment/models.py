@@ -1,9 +1,10 @@
-"""Assignment's tables: staff accounts and roles, cases and their steps."""
+"""Assignment's tables: the staff directory (units, people, roles, delegations), the loaded pack
+versions, the admin's calendar changes, and cases with their steps and trail."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared import db
@@ -37,6 +38,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(254))
+    unit: Mapped[str | None] = mapped_column(ForeignKey("units.key"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
@@ -46,6 +48,60 @@ class User(Base):
     @property
     def role_names(self) -> tuple[str, ...]:
         return tuple(sorted(r.role for r in self.roles))
+
+
+class Unit(Base):
+    """A unit of an organisation (a pack): its heads see its queue."""
+
+    __tablename__ = "units"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    pack: Mapped[str] = mapped_column(String(50), index=True)
+    name: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Delegation(Base):
+    """``delegator`` is away from ``starts_on`` to ``ends_on`` (inclusive, Bangkok dates);
+    ``delegate`` acts with the delegator's roles meanwhile and gets their new work."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delegator_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    delegate_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class PackVersion(Base):
+    """A pack's YAML as loaded; a case runs on the version it opened with, for good."""
+
+    __tablename__ = "pack_versions"
+    __table_args__ = (UniqueConstraint("pack", "version", name="uq_pack_versions_pack_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pack: Mapped[str] = mapped_column(String(50), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    checksum: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    loaded_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CalendarDay(Base):
+    """An admin's change to the holiday library: an extra day off (a cabinet-announced holiday)
+    or a library holiday turned back into a working day."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # holiday, workday
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
 
 class UserRole(Base):
@@ -81,9 +137,26 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     current_step: Mapped[str | None] = mapped_column(String(100))
     due_at: Mapped[datetime | None]
+    # the engine's state beyond the current step
+    result: Mapped[str | None] = mapped_column(String(20))  # completed, rejected, withdrawn
+    expected_at: Mapped[datetime | None]
+    deadline_breached_at: Mapped[datetime | None]
+    paused_since: Mapped[datetime | None]  # waiting on the requester: the clock is stopped
+    paused_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    team: Mapped[list] = mapped_column(JSON, default=list)
+    values: Mapped[dict] = mapped_column(JSON, default=dict)  # what actors entered (estimate, call-back time)
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # events about this case, in order
 
     steps: Mapped[list["CaseStep"]] = relationship(back_populates="case", lazy="raise",
                                                    order_by="CaseStep.position")
+    trail: Mapped[list["TrailEntry"]] = relationship(back_populates="case", lazy="raise",
+                                                     order_by="TrailEntry.id")
+
+    __table_args__ = (
+        Index("ix_cases_deadline_open", "due_at",
+              postgresql_where=text("status = 'open' AND deadline_breached_at IS NULL"),
+              sqlite_where=text("status = 'open' AND deadline_breached_at IS NULL")),
+    )
 
 
 class CaseStep(Base):
@@ -92,6 +165,11 @@ class CaseStep(Base):
         UniqueConstraint("case_id", "step", "round", name="uq_case_steps_step_round"),
         Index("ix_case_steps_open_due", "due_at", postgresql_where=text("status = 'active'"),
               sqlite_where=text("status = 'active'")),
+        # the SLA sweep's query: active steps past due not yet reported, oldest first
+        Index("ix_case_steps_unbreached_due", "due_at",
+              postgresql_where=text("status = 'active' AND breached_at IS NULL AND due_at IS NOT NULL"),
+              sqlite_where=text("status = 'active' AND breached_at IS NULL AND due_at IS NOT NULL")),
+        Index("ix_case_steps_assignee_active", "assignee", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -102,11 +180,42 @@ class CaseStep(Base):
     role: Mapped[str] = mapped_column(String(50), index=True)
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(20))  # active, done
+    waiting_on: Mapped[str | None] = mapped_column(String(30))  # requester, vendor, procurement-...
     started_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
+    expected_at: Mapped[datetime | None]
+    target: Mapped[str | None] = mapped_column(String(100))  # as the pack or the assignee set it
+    breached_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(String(100))
 
     case: Mapped[Case] = relationship(back_populates="steps", lazy="raise")
+
+    @property
+    def late(self) -> bool | None:
+        """Whether the step finished (or, open, is now) past its due time; None without a target."""
+        if self.due_at is None:
+            return None
+        return (self.completed_at or db.utcnow()) > self.due_at
+
+
+class TrailEntry(Base):
+    """Everything that happened to a case, in order: who, when, which step and round, what."""
+
+    __tablename__ = "case_trail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    step: Mapped[str | None] = mapped_column(String(100))
+    round: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))  # opened, started, assigned, action, note, document, target, ...
+    actor: Mapped[str] = mapped_column(String(100))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="trail", lazy="raise")

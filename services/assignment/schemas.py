@@ -35,16 +35,69 @@ class StepSchema(Schema):
     role = fields.String()
     assignee = fields.String(allow_none=True)
     status = fields.String()
+    waiting_on = fields.String(allow_none=True)
     started_at = fields.AwareDateTime()
     completed_at = fields.AwareDateTime(allow_none=True)
     due_at = fields.AwareDateTime(allow_none=True)
+    expected_at = fields.AwareDateTime(allow_none=True)
+    target = fields.String(allow_none=True)
+    late = fields.Boolean(allow_none=True)
     outcome = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class TrailEntrySchema(Schema):
+    at = fields.AwareDateTime()
+    kind = fields.String()
+    step = fields.String(allow_none=True)
+    round = fields.Integer(allow_none=True)
+    actor = fields.String()
+    on_behalf_of = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class DocumentRefSchema(Schema):
+    """A document handed in at a step: which of the step's expected documents (``key``), its name,
+    and where it is kept (a reference: a paperless-system number, a file id, a URL)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    ref = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ActionSchema(Schema):
+    """An action on the case's current step: one of its outcomes, or ``assign``, ``set-target``,
+    ``note``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    step = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    outcome = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    assignee = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    target = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                           metadata={"description": "for steps whose target the assignee sets: '3 days', "
+                                                    "'4 hours', or an ISO 8601 time"})
+    values = fields.Dict(keys=fields.String(), load_default=dict,
+                         metadata={"description": "the step's inputs, e.g. estimate_days"})
+    team = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list,
+                       validate=validate.Length(max=50))
+    documents = fields.List(fields.Nested(DocumentRefSchema), load_default=list, validate=validate.Length(max=20))
 
 
 class CaseSummarySchema(Schema):
     tracking_code = fields.String()
     sop = fields.String()
+    pack_version = fields.Integer()
     status = fields.String()
+    result = fields.String(allow_none=True)
     subject = fields.String()
     current_step = fields.String(allow_none=True)
     received_at = fields.AwareDateTime()
@@ -55,7 +108,10 @@ class CaseSummarySchema(Schema):
 
 class ActionChoiceSchema(Schema):
     step = fields.String()
-    outcomes = fields.List(fields.String())
+    outcomes = fields.List(fields.String(), metadata={"description": "the step's outcomes from its pack"})
+    actions = fields.List(fields.String(), metadata={"description": "assign, set-target, note"})
+    on_behalf_of = fields.String(allow_none=True)
+    waiting_on = fields.String(allow_none=True)
 
 
 class CaseSchema(CaseSummarySchema):
@@ -64,6 +120,11 @@ class CaseSchema(CaseSummarySchema):
     requester_unit = fields.String()
     fields_ = fields.Dict(data_key="fields", attribute="fields")
     channel = fields.String()
+    team = fields.List(fields.String())
+    values = fields.Dict()
+    expected_at = fields.AwareDateTime(allow_none=True)
+    paused_minutes = fields.Integer()
     steps = fields.List(fields.Nested(StepSchema))
+    trail = fields.List(fields.Nested(TrailEntrySchema))
     actions = fields.List(fields.Nested(ActionChoiceSchema),
                           metadata={"description": "the actions the caller may take now"})

@@ -1,4 +1,4 @@
-"""Assignment's web edge: staff log in, list and read cases."""
+"""Assignment's API: staff log in, list and read cases, act on them. (The desk's pages are in desk.py.)"""
 from __future__ import annotations
 
 from flask import abort, request
@@ -6,7 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from services.assignment import directory, handlers
-from services.assignment.schemas import (CaseQuerySchema, CaseSchema, CaseSummarySchema,
+from services.assignment.engine import ActionError, Command
+from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSchema, CaseSummarySchema,
                                          TokenRequestSchema, TokenSchema)
 from shared import i18n
 from shared.auth import current_staff, issue_token, staff_required
@@ -62,3 +63,38 @@ def case(code: str):
         abort(404)
     found.actions = handlers.allowed_actions(found, staff)
     return found
+
+
+@blp.route("/cases/<code>/actions", methods=["POST"])
+@staff_required()
+@blp.doc(security=[{"bearer": []}],
+         summary="Act on the case's current step: one of its outcomes, or assign / set-target / note",
+         requestBody={"required": True, "content": {"application/json": {"schema": ActionSchema}}})
+@blp.response(200, CaseSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(403, schema=FieldErrorsSchema, description="your roles may not act on this step")
+@blp.alt_response(404, schema=FieldErrorsSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="not the current step, or the case is closed")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="not an outcome of the step, or missing values")
+def act(code: str):
+    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(data, dict):
+        return error_response(400, {"_schema": ["the body must be a JSON object"]})
+    try:
+        command = Command(**ActionSchema().load(data))
+    except ValidationError as exc:
+        return error_response(422, flatten_errors(exc.messages))
+    staff = current_staff()
+    try:
+        handlers.act(code, staff, command)
+    except LookupError:
+        abort(404)
+    except ActionError as exc:
+        return action_error_response(exc)
+    found = handlers.read_case(code, staff, purpose="staff action on a case")
+    found.actions = handlers.allowed_actions(found, staff)
+    return found
+
+
+def action_error_response(exc: ActionError):
+    return error_response(exc.status, exc.errors or {"_schema": [exc.message]}, exc.message)

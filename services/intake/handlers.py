@@ -107,26 +107,65 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-@bus.handles("case.opened")
-def on_case_opened(uow: UnitOfWork, event: Event) -> None:
-    payload = event.payload
+def _request_for(uow: UnitOfWork, payload: dict) -> Request:
     request = uow.session.scalar(select(Request).where(Request.tracking_code == payload["tracking_code"]))
     if request is None:
         raise NotReady(f"request {payload['tracking_code']} not stored yet")
-    step = payload["step"]
-    request.status = "open"
-    request.current_step = step["key"]
+    return request
+
+
+def _apply_case_state(request: Request, payload: dict) -> None:
+    """Case events carry the case's state after them and a sequence number: apply the state only
+    when it is newer than what we hold, so events handled out of order never move it back."""
+    seq = payload.get("seq") or 0
+    if seq <= (request.case_seq or 0):
+        return
+    request.case_seq = seq
+    request.status = "closed" if payload.get("case_status") == "closed" else "open"
+    request.current_step = payload.get("current_step")
     request.due_at = _parse_time(payload.get("due_at"))
-    position = (uow.session.scalar(
-        select(func.count()).select_from(RequestStep).where(RequestStep.request_id == request.id)) or 0) + 1
-    uow.session.add(RequestStep(
-        request_id=request.id,
-        position=position,
-        step=step["key"],
-        round=step.get("round", 1),
-        title=step.get("title") or {},
-        role=step["role"],
-        status="active",
-        started_at=_parse_time(step["started_at"]),
-        due_at=_parse_time(step.get("due_at")),
-    ))
+
+
+def _upsert_step(uow: UnitOfWork, request: Request, step: dict) -> RequestStep:
+    row = uow.session.scalar(select(RequestStep).where(RequestStep.request_id == request.id,
+                                                       RequestStep.step == step["key"],
+                                                       RequestStep.round == step.get("round", 1)))
+    if row is None:
+        position = (uow.session.scalar(
+            select(func.count()).select_from(RequestStep).where(RequestStep.request_id == request.id)) or 0) + 1
+        row = RequestStep(request_id=request.id, position=position, step=step["key"], round=step.get("round", 1),
+                          title=step.get("title") or {}, role=step["role"], status="active",
+                          started_at=_parse_time(step["started_at"]))
+        uow.session.add(row)
+    if row.status != "done":  # a finished step never goes back to active
+        row.due_at = _parse_time(step.get("due_at"))
+        row.waiting_on = step.get("waiting_on")
+        if step.get("completed_at"):
+            row.status = "done"
+            row.completed_at = _parse_time(step["completed_at"])
+            row.outcome = step.get("outcome")
+    return row
+
+
+@bus.handles("case.opened")
+def on_case_opened(uow: UnitOfWork, event: Event) -> None:
+    request = _request_for(uow, event.payload)
+    _apply_case_state(request, event.payload)
+
+
+@bus.handles("case.step_started")
+@bus.handles("case.step_waiting")
+@bus.handles("case.step_resumed")
+@bus.handles("case.step_completed")
+def on_step_event(uow: UnitOfWork, event: Event) -> None:
+    request = _request_for(uow, event.payload)
+    _apply_case_state(request, event.payload)
+    _upsert_step(uow, request, event.payload["step"])
+
+
+@bus.handles("case.closed")
+def on_case_closed(uow: UnitOfWork, event: Event) -> None:
+    request = _request_for(uow, event.payload)
+    _apply_case_state(request, event.payload)
+    request.result = event.payload.get("result")
+    request.closed_at = _parse_time(event.payload.get("closed_at"))

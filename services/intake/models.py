@@ -53,6 +53,8 @@ class Request(Base):
     current_step: Mapped[str | None] = mapped_column(String(100))
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String(20))
+    case_seq: Mapped[int] = mapped_column(Integer, default=0)  # the newest case event applied
 
     steps: Mapped[list["RequestStep"]] = relationship(
         back_populates="request", lazy="raise", order_by="RequestStep.position"
@@ -77,5 +79,6 @@ class RequestStep(Base):
     completed_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(50))
+    waiting_on: Mapped[str | None] = mapped_column(String(30))
 
     request: Mapped[Request] = relationship(back_populates="steps", lazy="raise")

@@ -26,6 +26,8 @@ MESSAGES = {
     "invalid_choice": {"th": "ตัวเลือกไม่ถูกต้อง", "en": "Not one of the choices."},
     "invalid_boolean": {"th": "ต้องเป็นจริงหรือเท็จ", "en": "Must be true or false."},
     "invalid_string": {"th": "ต้องเป็นข้อความ", "en": "Must be text."},
+    "invalid_number": {"th": "ต้องเป็นตัวเลข", "en": "Must be a number."},
+    "invalid_url": {"th": "รูปแบบที่อยู่เว็บไม่ถูกต้อง (https://...)", "en": "Not a valid web address (https://...)."},
     "staff_only": {"th": "เฉพาะเจ้าหน้าที่ที่ยื่นคำขอแทนผู้รับบริการเท่านั้น",
                    "en": "Only staff filing on a requester's behalf may set this."},
 }
@@ -108,17 +110,26 @@ def _base_fields(lang: str) -> dict:
 
 
 def _sop_field(field, lang: str):
+    # an optional field may be left out or empty; a required one must be there
+    presence = {"required": True} if field.required else {"load_default": None, "allow_none": True}
+    required = {"required": msg("required", lang), "null": msg("required", lang)}
     if field.type == "date":
-        return fields.Date(required=field.required, load_default=None,
-                           error_messages={"required": msg("required", lang), "invalid": msg("invalid_date", lang)})
+        return fields.Date(**presence, error_messages={**required, "invalid": msg("invalid_date", lang)})
+    if field.type == "datetime":
+        return fields.AwareDateTime(**presence, default_timezone=None, error_messages={
+            **required, "invalid": msg("invalid_datetime", lang), "invalid_awareness": msg("invalid_datetime", lang)})
+    if field.type == "number":
+        return fields.Float(**presence, allow_nan=False, error_messages={**required,
+                                                                          "invalid": msg("invalid_number", lang)})
     if field.type == "email":
-        return fields.Email(required=field.required, load_default=None,
-                            validate=validate.Length(max=field.max_length),
-                            error_messages={"required": msg("required", lang), "invalid": msg("invalid_email", lang)})
+        return fields.Email(**presence, validate=validate.Length(max=field.max_length),
+                            error_messages={**required, "invalid": msg("invalid_email", lang)})
+    if field.type == "url":
+        return fields.Url(**presence, schemes={"http", "https"}, validate=validate.Length(max=field.max_length),
+                          error_messages={**required, "invalid": msg("invalid_url", lang)})
     if field.type == "select":
-        return fields.String(required=field.required, load_default=None,
-                             validate=validate.OneOf(field.choices, error=msg("invalid_choice", lang)),
-                             error_messages={"required": msg("required", lang)})
+        return fields.String(**presence, validate=validate.OneOf(field.choices, error=msg("invalid_choice", lang)),
+                             error_messages=required)
     return _text(lang, field.required, field.max_length, multiline=field.type == "textarea",
                  allow_none=not field.required)
 
@@ -140,8 +151,9 @@ class SubmitRequestSchema(_StripStrings):
 
 
 @functools.lru_cache(maxsize=256)
-def request_schema(sop_key: str | None, lang: str) -> Schema:
-    """The validating schema for one SOP's request, messages in ``lang``."""
+def request_schema(sop_key: str | None, lang: str, staff: bool = False) -> Schema:
+    """The validating schema for one SOP's request, messages in ``lang``. Staff may also open
+    planned work (an SOP without a requester, e.g. a yearly server audit)."""
     attrs = _base_fields(lang)
     sop: Sop | None = find_sop(sop_key) if sop_key else None
     if sop is not None:
@@ -150,7 +162,7 @@ def request_schema(sop_key: str | None, lang: str) -> Schema:
 
     def check_sop(self, value, **_):
         found = find_sop(value)
-        if found is None or not found.requester:
+        if found is None or not (found.requester or staff):
             raise ValidationError(translate("errors.unknown_sop", lang))
 
     attrs["_check_sop"] = validates("sop")(check_sop)

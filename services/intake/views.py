@@ -64,7 +64,7 @@ def submit():
     sop_key = data.get("sop") if isinstance(data.get("sop"), str) else None
     errors: dict = {}
     try:
-        cleaned = request_schema(sop_key.strip() if sop_key else None, lang).load(data)
+        cleaned = request_schema(sop_key.strip() if sop_key else None, lang, staff is not None).load(data)
     except ValidationError as exc:
         errors = exc.messages
         cleaned = None

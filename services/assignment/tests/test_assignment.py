@@ -22,7 +22,9 @@ def test_a_request_opens_a_case_at_the_first_step_and_says_so(clean):
     bus.consume(request_submitted())
     with bus.session() as session:
         case = session.scalar(select(Case))
-        [event] = session.scalars(select(Outbox)).all()
+        events = session.scalars(select(Outbox).order_by(Outbox.created_at)).all()
+    assert [e.type for e in events] == ["case.opened", "case.step_started"]
+    event = events[0]
     assert (case.tracking_code, case.sop, case.status, case.current_step) == (
         "SD-AAAAA-00001", "sesao-sc/repair", "open", "receive-form")
     assert event.type == "case.opened" and event.correlation_id == "SD-AAAAA-00001"
@@ -72,8 +74,9 @@ def test_staff_reads_need_a_token_and_log_the_access(client, staff_token):
     assert client.get("/assignment/cases?status=lost", headers=headers).status_code == 422
     case = client.get("/assignment/cases/SD-AAAAA-00001", headers=headers).get_json()
     assert case["requester_name"] == "ครูมานี" and case["fields"] == {"asset_tag": "A-1"}
-    assert case["steps"][0]["step"] == "receive-form" and case["actions"] == [{"step": "receive-form",
-                                                                               "outcomes": ["done"]}]
+    assert case["steps"][0]["step"] == "receive-form"
+    assert case["actions"] == [{"step": "receive-form", "outcomes": ["done"], "actions": ["assign", "note"],
+                                "on_behalf_of": None, "waiting_on": None}]
     assert client.get("/assignment/cases/SD-NOPE", headers=headers).status_code == 404
     with bus.session() as session:
         [entry] = session.scalars(select(AccessLog)).all()

@@ -1,0 +1,39 @@
+"""The admin's changes to Thai working time: days off the cabinet announces (added), library
+holidays the office works anyway (removed). Every service's clocks read them through
+``engine.calendar``. No Flask here."""
+from __future__ import annotations
+
+from datetime import date
+
+from services.assignment.bus import bus
+from services.assignment.engine import calendar
+from services.assignment.models import CalendarDay
+
+
+def change(verb: str, day: str, name: str, by: str) -> str:
+    when = date.fromisoformat(day)
+    with bus.session() as session:
+        row = session.get(CalendarDay, when)
+        if verb == "reset":
+            if row is None:
+                raise ValueError(f"{when} has no admin change")
+            session.delete(row)
+            session.commit()
+            return f"{when}: back to the holiday library"
+        if verb == "add" and not name:
+            raise ValueError("--name: say what the day is")
+        row = row or CalendarDay(day=when)
+        row.kind, row.name, row.created_by = ("holiday" if verb == "add" else "workday"), name, by
+        session.add(row)
+        session.commit()
+        return f"{when}: {'day off' if verb == 'add' else 'working day'} {name}".rstrip()
+
+
+def year(year: int) -> list[tuple[date, str, str]]:
+    with bus.session() as session:
+        cal = calendar(session)
+        changes = {row.day: row for row in session.query(CalendarDay)}
+    rows = [(day, name, "admin" if day in changes else "library") for day, name in sorted(cal.holidays(year).items())]
+    rows += [(day, f"(working day) {row.name}".strip(), "admin") for day, row in changes.items()
+             if row.kind == "workday" and day.year == year]
+    return sorted(rows)
