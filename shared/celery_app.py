@@ -44,6 +44,12 @@ def celery_config(settings: Settings) -> dict:
         "schedule": float(settings.sweep_seconds),
         "options": {"queue": "notify", "expires": max(5, settings.sweep_seconds * 3)},
     }
+    # missed deadlines: an indexed query over unreported late steps, cheap to run often
+    schedule["assignment.sweep_sla"] = {
+        "task": "assignment.sweep_sla",
+        "schedule": float(settings.sweep_seconds),
+        "options": {"queue": "assignment", "expires": max(5, settings.sweep_seconds * 3)},
+    }
     return {
         "broker_url": settings.broker_url,
         "broker_transport_options": transport,

@@ -28,7 +28,7 @@ ENV_VARS: dict[str, str] = {
     "SOPDESK_PROCUREMENT_DATABASE_URL": "overrides DATABASE_URL for procurement",
     "REDIS_URL": "the Celery broker (Redis); unset: the embedded Redis of sopdesk up",
     "SOPDESK_VISIBILITY_TIMEOUT": "seconds before a task whose worker died is delivered again; default 300",
-    "SOPDESK_SWEEP_SECONDS": "how often the outbox and delivery sweeps run; default 10",
+    "SOPDESK_SWEEP_SECONDS": "how often the outbox, delivery and missed-deadline (SLA) sweeps run; default 10",
     "SOPDESK_MAX_RETRIES": "attempts of an event handler or email before its dead letter; default 8",
     "SOPDESK_RETRY_BACKOFF_MAX": "longest wait between two attempts, seconds; default 600",
     "SOPDESK_DELIVERY_CLAIM_SECONDS": "how long a sending worker holds an email before another may retry it; default 120",

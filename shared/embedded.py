@@ -25,6 +25,8 @@ DEMO_ACCOUNTS = (
     ("head", ("head", "officer")),
     ("officer", ("officer", "intake-clerk")),
     ("director", ("director",)),
+    ("deputy", ("deputy-director", "subhead")),
+    ("committee", ("tor-committee", "procurement-committee", "inspection-committee", "expert")),
     ("supplies", ("supplies", "finance")),
     ("admin", ("admin",)),
 )
@@ -135,6 +137,10 @@ def run_embedded() -> int:
 
         print("sopdesk: bringing the databases up to date…", flush=True)
         migrations.upgrade_all()
+        from services.assignment.packstore import load_builtin_packs
+
+        for result in load_builtin_packs():
+            print(f"sopdesk: pack {result}", flush=True)
         accounts = demo_accounts(settings)
 
         embedded_smtp = settings.smtp_host in ("localhost", "127.0.0.1") and "SMTP_HOST" not in os.environ

@@ -200,3 +200,23 @@ def browser_page(chromium_browser):
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def live_server(gateway):
+    """The four services as one WSGI app, served over HTTP on a free loopback port in a thread,
+    for the browser. Yields the base URL. (Events are worked by ``drain()`` in the test.)"""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from shared.mailcatcher import free_port
+
+    server = make_server("127.0.0.1", free_port(), gateway, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -9,6 +9,8 @@ from shared.web import create_service_app
 
 def create_app(settings: Settings | None = None) -> Flask:
     from services.assignment import handlers  # noqa: F401  (event handlers)
+    from services.assignment.desk import desk
     from services.assignment.views import blp
 
-    return create_service_app("assignment", "assignment", [blp], settings)
+    return create_service_app("assignment", "assignment", [blp], settings,
+                              extra_setup=lambda app: app.register_blueprint(desk))

@@ -1,6 +1,14 @@
-"""Assignment's Celery tasks: its durable consumer and outbox sweep."""
-from services.assignment import handlers  # noqa: F401  (registers the event handlers)
+"""Assignment's Celery tasks: its durable consumer, outbox sweep and missed-deadline sweep."""
+from services.assignment import handlers  # also registers the event handlers
 from services.assignment.bus import bus
+from shared.celery_app import celery
 from shared.tasks import register_service_tasks
 
 handle_event, sweep_outbox = register_service_tasks(bus)
+
+
+@celery.task(name="assignment.sweep_sla", ignore_result=True)
+def sweep_sla():
+    """Report each step and case deadline that has passed, once (``sla.breached``)."""
+    result = handlers.sweep_sla()
+    return {"steps": result.steps, "cases": result.cases}
