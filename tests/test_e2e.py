@@ -96,7 +96,7 @@ def test_a_repair_request_travels_the_whole_way(make_stack, mailbox):
 
     page = http.get(link, headers={"Accept": "text/html", "Accept-Language": "th"})
     assert page.status == 200
-    assert code in page.text and "กำลังดำเนินการ" in page.text and "รับแบบคำขอซ่อม" in page.text
+    assert code in page.text and "กำลังดำเนินการ" in page.text and "รับแจ้งซ่อมจากแบบฟอร์มแจ้งซ่อม" in page.text
     view = http.get(link, headers={"Accept": "application/json"}).json()
     assert view["status"] == "open" and view["current_step"] == "receive-form"
     assert [s["step"] for s in view["steps"]] == ["receive-form"]
@@ -111,7 +111,8 @@ def test_a_repair_request_travels_the_whole_way(make_stack, mailbox):
     case = stack.get_json(f"/assignment/cases/{code}", token).json()
     assert case["sop"] == "sesao-sc/repair" and case["current_step"] == "receive-form"
     assert case["steps"][0]["role"] == "officer" and case["steps"][0]["status"] == "active"
-    assert case["actions"] == [{"step": "receive-form", "outcomes": ["done"]}]
+    assert case["actions"] == [{"step": "receive-form", "outcomes": ["done"], "actions": ["assign", "note"],
+                                "on_behalf_of": None, "waiting_on": None}]
     [message] = stack.get_json(f"/notify/messages?correlation_id={code}", token).json()
     assert message["status"] == "sent" and message["to"] == "somsri@school.example"
     assert message["message_id"] == mail.message["Message-ID"]
