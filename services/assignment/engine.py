@@ -416,6 +416,8 @@ class Engine:
                 or (step_key and row.step != step_key)):
             return False
         definition = self.sop.step(row.step)
+        if waiting_on == "requester" and self.case.paused_since is not None:
+            self.resume_clock()  # before the event, so that it carries the moved deadline
         self.trail("resumed", actor, row, note=note, data={"by": waiting_on})
         self.emit("case.step_resumed", {"step": self.step_payload(row), "waiting_on": waiting_on})
         outcome = next(iter(definition.outcomes))

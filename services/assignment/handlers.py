@@ -133,15 +133,17 @@ def sweep_sla(now: datetime | None = None, batch: int = 500) -> SweepResult:
     steps = cases = 0
     while True:
         with bus.unit_of_work() as uow:
-            query = (select(CaseStep).where(CaseStep.status == "active", CaseStep.breached_at.is_(None),
-                                            CaseStep.due_at.is_not(None), CaseStep.due_at < now)
+            # the case is locked with its step (an action locks the case too), so a sweep and an
+            # action, or two sweeps, never interleave on one case's event sequence
+            query = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+                     .where(CaseStep.status == "active", CaseStep.breached_at.is_(None),
+                            CaseStep.due_at.is_not(None), CaseStep.due_at < now)
                      .order_by(CaseStep.due_at).limit(batch))
             if db.is_postgres(uow.session.get_bind()):
-                query = query.with_for_update(skip_locked=True, of=CaseStep)
-            rows = list(uow.session.scalars(query))
-            for row in rows:
+                query = query.with_for_update(skip_locked=True, of=(CaseStep, Case))
+            rows = uow.session.execute(query).all()
+            for row, case in rows:
                 row.breached_at = now
-                case = uow.session.get(Case, row.case_id)
                 _breach(uow, case, "step", row.due_at, row)
             uow.commit()
         steps += len(rows)
