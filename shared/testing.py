@@ -100,9 +100,6 @@ def drain(max_messages: int = 10_000) -> list[str]:
     (the real broker), run its task, and go on until no queue holds anything (handling an event
     publishes more). Returns the task names run, in order. A task that raises fails the test;
     an event not ready yet (NotReady) goes back to the end of its queue, as a retry would."""
-    import base64
-    import json
-
     import redis
 
     from shared.celery_app import celery
@@ -121,12 +118,7 @@ def drain(max_messages: int = 10_000) -> list[str]:
                 break
         if raw is None:
             return ran
-        message = json.loads(raw)
-        body = message["body"]
-        if message.get("properties", {}).get("body_encoding") == "base64":
-            body = base64.b64decode(body)
-        args, kwargs, _ = json.loads(body)
-        task = message["headers"]["task"]
+        task, args, kwargs = _decode(raw)
         try:
             if task.endswith(".handle_event"):  # the consumer itself, without Celery's retry wrapper
                 import importlib
@@ -147,9 +139,6 @@ def drain(max_messages: int = 10_000) -> list[str]:
 def queued(queue: str) -> list[dict]:
     """The messages waiting in a service's Celery queue (the Redis list), decoded, in the order
     a worker will take them (kombu pushes on the left and pops on the right)."""
-    import base64
-    import json
-
     import redis
 
     from shared.config import get_settings
@@ -157,13 +146,22 @@ def queued(queue: str) -> list[dict]:
     client = redis.Redis.from_url(get_settings().broker_url)
     messages = []
     for raw in reversed(client.lrange(queue, 0, -1)):
-        message = json.loads(raw)
-        body = message["body"]
-        if message.get("properties", {}).get("body_encoding") == "base64":
-            body = base64.b64decode(body)
-        args, kwargs, _ = json.loads(body)
-        messages.append({"task": message["headers"]["task"], "args": args})
+        task, args, _ = _decode(raw)
+        messages.append({"task": task, "args": args})
     return messages
+
+
+def _decode(raw: bytes) -> tuple[str, list, dict]:
+    """A Celery message as kombu stores it in a Redis list: (task name, args, kwargs)."""
+    import base64
+    import json
+
+    message = json.loads(raw)
+    body = message["body"]
+    if message.get("properties", {}).get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    args, kwargs, _ = json.loads(body)
+    return message["headers"]["task"], args, kwargs
 
 
 # Headless Chromium for the browser tests (mark them @pytest.mark.browser). Debian's chromium and

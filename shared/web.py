@@ -17,8 +17,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import db
-from shared import i18n
+from shared import db, i18n
 from shared.auth import csrf_token
 from shared.config import Settings, get_settings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from services.assignment import directory, handlers, packstore
@@ -30,7 +30,6 @@ def login_required(view):
             return redirect(url_for("desk.login", next=request.full_path.rstrip("?")))
         if request.method == "POST" and not csrf_ok():
             abort(403, "The form has expired or did not come from sopdesk; reload it and try again.")
-        g.actor_roles = staff.roles
         return view(staff, *args, **kwargs)
 
     return wrapper
@@ -96,11 +95,9 @@ def work(staff):
             sop = packstore.sop_for(case.sop, case.pack_version)
             roles = tuple(r for r in sop.step(row.step).roles if r not in directory.NOT_ASSIGNED) if sop else ()
             candidates[row.id] = directory.holders(session, roles, pack=case.sop.split("/")[0]) if roles else []
-    actor = None
-    with bus.session() as session:
-        actor = directory.actor(session, staff.user_id)
     return render_template("assignment/work.html", mine=_rows(queues["mine"]), unit=_rows(queues["unit"]),
-                           unassigned=_rows(queues["unassigned"]), candidates=candidates, actor=actor, staff=staff)
+                           unassigned=_rows(queues["unassigned"]), candidates=candidates, actor=queues["actor"],
+                           staff=staff)
 
 
 @desk.route("/desk/cases/<code>")

@@ -116,7 +116,7 @@ class Actor:
         return self.holds("head")[0]
 
 
-def _active_delegations(session: Session, on: date):
+def _active_delegations(on: date):
     return select(Delegation).where(Delegation.starts_on <= on, Delegation.ends_on >= on)
 
 
@@ -126,7 +126,7 @@ def actor(session: Session, user_id: str, on: date | None = None) -> Actor | Non
     if user is None or not user.active:
         return None
     acting_for, names = {}, set()
-    for row in session.scalars(_active_delegations(session, on).where(Delegation.delegate_id == user.id)):
+    for row in session.scalars(_active_delegations(on).where(Delegation.delegate_id == user.id)):
         delegator = session.get(User, row.delegator_id)
         if delegator is None or not delegator.active:
             continue
@@ -141,7 +141,7 @@ def actor(session: Session, user_id: str, on: date | None = None) -> Actor | Non
 def away_today(session: Session, on: date | None = None) -> dict[str, str]:
     """username -> delegate's username, for everyone away today."""
     on = on or today()
-    rows = session.scalars(_active_delegations(session, on)).all()
+    rows = session.scalars(_active_delegations(on)).all()
     ids = {r.delegator_id for r in rows} | {r.delegate_id for r in rows}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
     return {names[r.delegator_id]: names[r.delegate_id] for r in rows if r.delegator_id in names}

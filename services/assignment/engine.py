@@ -8,7 +8,7 @@ The rules come from the pack (``shared.packs``); nothing here knows any particul
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from services.assignment.directory import ON_BEHALF_OF_REQUESTER, Actor
 from services.assignment.models import CalendarDay, Case, CaseStep, TrailEntry
 from shared import db
 from shared.config import get_settings
+from shared.i18n import BANGKOK
 from shared.messaging import UnitOfWork
 from shared.packs import Sop, Step, Target
 from shared.workcal import WorkingCalendar, calendar_for
@@ -80,8 +81,6 @@ def parse_assignee_target(text: str, start: datetime, cal: WorkingCalendar) -> t
         raise Invalid("target", {"target": ["a duration such as '3 days' or '4 hours', or a date and time "
                                             "(ISO 8601)"]}) from None
     if moment.tzinfo is None:
-        from shared.i18n import BANGKOK
-
         moment = moment.replace(tzinfo=BANGKOK)
     moment = moment.astimezone(timezone.utc)
     if moment <= start:
@@ -139,10 +138,6 @@ class Engine:
         return self._cal
 
     # -- reading ------------------------------------------------------------------------------
-    def steps(self) -> list[CaseStep]:
-        return list(self.session.scalars(select(CaseStep).where(CaseStep.case_id == self.case.id)
-                                         .order_by(CaseStep.position)))
-
     def current(self) -> CaseStep | None:
         return self.session.scalar(select(CaseStep).where(CaseStep.case_id == self.case.id,
                                                           CaseStep.status == "active")
@@ -150,11 +145,7 @@ class Engine:
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event_type: str, payload: dict) -> None:
-        self.case.seq = (self.case.seq or 0) + 1
-        base = {"tracking_code": self.case.tracking_code, "sop": self.case.sop, "pack_version": self.case.pack_version,
-                "seq": self.case.seq, "case_status": self.case.status, "current_step": self.case.current_step,
-                "due_at": _iso(self.case.due_at)}
-        self.uow.emit(event_type, {**base, **payload}, correlation_id=self.case.tracking_code)
+        emit_case_event(self.uow, self.case, event_type, payload)
 
     def step_payload(self, row: CaseStep) -> dict:
         definition = self.sop.step(row.step)
@@ -273,25 +264,7 @@ class Engine:
 
     # -- acting -------------------------------------------------------------------------------
     def may_act(self, actor: Actor, definition: Step) -> tuple[bool, str | None]:
-        """Whether ``actor`` may act on a step, and on whose behalf (a delegation, the requester)."""
-        if definition.is_requester_step:
-            for role in ON_BEHALF_OF_REQUESTER:
-                held, _ = actor.holds(role)
-                if held:
-                    return True, "requester"
-            return False, None
-        for role in definition.roles:
-            if role == "team":
-                if actor.username in (self.case.team or []):
-                    return True, None
-                for member in self.case.team or []:
-                    if member in actor.acting_for_users:
-                        return True, member
-                continue
-            held, for_whom = actor.holds(role)
-            if held:
-                return True, for_whom
-        return False, None
+        return may_act(actor, definition, self.case.team or [])
 
     def act(self, actor: Actor, command: Command) -> None:
         case = self.case
@@ -425,10 +398,43 @@ class Engine:
         return True
 
 
+def may_act(actor: Actor, definition: Step, team: list[str]) -> tuple[bool, str | None]:
+    """Whether ``actor`` may act on a step, and on whose behalf (a delegation, the requester)."""
+    if definition.is_requester_step:
+        for role in ON_BEHALF_OF_REQUESTER:
+            if actor.holds(role)[0]:
+                return True, "requester"
+        return False, None
+    for role in definition.roles:
+        if role == "team":
+            if actor.username in team:
+                return True, None
+            for member in team:
+                if member in actor.acting_for_users:
+                    return True, member
+            continue
+        held, for_whom = actor.holds(role)
+        if held:
+            return True, for_whom
+    return False, None
+
+
+def emit_case_event(uow: UnitOfWork, case: Case, event_type: str, payload: dict) -> None:
+    """An event about a case: numbered in the case's sequence and carrying the case's state after
+    it, so that consumers can apply case events in order whatever order they arrive in."""
+    case.seq = (case.seq or 0) + 1
+    base = {"tracking_code": case.tracking_code, "sop": case.sop, "pack_version": case.pack_version,
+            "seq": case.seq, "case_status": case.status, "current_step": case.current_step,
+            "due_at": _iso(case.due_at)}
+    uow.emit(event_type, {**base, **payload}, correlation_id=case.tracking_code)
+
+
 def _coerce(kind: str, raw, choices) -> object:
     if kind == "number":
+        if isinstance(raw, bool):
+            raise ValueError("a number")
         try:
-            return float(raw) if not isinstance(raw, bool) else (_ for _ in ()).throw(ValueError())
+            return float(raw)
         except (TypeError, ValueError):
             raise ValueError("a number") from None
     if kind == "datetime":
@@ -437,13 +443,9 @@ def _coerce(kind: str, raw, choices) -> object:
         except ValueError:
             raise ValueError("a date and time (ISO 8601)") from None
         if moment.tzinfo is None:
-            from shared.i18n import BANGKOK
-
             moment = moment.replace(tzinfo=BANGKOK)
         return moment.astimezone(timezone.utc).isoformat()
     if kind == "date":
-        from datetime import date
-
         try:
             return date.fromisoformat(str(raw)).isoformat()
         except ValueError:

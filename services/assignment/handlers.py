@@ -12,7 +12,8 @@ from sqlalchemy.orm import selectinload
 
 from services.assignment import directory, packstore
 from services.assignment.bus import bus
-from services.assignment.engine import ActionError, Command, Conflict, Engine, Forbidden, Invalid
+from services.assignment.engine import (ActionError, Command, Conflict, Engine, Forbidden, Invalid,
+                                        emit_case_event, may_act)
 from services.assignment.models import AccessLog, Case, CaseStep, TrailEntry
 from shared import db
 from shared.audit import log_access
@@ -130,58 +131,65 @@ def sweep_sla(now: datetime | None = None, batch: int = 500) -> SweepResult:
     the partial indexes on due times of unreported open work, so they read only what is late;
     ``SKIP LOCKED`` lets two sweeps run side by side without reporting anything twice."""
     now = now or db.utcnow()
-    steps = cases = 0
+
+    def late_steps(uow: UnitOfWork):
+        # the case is locked with its step (an action locks the case too), so a sweep and an
+        # action, or two sweeps, never interleave on one case's event sequence
+        query = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+                 .where(CaseStep.status == "active", CaseStep.breached_at.is_(None),
+                        CaseStep.due_at.is_not(None), CaseStep.due_at < now)
+                 .order_by(CaseStep.due_at).limit(batch))
+        if db.is_postgres(uow.session.get_bind()):
+            query = query.with_for_update(skip_locked=True, of=(CaseStep, Case))
+        return uow.session.execute(query).all()
+
+    def report_step(uow: UnitOfWork, found) -> None:
+        row, case = found
+        row.breached_at = now
+        _breach(uow, case, "step", row.due_at, row)
+
+    def late_cases(uow: UnitOfWork):
+        query = (select(Case).where(Case.status == "open", Case.deadline_breached_at.is_(None),
+                                    Case.due_at.is_not(None), Case.due_at < now, Case.paused_since.is_(None))
+                 .order_by(Case.due_at).limit(batch))
+        if db.is_postgres(uow.session.get_bind()):
+            query = query.with_for_update(skip_locked=True)
+        return list(uow.session.scalars(query))
+
+    def report_case(uow: UnitOfWork, case: Case) -> None:
+        case.deadline_breached_at = now
+        _breach(uow, case, "case", case.due_at, None)
+
+    return SweepResult(_in_batches(late_steps, report_step, batch), _in_batches(late_cases, report_case, batch))
+
+
+def _in_batches(select_late, report, batch: int) -> int:
+    """Report what ``select_late`` finds, one transaction per batch, until a batch comes back short."""
+    total = 0
     while True:
         with bus.unit_of_work() as uow:
-            # the case is locked with its step (an action locks the case too), so a sweep and an
-            # action, or two sweeps, never interleave on one case's event sequence
-            query = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
-                     .where(CaseStep.status == "active", CaseStep.breached_at.is_(None),
-                            CaseStep.due_at.is_not(None), CaseStep.due_at < now)
-                     .order_by(CaseStep.due_at).limit(batch))
-            if db.is_postgres(uow.session.get_bind()):
-                query = query.with_for_update(skip_locked=True, of=(CaseStep, Case))
-            rows = uow.session.execute(query).all()
-            for row, case in rows:
-                row.breached_at = now
-                _breach(uow, case, "step", row.due_at, row)
+            found = select_late(uow)
+            for item in found:
+                report(uow, item)
             uow.commit()
-        steps += len(rows)
-        if len(rows) < batch:
-            break
-    while True:
-        with bus.unit_of_work() as uow:
-            query = (select(Case).where(Case.status == "open", Case.deadline_breached_at.is_(None),
-                                        Case.due_at.is_not(None), Case.due_at < now, Case.paused_since.is_(None))
-                     .order_by(Case.due_at).limit(batch))
-            if db.is_postgres(uow.session.get_bind()):
-                query = query.with_for_update(skip_locked=True)
-            found = list(uow.session.scalars(query))
-            for case in found:
-                case.deadline_breached_at = now
-                _breach(uow, case, "case", case.due_at, None)
-            uow.commit()
-        cases += len(found)
+        total += len(found)
         if len(found) < batch:
-            break
-    return SweepResult(steps, cases)
+            return total
 
 
 def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseStep | None) -> None:
-    case.seq = (case.seq or 0) + 1
     heads = []
     if row is not None and row.assignee:
         user = directory.user_by_name(uow.session, row.assignee)
         heads = directory.heads_of_unit(uow.session, user.unit if user else None)
     uow.session.add(TrailEntry(case_id=case.id, kind="breached", actor="sopdesk", step=row.step if row else None,
                                round=row.round if row else None, data={"deadline": kind, "due_at": due_at.isoformat()}))
-    uow.emit("sla.breached", {
-        "tracking_code": case.tracking_code, "sop": case.sop, "seq": case.seq, "deadline": kind,
-        "due_at": due_at.isoformat(), "subject": case.subject,
+    emit_case_event(uow, case, "sla.breached", {
+        "deadline": kind, "due_at": due_at.isoformat(), "subject": case.subject,
         "step": ({"key": row.step, "round": row.round, "role": row.role, "assignee": row.assignee,
                   "started_at": row.started_at.isoformat()} if row else None),
         "heads": heads,
-    }, correlation_id=case.tracking_code)
+    })
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,39 +232,38 @@ def allowed_actions(case: Case, staff: Staff) -> list[dict]:
     if case.status != "open":
         return []
     sop = _sop(case)
-    with bus.unit_of_work() as uow:
-        actor = directory.actor(uow.session, staff.user_id)
-        if actor is None:
-            return []
-        engine = Engine(uow, case, sop)
-        actions = []
-        for row in case.steps:
-            if row.status != "active":
-                continue
-            definition = sop.step(row.step)
-            allowed, on_behalf_of = engine.may_act(actor, definition)
-            builtin = []
-            if actor.is_head or allowed:
-                builtin.append("assign")
-            if allowed:
-                builtin.append("note")
-                if definition.target.kind == "by-assignee":
-                    builtin.append("set-target")
-            outcomes = list(definition.outcomes) if allowed else []
-            if outcomes or builtin:
-                actions.append({"step": row.step, "outcomes": outcomes, "actions": builtin,
-                                "on_behalf_of": on_behalf_of, "waiting_on": row.waiting_on})
-        uow.rollback()
-        return actions
+    with bus.session() as session:
+        actor = directory.actor(session, staff.user_id)
+    if actor is None:
+        return []
+    actions = []
+    for row in case.steps:
+        if row.status != "active":
+            continue
+        definition = sop.step(row.step)
+        allowed, on_behalf_of = may_act(actor, definition, case.team or [])
+        builtin = []
+        if actor.is_head or allowed:
+            builtin.append("assign")
+        if allowed:
+            builtin.append("note")
+            if definition.target.kind == "by-assignee":
+                builtin.append("set-target")
+        outcomes = list(definition.outcomes) if allowed else []
+        if outcomes or builtin:
+            actions.append({"step": row.step, "outcomes": outcomes, "actions": builtin,
+                            "on_behalf_of": on_behalf_of, "waiting_on": row.waiting_on})
+    return actions
 
 
 def my_work(staff: Staff) -> dict:
     """The steps waiting for this person (theirs and those of anyone they stand in for), and for a
-    head, the open steps of their unit and the unassigned ones."""
+    head, the open steps of their unit and the unassigned ones; with the person as the engine
+    sees them today (``actor``)."""
     with bus.session() as session:
         actor = directory.actor(session, staff.user_id)
         if actor is None:
-            return {"mine": [], "unit": [], "unassigned": []}
+            return {"actor": None, "mine": [], "unit": [], "unassigned": []}
         names = [actor.username, *sorted(actor.acting_for_users)]
         base = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
                 .where(CaseStep.status == "active").order_by(CaseStep.due_at.is_(None), CaseStep.due_at,
@@ -273,8 +280,4 @@ def my_work(staff: Staff) -> dict:
         for row, case in mine + unit + unassigned:
             session.expunge(row)
             session.expunge(case)
-        return {"mine": mine, "unit": unit, "unassigned": unassigned}
-
-
-def trail(case: Case) -> list[TrailEntry]:
-    return list(case.trail)
+        return {"actor": actor, "mine": mine, "unit": unit, "unassigned": unassigned}

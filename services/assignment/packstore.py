@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from services.assignment.bus import bus
 from services.assignment.models import PackVersion
-from shared.packs import PACK_DIR, Pack, PackError, Sop, load_pack, parse_pack
+from shared.packs import PACK_DIR, Pack, PackError, Sop, parse_pack
 
 
 @dataclass(frozen=True)
@@ -101,5 +101,5 @@ def forget() -> None:
     _parsed.cache_clear()
 
 
-__all__ = ["LoadResult", "PackError", "forget", "latest_packs", "load_builtin_packs", "load_pack",
-           "load_pack_file", "load_pack_text", "pack_version", "sop_for"]
+__all__ = ["LoadResult", "PackError", "forget", "latest_packs", "load_builtin_packs", "load_pack_file",
+           "load_pack_text", "pack_version", "sop_for"]

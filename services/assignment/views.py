@@ -90,11 +90,7 @@ def act(code: str):
     except LookupError:
         abort(404)
     except ActionError as exc:
-        return action_error_response(exc)
+        return error_response(exc.status, exc.errors or {"_schema": [exc.message]}, exc.message)
     found = handlers.read_case(code, staff, purpose="staff action on a case")
     found.actions = handlers.allowed_actions(found, staff)
     return found
-
-
-def action_error_response(exc: ActionError):
-    return error_response(exc.status, exc.errors or {"_schema": [exc.message]}, exc.message)

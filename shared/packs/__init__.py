@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 PACK_DIR = Path(__file__).parent
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]*$"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from services.assignment.bus import bus
 from services.assignment.engine import calendar
-from services.assignment.models import Case, CaseStep, Outbox
+from services.assignment.models import Outbox
 from services.procurement.bus import bus as procurement_bus
 from shared.packs import WAIT_EVENTS, Sop, branch_values, builtin_packs, walk_paths
 from shared.testing import drain
