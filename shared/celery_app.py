@@ -50,6 +50,13 @@ def celery_config(settings: Settings) -> dict:
         "schedule": float(settings.sweep_seconds),
         "options": {"queue": "assignment", "expires": max(5, settings.sweep_seconds * 3)},
     }
+    # the daily summary checks the time and a table of who heard today: cheap, and a beat that
+    # was down at the hour still sends it when it comes back
+    schedule["assignment.daily_summaries"] = {
+        "task": "assignment.daily_summaries",
+        "schedule": 60.0,
+        "options": {"queue": "assignment", "expires": 120},
+    }
     return {
         "broker_url": settings.broker_url,
         "broker_transport_options": transport,

@@ -42,7 +42,7 @@ def _cmd_users_add(args) -> int:
 
     try:
         user = add_user(args.username, args.password, args.role, display_name=args.name or "", email=args.email,
-                        unit=args.unit)
+                        unit=args.unit, language=args.language)
     except DirectoryError as exc:
         print(f"sopdesk users add: {exc}", file=sys.stderr)
         return 2
@@ -199,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", required=True)
     add.add_argument("--role", action="append", required=True, help="repeat for several roles")
     add.add_argument("--name", help="display name")
-    add.add_argument("--email")
+    add.add_argument("--email", help="where sopdesk sends their work: assigned, approvals, overdue, daily summary")
+    add.add_argument("--language", choices=("th", "en"), default="th", help="language of their emails; default th")
     add.add_argument("--unit", help="the unit's key (sopdesk units add)")
     add.set_defaults(func=_cmd_users_add)
     dele = usub.add_parser("delegate", help="someone away: another acts for them (dates inclusive)")

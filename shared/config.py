@@ -6,6 +6,7 @@ README, docker-compose.yml and the tests can check they name only real settings.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,6 +42,14 @@ ENV_VARS: dict[str, str] = {
     "MAIL_FROM": "sender address of every email; default sopdesk@localhost",
     "SOPDESK_TOKEN_HOURS": "lifetime of staff bearer tokens; default 12",
     "SOPDESK_OFFICE_HOURS": "office hours of working days, Bangkok time, that SLA deadlines count; default 08:30-16:30",
+    "SOPDESK_ALLOWED_ORIGINS": "other web sites (e.g. https://www.school.ac.th) whose forms may post requests, comma separated",
+    "SOPDESK_RATE_LIMIT": "posts (requests, answers, surveys) one address may make; default 20/minute",
+    "SOPDESK_TRACK_RATE_LIMIT": "tracking-page reads one address may make; default 120/minute",
+    "SOPDESK_FILES_DIR": "where uploaded files are kept, never served directly; default <data dir>/files",
+    "SOPDESK_MAX_UPLOAD_MB": "largest file a requester may upload, in MB; default 10",
+    "SOPDESK_DAILY_SUMMARY_AT": "Bangkok time on working days when staff get their open-work summary; default 07:30",
+    "SOPDESK_PRIVACY_CONTACT": "whom requesters ask about their personal data, shown in the privacy notice",
+    "SOPDESK_RETENTION_YEARS": "how long requests are kept after closing, stated in the privacy notice; default 5",
 }
 
 
@@ -82,6 +91,14 @@ class Settings:
     mail_from: str = "sopdesk@localhost"
     token_hours: int = 12
     office_hours: str = DEFAULT_OFFICE_HOURS
+    allowed_origins: tuple[str, ...] = ()
+    rate_limit: str = "20/minute"
+    track_rate_limit: str = "120/minute"
+    files_dir: Path = Path("var/files")
+    max_upload_mb: int = 10
+    daily_summary_at: str = "07:30"
+    privacy_contact: str = ""
+    retention_years: int = 5
 
     @property
     def embedded(self) -> bool:
@@ -131,6 +148,22 @@ class Settings:
             office_hours = format_office_hours(*parse_office_hours(office_hours))
         except ValueError as exc:
             raise ConfigError(f"SOPDESK_OFFICE_HOURS: {exc}") from exc
+        for name, default in (("SOPDESK_RATE_LIMIT", "20/minute"), ("SOPDESK_TRACK_RATE_LIMIT", "120/minute")):
+            try:
+                parse_rate(env.get(name) or default)
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from exc
+        summary_at = env.get("SOPDESK_DAILY_SUMMARY_AT") or "07:30"
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", summary_at):
+            raise ConfigError(f"SOPDESK_DAILY_SUMMARY_AT must be HH:MM, got {summary_at!r}")
+        origins = []
+        for origin in (env.get("SOPDESK_ALLOWED_ORIGINS") or "").split(","):
+            origin = origin.strip().rstrip("/")
+            if not origin:
+                continue
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", origin):
+                raise ConfigError(f"SOPDESK_ALLOWED_ORIGINS: {origin!r} is not an origin like https://www.example.ac.th")
+            origins.append(origin.lower())
         return cls(
             env=mode,
             host=host,
@@ -154,7 +187,26 @@ class Settings:
             mail_from=env.get("MAIL_FROM", "sopdesk@localhost"),
             token_hours=_int(env, "SOPDESK_TOKEN_HOURS", 12),
             office_hours=office_hours,
+            allowed_origins=tuple(origins),
+            rate_limit=env.get("SOPDESK_RATE_LIMIT") or "20/minute",
+            track_rate_limit=env.get("SOPDESK_TRACK_RATE_LIMIT") or "120/minute",
+            files_dir=Path(env.get("SOPDESK_FILES_DIR") or data_dir / "files").resolve(),
+            max_upload_mb=_int(env, "SOPDESK_MAX_UPLOAD_MB", 10),
+            daily_summary_at=summary_at,
+            privacy_contact=env.get("SOPDESK_PRIVACY_CONTACT", ""),
+            retention_years=_int(env, "SOPDESK_RETENTION_YEARS", 5),
         )
+
+
+RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """'20/minute' -> (20, 60): so many per window of so many seconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(second|minute|hour|day)\s*", text or "")
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(f"write it as N/second, N/minute, N/hour or N/day, got {text!r}")
+    return int(match.group(1)), RATE_UNITS[match.group(2)]
 
 
 def normalise_database_url(url: str) -> str:

@@ -91,7 +91,8 @@ def demo_accounts(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
     for username, roles in DEMO_ACCOUNTS:
         password = secrets.token_urlsafe(9)
         try:
-            add_user(username, password, list(roles), display_name=f"Demo {username}")
+            add_user(username, password, list(roles), display_name=f"Demo {username}",
+                     email=f"{username}@sopdesk.localhost")  # their mail lands in the catcher at /mail/
         except DirectoryError:
             continue  # someone made it by hand; their password is theirs
         accounts.append((username, password, roles))

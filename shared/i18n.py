@@ -109,6 +109,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "desk.outcomes": {"th": "ผลและขั้นตอนถัดไป", "en": "Outcomes and where they lead"},
     "desk.deadline": {"th": "กำหนดเวลาทั้งเรื่อง", "en": "Deadline for the whole case"},
     "desk.end": {"th": "จบ", "en": "end"},
+    "desk.files": {"th": "ไฟล์แนบของผู้ยื่นคำขอ", "en": "The requester's files"},
     "result.completed": {"th": "ดำเนินการเสร็จสิ้น", "en": "completed"},
     "result.rejected": {"th": "ไม่อนุมัติ / ปฏิเสธ", "en": "rejected"},
     "result.withdrawn": {"th": "ถอนคำขอ", "en": "withdrawn"},
@@ -133,6 +134,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "role.vendor": {"th": "ผู้รับจ้าง", "en": "vendor"},
     "role.admin": {"th": "ผู้ดูแลระบบ", "en": "administrator"},
 }
+
+
+def register(messages: dict[str, dict[str, str]]) -> None:
+    """Add a service's own messages (e.g. its email subjects) to the catalogue. Every message has
+    Thai and English; a key may be registered twice only with the same texts."""
+    for key, texts in messages.items():
+        missing = [lang for lang in LANGUAGES if not texts.get(lang)]
+        if missing:
+            raise ValueError(f"message {key} has no {', '.join(missing)} text")
+        if key in MESSAGES and MESSAGES[key] != texts:
+            raise ValueError(f"message {key} is registered twice with different texts")
+        MESSAGES[key] = texts
 
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **values) -> str:

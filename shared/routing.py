@@ -9,15 +9,20 @@ from __future__ import annotations
 from shared.config import SERVICES
 
 SUBSCRIPTIONS: dict[str, frozenset[str]] = {
-    # intake keeps the requester's view of the case (the tracking page) from case events.
+    # intake keeps the requester's view of the case (the tracking page) from case events,
+    # including what a return for correction asks of them.
     "intake": frozenset({"case.opened", "case.step_started", "case.step_completed", "case.step_waiting",
-                         "case.step_resumed", "case.closed"}),
-    # assignment opens a case for every request, and resumes cases waiting on a requester's
-    # answer or on procurement.
+                         "case.step_resumed", "case.step_returned", "case.step_rejected", "case.closed"}),
+    # assignment opens a case for every request, resumes cases waiting on a requester's answer or
+    # on procurement, and keeps the satisfaction scores its reports use.
     "assignment": frozenset({"request.submitted", "request.answered", "procurement.delivered",
-                             "procurement.contract_completed"}),
-    # notify keeps the requester's address from the request and writes when the case opens.
-    "notify": frozenset({"request.submitted", "case.opened"}),
+                             "procurement.contract_completed", "survey.answered"}),
+    # notify writes to the requester (received, steps the pack marks, returns, rejections,
+    # waits on a vendor or a purchase, the close with its survey) and to staff (assigned,
+    # approval needed, overdue, the daily summary).
+    "notify": frozenset({"request.submitted", "case.opened", "case.step_started", "case.assigned",
+                         "case.step_completed", "case.step_returned", "case.step_rejected",
+                         "case.step_waiting", "case.closed", "sla.breached", "staff.daily_summary"}),
     "procurement": frozenset(),
 }
 

@@ -35,3 +35,9 @@ def check_tracking_token(code: str, token: str | None) -> bool:
 
 def tracking_url(code: str) -> str:
     return f"{get_settings().public_url}/intake/track/{code}?token={tracking_token(code)}"
+
+
+def survey_url(code: str, score: int | None = None) -> str:
+    """The satisfaction survey of a closed case; with ``score``, the one-click link for that score."""
+    url = f"{get_settings().public_url}/intake/track/{code}/survey?token={tracking_token(code)}"
+    return f"{url}&score={score}" if score is not None else url

@@ -16,6 +16,8 @@ from shared.i18n import BANGKOK
 from shared.packs import ROLES
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,100}$")
+# one plain address, nothing a mail header could read as a second one
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # staff who may record a requester's answer given on paper or by telephone
 ON_BEHALF_OF_REQUESTER = ("intake-clerk", "officer", "head")
 # roles nobody is assigned work for: the requester and vendors never log in
@@ -42,11 +44,15 @@ def add_unit(key: str, pack: str, name_th: str, name_en: str = "") -> Unit:
 
 
 def add_user(username: str, password: str, roles: list[str], display_name: str = "",
-             email: str | None = None, unit: str | None = None) -> User:
+             email: str | None = None, unit: str | None = None, language: str = "th") -> User:
     if not USERNAME.match(username or ""):
         raise DirectoryError("username: 2-100 letters, digits or . _ @ -")
     if len(password or "") < 8:
         raise DirectoryError("password: at least 8 characters")
+    if language not in ("th", "en"):
+        raise DirectoryError("language: th or en")
+    if email is not None and not EMAIL.match(email):
+        raise DirectoryError(f"email: not an address: {email!r}")
     unknown = sorted(set(roles) - set(ROLES))
     if unknown or not roles:
         raise DirectoryError(f"role: unknown {', '.join(unknown)}; choose from {', '.join(ROLES)}" if unknown
@@ -57,7 +63,7 @@ def add_user(username: str, password: str, roles: list[str], display_name: str =
         if unit and session.get(Unit, unit) is None:
             raise DirectoryError(f"unit: no unit {unit}")
         user = User(username=username, password_hash=hash_password(password), display_name=display_name or username,
-                    email=email, unit=unit, roles=[UserRole(role=r) for r in sorted(set(roles))])
+                    email=email, unit=unit, language=language, roles=[UserRole(role=r) for r in sorted(set(roles))])
         session.add(user)
         session.commit()
         return user
@@ -180,6 +186,18 @@ def choose_assignee(session: Session, candidates: list[str]) -> str | None:
 
 def user_by_name(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+
+
+def contact(session: Session, username: str | None) -> dict | None:
+    """Whom notify writes to for a staff member: travels in the events (notify keeps no staff
+    directory of its own). ``email`` may be None; notify then writes nothing."""
+    if not username:
+        return None
+    user = user_by_name(session, username)
+    if user is None:
+        return None
+    return {"username": user.username, "name": user.display_name or user.username, "email": user.email,
+            "language": user.language or "th"}
 
 
 def heads_of_unit(session: Session, unit: str | None) -> list[str]:

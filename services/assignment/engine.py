@@ -153,7 +153,9 @@ class Engine:
                 "round": row.round, "assignee": row.assignee, "started_at": _iso(row.started_at),
                 "due_at": _iso(row.due_at), "expected_at": _iso(row.expected_at),
                 "completed_at": _iso(row.completed_at), "outcome": row.outcome, "waiting_on": row.waiting_on,
-                "notify_requester": definition.notify_requester, "late": row.late}
+                "notify_requester": definition.notify_requester, "late": row.late,
+                "needs_approval": "approve" in definition.outcomes,
+                "assignee_contact": directory.contact(self.session, row.assignee)}
 
     def trail(self, kind: str, actor: str, row: CaseStep | None = None, **fields) -> None:
         self.session.add(TrailEntry(case_id=self.case.id, at=self.now, kind=kind, actor=actor,
@@ -381,7 +383,7 @@ class Engine:
 
     # -- waits on other services ------------------------------------------------------------
     def resume_wait(self, waiting_on: str, actor: str, note: str | None = None, values: dict | None = None,
-                    step_key: str | None = None) -> bool:
+                    step_key: str | None = None, documents: list | None = None) -> bool:
         """The awaited party answered: finish the waiting step. False when the case is not waiting
         on them (already resumed by hand, moved on, or a repeat)."""
         row = self.current()
@@ -394,7 +396,7 @@ class Engine:
         self.trail("resumed", actor, row, note=note, data={"by": waiting_on})
         self.emit("case.step_resumed", {"step": self.step_payload(row), "waiting_on": waiting_on})
         outcome = next(iter(definition.outcomes))
-        self.complete(row, outcome, actor, values or {}, note, None)
+        self.complete(row, outcome, actor, values or {}, note, None, documents)
         return True
 
 

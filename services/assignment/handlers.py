@@ -4,18 +4,24 @@ staff. Each use case is one unit of work: the change, its trail and its events c
 The rules themselves are in ``engine``. No Flask here."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from services.assignment import directory, packstore
 from services.assignment.bus import bus
 from services.assignment.engine import (ActionError, Command, Conflict, Engine, Forbidden, Invalid,
                                         emit_case_event, may_act)
-from services.assignment.models import AccessLog, Case, CaseStep, TrailEntry
+from services.assignment.engine import calendar as working_calendar
+from services.assignment.models import AccessLog, Case, CaseStep, DailySummary, SurveyScore, TrailEntry
 from shared import db
+from shared.config import get_settings
+from shared.i18n import BANGKOK
+from shared.workcal import fiscal_year_bounds
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.events import Event
@@ -23,7 +29,7 @@ from shared.messaging import PermanentError, UnitOfWork
 from shared.packs import Sop
 
 __all__ = ["ActionError", "Conflict", "Forbidden", "Invalid", "act", "allowed_actions", "list_cases", "my_work",
-           "open_case", "read_case", "sweep_sla"]
+           "open_case", "read_case", "satisfaction", "send_daily_summaries", "sweep_sla"]
 
 
 def _sop(case: Case) -> Sop:
@@ -51,6 +57,7 @@ def open_case(uow: UnitOfWork, event: Event) -> None:
         requester_name=payload["requester"]["name"],
         requester_unit=payload["requester"]["unit"],
         fields=payload.get("fields") or {},
+        attachments=payload.get("attachments") or [],
         channel=payload.get("channel", "web"),
         received_at=datetime.fromisoformat(payload["received_at"]),
         opened_at=now,
@@ -90,8 +97,13 @@ def _resume(uow: UnitOfWork, event: Event, waiting_on: str, actor: str) -> None:
     case = _locked_case(uow, payload["tracking_code"])
     if case is None:
         raise PermanentError(f"no case {payload['tracking_code']}")
+    files = [a for a in payload.get("attachments") or [] if isinstance(a, dict) and a.get("id")]
+    documents = [{"key": a.get("field") or "answer", "name": a.get("name") or "", "ref": f"file:{a['id']}"}
+                 for a in files]
     resumed = Engine(uow, case, _sop(case)).resume_wait(waiting_on, actor, note=payload.get("note"),
-                                                        step_key=payload.get("step"))
+                                                        step_key=payload.get("step"), documents=documents)
+    if resumed and files:
+        case.attachments = [*(case.attachments or []), *files]  # the requester's answer: their files too
     if not resumed:
         # already moved on (by hand, or a repeat of the news): keep the fact in the trail only
         uow.session.add(TrailEntry(case_id=case.id, kind="ignored", actor=actor, step=payload.get("step"),
@@ -184,12 +196,117 @@ def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseS
         heads = directory.heads_of_unit(uow.session, user.unit if user else None)
     uow.session.add(TrailEntry(case_id=case.id, kind="breached", actor="sopdesk", step=row.step if row else None,
                                round=row.round if row else None, data={"deadline": kind, "due_at": due_at.isoformat()}))
+    step = None
+    if row is not None:
+        sop = packstore.sop_for(case.sop, case.pack_version)
+        title = sop.step(row.step).title if sop is not None and any(s.key == row.step for s in sop.steps) else {}
+        step = {"key": row.step, "title": title, "round": row.round, "role": row.role, "assignee": row.assignee,
+                "started_at": row.started_at.isoformat(),
+                "assignee_contact": directory.contact(uow.session, row.assignee)}
     emit_case_event(uow, case, "sla.breached", {
-        "deadline": kind, "due_at": due_at.isoformat(), "subject": case.subject,
-        "step": ({"key": row.step, "round": row.round, "role": row.role, "assignee": row.assignee,
-                  "started_at": row.started_at.isoformat()} if row else None),
-        "heads": heads,
+        "deadline": kind, "due_at": due_at.isoformat(), "subject": case.subject, "step": step, "heads": heads,
+        "head_contacts": [c for c in (directory.contact(uow.session, h) for h in heads) if c is not None],
     })
+
+
+# ---------------------------------------------------------------------------------------------
+# the daily summary and the satisfaction survey
+
+
+def send_daily_summaries(now: datetime | None = None) -> int:
+    """On a working day, from ``SOPDESK_DAILY_SUMMARY_AT`` (Bangkok time), tell each person with
+    open work what they hold: one ``staff.daily_summary`` per person per day. The summary row and
+    its event commit together, so running this every few seconds (beat does) or twice at once
+    never tells anyone twice. Returns how many summaries this run wrote."""
+    now = now or db.utcnow()
+    local = now.astimezone(BANGKOK)
+    hour, minute = (int(part) for part in get_settings().daily_summary_at.split(":"))
+    if local.time() < time(hour, minute):
+        return 0
+    day = local.date()
+    with bus.unit_of_work() as uow:
+        if not working_calendar(uow.session).is_working_day(day):
+            return 0
+        done = set(uow.session.scalars(select(DailySummary.username).where(DailySummary.day == day)))
+        rows = uow.session.execute(
+            select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+            .where(CaseStep.status == "active", CaseStep.assignee.is_not(None))
+            .order_by(CaseStep.due_at.is_(None), CaseStep.due_at, CaseStep.started_at)).all()
+        work: dict[str, list] = defaultdict(list)
+        for row, case in rows:
+            if row.assignee not in done:
+                work[row.assignee].append((row, case))
+        written = 0
+        for username, items in sorted(work.items()):
+            contact = directory.contact(uow.session, username)
+            if contact is None or not contact["email"]:
+                continue
+            uow.session.add(DailySummary(day=day, username=username, items=len(items)))
+            uow.emit("staff.daily_summary", {
+                "username": username, "day": day.isoformat(), "contact": contact,
+                "items": [_summary_item(row, case, now) for row, case in items],
+            }, correlation_id=f"summary:{username}:{day.isoformat()}")
+            written += 1
+        try:
+            uow.commit()
+        except IntegrityError:  # another run wrote today's summaries first
+            uow.rollback()
+            return 0
+        return written
+
+
+def _summary_item(row: CaseStep, case: Case, now: datetime) -> dict:
+    sop = packstore.sop_for(case.sop, case.pack_version)
+    step_title = sop.step(row.step).title if sop is not None else {}
+    return {"tracking_code": case.tracking_code, "sop": case.sop, "sop_title": sop.title if sop else {},
+            "step": row.step, "step_title": step_title, "subject": case.subject,
+            "due_at": row.due_at.isoformat() if row.due_at else None,
+            "late": bool(row.due_at and row.due_at < now), "waiting_on": row.waiting_on}
+
+
+@bus.handles("survey.answered")
+def on_survey_answered(uow: UnitOfWork, event: Event) -> None:
+    """Keep a requester's score for the reports. The unit is that of the last staff member who
+    held a step of the case (the unit that served the request)."""
+    payload = event.payload
+    code = payload["tracking_code"]
+    if uow.session.get(SurveyScore, code) is not None:
+        return  # intake allows one answer per case; a second event changes nothing
+    case = uow.session.scalar(select(Case).where(Case.tracking_code == code))
+    unit = None
+    if case is not None:
+        last = uow.session.scalar(select(CaseStep.assignee).where(CaseStep.case_id == case.id,
+                                                                   CaseStep.assignee.is_not(None))
+                                  .order_by(CaseStep.position.desc()).limit(1))
+        user = directory.user_by_name(uow.session, last) if last else None
+        unit = user.unit if user else None
+    uow.session.add(SurveyScore(tracking_code=code, sop=payload.get("sop") or (case.sop if case else ""),
+                                unit=unit, requester_unit=payload.get("requester_unit"),
+                                score=int(payload["score"]), comment=payload.get("comment"),
+                                answered_at=datetime.fromisoformat(payload["answered_at"])))
+
+
+def satisfaction(fiscal_year: int | None = None) -> dict:
+    """Scores per SOP and per unit (count, mean, and how many gave each score), optionally for
+    one Thai fiscal year in the Buddhist era (2570 is 1 Oct 2026 - 30 Sep 2027)."""
+    query = select(SurveyScore)
+    if fiscal_year is not None:
+        start, last = fiscal_year_bounds(fiscal_year)
+        query = query.where(SurveyScore.answered_at >= datetime.combine(start, time(), BANGKOK),
+                            SurveyScore.answered_at < datetime.combine(last + timedelta(days=1), time(), BANGKOK))
+    with bus.session() as session:
+        rows = list(session.scalars(query))
+
+    def group(key) -> list[dict]:
+        groups: dict[str, list[SurveyScore]] = defaultdict(list)
+        for row in rows:
+            groups[key(row) or ""].append(row)
+        return [{"key": name, "answers": len(items), "mean": round(sum(r.score for r in items) / len(items), 2),
+                 "scores": {str(n): sum(1 for r in items if r.score == n) for n in range(1, 6)}}
+                for name, items in sorted(groups.items())]
+
+    return {"fiscal_year": fiscal_year, "answers": len(rows), "by_sop": group(lambda r: r.sop),
+            "by_unit": group(lambda r: r.unit)}
 
 
 # ---------------------------------------------------------------------------------------------

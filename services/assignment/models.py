@@ -38,6 +38,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2), default="th", server_default="th")  # of their emails
     unit: Mapped[str | None] = mapped_column(ForeignKey("units.key"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
@@ -146,6 +147,7 @@ class Case(Base):
     team: Mapped[list] = mapped_column(JSON, default=list)
     values: Mapped[dict] = mapped_column(JSON, default=dict)  # what actors entered (estimate, call-back time)
     seq: Mapped[int] = mapped_column(Integer, default=0)  # events about this case, in order
+    attachments: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))  # the requester's files (metadata; intake keeps them)
 
     steps: Mapped[list["CaseStep"]] = relationship(back_populates="case", lazy="raise",
                                                    order_by="CaseStep.position")
@@ -219,3 +221,31 @@ class TrailEntry(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
 
     case: Mapped[Case] = relationship(back_populates="trail", lazy="raise")
+
+
+class DailySummary(Base):
+    """One person's summary of open work for one working day: written with its event, so that
+    the summary task may run any number of times a day and each person hears once."""
+
+    __tablename__ = "daily_summaries"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class SurveyScore(Base):
+    """A requester's satisfaction with a closed case (from ``survey.answered``), for the reports
+    per SOP and per unit. ``unit`` is the unit of the staff member who finished the case."""
+
+    __tablename__ = "survey_scores"
+
+    tracking_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sop: Mapped[str] = mapped_column(String(100), index=True)
+    unit: Mapped[str | None] = mapped_column(String(100), index=True)
+    requester_unit: Mapped[str | None] = mapped_column(String(200))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)

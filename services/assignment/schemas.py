@@ -124,7 +124,33 @@ class CaseSchema(CaseSummarySchema):
     values = fields.Dict()
     expected_at = fields.AwareDateTime(allow_none=True)
     paused_minutes = fields.Integer()
+    attachments = fields.List(fields.Dict(), metadata={
+        "description": "the requester's files: {id, field, name, content_type, size}; download from "
+                       "/intake/requests/<code>/files/<id>"})
     steps = fields.List(fields.Nested(StepSchema))
     trail = fields.List(fields.Nested(TrailEntrySchema))
     actions = fields.List(fields.Nested(ActionChoiceSchema),
                           metadata={"description": "the actions the caller may take now"})
+
+
+class SatisfactionQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    fiscal_year = fields.Integer(load_default=None, validate=validate.Range(min=2500, max=2700), metadata={
+        "description": "Thai fiscal year in the Buddhist era (2570 = 1 Oct 2026 - 30 Sep 2027)"})
+
+
+class ScoreGroupSchema(Schema):
+    key = fields.String(metadata={"description": "the SOP key, or the unit's key ('' when unknown)"})
+    answers = fields.Integer()
+    mean = fields.Float()
+    scores = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "how many answered each score, '1' to '5'"})
+
+
+class SatisfactionSchema(Schema):
+    fiscal_year = fields.Integer(allow_none=True)
+    answers = fields.Integer()
+    by_sop = fields.List(fields.Nested(ScoreGroupSchema))
+    by_unit = fields.List(fields.Nested(ScoreGroupSchema))

@@ -12,3 +12,9 @@ def sweep_sla():
     """Report each step and case deadline that has passed, once (``sla.breached``)."""
     result = handlers.sweep_sla()
     return {"steps": result.steps, "cases": result.cases}
+
+
+@celery.task(name="assignment.daily_summaries", ignore_result=True)
+def daily_summaries():
+    """Each person's open work, once per working day from SOPDESK_DAILY_SUMMARY_AT."""
+    return handlers.send_daily_summaries()

@@ -8,7 +8,8 @@ from marshmallow import ValidationError
 from services.assignment import directory, handlers
 from services.assignment.engine import ActionError, Command
 from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSchema, CaseSummarySchema,
-                                         TokenRequestSchema, TokenSchema)
+                                         SatisfactionQuerySchema, SatisfactionSchema, TokenRequestSchema,
+                                         TokenSchema)
 from shared import i18n
 from shared.auth import current_staff, issue_token, staff_required
 from shared.config import get_settings
@@ -94,3 +95,14 @@ def act(code: str):
     found = handlers.read_case(code, staff, purpose="staff action on a case")
     found.actions = handlers.allowed_actions(found, staff)
     return found
+
+
+@blp.route("/reports/satisfaction")
+@staff_required("head", "director", "deputy-director", "subhead")
+@blp.doc(security=[{"bearer": []}], summary="Requesters' satisfaction scores per SOP and per unit")
+@blp.arguments(SatisfactionQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, SatisfactionSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(403, schema=FieldErrorsSchema, description="heads, directors and admins only")
+def satisfaction(fiscal_year: int | None = None):
+    return handlers.satisfaction(fiscal_year)
