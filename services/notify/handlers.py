@@ -1,27 +1,151 @@
 """Notify's use cases: remember whom to write to, write a delivery row per email an event
 calls for, send due deliveries (at least once, de-duplicated by the row), and list them for
-staff. No Flask here."""
+staff. No Flask here.
+
+Every email is one ``Delivery`` row per (event, recipient, template), written in the handler's
+transaction (with the event's inbox row) and sent after the event is consumed; a retry or a
+second delivery of the event finds the row and never sends a second, different mail.
+
+Requester emails go to the ``Contact`` kept from ``request.submitted``, in the request's
+language; an event that arrives before it waits (``NotReady``). Staff emails go to the contacts
+the event carries, each in its own language; a contact without an email is skipped (and
+logged), and a step the requester holds never causes staff mail."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
 
+from jinja2 import TemplateError
 from sqlalchemy import or_, select, update
 
 from services.notify import mailer
 from services.notify.bus import bus
 from services.notify.models import AccessLog, Contact, Delivery
-from shared import db
+from shared import db, i18n
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.config import get_settings
 from shared.events import Event
 from shared.messaging import NotReady, UnitOfWork
 from shared.tasks import backoff_seconds
-from shared.tracking import tracking_url
+from shared.tracking import survey_url, tracking_url
 
 log = logging.getLogger(__name__)
 
+# what the requester is told they wait on (a wait on the requester is the "returned" email)
+WAITS_TOLD = ("vendor", "procurement-delivery", "procurement-contract")
+SURVEY_SCORES = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    language: str
+
+
+def _both(key: str) -> dict[str, str]:
+    """A catalogue message in every language, for a context value the subject picks from."""
+    return {lang: i18n.translate(key, lang) for lang in i18n.LANGUAGES}
+
+
+def _language(value: Any) -> str:
+    return value if value in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+
+
+def _add_delivery(uow: UnitOfWork, event: Event, recipient: Recipient, template: str, context: dict) -> None:
+    uow.session.add(Delivery(
+        event_id=event.id, event_type=event.type, correlation_id=event.correlation_id,
+        recipient=recipient.email, recipient_name=recipient.name[:200], template=template,
+        language=recipient.language, context={**context, "name": recipient.name},
+    ))
+
+
+# --- the requester ------------------------------------------------------------------------------
+
+def _contact(uow: UnitOfWork, event: Event) -> Contact:
+    contact = uow.session.get(Contact, event.correlation_id)
+    if contact is None:
+        raise NotReady(f"no requester known yet for {event.correlation_id}")
+    return contact
+
+
+def _to_requester(uow: UnitOfWork, event: Event, template: str, **facts) -> None:
+    """One email to the case's requester, in the request's language."""
+    contact = _contact(uow, event)
+    payload = event.payload
+    code = event.correlation_id
+    _add_delivery(uow, event, Recipient(contact.email, contact.name, contact.language), template, {
+        "code": code,
+        "subject": payload.get("subject") or contact.subject or "",
+        "sop_title": payload.get("sop_title") or contact.sop_title or {},
+        "link": tracking_url(code),
+        **facts,
+    })
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+def _staff_recipients(event: Event, contacts: list[dict | None], template: str) -> list[Recipient]:
+    """The distinct addresses among ``contacts``; a contact without an email is skipped."""
+    recipients, seen = [], set()
+    for contact in contacts:
+        if not contact:
+            continue
+        email = (contact.get("email") or "").strip()
+        if not email:
+            log.info("%s %s: %s has no email address; no %s email", event.type, event.correlation_id,
+                     contact.get("username"), template)
+            continue
+        if len(email) > 254:  # no address is longer; not one to store or send to
+            log.warning("%s %s: the address of %s is too long; no %s email", event.type, event.correlation_id,
+                        contact.get("username"), template)
+            continue
+        if email.lower() in seen:
+            continue
+        seen.add(email.lower())
+        recipients.append(Recipient(email, contact.get("name") or contact.get("username") or "",
+                                    _language(contact.get("language"))))
+    return recipients
+
+
+def _to_staff(uow: UnitOfWork, event: Event, contacts: list[dict | None], template: str, **facts) -> None:
+    for recipient in _staff_recipients(event, contacts, template):
+        _add_delivery(uow, event, recipient, template, facts)
+
+
+def _case_facts(uow: UnitOfWork, event: Event, step: dict | None) -> dict:
+    """What a staff email about one step of a case says (the subject from the event, else from
+    the request, when notify knows it)."""
+    code = event.correlation_id
+    subject = event.payload.get("subject")
+    if subject is None:
+        contact = uow.session.get(Contact, code)
+        subject = contact.subject if contact is not None else None
+    step = step or {}
+    return {
+        "code": code,
+        "subject": subject or event.payload.get("sop") or code,
+        "desk_link": f"{get_settings().public_url}/assignment/desk/cases/{code}",
+        "step_title": step.get("title") or {},
+        "step_role": step.get("role") or "",
+        "round": step.get("round") or 1,
+        "step_due_at": step.get("due_at"),
+        "case_due_at": event.payload.get("due_at"),
+    }
+
+
+def _held_by_requester(event: Event, step: dict | None, template: str) -> bool:
+    if step and step.get("role") == "requester":
+        log.info("%s %s: step %s is the requester's; no %s email to staff", event.type, event.correlation_id,
+                 step.get("key"), template)
+        return True
+    return False
+
+
+# --- handlers: one per event type notify is subscribed to ---------------------------------------
 
 @bus.handles("request.submitted")
 def remember_requester(uow: UnitOfWork, event: Event) -> None:
@@ -32,33 +156,124 @@ def remember_requester(uow: UnitOfWork, event: Event) -> None:
         uow.session.add(contact)
     contact.name = requester["name"]
     contact.email = requester["email"]
-    contact.language = event.payload.get("language") or "th"
+    contact.language = _language(event.payload.get("language"))
+    contact.subject = (event.payload.get("subject") or "")[:300] or None
 
 
 @bus.handles("case.opened")
 def write_received(uow: UnitOfWork, event: Event) -> None:
-    contact = uow.session.get(Contact, event.correlation_id)
-    if contact is None:
-        raise NotReady(f"no requester known yet for {event.correlation_id}")
+    contact = _contact(uow, event)
+    if event.payload.get("sop_title"):
+        contact.sop_title = event.payload["sop_title"]
     step = event.payload["step"]
-    _add_delivery(uow, event, contact, "received", {
-        "code": event.correlation_id,
-        "name": contact.name,
-        "subject": event.payload.get("subject", ""),
-        "sop_title": event.payload.get("sop_title") or {},
-        "step_title": step.get("title") or {},
-        "step_role": step["role"],
-        "link": tracking_url(event.correlation_id),
-    })
+    _to_requester(uow, event, "received", step_title=step.get("title") or {}, step_role=step["role"])
 
 
-def _add_delivery(uow: UnitOfWork, event: Event, contact: Contact, template: str, context: dict) -> None:
-    uow.session.add(Delivery(
-        event_id=event.id, event_type=event.type, correlation_id=event.correlation_id,
-        recipient=contact.email, recipient_name=contact.name, template=template,
-        language=contact.language, context=context,
-    ))
+@bus.handles("case.step_completed")
+def write_step_done(uow: UnitOfWork, event: Event) -> None:
+    """A step the pack marks ``notify_requester`` finished (returns and rejections have their own)."""
+    payload = event.payload
+    step = payload["step"]
+    if not step.get("notify_requester") or payload.get("kind") in ("return", "reject"):
+        return
+    _to_requester(uow, event, "step_done", step_title=step.get("title") or {},
+                  completed_at=step.get("completed_at"), has_next=bool(payload.get("next_step")),
+                  due_at=payload.get("due_at"))
 
+
+@bus.handles("case.step_returned")
+def write_returned(uow: UnitOfWork, event: Event) -> None:
+    step = event.payload["step"]
+    _to_requester(uow, event, "returned", step_title=step.get("title") or {}, note=event.payload.get("note") or "")
+
+
+@bus.handles("case.step_rejected")
+def write_rejected(uow: UnitOfWork, event: Event) -> None:
+    step = event.payload["step"]
+    _to_requester(uow, event, "rejected", step_title=step.get("title") or {}, note=event.payload.get("note") or "")
+
+
+@bus.handles("case.step_waiting")
+def write_waiting(uow: UnitOfWork, event: Event) -> None:
+    waiting_on = event.payload.get("waiting_on")
+    if waiting_on not in WAITS_TOLD:
+        return
+    step = event.payload["step"]
+    _to_requester(uow, event, "waiting", step_title=step.get("title") or {}, waiting_on=waiting_on,
+                  waiting_label=_both(f"wait.{waiting_on}"), due_at=event.payload.get("due_at"))
+
+
+@bus.handles("case.closed")
+def write_closed(uow: UnitOfWork, event: Event) -> None:
+    code = event.correlation_id
+    result = event.payload.get("result") or "completed"
+    _to_requester(uow, event, "closed", result=result, result_label=_both(f"result.{result}"),
+                  closed_at=event.payload.get("closed_at"), survey_link=survey_url(code),
+                  survey=[{"score": score, "url": survey_url(code, score)} for score in SURVEY_SCORES])
+
+
+@bus.handles("case.step_started")
+def write_step_started(uow: UnitOfWork, event: Event) -> None:
+    """The step's assignee learns of their new work (an approval when the step has one)."""
+    step = event.payload["step"]
+    template = "approval_needed" if step.get("needs_approval") else "assigned"
+    if _held_by_requester(event, step, template):
+        return
+    _to_staff(uow, event, [step.get("assignee_contact")], template, assigned_by=None,
+              needs_approval=bool(step.get("needs_approval")), **_case_facts(uow, event, step))
+
+
+@bus.handles("case.assigned")
+def write_reassigned(uow: UnitOfWork, event: Event) -> None:
+    """A head gave the step to someone: they learn of it (not someone who took a step themselves)."""
+    step = event.payload["step"]
+    assigned_by = event.payload.get("assigned_by")
+    if _held_by_requester(event, step, "assigned"):
+        return
+    if assigned_by and assigned_by == step.get("assignee"):
+        log.info("case.assigned %s: %s took step %s; no email", event.correlation_id, assigned_by, step.get("key"))
+        return
+    _to_staff(uow, event, [step.get("assignee_contact")], "assigned", assigned_by=assigned_by,
+              needs_approval=bool(step.get("needs_approval")), **_case_facts(uow, event, step))
+
+
+@bus.handles("sla.breached")
+def write_overdue(uow: UnitOfWork, event: Event) -> None:
+    """A missed deadline: the step's assignee and the heads, each address once."""
+    payload = event.payload
+    step = payload.get("step")
+    if _held_by_requester(event, step, "overdue"):
+        return
+    deadline = "step" if payload.get("deadline") == "step" else "case"
+    contacts = [step.get("assignee_contact") if step else None, *(payload.get("head_contacts") or [])]
+    facts = {**_case_facts(uow, event, step), "case_due_at": None}  # due_at here is the deadline missed
+    _to_staff(uow, event, contacts, "overdue", deadline=deadline, deadline_label=_both(f"email.deadline.{deadline}"),
+              due_at=payload.get("due_at"), assignee=(step or {}).get("assignee"), **facts)
+
+
+@bus.handles("staff.daily_summary")
+def write_daily_summary(uow: UnitOfWork, event: Event) -> None:
+    payload = event.payload
+    day = payload["day"]
+    noon = datetime.combine(datetime.fromisoformat(day).date(), time(12), tzinfo=i18n.BANGKOK)
+    public_url = get_settings().public_url
+    items = [{
+        "code": item.get("tracking_code") or "",
+        "sop_title": item.get("sop_title") or {},
+        "step_title": item.get("step_title") or {},
+        "subject": item.get("subject") or "",
+        "due_at": item.get("due_at"),
+        "late": bool(item.get("late")),
+        "waiting_on": item.get("waiting_on"),
+        "link": f"{public_url}/assignment/desk/cases/{item.get('tracking_code') or ''}",
+    } for item in payload.get("items") or []]
+    _to_staff(uow, event, [payload.get("contact")], "daily_summary", day=day, items=items, count=len(items),
+              late_count=sum(1 for item in items if item["late"]),
+              day_label={lang: i18n.format_datetime(noon, lang, with_time=False) for lang in i18n.LANGUAGES},
+              desk_link=f"{public_url}/assignment/desk")
+
+
+# --- sending -------------------------------------------------------------------------------------
 
 @bus.after_consume
 def send_for_event(event: Event) -> None:
@@ -92,6 +307,10 @@ def _claim(delivery_id: str) -> bool:
         return result.rowcount == 1
 
 
+# failures no retry will mend: a header or address refused, a template or subject that cannot render
+PERMANENT = (mailer.HeaderInjection, LookupError, TemplateError)
+
+
 def deliver(delivery_id: str) -> str:
     """Send one delivery if it is due and nobody else is sending it. Returns its status."""
     settings = get_settings()
@@ -105,10 +324,10 @@ def deliver(delivery_id: str) -> str:
             message = mailer.build_message(settings, message_id=delivery.message_id, recipient=delivery.recipient,
                                            recipient_name=delivery.recipient_name, subject=subject,
                                            text=text, html=html)
-            delivery.subject = subject
+            delivery.subject = mailer.header_text(subject)[:300]
             mailer.send(settings, message, delivery.recipient)
         except Exception as exc:
-            permanent = isinstance(exc, (mailer.HeaderInjection, LookupError))
+            permanent = isinstance(exc, PERMANENT)
             delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             delivery.claimed_until = None
             if permanent or delivery.attempts >= settings.max_retries:
@@ -132,6 +351,19 @@ def deliver(delivery_id: str) -> str:
         return "sent"
 
 
+def redeliver(delivery_id: str) -> str:
+    """A dead delivery that an admin replays: the same row (so the same Message-ID) is sent
+    again with a fresh round of attempts. A delivery that is not dead is left to the usual
+    sending (one already sent is not sent twice)."""
+    with bus.session() as session:
+        session.execute(
+            update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=db.utcnow(), claimed_until=None)
+        )
+        session.commit()
+    return deliver(delivery_id)
+
+
 def sweep_deliveries(batch: int = 200) -> int:
     """Send what is due: retries whose backoff has passed, and claims left by a dead worker."""
     now = db.utcnow()
@@ -144,6 +376,8 @@ def sweep_deliveries(batch: int = 200) -> int:
         ).all()
     return sum(1 for delivery_id in ids if deliver(delivery_id) == "sent")
 
+
+# --- what staff read -----------------------------------------------------------------------------
 
 def list_messages(staff: Staff, to: str | None = None, correlation_id: str | None = None,
                   limit: int = 100, offset: int = 0) -> list[Delivery]:
@@ -158,3 +392,33 @@ def list_messages(staff: Staff, to: str | None = None, correlation_id: str | Non
             log_access(session, AccessLog, staff, "message", [r.id for r in rows], "staff read of the mail log")
             session.commit()
         return rows
+
+
+def _with_deliveries(session, letters: list) -> list[dict]:
+    """Each dead letter with its email's delivery (a dead ``notify.deliver``) or None."""
+    ids = [letter.envelope.get("delivery_id") for letter in letters if letter.task == "notify.deliver"]
+    found = {d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))} if ids else {}
+    return [{"letter": letter, "delivery": found.get(letter.envelope.get("delivery_id"))} for letter in letters]
+
+
+def list_dead_letters(staff: Staff, include_replayed: bool = False) -> list[dict]:
+    """Notify's dead letters for an admin: failed event handlers and emails, with the email's
+    delivery where there is one. Their errors and addresses are personal data: the read is logged."""
+    letters = bus.dead_letters(include_replayed=include_replayed)
+    with bus.session() as session:
+        rows = _with_deliveries(session, letters)
+        if letters:
+            log_access(session, AccessLog, staff, "dead_letter", [letter.id for letter in letters],
+                       "admin read of dead letters")
+            session.commit()
+    return rows
+
+
+def replay_dead_letter(staff: Staff, letter_id: str) -> dict:
+    """Queue a dead letter's task again (``notify.deliver`` re-sends its email with the same
+    Message-ID). LookupError: no such letter; ValueError: replayed already."""
+    bus.replay_dead_letter(letter_id)
+    log.info("dead letter %s replayed by %s", letter_id, staff.username)
+    with bus.session() as session:
+        [row] = _with_deliveries(session, [session.get(bus.DeadLetter, letter_id)])
+        return row

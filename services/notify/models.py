@@ -30,7 +30,8 @@ class AccessLog(AccessLogMixin, Base):
 
 
 class Contact(Base):
-    """The requester of a case, as far as email needs: kept from ``request.submitted``."""
+    """The requester of a case, as far as email needs: kept from ``request.submitted`` (and the
+    service's title from ``case.opened``), so that every later email can name the request."""
 
     __tablename__ = "contacts"
 
@@ -38,6 +39,8 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    sop_title: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
 

@@ -4,38 +4,15 @@ headers that form input can never extend."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from services.notify import handlers
 from services.notify.bus import bus
 from services.notify.models import Delivery
+from services.notify.tests.factory import deliveries, exhaust_retries, opened, submitted
 from shared import db
 from shared.config import get_settings, set_settings
-from shared.events import Event
 from shared.messaging import NotReady
-from shared.mailcatcher import free_port
-
-
-def submitted(code, name="ครูมานี มีนา", email="manee@example.org", language="th"):
-    return Event(type="request.submitted", source="intake", correlation_id=code, payload={
-        "tracking_code": code, "sop": "sesao-sc/repair", "subject": "จอฟ้า", "details": "d", "fields": {},
-        "language": language, "requester": {"name": name, "email": email, "phone": None, "unit": "u"},
-        "received_at": "2026-11-20T03:00:00+00:00"}).to_envelope()
-
-
-def opened(code):
-    return Event(type="case.opened", source="assignment", correlation_id=code, payload={
-        "tracking_code": code, "sop": "sesao-sc/repair", "subject": "จอฟ้า",
-        "sop_title": {"th": "การซ่อมบำรุงเครื่องคอมพิวเตอร์", "en": "Repair of computers"},
-        "opened_at": "2026-11-20T03:00:01+00:00", "due_at": None,
-        "step": {"key": "receive-form", "title": {"th": "รับแบบคำขอซ่อม", "en": "Receive the repair form"},
-                 "role": "officer", "round": 1, "started_at": "2026-11-20T03:00:01+00:00", "due_at": None}}
-    ).to_envelope()
-
-
-def deliveries():
-    with bus.session() as session:
-        return list(session.scalars(select(Delivery)))
 
 
 @pytest.mark.parametrize("language, greeting, subject", [
@@ -76,15 +53,6 @@ def test_the_case_opened_before_the_request_is_known_waits(clean, mailbox):
     assert len(mailbox.all()) == 1
 
 
-@pytest.fixture
-def smtp_away():
-    """SMTP pointing at a port where nothing listens, then back."""
-    settings = get_settings()
-    set_settings(settings.with_changes(smtp_port=free_port(), smtp_timeout=2))
-    yield settings
-    set_settings(settings)
-
-
 def test_smtp_away_retries_with_backoff_then_sends_once(clean, mailbox, smtp_away):
     bus.consume(submitted("SD-RETRY-00001"))
     bus.consume(opened("SD-RETRY-00001"))
@@ -106,24 +74,11 @@ def test_smtp_away_retries_with_backoff_then_sends_once(clean, mailbox, smtp_awa
 def test_after_the_last_attempt_the_email_is_a_dead_letter(clean, mailbox, smtp_away):
     bus.consume(submitted("SD-DEADL-00001"))
     bus.consume(opened("SD-DEADL-00001"))
-    for _ in range(get_settings().max_retries):
-        with bus.session() as session:
-            session.execute(update(Delivery).values(next_attempt_at=db.utcnow() - timedelta(seconds=1)))
-            session.commit()
-        handlers.sweep_deliveries()
+    exhaust_retries()
     [delivery] = deliveries()
     assert delivery.status == "dead" and delivery.attempts == get_settings().max_retries
     [letter] = bus.dead_letters()
     assert letter.task == "notify.deliver" and letter.envelope["delivery_id"] == delivery.id
-
-
-def test_a_name_with_a_line_break_can_never_add_a_header(clean, mailbox):
-    # intake refuses such names; notify does not rely on that
-    bus.consume(submitted("SD-INJEC-00001", name="Manee\r\nBcc: victim@example.org"))
-    bus.consume(opened("SD-INJEC-00001"))
-    assert mailbox.all() == []
-    [delivery] = deliveries()
-    assert delivery.status == "dead" and "HeaderInjection" in delivery.last_error
 
 
 def test_the_mail_log_for_staff(client, staff_token, mailbox):
@@ -136,3 +91,21 @@ def test_the_mail_log_for_staff(client, staff_token, mailbox):
     assert row["event_type"] == "case.opened"
     assert client.get("/notify/messages?correlation_id=SD-OTHER", headers=headers).get_json() == []
     assert client.get("/notify/messages?to=not-an-email", headers=headers).status_code == 422
+
+
+def test_every_event_routed_to_notify_has_its_handler():
+    from shared.routing import SUBSCRIPTIONS
+
+    assert bus.handled_types == SUBSCRIPTIONS["notify"]
+
+
+def test_the_migrations_build_the_tables_the_models_describe(clean):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from services.notify.models import Base
+
+    with bus.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                       Base.metadata)
+    assert differences == []
