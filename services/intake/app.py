@@ -8,7 +8,7 @@ from shared.web import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    from services.intake import handlers  # noqa: F401  (event handlers)
+    from services.intake import handlers, messages  # noqa: F401  (event handlers, the service's words)
     from services.intake.views import blp
 
     return create_service_app("intake", "intake", [blp], settings)

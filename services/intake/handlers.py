@@ -1,39 +1,61 @@
-"""Intake's use cases: file a request, and keep the requester's view of the case from events.
-Plain functions over a unit of work; no Flask here."""
+"""Intake's use cases: file a request (with its files), answer a return for correction, rate a
+closed case, hand files back to those allowed, and keep the requester's view of the case from
+case events. Plain functions over a unit of work; no Flask here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
+from services.intake import privacy
 from services.intake.bus import bus
-from services.intake.models import Request, RequestStep
+from services.intake.files import StoredFile
+from services.intake.models import (AccessLog, Answer, Attachment, CaseDecision, Request, RequestStep,
+                                    SurveyAnswer)
 from shared import db
+from shared.audit import log_access
+from shared.auth import Staff
+from shared.config import get_settings
 from shared.events import Event
 from shared.messaging import NotReady, UnitOfWork
 from shared.packs import find_sop
 from shared.tracking import new_tracking_code
 
-PRIVACY_NOTICE_VERSION = "2026-11"
 BASE_FIELDS = ("sop", "requester_name", "requester_email", "requester_phone", "requester_unit", "subject",
-               "details", "consent", "language", "received_at")
+               "details", "consent", "language", "received_at", "channel")
+
+
+class Refused(Exception):
+    """The request is understood but its case's state does not allow it now (HTTP 409);
+    ``reason`` names the message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
 class FiledRequest:
     tracking_code: str
     request_id: str
+    attachments: list[dict] = field(default_factory=list)
 
 
-def submit_request(data: dict, channel: str, language: str, filed_by: str | None = None) -> FiledRequest:
-    """Store a validated request and emit ``request.submitted`` in the same transaction."""
+def submit_request(data: dict, channel: str, language: str, filed_by: str | None = None,
+                   files: list[StoredFile] | tuple = (), uploaded_by: str = "requester") -> FiledRequest:
+    """Store a validated request with its files' records and emit ``request.submitted`` in the
+    same transaction. The files are already on disk; the caller discards them if this fails."""
     sop = find_sop(data["sop"])
     if sop is None:  # the schema checks this; a second guard costs nothing
         raise ValueError(f"unknown SOP {data['sop']}")
-    form_fields = {f.name: _plain(data.get(f.name)) for f in sop.form if data.get(f.name) is not None}
+    form_fields = {f.name: _plain(data.get(f.name)) for f in sop.form
+                   if f.type != "file" and data.get(f.name) is not None}
     received_at = data.get("received_at") or db.utcnow()
     language = data.get("language") or language
+    notice = privacy.notice_for(sop, get_settings())
     with bus.unit_of_work() as uow:
         code = _unique_code(uow)
         request = Request(
@@ -48,7 +70,7 @@ def submit_request(data: dict, channel: str, language: str, filed_by: str | None
             form_fields=form_fields,
             language=language,
             consent=True,
-            privacy_notice_version=PRIVACY_NOTICE_VERSION,
+            privacy_notice_version=notice.version,
             channel=channel,
             filed_by=filed_by,
             received_at=received_at,
@@ -56,6 +78,9 @@ def submit_request(data: dict, channel: str, language: str, filed_by: str | None
             sop_title=sop.title,
         )
         uow.session.add(request)
+        uow.session.flush()
+        privacy.record(uow.session, notice)
+        attachments = _record_files(uow, request, files, uploaded_by, purpose="form")
         uow.emit(
             "request.submitted",
             {
@@ -75,11 +100,26 @@ def submit_request(data: dict, channel: str, language: str, filed_by: str | None
                 "channel": channel,
                 "filed_by": filed_by,
                 "received_at": received_at.isoformat(),
+                "privacy_notice_version": notice.version,
+                "attachments": attachments,
             },
             correlation_id=code,
         )
         uow.commit()
-        return FiledRequest(tracking_code=code, request_id=request.id)
+        return FiledRequest(tracking_code=code, request_id=request.id, attachments=attachments)
+
+
+def _record_files(uow: UnitOfWork, request: Request, files, uploaded_by: str, purpose: str,
+                  answer_id: str | None = None) -> list[dict]:
+    out = []
+    for stored in files:
+        row = Attachment(id=db.new_id(), request_id=request.id, answer_id=answer_id, field=stored.field,
+                         original_name=stored.name, content_type=stored.content_type, size=stored.size,
+                         sha256=stored.sha256, storage_key=stored.storage_key, uploaded_by=uploaded_by,
+                         purpose=purpose)
+        uow.session.add(row)
+        out.append(row.metadata_dict())
+    return out
 
 
 def _plain(value):
@@ -95,12 +135,209 @@ def _unique_code(uow: UnitOfWork) -> str:
 
 
 def find_request(tracking_code: str) -> Request | None:
-    from sqlalchemy.orm import selectinload
-
     with bus.session() as session:
         return session.scalar(
             select(Request).where(Request.tracking_code == tracking_code).options(selectinload(Request.steps))
         )
+
+
+def _locked_request(uow: UnitOfWork, tracking_code: str) -> Request | None:
+    query = select(Request).where(Request.tracking_code == tracking_code)
+    if db.is_postgres(uow.session.get_bind()):
+        query = query.with_for_update()
+    return uow.session.scalar(query)
+
+
+# ---------------------------------------------------------------------------------------------
+# the requester's view
+
+
+@dataclass
+class Tracking:
+    """Everything the tracking page shows, read in one session (plain rows, nothing lazy)."""
+
+    request: Request
+    steps: list[RequestStep]
+    attachments: list[Attachment]
+    decisions: list[CaseDecision]
+    answers: list[Answer]
+    survey: SurveyAnswer | None
+
+    @property
+    def current(self) -> RequestStep | None:
+        """The row of the case's current step (its newest round)."""
+        if self.request.status != "open" or not self.request.current_step:
+            return None
+        rows = [s for s in self.steps if s.step == self.request.current_step]
+        return max(rows, key=lambda s: s.round) if rows else None
+
+    @property
+    def asked(self) -> dict | None:
+        """When the current step waits on the requester: the step, its round, what the return
+        asked (its note) and whether they answered already."""
+        row = self.current
+        if row is None or row.status != "active" or row.waiting_on != "requester":
+            return None
+        returns = [d for d in self.decisions if d.kind == "return" and d.to_step == row.step]
+        note = max(returns, key=lambda d: d.seq).note if returns else None
+        answered = any(a.step == row.step and a.round == row.round for a in self.answers)
+        return {"step": row.step, "round": row.round, "note": note, "answered": answered}
+
+    @property
+    def rejection(self) -> str | None:
+        """Why the case was turned down: the newest reason given (a closing step after the
+        decision, e.g. telling the requester, may end it as rejected without a note of its own)."""
+        rejects = [d for d in self.decisions if d.kind == "reject"]
+        if not rejects:
+            return None
+        noted = [d for d in rejects if d.note]
+        return max(noted, key=lambda d: d.seq).note if noted else ""
+
+
+def tracking(tracking_code: str) -> Tracking | None:
+    with bus.session() as session:
+        request = session.scalar(select(Request).where(Request.tracking_code == tracking_code)
+                                 .options(selectinload(Request.steps)))
+        if request is None:
+            return None
+        rid = request.id
+        return Tracking(
+            request=request,
+            steps=list(request.steps),
+            attachments=list(session.scalars(select(Attachment).where(Attachment.request_id == rid)
+                                             .order_by(Attachment.created_at, Attachment.original_name))),
+            decisions=list(session.scalars(select(CaseDecision).where(CaseDecision.request_id == rid)
+                                           .order_by(CaseDecision.seq))),
+            answers=list(session.scalars(select(Answer).where(Answer.request_id == rid)
+                                         .order_by(Answer.answered_at))),
+            survey=session.scalar(select(SurveyAnswer).where(SurveyAnswer.request_id == rid)),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# answers to a return for correction
+
+
+@dataclass(frozen=True)
+class Answered:
+    tracking_code: str
+    step: str
+    round: int
+    answered_at: datetime
+    attachments: list[dict]
+
+
+def check_answerable(tracking_code: str) -> None:
+    """Raise ``Refused`` when the case waits on no answer now (before any file is written)."""
+    view = tracking(tracking_code)
+    if view is None:
+        raise LookupError(tracking_code)
+    asked = view.asked
+    if asked is None:
+        raise Refused("not_waiting")
+    if asked["answered"]:
+        raise Refused("already_answered")
+
+
+def answer(tracking_code: str, note: str, files: list[StoredFile] | tuple = (),
+           uploaded_by: str = "requester") -> Answered:
+    """Store the requester's answer to the current return (one per round of their step) and emit
+    ``request.answered`` in the same transaction. Raises ``Refused`` when nothing waits on them
+    or this round is answered already; the caller discards the files then."""
+    with bus.unit_of_work() as uow:
+        request = _locked_request(uow, tracking_code)
+        if request is None:
+            raise LookupError(tracking_code)
+        rows = uow.session.scalars(select(RequestStep).where(RequestStep.request_id == request.id,
+                                                             RequestStep.step == request.current_step)).all()
+        row = max(rows, key=lambda s: s.round) if rows else None
+        if request.status != "open" or row is None or row.status != "active" or row.waiting_on != "requester":
+            raise Refused("not_waiting")
+        if uow.session.scalar(select(Answer.id).where(Answer.request_id == request.id, Answer.step == row.step,
+                                                      Answer.round == row.round)) is not None:
+            raise Refused("already_answered")
+        now = db.utcnow()
+        reply = Answer(id=db.new_id(), request_id=request.id, step=row.step, round=row.round, note=note,
+                       answered_at=now)
+        uow.session.add(reply)
+        uow.session.flush()
+        attachments = _record_files(uow, request, files, uploaded_by, purpose="answer", answer_id=reply.id)
+        uow.emit("request.answered", {"tracking_code": tracking_code, "step": row.step, "round": row.round,
+                                      "note": note, "attachments": attachments, "answered_at": now.isoformat()},
+                 correlation_id=tracking_code)
+        try:
+            uow.commit()
+        except IntegrityError:  # the same round answered at the same moment in another request
+            uow.rollback()
+            raise Refused("already_answered") from None
+        return Answered(tracking_code, row.step, row.round, now, attachments)
+
+
+# ---------------------------------------------------------------------------------------------
+# satisfaction
+
+
+def check_survey_open(tracking_code: str) -> None:
+    view = tracking(tracking_code)
+    if view is None:
+        raise LookupError(tracking_code)
+    if view.request.status != "closed":
+        raise Refused("survey_not_closed")
+    if view.survey is not None:
+        raise Refused("survey_done")
+
+
+def answer_survey(tracking_code: str, score: int, comment: str | None) -> SurveyAnswer:
+    """One satisfaction answer per closed case; emits ``survey.answered`` with it."""
+    with bus.unit_of_work() as uow:
+        request = _locked_request(uow, tracking_code)
+        if request is None:
+            raise LookupError(tracking_code)
+        if request.status != "closed":
+            raise Refused("survey_not_closed")
+        if uow.session.scalar(select(SurveyAnswer.id).where(SurveyAnswer.request_id == request.id)) is not None:
+            raise Refused("survey_done")
+        now = db.utcnow()
+        row = SurveyAnswer(request_id=request.id, score=score, comment=comment or None, answered_at=now)
+        uow.session.add(row)
+        uow.emit("survey.answered", {"tracking_code": tracking_code, "sop": request.sop, "score": score,
+                                     "comment": comment or None, "answered_at": now.isoformat(),
+                                     "requester_unit": request.requester_unit},
+                 correlation_id=tracking_code)
+        try:
+            uow.commit()
+        except IntegrityError:
+            uow.rollback()
+            raise Refused("survey_done") from None
+        return row
+
+
+# ---------------------------------------------------------------------------------------------
+# files back out
+
+
+def requester_file(tracking_code: str, attachment_id: str) -> Attachment | None:
+    """A file of the case, for the requester (the view has checked the tracking token)."""
+    with bus.session() as session:
+        return session.scalar(select(Attachment).join(Request, Request.id == Attachment.request_id)
+                              .where(Request.tracking_code == tracking_code, Attachment.id == attachment_id))
+
+
+def staff_file(tracking_code: str, attachment_id: str, staff: Staff) -> Attachment | None:
+    """A file of the case, for staff: the read is logged (PDPA) before it is handed out."""
+    with bus.session() as session:
+        found = session.scalar(select(Attachment).join(Request, Request.id == Attachment.request_id)
+                               .where(Request.tracking_code == tracking_code, Attachment.id == attachment_id))
+        if found is None:
+            return None
+        log_access(session, AccessLog, staff, "attachment", found.id,
+                   f"download {found.field} of {tracking_code}")
+        session.commit()
+        return found
+
+
+# ---------------------------------------------------------------------------------------------
+# the requester's view of the case, kept from case events
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -147,6 +384,18 @@ def _upsert_step(uow: UnitOfWork, request: Request, step: dict) -> RequestStep:
     return row
 
 
+def _record_decision(uow: UnitOfWork, request: Request, event: Event, kind: str) -> None:
+    payload = event.payload
+    seq = payload.get("seq") or 0
+    if uow.session.scalar(select(CaseDecision.id).where(CaseDecision.request_id == request.id,
+                                                        CaseDecision.seq == seq)) is not None:
+        return
+    step = payload.get("step") or {}
+    uow.session.add(CaseDecision(request_id=request.id, seq=seq, kind=kind, step=step.get("key", ""),
+                                 round=step.get("round", 1), to_step=payload.get("to"), note=payload.get("note"),
+                                 at=_parse_time(step.get("completed_at")) or event.occurred_at))
+
+
 @bus.handles("case.opened")
 def on_case_opened(uow: UnitOfWork, event: Event) -> None:
     request = _request_for(uow, event.payload)
@@ -161,6 +410,17 @@ def on_step_event(uow: UnitOfWork, event: Event) -> None:
     request = _request_for(uow, event.payload)
     _apply_case_state(request, event.payload)
     _upsert_step(uow, request, event.payload["step"])
+
+
+@bus.handles("case.step_returned")
+@bus.handles("case.step_rejected")
+def on_step_decision(uow: UnitOfWork, event: Event) -> None:
+    """A step sent the case back to the requester (keep what it asks them to fix) or turned the
+    request down (keep why), for the tracking page."""
+    request = _request_for(uow, event.payload)
+    _apply_case_state(request, event.payload)
+    _upsert_step(uow, request, event.payload["step"])
+    _record_decision(uow, request, event, "return" if event.type == "case.step_returned" else "reject")
 
 
 @bus.handles("case.closed")

@@ -1,12 +1,15 @@
-"""Intake's tables: the requests people file and the requester's view of their case."""
+"""Intake's tables: the requests people file, their files, the requester's view of their case
+(kept from case events), their answers to returns, their satisfaction, the privacy notices they
+consented to, and the log of staff reads of their personal data."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared import db
+from shared.audit import AccessLogMixin
 from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
 
 Base = db.make_base("intake")
@@ -22,6 +25,10 @@ class Inbox(InboxMixin, Base):
 
 class DeadLetter(DeadLetterMixin, Base):
     pass
+
+
+class AccessLog(AccessLogMixin, Base):
+    """Staff reads of requesters' personal data held by intake (their files)."""
 
 
 class Request(Base):
@@ -43,7 +50,7 @@ class Request(Base):
     language: Mapped[str] = mapped_column(String(2), default="th")
     consent: Mapped[bool] = mapped_column(Boolean)
     privacy_notice_version: Mapped[str] = mapped_column(String(20))
-    channel: Mapped[str] = mapped_column(String(20))  # web, api, external, staff
+    channel: Mapped[str] = mapped_column(String(20))  # web, api, external, staff, paper, telephone
     filed_by: Mapped[str | None] = mapped_column(String(100))
     received_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
@@ -82,3 +89,84 @@ class RequestStep(Base):
     waiting_on: Mapped[str | None] = mapped_column(String(30))
 
     request: Mapped[Request] = relationship(back_populates="steps", lazy="raise")
+
+
+class CaseDecision(Base):
+    """A return for correction or a rejection, as the requester is told of it (the note says what
+    to fix, or why). Kept from ``case.step_returned`` and ``case.step_rejected``."""
+
+    __tablename__ = "case_decisions"
+    __table_args__ = (UniqueConstraint("request_id", "seq", name="uq_case_decisions_request_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # the case event's number
+    kind: Mapped[str] = mapped_column(String(10))  # return, reject
+    step: Mapped[str] = mapped_column(String(100))  # the step that decided
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    to_step: Mapped[str | None] = mapped_column(String(100))  # a return: the requester's step
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class Answer(Base):
+    """The requester's answer to a return for correction: one per round of their step."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("request_id", "step", "round", name="uq_answers_step_round"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=db.new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(100))
+    round: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class Attachment(Base):
+    """A file that came with a request (``purpose`` form) or an answer (``answer``). The bytes are
+    under settings.files_dir at ``storage_key`` (a random name); this row is all that names it."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=db.new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    answer_id: Mapped[str | None] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(100))
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    uploaded_by: Mapped[str] = mapped_column(String(20))  # requester, staff
+    purpose: Mapped[str] = mapped_column(String(20))  # form, answer
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+    def metadata_dict(self) -> dict:
+        return {"id": self.id, "field": self.field, "name": self.original_name, "content_type": self.content_type,
+                "size": self.size}
+
+
+class SurveyAnswer(Base):
+    """The requester's satisfaction with a closed case: one answer per request."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=db.new_id)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), unique=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class PrivacyNotice(Base):
+    """Every privacy notice a requester consented to, word for word, by the version stored with
+    their consent (the notice names the SOP's fields and the settings' retention and contact)."""
+
+    __tablename__ = "privacy_notices"
+
+    version: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sop: Mapped[str] = mapped_column(String(100))
+    texts: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)

@@ -1,5 +1,9 @@
 """The shapes of what intake takes and gives. The request schema is built per SOP from its pack
-(the SOP's own form fields) and per language (the messages next to each field)."""
+(the SOP's own form fields) and per language (the messages next to each field).
+
+Files are not in these schemas: they come as multipart parts and are checked by ``files`` (size,
+kind from their bytes). A JSON body cannot carry files, so a file field's value in JSON is
+dropped like any field the SOP does not ask for."""
 from __future__ import annotations
 
 import functools
@@ -7,35 +11,21 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
 
+from services.intake import dates
+from services.intake.messages import t
+from shared import db
 from shared.i18n import LANGUAGES, translate
 from shared.packs import Sop, find_sop
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PHONE = re.compile(r"^[0-9+()\- ]{3,40}$")
-
-MESSAGES = {
-    "required": {"th": "กรุณากรอกช่องนี้", "en": "This field is required."},
-    "null": {"th": "กรุณากรอกช่องนี้", "en": "This field is required."},
-    "invalid_email": {"th": "รูปแบบอีเมลไม่ถูกต้อง", "en": "Not a valid email address."},
-    "invalid_date": {"th": "รูปแบบวันที่ไม่ถูกต้อง (ปปปป-ดด-วว)", "en": "Not a valid date (YYYY-MM-DD)."},
-    "invalid_datetime": {"th": "รูปแบบวันเวลาไม่ถูกต้อง (ISO 8601 พร้อมเขตเวลา)",
-                         "en": "Not a valid date and time (ISO 8601 with a time zone)."},
-    "too_long": {"th": "ยาวเกิน {max} ตัวอักษร", "en": "Longer than {max} characters."},
-    "invalid_phone": {"th": "หมายเลขโทรศัพท์ไม่ถูกต้อง", "en": "Not a valid telephone number."},
-    "invalid_choice": {"th": "ตัวเลือกไม่ถูกต้อง", "en": "Not one of the choices."},
-    "invalid_boolean": {"th": "ต้องเป็นจริงหรือเท็จ", "en": "Must be true or false."},
-    "invalid_string": {"th": "ต้องเป็นข้อความ", "en": "Must be text."},
-    "invalid_number": {"th": "ต้องเป็นตัวเลข", "en": "Must be a number."},
-    "invalid_url": {"th": "รูปแบบที่อยู่เว็บไม่ถูกต้อง (https://...)", "en": "Not a valid web address (https://...)."},
-    "staff_only": {"th": "เฉพาะเจ้าหน้าที่ที่ยื่นคำขอแทนผู้รับบริการเท่านั้น",
-                   "en": "Only staff filing on a requester's behalf may set this."},
-}
+STAFF_CHANNELS = ("paper", "telephone")
+FUTURE_TOLERANCE_SECONDS = 600  # clocks differ a little; a paper request cannot arrive tomorrow
 
 
 def msg(key: str, lang: str, **values) -> str:
-    text = MESSAGES[key].get(lang, MESSAGES[key]["en"])
-    return text.format(**values) if values else text
+    return t(f"intake.v.{key}", lang, **values)
 
 
 def _no_control(lang: str, allow_newlines: bool = False):
@@ -48,6 +38,10 @@ def _no_control(lang: str, allow_newlines: bool = False):
     return check
 
 
+def _required(lang: str) -> dict:
+    return {"required": msg("required", lang), "null": msg("required", lang)}
+
+
 def _text(lang: str, required: bool, max_length: int, multiline: bool = False, allow_none: bool = False):
     return fields.String(
         required=required,
@@ -56,9 +50,48 @@ def _text(lang: str, required: bool, max_length: int, multiline: bool = False, a
             validate.Length(min=1 if required else 0, max=max_length, error=msg("too_long", lang, max=max_length)),
             _no_control(lang, allow_newlines=multiline),
         ],
-        error_messages={"required": msg("required", lang), "null": msg("required", lang),
-                        "invalid": msg("invalid_string", lang)},
+        error_messages={**_required(lang), "invalid": msg("invalid_string", lang)},
     )
+
+
+class ThaiDate(fields.Field):
+    """A date as people type it: 19/11/2569 (Buddhist era), 19/11/2026 or 2026-11-19."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return dates.parse_date(value)
+        except (ValueError, TypeError):
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None
+
+
+class ThaiDateTime(fields.Field):
+    """A date and time: 19/11/2569 14:30 or 2026-11-19T14:30 (Bangkok time), or ISO 8601 with a
+    zone. Loaded as an aware UTC datetime."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return dates.parse_datetime(value)
+        except (ValueError, TypeError):
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None
+
+
+class Score(fields.Field):
+    """1 to 5, as a number (JSON) or its digit (a form)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or not 1 <= value <= 5:
+            raise self.make_error("invalid")
+        return value
 
 
 class _StripStrings(Schema):
@@ -79,19 +112,27 @@ class _StripStrings(Schema):
         return cleaned
 
 
+def _not_in_future(lang: str):
+    def check(value) -> None:
+        if value is not None and (value - db.utcnow()).total_seconds() > FUTURE_TOLERANCE_SECONDS:
+            raise ValidationError(msg("future", lang))
+
+    return check
+
+
 def _base_fields(lang: str) -> dict:
-    required = {"required": msg("required", lang), "null": msg("required", lang)}
     return {
-        "sop": fields.String(required=True, error_messages=required),
+        "sop": fields.String(required=True, error_messages=_required(lang)),
         "requester_name": _text(lang, True, 200),
         "requester_email": fields.Email(
             required=True,
             validate=[validate.Length(max=254, error=msg("too_long", lang, max=254)), _no_control(lang)],
-            error_messages={**required, "invalid": msg("invalid_email", lang)},
+            error_messages={**_required(lang), "invalid": msg("invalid_email", lang)},
         ),
         "requester_phone": fields.String(
-            load_default=None, allow_none=True,
+            load_default=None,
             validate=validate.Regexp(PHONE, error=msg("invalid_phone", lang)),
+            error_messages={"invalid": msg("invalid_phone", lang)},
         ),
         "requester_unit": _text(lang, True, 200),
         "subject": _text(lang, True, 300),
@@ -99,44 +140,51 @@ def _base_fields(lang: str) -> dict:
         "consent": fields.Boolean(
             required=True,
             validate=validate.Equal(True, error=translate("errors.consent", lang)),
-            error_messages={"required": translate("errors.consent", lang), "invalid": msg("invalid_boolean", lang)},
+            error_messages={"required": translate("errors.consent", lang), "null": translate("errors.consent", lang),
+                            "invalid": msg("invalid_boolean", lang)},
         ),
         "language": fields.String(load_default=None, validate=validate.OneOf(LANGUAGES)),
-        "received_at": fields.AwareDateTime(
-            load_default=None,
-            error_messages={"invalid": msg("invalid_datetime", lang), "invalid_awareness": msg("invalid_datetime", lang)},
-        ),
+        # staff filing a paper or telephone request (the view refuses both from anyone else)
+        "received_at": ThaiDateTime(load_default=None, validate=_not_in_future(lang),
+                                    error_messages={"invalid": msg("invalid_datetime", lang)}),
+        "channel": fields.String(load_default=None,
+                                 validate=validate.OneOf(STAFF_CHANNELS, error=msg("invalid_choice", lang)),
+                                 error_messages={"invalid": msg("invalid_choice", lang)}),
     }
 
 
 def _sop_field(field, lang: str):
     # an optional field may be left out or empty; a required one must be there
     presence = {"required": True} if field.required else {"load_default": None, "allow_none": True}
-    required = {"required": msg("required", lang), "null": msg("required", lang)}
+    required = _required(lang)
     if field.type == "date":
-        return fields.Date(**presence, error_messages={**required, "invalid": msg("invalid_date", lang)})
+        return ThaiDate(**presence, error_messages={**required, "invalid": msg("invalid_date", lang)})
     if field.type == "datetime":
-        return fields.AwareDateTime(**presence, default_timezone=None, error_messages={
-            **required, "invalid": msg("invalid_datetime", lang), "invalid_awareness": msg("invalid_datetime", lang)})
+        return ThaiDateTime(**presence, error_messages={**required, "invalid": msg("invalid_datetime", lang)})
     if field.type == "number":
-        return fields.Float(**presence, allow_nan=False, error_messages={**required,
-                                                                          "invalid": msg("invalid_number", lang)})
+        return fields.Float(**presence, allow_nan=False, error_messages={
+            **required, "invalid": msg("invalid_number", lang), "special": msg("invalid_number", lang),
+            "too_large": msg("invalid_number", lang)})
     if field.type == "email":
-        return fields.Email(**presence, validate=validate.Length(max=field.max_length),
+        return fields.Email(**presence, validate=[validate.Length(max=field.max_length,
+                                                                  error=msg("too_long", lang, max=field.max_length)),
+                                                  _no_control(lang)],
                             error_messages={**required, "invalid": msg("invalid_email", lang)})
     if field.type == "url":
-        return fields.Url(**presence, schemes={"http", "https"}, validate=validate.Length(max=field.max_length),
+        return fields.Url(**presence, schemes={"http", "https"},
+                          validate=validate.Length(max=field.max_length, error=msg("too_long", lang,
+                                                                                   max=field.max_length)),
                           error_messages={**required, "invalid": msg("invalid_url", lang)})
     if field.type == "select":
         return fields.String(**presence, validate=validate.OneOf(field.choices, error=msg("invalid_choice", lang)),
-                             error_messages=required)
+                             error_messages={**required, "invalid": msg("invalid_choice", lang)})
     return _text(lang, field.required, field.max_length, multiline=field.type == "textarea",
                  allow_none=not field.required)
 
 
 class SubmitRequestSchema(_StripStrings):
     """What every request carries (documentation of ``POST /intake/requests``); each SOP adds its
-    own form fields from its pack."""
+    own form fields from its pack. File fields are multipart parts of a form post."""
 
     sop = fields.String(required=True, metadata={"description": "catalog key, e.g. sesao-sc/repair"})
     requester_name = fields.String(required=True)
@@ -147,7 +195,12 @@ class SubmitRequestSchema(_StripStrings):
     details = fields.String(required=True)
     consent = fields.Boolean(required=True, metadata={"description": "PDPA consent; must be true"})
     language = fields.String(metadata={"description": "th (default) or en: the language of the emails"})
-    received_at = fields.AwareDateTime(metadata={"description": "staff only: when a paper request arrived"})
+    received_at = fields.String(metadata={
+        "description": "staff only: when a paper or telephone request arrived (ISO 8601; without a zone, "
+                       "Bangkok time; 19/11/2569 14:30 in the Buddhist era is read too)"})
+    channel = fields.String(metadata={"description": "staff only: paper or telephone"})
+    csrf_token = fields.String(metadata={
+        "description": "sopdesk's own form's token; a form post without it is taken only from an allowed origin"})
 
 
 @functools.lru_cache(maxsize=256)
@@ -158,7 +211,8 @@ def request_schema(sop_key: str | None, lang: str, staff: bool = False) -> Schem
     sop: Sop | None = find_sop(sop_key) if sop_key else None
     if sop is not None:
         for field in sop.form:
-            attrs[field.name] = _sop_field(field, lang)
+            if field.type != "file":
+                attrs[field.name] = _sop_field(field, lang)
 
     def check_sop(self, value, **_):
         found = find_sop(value)
@@ -169,20 +223,87 @@ def request_schema(sop_key: str | None, lang: str, staff: bool = False) -> Schem
     return type("RequestSchema", (_StripStrings,), attrs)()
 
 
+@functools.lru_cache(maxsize=8)
+def answer_schema(lang: str) -> Schema:
+    return type("AnswerSchema", (_StripStrings,), {"note": _text(lang, True, 5000, multiline=True)})()
+
+
+@functools.lru_cache(maxsize=8)
+def survey_schema(lang: str) -> Schema:
+    return type("SurveySchema", (_StripStrings,), {
+        "score": Score(required=True, error_messages={"required": msg("score", lang), "null": msg("score", lang),
+                                                      "invalid": msg("score", lang)}),
+        "comment": _text(lang, False, 2000, multiline=True, allow_none=True),
+    })()
+
+
 class SubmittedSchema(Schema):
     tracking_code = fields.String(required=True)
     status_url = fields.String(required=True, metadata={"description": "the tracking page, with its token"})
+
+
+class AnswerRequestSchema(Schema):
+    """``POST /intake/track/<code>/answer``: the requester's answer to a return for correction."""
+
+    note = fields.String(required=True, metadata={"description": "what was corrected, or the answer"})
+    files = fields.Raw(metadata={"description": "multipart only: corrected or extra files (several allowed)"})
+    csrf_token = fields.String(metadata={"description": "the tracking page's token (form posts)"})
+
+
+class AnsweredSchema(Schema):
+    tracking_code = fields.String()
+    step = fields.String()
+    round = fields.Integer()
+    answered_at = fields.AwareDateTime()
+    attachments = fields.List(fields.Dict())
+
+
+class SurveyRequestSchema(Schema):
+    score = fields.Integer(required=True, metadata={"description": "1 (very dissatisfied) to 5 (very satisfied)"})
+    comment = fields.String(metadata={"description": "optional"})
+    csrf_token = fields.String(metadata={"description": "the survey page's token (form posts)"})
+
+
+class SurveyAnsweredSchema(Schema):
+    tracking_code = fields.String()
+    score = fields.Integer()
+    answered_at = fields.AwareDateTime()
+
+
+class AttachmentSchema(Schema):
+    id = fields.String()
+    field = fields.String()
+    name = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    url = fields.String(metadata={"description": "download link (carries the tracking token)"})
 
 
 class TrackStepSchema(Schema):
     step = fields.String()
     title = fields.String()
     role = fields.String()
+    role_text = fields.String()
     round = fields.Integer()
     status = fields.String()
     started_at = fields.AwareDateTime()
     completed_at = fields.AwareDateTime(allow_none=True)
     due_at = fields.AwareDateTime(allow_none=True)
+    waiting_on = fields.String(allow_none=True)
+
+
+class AskedSchema(Schema):
+    step = fields.String()
+    round = fields.Integer()
+    note = fields.String(allow_none=True)
+    answered = fields.Boolean()
+    answer_url = fields.String()
+
+
+class SurveyStateSchema(Schema):
+    available = fields.Boolean()
+    score = fields.Integer(allow_none=True)
+    url = fields.String(allow_none=True)
 
 
 class TrackSchema(Schema):
@@ -192,8 +313,17 @@ class TrackSchema(Schema):
     subject = fields.String()
     status = fields.String()
     status_text = fields.String()
+    result = fields.String(allow_none=True)
+    result_text = fields.String(allow_none=True)
     received_at = fields.AwareDateTime()
     current_step = fields.String(allow_none=True)
+    next = fields.Nested(TrackStepSchema, allow_none=True, metadata={"description": "the current step and its role"})
     due_at = fields.AwareDateTime(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
     steps = fields.List(fields.Nested(TrackStepSchema))
+    steps_done = fields.List(fields.Nested(TrackStepSchema))
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+    asked = fields.Nested(AskedSchema, allow_none=True,
+                          metadata={"description": "what a return for correction asks of the requester"})
+    rejection = fields.String(allow_none=True, metadata={"description": "why the request was turned down"})
+    survey = fields.Nested(SurveyStateSchema)

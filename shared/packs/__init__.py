@@ -43,7 +43,13 @@ WAIT_EVENTS = {"procurement-delivery": "procurement.delivered", "procurement-con
                "requester": "request.answered", "vendor": None}
 RESULTS = ("completed", "rejected", "withdrawn")
 OUTCOME_KINDS = ("forward", "return", "reject")
-INPUT_TYPES = ("text", "textarea", "number", "date", "datetime", "email", "select", "url")
+INPUT_TYPES = ("text", "textarea", "number", "date", "datetime", "email", "select", "url", "file")
+# What a ``file`` field may take (``accept``). Intake maps each kind to content types and checks
+# the file's own bytes, never only its name.
+FILE_KINDS = ("pdf", "image", "word", "excel", "text")
+# Names every request has already (intake's own fields): an SOP's form may not reuse them.
+RESERVED_FORM_NAMES = ("sop", "requester_name", "requester_email", "requester_phone", "requester_unit", "subject",
+                       "details", "consent", "language", "received_at", "channel", "csrf_token", "token")
 
 TARGET_PATTERN = re.compile(r"^(?P<low>\d+)(?:\s*-\s*(?P<high>\d+))?\s+(?P<unit>minutes?|hours?|days?)$")
 UNTIL_PATTERN = re.compile(r"^until\s+(?P<input>[a-z][a-z0-9_]*)$")
@@ -124,8 +130,28 @@ class TargetField(fields.Field):
             raise ValidationError(str(exc)) from exc
 
 
+class ChoiceField(fields.Field):
+    """A select's choice: the value itself (``licensed``), or ``{value: licensed, label: {th, en}}``
+    when people should read something else than the value that is stored and sent."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.strip():
+            return {"value": value, "label": {}}
+        if isinstance(value, dict):
+            unknown = set(value) - {"value", "label"}
+            if unknown:
+                raise ValidationError(f"a choice has value and label only, not {', '.join(sorted(unknown))}")
+            if not isinstance(value.get("value"), str) or not value["value"].strip():
+                raise ValidationError("a choice needs a value (text)")
+            label = TextsField(required_th=True).deserialize(value.get("label") or {"th": value["value"]})
+            return {"value": value["value"], "label": label}
+        raise ValidationError("a choice is a text, or a mapping with value and label {th, en}")
+
+
 class InputSchema(Schema):
-    """A value a form or a step's actor fills in."""
+    """A value a form or a step's actor fills in. ``file`` is for an SOP's form only (a step's
+    papers are its ``documents``): ``accept`` names the kinds of file allowed, ``multiple`` allows
+    more than one."""
 
     class Meta:
         unknown = RAISE
@@ -137,12 +163,27 @@ class InputSchema(Schema):
     max_length = fields.Integer(load_default=2000, validate=validate.Range(min=1, max=20000))
     label = TextsField(required=True)
     help = TextsField(load_default=dict)
-    choices = fields.List(fields.String(), load_default=list)
+    choices = fields.List(ChoiceField(), load_default=list)
+    accept = fields.List(fields.String(validate=validate.OneOf(FILE_KINDS)), load_default=None,
+                         validate=validate.Length(min=1, error="name at least one kind of file"))
+    multiple = fields.Boolean(load_default=None)
 
     @validates_schema
     def _select_has_choices(self, data, **_):
         if data.get("type") == "select" and not data.get("choices"):
             raise ValidationError("a select needs choices", "choices")
+        if data.get("type") != "select" and data.get("choices"):
+            raise ValidationError("only a select has choices", "choices")
+        values = [c["value"] for c in data.get("choices") or []]
+        if len(values) != len(set(values)):
+            raise ValidationError("a choice's value appears twice", "choices")
+
+    @validates_schema
+    def _file_options(self, data, **_):
+        if data.get("type") != "file":
+            for option in ("accept", "multiple"):
+                if data.get(option) is not None:
+                    raise ValidationError(f"{option} is for a file field only", option)
 
 
 class DocumentSchema(Schema):
@@ -229,6 +270,13 @@ class StepSchema(Schema):
                            validate=validate.Length(min=1))
 
     @validates_schema
+    def _no_file_inputs(self, data, **_):
+        for index, item in enumerate(data.get("inputs") or []):
+            if item.get("type") == "file":
+                raise ValidationError({index: {"type": ["a file is asked for only in an SOP's form; "
+                                                        "a step records its papers as documents"]}}, "inputs")
+
+    @validates_schema
     def _roles_known(self, data, **_):
         roles = data.get("role")
         roles = [roles] if isinstance(roles, str) else roles
@@ -250,6 +298,21 @@ class SopSchema(Schema):
     deadline = TargetField(load_default=Target())
     form = fields.List(fields.Nested(InputSchema), load_default=list)
     steps = fields.List(fields.Nested(StepSchema), required=True, validate=validate.Length(min=1))
+
+    @validates_schema
+    def _form_names(self, data, **_):
+        errors: dict = {}
+        seen = set()
+        for index, item in enumerate(data.get("form") or []):
+            name = item["name"]
+            if name in RESERVED_FORM_NAMES:
+                errors.setdefault(index, {}).setdefault("name", []).append(
+                    f"{name} is a field every request has already; choose another name")
+            if name in seen:
+                errors.setdefault(index, {}).setdefault("name", []).append(f"{name} appears twice in the form")
+            seen.add(name)
+        if errors:
+            raise ValidationError(errors, "form")
 
     @validates_schema
     def _steps_hang_together(self, data, **_):
@@ -344,8 +407,18 @@ class FormField:
     required: bool
     max_length: int
     label: dict
-    choices: tuple[str, ...]
+    choices: tuple[str, ...]  # a select's values (what is stored and sent)
     help: dict = field(default_factory=dict)
+    choice_labels: dict = field(default_factory=dict)  # value -> {th, en}, where the pack gives labels
+    accept: tuple[str, ...] = ()  # a file field's kinds (FILE_KINDS)
+    multiple: bool = False  # a file field that takes several files
+
+    def choice_label(self, value: str, lang: str) -> str:
+        """What people read for a select's value (the value itself when the pack gives no label)."""
+        texts = self.choice_labels.get(value)
+        if not texts:
+            return value
+        return texts.get(lang) or texts.get("th") or value
 
 
 _OPS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le, "eq": operator.eq}
@@ -466,6 +539,8 @@ class Sop:
             return outcome.kind
         if outcome.result == "rejected":
             return "reject"
+        if self.step(step_key).wait == "requester":
+            return "forward"  # the requester's answer hands the case back: not another return
         if to is not None and (self.position(to) <= self.position(step_key) or self.step(to).wait == "requester"):
             return "return"
         return "forward"
@@ -487,7 +562,11 @@ class PackError(ValueError):
 
 def _fields(items: list[dict]) -> tuple[FormField, ...]:
     return tuple(FormField(name=f["name"], type=f["type"], required=f["required"], max_length=f["max_length"],
-                           label=f.get("label") or {}, choices=tuple(f["choices"]), help=f.get("help") or {})
+                           label=f.get("label") or {}, choices=tuple(c["value"] for c in f["choices"]),
+                           help=f.get("help") or {},
+                           choice_labels={c["value"]: c["label"] for c in f["choices"] if c["label"]},
+                           accept=tuple(f.get("accept") or (FILE_KINDS if f["type"] == "file" else ())),
+                           multiple=bool(f.get("multiple")))
                  for f in items)
 
 

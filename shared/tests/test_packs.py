@@ -45,8 +45,13 @@ sops:
 def test_shipped_repair_sop_reads_from_its_pack():
     sop = find_sop("sesao-sc/repair")
     assert sop is not None and sop.requester
-    assert [s.key for s in sop.steps] == ["receive-form", "check-report", "diagnose", "vendor-claim",
-                                          "parts-purchase", "repair", "verify", "handover"]
+    assert [s.key for s in sop.steps] == ["receive-form", "check-report", "ask-requester", "diagnose",
+                                          "vendor-claim", "parts-purchase", "repair", "verify", "handover"]
+    # the requester's correction goes back to the check, and is their answer, not another return
+    answer = sop.step("ask-requester").outcomes["corrected"]
+    assert answer.to == "check-report" and sop.outcome_kind("ask-requester", answer, "check-report") == "forward"
+    incomplete = sop.step("check-report").outcomes["incomplete"]
+    assert sop.outcome_kind("check-report", incomplete, "ask-requester") == "return"
     assert sop.first_step.role == "officer"
     assert {k: o.to for k, o in sop.step("diagnose").outcomes.items()} == {
         "warranty": "vendor-claim", "parts": "parts-purchase", "repair": "repair"}
