@@ -506,12 +506,14 @@ def test_two_sweeps_at_once_report_each_deadline_once(people):
 # 10. pack versions
 
 
-def _pack_v2(tmp_path, version: int = 2, title_en: str | None = None):
+def _pack_v2(tmp_path, version: int = 1, title_en: str | None = None):
+    """The shipped sesao-sc pack ``version`` versions newer, with a triage step in repair."""
     data = yaml.safe_load((PACK_DIR / "sesao-sc.yaml").read_text(encoding="utf-8"))
+    version = data["version"] + version
     data["version"] = version
     steps = data["sops"]["repair"]["steps"]
     index = next(i for i, s in enumerate(steps) if s["key"] == "check-report")
-    steps[index]["outcomes"] = {"done": "triage"}
+    steps[index]["outcomes"]["done"] = "triage"
     steps.insert(index + 1, {"key": "triage", "title": {"th": "คัดแยกความเร่งด่วน", "en": title_en or "Triage"},
                              "role": "officer", "outcomes": {"done": "diagnose"}})
     path = tmp_path / f"sesao-sc-v{version}-{title_en or 'triage'}.yaml".replace(" ", "-")
@@ -520,18 +522,19 @@ def _pack_v2(tmp_path, version: int = 2, title_en: str | None = None):
 
 
 def test_a_new_pack_version_leaves_running_cases_on_theirs(client, people, tmp_path, capsys):
+    shipped = find_sop("sesao-sc/repair").pack_version
     old = file(client, people, "sesao-sc/repair")
     v2 = _pack_v2(tmp_path)
     assert main(["packs", "load", str(v2)]) == 0
-    assert capsys.readouterr().out.strip() == "sesao-sc version 2: upgraded"
+    assert capsys.readouterr().out.strip() == f"sesao-sc version {shipped + 1}: upgraded"
     new = file(client, people, "sesao-sc/repair")
-    assert (case_row(old).pack_version, case_row(new).pack_version) == (1, 2)
+    assert (case_row(old).pack_version, case_row(new).pack_version) == (shipped, shipped + 1)
 
     for code in (old, new):
         act(client, people, code, "u-officer", {"step": "receive-form", "outcome": "done"})
         act(client, people, code, "u-officer", {"step": "check-report", "outcome": "done"})
-    assert read(client, people, old)["current_step"] == "diagnose"  # the v1 path
-    assert read(client, people, new)["current_step"] == "triage"  # the v2 path
+    assert read(client, people, old)["current_step"] == "diagnose"  # the old path
+    assert read(client, people, new)["current_step"] == "triage"  # the new path
     act(client, people, new, "u-officer", {"step": "triage", "outcome": "done"})
     assert read(client, people, new)["current_step"] == "diagnose"
     got, answer = post(client, people, old, "u-officer", {"step": "triage", "outcome": "done"})
@@ -539,19 +542,19 @@ def test_a_new_pack_version_leaves_running_cases_on_theirs(client, people, tmp_p
 
     # the same file again: unchanged
     assert main(["packs", "load", str(v2)]) == 0
-    assert capsys.readouterr().out.strip() == "sesao-sc version 2: unchanged"
+    assert capsys.readouterr().out.strip() == f"sesao-sc version {shipped + 1}: unchanged"
     # other content under the same version: refused
-    assert main(["packs", "load", str(_pack_v2(tmp_path, 2, "Sort by urgency"))]) == 1
+    assert main(["packs", "load", str(_pack_v2(tmp_path, 1, "Sort by urgency"))]) == 1
     err = capsys.readouterr().err
-    assert "sesao-sc version 2 is loaded already with other content" in err and "raise 'version'" in err
+    assert f"sesao-sc version {shipped + 1} is loaded already with other content" in err and "raise 'version'" in err
     # an older version: refused
-    assert main(["packs", "load", str(_pack_v2(tmp_path, 4))]) == 0
-    assert main(["packs", "load", str(_pack_v2(tmp_path, 3))]) == 1
+    assert main(["packs", "load", str(_pack_v2(tmp_path, 3))]) == 0
+    assert main(["packs", "load", str(_pack_v2(tmp_path, 2))]) == 1
     captured = capsys.readouterr()
-    assert "sesao-sc version 4: upgraded" in captured.out
-    assert "sesao-sc version 4 is loaded; version 3 is older" in captured.err
-    assert packstore.latest_versions()["sesao-sc"] == 4
-    assert (case_row(old).pack_version, case_row(new).pack_version) == (1, 2)
+    assert f"sesao-sc version {shipped + 3}: upgraded" in captured.out
+    assert f"sesao-sc version {shipped + 3} is loaded; version {shipped + 2} is older" in captured.err
+    assert packstore.latest_versions()["sesao-sc"] == shipped + 3
+    assert (case_row(old).pack_version, case_row(new).pack_version) == (shipped, shipped + 1)
 
 
 # ---------------------------------------------------------------------------------------------
