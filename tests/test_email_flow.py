@@ -43,7 +43,7 @@ def _tokens(language: str) -> dict[str, str]:
     return tokens
 
 
-def _file(client, sop: str, language: str, **extra) -> str:
+def _file(client, tokens: dict, sop: str, language: str, **extra) -> str:
     body = {"sop": sop, "requester_name": "ครูมานี มีนา", "requester_email": REQUESTER,
             "requester_unit": "โรงเรียนบ้านนา", "subject": f"คำขอ {sop}", "details": "รายละเอียด",
             "consent": True, "language": language}
@@ -53,23 +53,20 @@ def _file(client, sop: str, language: str, **extra) -> str:
     body.update(extra)
     headers = {"Content-Type": "application/json"}
     if "received_at" in body:
-        headers["Authorization"] = f"Bearer {_TOKENS['somchai']}"
+        headers["Authorization"] = f"Bearer {tokens['somchai']}"
     response = client.post("/intake/requests", data=json.dumps(body), headers=headers)
     assert response.status_code == 201, response.get_json()
     drain()
     return response.get_json()["tracking_code"]
 
 
-def _act(client, code: str, who: str, step: str, outcome: str, **extra) -> dict:
+def _act(client, tokens: dict, code: str, who: str, step: str, outcome: str, **extra) -> dict:
     response = client.post(f"/assignment/cases/{code}/actions",
                            data=json.dumps({"step": step, "outcome": outcome, **extra}),
-                           headers={"Content-Type": "application/json", "Authorization": f"Bearer {_TOKENS[who]}"})
+                           headers={"Content-Type": "application/json", "Authorization": f"Bearer {tokens[who]}"})
     assert response.status_code == 200, response.get_json()
     drain()
     return response.get_json()
-
-
-_TOKENS: dict[str, str] = {}
 
 
 def _next_working_morning() -> datetime:
@@ -84,32 +81,32 @@ def _next_working_morning() -> datetime:
 
 @pytest.mark.parametrize("language", ["th", "en"])
 def test_every_email_comes_from_the_real_events_of_real_cases(client, mailbox, language):
-    _TOKENS.clear()
-    _TOKENS.update(_tokens(language))
+    tokens = _tokens(language)
 
     # a repair under warranty: received, assigned, waiting on the vendor, the steps the pack marks,
     # closed with the survey
-    repair = _file(client, "sesao-sc/repair", language)
+    repair = _file(client, tokens, "sesao-sc/repair", language)
     for step, outcome in (("receive-form", "done"), ("check-report", "done"), ("diagnose", "warranty"),
                           ("vendor-claim", "done"), ("verify", "pass"), ("handover", "done")):
-        _act(client, repair, "wipa", step, outcome)
+        _act(client, tokens, repair, "wipa", step, outcome)
 
     # an e-saraban account returned for correction and answered on the tracking page
-    account = _file(client, "sesao-sc/esaraban-account", language)
-    _act(client, account, "wipa", "receive-form", "done")
-    _act(client, account, "wipa", "check-details", "incomplete", note="โปรดแนบคำสั่งแต่งตั้ง")
+    account = _file(client, tokens, "sesao-sc/esaraban-account", language)
+    _act(client, tokens, account, "wipa", "receive-form", "done")
+    _act(client, tokens, account, "wipa", "check-details", "incomplete", note="โปรดแนบคำสั่งแต่งตั้ง")
     answer = client.post(f"/intake/track/{account}/answer?token={tracking_token(account)}",
                          data=json.dumps({"note": "แนบคำสั่งแล้ว"}), headers={"Content-Type": "application/json"})
     assert answer.status_code in (200, 201), answer.get_json()
     drain()
 
     # a website the director must approve, and rejects
-    website = _file(client, "up/website-dev", language)
-    _act(client, website, "somchai", "check-request", "done")
-    _act(client, website, "dean", "director-decision", "reject", note="ซ้ำกับระบบเดิม")
+    website = _file(client, tokens, "up/website-dev", language)
+    _act(client, tokens, website, "somchai", "check-request", "done")
+    _act(client, tokens, website, "dean", "director-decision", "reject", note="ซ้ำกับระบบเดิม")
 
     # a paper request received two weeks ago: overdue at once; then the morning summary
-    late = _file(client, "up/server-admin", language, received_at=(db.utcnow() - timedelta(days=14)).isoformat())
+    late = _file(client, tokens, "up/server-admin", language,
+                 received_at=(db.utcnow() - timedelta(days=14)).isoformat())
     assert handlers.sweep_sla().steps == 1
     drain()
     assert handlers.send_daily_summaries(_next_working_morning()) >= 1

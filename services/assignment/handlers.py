@@ -204,7 +204,7 @@ def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseS
                 "started_at": row.started_at.isoformat(),
                 "assignee_contact": directory.contact(uow.session, row.assignee)}
     emit_case_event(uow, case, "sla.breached", {
-        "deadline": kind, "due_at": due_at.isoformat(), "subject": case.subject, "step": step, "heads": heads,
+        "deadline": kind, "missed_due_at": due_at.isoformat(), "subject": case.subject, "step": step, "heads": heads,
         "head_contacts": [c for c in (directory.contact(uow.session, h) for h in heads) if c is not None],
     })
 
@@ -227,26 +227,29 @@ def send_daily_summaries(now: datetime | None = None) -> int:
     with bus.unit_of_work() as uow:
         if not working_calendar(uow.session).is_working_day(day):
             return 0
-        done = set(uow.session.scalars(select(DailySummary.username).where(DailySummary.day == day)))
+        told_today = select(DailySummary.username).where(DailySummary.day == day)
         rows = uow.session.execute(
             select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
-            .where(CaseStep.status == "active", CaseStep.assignee.is_not(None))
+            .where(CaseStep.status == "active", CaseStep.assignee.is_not(None),
+                   CaseStep.assignee.not_in(told_today))
             .order_by(CaseStep.due_at.is_(None), CaseStep.due_at, CaseStep.started_at)).all()
         work: dict[str, list] = defaultdict(list)
         for row, case in rows:
-            if row.assignee not in done:
-                work[row.assignee].append((row, case))
+            work[row.assignee].append((row, case))
         written = 0
-        for username, items in sorted(work.items()):
-            contact = directory.contact(uow.session, username)
-            if contact is None or not contact["email"]:
-                continue
-            uow.session.add(DailySummary(day=day, username=username, items=len(items)))
-            uow.emit("staff.daily_summary", {
-                "username": username, "day": day.isoformat(), "contact": contact,
-                "items": [_summary_item(row, case, now) for row, case in items],
-            }, correlation_id=f"summary:{username}:{day.isoformat()}")
-            written += 1
+        # no flush before the commit: a concurrent run's rows make this one fail there, whole
+        with uow.session.no_autoflush:
+            for username, items in sorted(work.items()):
+                contact = directory.contact(uow.session, username)
+                # a row for everyone considered (an address or not), so that later runs skip them
+                uow.session.add(DailySummary(day=day, username=username, items=len(items)))
+                if contact is None or not contact["email"]:
+                    continue
+                uow.emit("staff.daily_summary", {
+                    "username": username, "day": day.isoformat(), "contact": contact,
+                    "items": [_summary_item(row, case, now) for row, case in items],
+                }, correlation_id=f"summary:{username}:{day.isoformat()}")
+                written += 1
         try:
             uow.commit()
         except IntegrityError:  # another run wrote today's summaries first

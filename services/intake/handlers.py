@@ -316,18 +316,21 @@ def answer_survey(tracking_code: str, score: int, comment: str | None) -> Survey
 # files back out
 
 
+def _attachment(session, tracking_code: str, attachment_id: str) -> Attachment | None:
+    return session.scalar(select(Attachment).join(Request, Request.id == Attachment.request_id)
+                          .where(Request.tracking_code == tracking_code, Attachment.id == attachment_id))
+
+
 def requester_file(tracking_code: str, attachment_id: str) -> Attachment | None:
     """A file of the case, for the requester (the view has checked the tracking token)."""
     with bus.session() as session:
-        return session.scalar(select(Attachment).join(Request, Request.id == Attachment.request_id)
-                              .where(Request.tracking_code == tracking_code, Attachment.id == attachment_id))
+        return _attachment(session, tracking_code, attachment_id)
 
 
 def staff_file(tracking_code: str, attachment_id: str, staff: Staff) -> Attachment | None:
     """A file of the case, for staff: the read is logged (PDPA) before it is handed out."""
     with bus.session() as session:
-        found = session.scalar(select(Attachment).join(Request, Request.id == Attachment.request_id)
-                               .where(Request.tracking_code == tracking_code, Attachment.id == attachment_id))
+        found = _attachment(session, tracking_code, attachment_id)
         if found is None:
             return None
         log_access(session, AccessLog, staff, "attachment", found.id,

@@ -116,6 +116,12 @@ def _to_staff(uow: UnitOfWork, event: Event, contacts: list[dict | None], templa
         _add_delivery(uow, event, recipient, template, facts)
 
 
+def _desk_link(code: str | None = None) -> str:
+    """The staff desk, or one case's page on it."""
+    base = f"{get_settings().public_url}/assignment/desk"
+    return f"{base}/cases/{code}" if code is not None else base
+
+
 def _case_facts(uow: UnitOfWork, event: Event, step: dict | None) -> dict:
     """What a staff email about one step of a case says (the subject from the event, else from
     the request, when notify knows it)."""
@@ -128,7 +134,7 @@ def _case_facts(uow: UnitOfWork, event: Event, step: dict | None) -> dict:
     return {
         "code": code,
         "subject": subject or event.payload.get("sop") or code,
-        "desk_link": f"{get_settings().public_url}/assignment/desk/cases/{code}",
+        "desk_link": _desk_link(code),
         "step_title": step.get("title") or {},
         "step_role": step.get("role") or "",
         "round": step.get("round") or 1,
@@ -246,9 +252,9 @@ def write_overdue(uow: UnitOfWork, event: Event) -> None:
         return
     deadline = "step" if payload.get("deadline") == "step" else "case"
     contacts = [step.get("assignee_contact") if step else None, *(payload.get("head_contacts") or [])]
-    facts = {**_case_facts(uow, event, step), "case_due_at": None}  # due_at here is the deadline missed
     _to_staff(uow, event, contacts, "overdue", deadline=deadline, deadline_label=_both(f"email.deadline.{deadline}"),
-              due_at=payload.get("due_at"), assignee=(step or {}).get("assignee"), **facts)
+              due_at=payload.get("missed_due_at"), assignee=(step or {}).get("assignee"),
+              **_case_facts(uow, event, step))
 
 
 @bus.handles("staff.daily_summary")
@@ -256,7 +262,6 @@ def write_daily_summary(uow: UnitOfWork, event: Event) -> None:
     payload = event.payload
     day = payload["day"]
     noon = datetime.combine(datetime.fromisoformat(day).date(), time(12), tzinfo=i18n.BANGKOK)
-    public_url = get_settings().public_url
     items = [{
         "code": item.get("tracking_code") or "",
         "sop_title": item.get("sop_title") or {},
@@ -265,12 +270,12 @@ def write_daily_summary(uow: UnitOfWork, event: Event) -> None:
         "due_at": item.get("due_at"),
         "late": bool(item.get("late")),
         "waiting_on": item.get("waiting_on"),
-        "link": f"{public_url}/assignment/desk/cases/{item.get('tracking_code') or ''}",
+        "link": _desk_link(item.get("tracking_code") or ""),
     } for item in payload.get("items") or []]
     _to_staff(uow, event, [payload.get("contact")], "daily_summary", day=day, items=items, count=len(items),
               late_count=sum(1 for item in items if item["late"]),
               day_label={lang: i18n.format_datetime(noon, lang, with_time=False) for lang in i18n.LANGUAGES},
-              desk_link=f"{public_url}/assignment/desk")
+              desk_link=_desk_link())
 
 
 # --- sending -------------------------------------------------------------------------------------

@@ -458,7 +458,7 @@ def test_a_missed_deadline_is_reported_once(client, people):
     [breach] = breaches()
     assert breach["tracking_code"] == code and breach["deadline"] == "step"
     assert breach["step"]["key"] == "check-problem" and breach["step"]["assignee"] == "u-officer"
-    assert datetime.fromisoformat(breach["due_at"]) == datetime.fromisoformat(case["steps"][0]["due_at"])
+    assert datetime.fromisoformat(breach["missed_due_at"]) == datetime.fromisoformat(case["steps"][0]["due_at"])
     assert handlers.sweep_sla() == handlers.SweepResult(steps=0, cases=0)
     assert len(breaches()) == 1
     assert [t.data["deadline"] for t in trail_of(code) if t.kind == "breached"] == ["step"]

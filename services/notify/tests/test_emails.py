@@ -258,8 +258,7 @@ def test_a_missed_deadline_tells_the_assignee_and_the_heads_once_each(clean, mai
     if deadline == "step":
         sla_step = {"key": "check", "round": 1, "role": "officer", "assignee": "somchai",
                     "started_at": "2026-11-19T03:00:00+00:00", "title": CHECK, "assignee_contact": assignee}
-    # sla.breached's due_at is the deadline missed (it takes the place of the case's due_at)
-    bus.consume(case_event("sla.breached", code, due_at=missed, deadline=deadline, subject="จอฟ้า", step=sla_step,
+    bus.consume(case_event("sla.breached", code, missed_due_at=missed, deadline=deadline, subject="จอฟ้า", step=sla_step,
                            heads=["head1", "head2", "head3"], head_contacts=heads))
     rows = deliveries("overdue")
     # one delivery per distinct address: head2 shares the assignee's (in other case), head3 has none
@@ -332,7 +331,7 @@ def test_a_step_the_requester_holds_never_mails_staff_or_the_requester(clean, ma
     requester_case(code, "th")
     ask = step(key="ask-requester", role="requester", waiting_on="requester")
     bus.consume(case_event("case.step_started", code, subject="จอฟ้า", step=ask))
-    bus.consume(case_event("sla.breached", code, deadline="step", due_at=DUE, subject="จอฟ้า", heads=[],
+    bus.consume(case_event("sla.breached", code, deadline="step", missed_due_at=DUE, subject="จอฟ้า", heads=[],
                            head_contacts=[], step={**ask, "assignee_contact": None}))
     assert [d.template for d in deliveries()] == ["received"]
     assert len(mailbox.all()) == 1
@@ -340,7 +339,7 @@ def test_a_step_the_requester_holds_never_mails_staff_or_the_requester(clean, ma
 
 def test_a_second_delivery_of_a_staff_event_sends_nothing_more(clean, mailbox):
     code = "SD-DUPST-00001"
-    event = case_event("sla.breached", code, deadline="case", due_at=DUE, subject="จอฟ้า", step=None,
+    event = case_event("sla.breached", code, deadline="case", missed_due_at=DUE, subject="จอฟ้า", step=None,
                        heads=["head1", "head2"], head_contacts=[contact("head1", "head1@office.example"),
                                                                 contact("head2", "head2@office.example")])
     assert not bus.consume(event).duplicate

@@ -77,7 +77,7 @@ def test_an_address_that_is_not_one_plain_address_is_refused(clean, mailbox, add
 def test_a_staff_address_with_a_second_address_is_refused(clean, mailbox):
     bad = contact("somchai", "somchai@office.example,victim@evil.example")
     good = contact("head1", "head1@office.example")
-    bus.consume(case_event("sla.breached", "SD-INJEC-00004", deadline="case", due_at="2026-11-20T09:30:00+00:00",
+    bus.consume(case_event("sla.breached", "SD-INJEC-00004", deadline="case", missed_due_at="2026-11-20T09:30:00+00:00",
                            subject="s", step=None, heads=["somchai", "head1"], head_contacts=[bad, good]))
     status = {d.recipient: d.status for d in deliveries()}
     assert status == {bad["email"]: "dead", "head1@office.example": "sent"}
