@@ -50,6 +50,8 @@ ENV_VARS: dict[str, str] = {
     "SOPDESK_DAILY_SUMMARY_AT": "Bangkok time on working days when staff get their open-work summary; default 07:30",
     "SOPDESK_PRIVACY_CONTACT": "whom requesters ask about their personal data, shown in the privacy notice",
     "SOPDESK_RETENTION_YEARS": "how long requests are kept after closing, stated in the privacy notice; default 5",
+    "SOPDESK_MILESTONE_REMINDER_DAYS": "working days before a contract milestone falls due when the officer and the inspection committee are reminded, comma separated; default 5,1",
+    "SOPDESK_REMINDERS_AT": "Bangkok time on working days from when milestone reminders and overdue notices go out; default 08:30",
 }
 
 
@@ -99,6 +101,8 @@ class Settings:
     daily_summary_at: str = "07:30"
     privacy_contact: str = ""
     retention_years: int = 5
+    milestone_reminder_days: tuple[int, ...] = (5, 1)
+    reminders_at: str = "08:30"
 
     @property
     def embedded(self) -> bool:
@@ -156,6 +160,10 @@ class Settings:
         summary_at = env.get("SOPDESK_DAILY_SUMMARY_AT") or "07:30"
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", summary_at):
             raise ConfigError(f"SOPDESK_DAILY_SUMMARY_AT must be HH:MM, got {summary_at!r}")
+        reminders_at = env.get("SOPDESK_REMINDERS_AT") or "08:30"
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", reminders_at):
+            raise ConfigError(f"SOPDESK_REMINDERS_AT must be HH:MM, got {reminders_at!r}")
+        reminder_days = parse_reminder_days(env.get("SOPDESK_MILESTONE_REMINDER_DAYS") or "5,1")
         origins = []
         for origin in (env.get("SOPDESK_ALLOWED_ORIGINS") or "").split(","):
             origin = origin.strip().rstrip("/")
@@ -195,7 +203,20 @@ class Settings:
             daily_summary_at=summary_at,
             privacy_contact=env.get("SOPDESK_PRIVACY_CONTACT", ""),
             retention_years=_int(env, "SOPDESK_RETENTION_YEARS", 5),
+            milestone_reminder_days=reminder_days,
+            reminders_at=reminders_at,
         )
+
+
+def parse_reminder_days(text: str) -> tuple[int, ...]:
+    """``"5,1"`` -> (5, 1): distinct working-day counts from 1 to 60, largest first."""
+    try:
+        days = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise ConfigError(f"SOPDESK_MILESTONE_REMINDER_DAYS must be whole numbers separated by commas, got {text!r}") from None
+    if not days or any(d < 1 or d > 60 for d in days):
+        raise ConfigError(f"SOPDESK_MILESTONE_REMINDER_DAYS must be numbers from 1 to 60, got {text!r}")
+    return tuple(sorted(days, reverse=True))
 
 
 RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}

@@ -14,16 +14,24 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     "intake": frozenset({"case.opened", "case.step_started", "case.step_completed", "case.step_waiting",
                          "case.step_resumed", "case.step_returned", "case.step_rejected", "case.closed"}),
     # assignment opens a case for every request, resumes cases waiting on a requester's answer or
-    # on procurement, and keeps the satisfaction scores its reports use.
+    # on procurement, keeps what procurement knows of the asset a repair names, and keeps the
+    # satisfaction scores its reports use.
     "assignment": frozenset({"request.submitted", "request.answered", "procurement.delivered",
-                             "procurement.contract_completed", "survey.answered"}),
+                             "procurement.contract_completed", "procurement.asset_checked", "survey.answered"}),
     # notify writes to the requester (received, steps the pack marks, returns, rejections,
     # waits on a vendor or a purchase, the close with its survey) and to staff (assigned,
     # approval needed, overdue, the daily summary).
     "notify": frozenset({"request.submitted", "case.opened", "case.step_started", "case.assigned",
                          "case.step_completed", "case.step_returned", "case.step_rejected",
-                         "case.step_waiting", "case.closed", "sla.breached", "staff.daily_summary"}),
-    "procurement": frozenset(),
+                         "case.step_waiting", "case.closed", "sla.breached", "staff.daily_summary",
+                         # and, for procurement, to the officer and the inspection committee before and
+                         # after a milestone falls due, and to the vendor's contacts of an emergency
+                         "procurement.milestone_due", "procurement.milestone_overdue",
+                         "procurement.incident_reported"}),
+    # procurement looks up the asset a request names (warranty, lease, the vendor to claim from),
+    # opens a purchase when a case waits on one, links a case waiting on a contract, follows
+    # warranty claims, and counts working days with the admin's calendar changes.
+    "procurement": frozenset({"request.submitted", "case.step_waiting", "case.step_resumed", "calendar.changed"}),
 }
 
 QUEUES: tuple[str, ...] = SERVICES

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from services.intake import privacy
 from services.intake.bus import bus
-from services.intake.files import StoredFile
+from shared.files import StoredFile
 from services.intake.models import (AccessLog, Answer, Attachment, CaseDecision, Request, RequestStep,
                                     SurveyAnswer)
 from shared import db

@@ -19,8 +19,9 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.intake import dates, files, handlers, privacy
-from services.intake.files import MAX_FILES_PER_FIELD, UploadError, clean_filename, discard_all
+from services.intake import dates, handlers, privacy
+from shared import files
+from shared.files import MAX_FILES_PER_FIELD, UploadError, clean_filename, discard_all
 from services.intake.messages import kinds_text, t
 from services.intake.schemas import (STAFF_CHANNELS, AnsweredSchema, AnswerRequestSchema, SubmitRequestSchema,
                                      SubmittedSchema, SurveyAnsweredSchema, SurveyRequestSchema, TrackSchema,

@@ -2,4 +2,4 @@
 from services.procurement.models import DeadLetter, Inbox, Outbox
 from shared.messaging import ServiceBus
 
-bus = ServiceBus("procurement", Outbox, Inbox, DeadLetter)
+bus = ServiceBus("procurement", Outbox, Inbox, DeadLetter, handlers_module="services.procurement.handlers")

@@ -262,7 +262,7 @@ def _xlsx() -> bytes:
     ("a.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "text/plain"),
 ])
 def test_kinds_are_judged_by_their_bytes(tmp_path, name, content, expected):
-    from services.intake.files import sniff
+    from shared.files import sniff
 
     path = tmp_path / "upload"
     path.write_bytes(content)
@@ -270,7 +270,7 @@ def test_kinds_are_judged_by_their_bytes(tmp_path, name, content, expected):
 
 
 def test_an_svg_is_not_an_image_and_is_refused_where_only_images_go(tmp_path):
-    from services.intake.files import UploadError, store
+    from shared.files import UploadError, store
 
     svg = io.BytesIO(b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>")
     with pytest.raises(UploadError) as refused:
@@ -288,7 +288,7 @@ def test_an_svg_is_not_an_image_and_is_refused_where_only_images_go(tmp_path):
     ("ก" * 300 + ".pdf", "ก" * 146 + ".pdf"),
 ])
 def test_clean_filename(raw, clean):
-    from services.intake.files import clean_filename
+    from shared.files import clean_filename
 
     assert clean_filename(raw) == clean
 

@@ -1,8 +1,9 @@
-"""Files people upload with a request or an answer: what kind a file really is (from its bytes,
-never from its name or the browser's word), a safe name to show, and where it is kept.
+"""Files people upload (with a request, an answer, or a procurement document): what kind a file
+really is (from its bytes, never from its name or the browser's word), a safe name to show, and
+where it is kept.
 
 Files are kept under ``settings.files_dir`` with random names, never under anything a web server
-serves; intake hands them back only through its own views, to those allowed to see the case.
+serves; each service hands them back only through its own views, to those allowed to see them.
 No Flask here: callers pass a name and a binary stream."""
 from __future__ import annotations
 
