@@ -18,14 +18,14 @@ from services.assignment.engine import (ActionError, Command, Conflict, Engine, 
                                         emit_case_event, may_act)
 from services.assignment.engine import calendar as working_calendar
 from services.assignment.models import AccessLog, Case, CaseStep, DailySummary, SurveyScore, TrailEntry
-from shared import db
+from shared import db, i18n
 from shared.config import get_settings
 from shared.i18n import BANGKOK
 from shared.workcal import fiscal_year_bounds
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.events import Event
-from shared.messaging import PermanentError, UnitOfWork
+from shared.messaging import NotReady, PermanentError, UnitOfWork
 from shared.packs import Sop
 
 __all__ = ["ActionError", "Conflict", "Forbidden", "Invalid", "act", "allowed_actions", "list_cases", "my_work",
@@ -120,6 +120,56 @@ def on_procurement_delivered(uow: UnitOfWork, event: Event) -> None:
 def on_contract_completed(uow: UnitOfWork, event: Event) -> None:
     """Procurement says the last milestone of the contract serving a case is accepted and paid."""
     _resume(uow, event, "procurement-contract", "procurement")
+
+
+@bus.handles("procurement.asset_checked")
+def on_asset_checked(uow: UnitOfWork, event: Event) -> None:
+    """Procurement looked up the asset the request names (found or not; under warranty on the day
+    the request was received; leased; the vendor to claim from): keep it on the case, for the
+    desk and ``GET /assignment/cases/<code>``. The case is opened from the same request by this
+    service at the same time: until it exists, retry. A repeat, or an older check arriving after
+    a newer one, changes nothing."""
+    payload = event.payload
+    case = _locked_case(uow, payload["tracking_code"])
+    if case is None:
+        raise NotReady(f"no case {payload['tracking_code']} yet")
+    checked_at = _moment(payload.get("checked_at")) or event.occurred_at
+    kept = _moment((case.asset or {}).get("checked_at"))
+    if kept is not None and kept > checked_at:
+        return
+    asset = payload.get("asset")
+    case.asset = {"asset_tag": payload.get("asset_tag"), "found": bool(payload.get("found")),
+                  "asset": asset if isinstance(asset, dict) else None, "checked_at": checked_at.isoformat()}
+
+
+def _moment(text) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except (TypeError, ValueError):
+        return None
+
+
+i18n.register({
+    "desk.asset.title": {"th": "ครุภัณฑ์ที่แจ้ง (จากทะเบียนครุภัณฑ์)", "en": "The asset (from the asset register)"},
+    "desk.asset.not_found": {"th": "ไม่พบหมายเลขครุภัณฑ์ {tag} ในทะเบียน", "en": "Asset tag {tag} is not in the register"},
+    "desk.asset.tag": {"th": "หมายเลขครุภัณฑ์", "en": "Asset tag"},
+    "desk.asset.kind": {"th": "ประเภท / รุ่น", "en": "Kind / model"},
+    "desk.asset.serial": {"th": "หมายเลขเครื่อง", "en": "Serial number"},
+    "desk.asset.location": {"th": "ที่ตั้ง", "en": "Location"},
+    "desk.asset.ownership": {"th": "การได้มา", "en": "Owned or leased"},
+    "desk.asset.owned": {"th": "ครุภัณฑ์ของหน่วยงาน", "en": "Owned"},
+    "desk.asset.leased": {"th": "เช่าจากผู้ให้เช่า", "en": "Leased"},
+    "desk.asset.warranty_ends": {"th": "สิ้นสุดการรับประกัน", "en": "Warranty ends"},
+    "desk.asset.no_warranty": {"th": "ไม่มีข้อมูลการรับประกัน", "en": "No warranty recorded"},
+    "desk.asset.under_warranty": {"th": "อยู่ในประกัน ณ วันที่รับแจ้ง", "en": "Under warranty when the request was received"},
+    "desk.asset.out_of_warranty": {"th": "หมดประกันแล้ว ณ วันที่รับแจ้ง", "en": "Out of warranty when the request was received"},
+    "desk.asset.vendor": {"th": "ร้านหรือบริษัทที่ต้องติดต่อเคลม", "en": "Vendor to claim from"},
+    "desk.asset.tax_id": {"th": "เลขประจำตัวผู้เสียภาษี", "en": "Tax id"},
+    "desk.asset.no_vendor": {"th": "ไม่มีผู้ขายในทะเบียน", "en": "No vendor recorded"},
+    "desk.asset.emergency": {"th": "ติดต่อกรณีเร่งด่วน", "en": "emergency contact"},
+    "desk.asset.claim_hint": {"th": "อยู่ในประกันหรือเป็นเครื่องเช่า: ติดต่อเคลมกับผู้ขายด้านล่าง",
+                              "en": "Under warranty or leased: claim from the vendor below"},
+})
 
 
 @bus.handles("request.answered")

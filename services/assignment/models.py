@@ -148,11 +148,30 @@ class Case(Base):
     values: Mapped[dict] = mapped_column(JSON, default=dict)  # what actors entered (estimate, call-back time)
     seq: Mapped[int] = mapped_column(Integer, default=0)  # events about this case, in order
     attachments: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))  # the requester's files (metadata; intake keeps them)
+    # what procurement's register says of the asset the request names (procurement.asset_checked):
+    # {asset_tag, found, asset: null | {tag, kind, model, ..., under_warranty, leased, vendor}, checked_at}
+    asset: Mapped[dict | None] = mapped_column(JSON, default=None, nullable=True)
 
     steps: Mapped[list["CaseStep"]] = relationship(back_populates="case", lazy="raise",
                                                    order_by="CaseStep.position")
     trail: Mapped[list["TrailEntry"]] = relationship(back_populates="case", lazy="raise",
                                                      order_by="TrailEntry.id")
+
+    def asset_day(self, name: str, lang: str) -> str:
+        """A date of ``asset`` (kept as ISO text) as people read it: '18 พฤศจิกายน 2569' in Thai
+        (Buddhist era), '18 November 2026' in English; '-' when there is none."""
+        from datetime import time as clock
+
+        from shared.i18n import BANGKOK, format_datetime
+
+        value = ((self.asset or {}).get("asset") or {}).get(name)
+        if not value:
+            return "-"
+        try:
+            day = date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return format_datetime(datetime.combine(day, clock(12), BANGKOK), lang, with_time=False)
 
     __table_args__ = (
         Index("ix_cases_deadline_open", "due_at",

@@ -127,6 +127,12 @@ class CaseSchema(CaseSummarySchema):
     attachments = fields.List(fields.Dict(), metadata={
         "description": "the requester's files: {id, field, name, content_type, size}; download from "
                        "/intake/requests/<code>/files/<id>"})
+    asset = fields.Dict(allow_none=True, metadata={
+        "description": "what procurement's asset register says of the asset_tag the request names "
+                       "(procurement.asset_checked): {asset_tag, found, checked_at, asset: null | {tag, kind, "
+                       "model, serial, location, ownership, status, acquired_on, warranty_ends_on, under_warranty "
+                       "(on the day the request was received), leased, vendor: null | {id, name, tax_id, "
+                       "contacts: [{name, email, phone, role, emergency}]}}}; null when no tag was checked (yet)"})
     steps = fields.List(fields.Nested(StepSchema))
     trail = fields.List(fields.Nested(TrailEntrySchema))
     actions = fields.List(fields.Nested(ActionChoiceSchema),

@@ -1,0 +1,142 @@
+"""What procurement's asset register says of the asset a repair request names, kept on the case
+(``procurement.asset_checked``) and shown in ``GET /assignment/cases/<code>`` and on the desk's case
+page, in Thai (Buddhist era) and English. Real intake, assignment and procurement, through Redis."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from services.assignment.bus import bus
+from services.assignment.models import Case, Inbox
+from services.procurement.vendors import tax_id_check_digit
+from shared.events import Event
+from shared.i18n import BANGKOK, THAI_MONTHS
+from shared.messaging import NotReady
+from shared.testing import drain
+
+from .conftest import PASSWORD
+
+TODAY = datetime.now(BANGKOK).date()
+WARRANTY_ENDS = TODAY + timedelta(days=100)
+VENDOR_TAX_ID = "010553600031" + str(tax_id_check_digit("010553600031"))
+
+
+def post(client, path: str, who: str, people, body: dict):
+    response = client.post(path, data=json.dumps(body),
+                           headers={"Content-Type": "application/json", **people.headers(who)})
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def register(client, people):
+    """One computer under warranty, from a vendor with two contacts."""
+    vendor = post(client, "/procurement/vendors", "u-supplies", people, {
+        "name": "บริษัท ไอทีซัพพลาย จำกัด", "tax_id": VENDOR_TAX_ID,
+        "contacts": [{"name": "คุณประสิทธิ์ ซ่อมไว", "phone": "02-555-0101", "email": "service@itsupply.example",
+                      "role": "ศูนย์บริการ", "emergency": True},
+                     {"name": "คุณขายดี", "email": "sales@itsupply.example", "role": "sales"}]})
+    post(client, "/procurement/assets", "u-supplies", people, {
+        "tag": "7440-001-0007/2567", "kind": "คอมพิวเตอร์", "model": "HP ProDesk 400", "serial": "CZC1234",
+        "location": "ห้องธุรการ", "vendor_id": vendor["id"], "acquired_on": "2024-02-01",
+        "warranty_ends_on": WARRANTY_ENDS.isoformat()})
+    return vendor
+
+
+def file_repair(client, people, tag: str) -> str:
+    body = {"sop": "sesao-sc/repair", "requester_name": "ครูสมศรี ใจดี", "requester_email": "somsri@school.example",
+            "requester_unit": "โรงเรียนบ้านดอน", "subject": "คอมพิวเตอร์เปิดไม่ติด", "details": "กดปุ่มแล้วเงียบ",
+            "consent": True, "asset_tag": tag, "location": "ห้องธุรการ",
+            "received_at": (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()}
+    return post(client, "/intake/requests", "u-head", people, body)["tracking_code"]
+
+
+def desk_page(client, code: str, lang: str) -> str:
+    form = client.get("/assignment/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = client.post("/assignment/login", data={"username": "u-officer", "password": PASSWORD,
+                                                      "csrf_token": token})
+    assert response.status_code == 302
+    page = client.get(f"/assignment/desk/cases/{code}?lang={lang}")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def box(html: str) -> str:
+    match = re.search(r'<section id="asset-info".*?</section>', html, re.S)
+    assert match, "no asset box on the page"
+    return match.group(0)
+
+
+def test_a_repair_of_a_registered_asset_shows_its_warranty_and_vendor(client, people, register):
+    code = file_repair(client, people, " 7440-001-0007/2567 ")
+    drain()
+    case = client.get(f"/assignment/cases/{code}", headers=people.headers("u-head")).get_json()
+    info = case["asset"]
+    assert (info["asset_tag"], info["found"]) == ("7440-001-0007/2567", True)
+    asset = info["asset"]
+    assert (asset["tag"], asset["kind"], asset["model"], asset["serial"]) == (
+        "7440-001-0007/2567", "คอมพิวเตอร์", "HP ProDesk 400", "CZC1234")
+    assert (asset["warranty_ends_on"], asset["under_warranty"], asset["leased"], asset["ownership"]) == (
+        WARRANTY_ENDS.isoformat(), True, False, "owned")
+    assert asset["vendor"]["id"] == register["id"] and asset["vendor"]["tax_id"] == VENDOR_TAX_ID
+    assert [c["name"] for c in asset["vendor"]["contacts"]] == ["คุณประสิทธิ์ ซ่อมไว", "คุณขายดี"]
+
+    thai = box(desk_page(client, code, "th"))
+    assert 'data-found="true"' in thai and 'data-under-warranty="true"' in thai
+    assert "7440-001-0007/2567" in thai and "คอมพิวเตอร์ / HP ProDesk 400" in thai
+    assert "ครุภัณฑ์ของหน่วยงาน" in thai  # owned
+    buddhist = f"{WARRANTY_ENDS.day} {THAI_MONTHS[WARRANTY_ENDS.month - 1]} {WARRANTY_ENDS.year + 543}"
+    assert buddhist in thai and "อยู่ในประกัน ณ วันที่รับแจ้ง" in thai
+    assert "บริษัท ไอทีซัพพลาย จำกัด" in thai and VENDOR_TAX_ID in thai
+    assert "คุณประสิทธิ์ ซ่อมไว" in thai and "02-555-0101" in thai and "service@itsupply.example" in thai
+    assert "ติดต่อกรณีเร่งด่วน" in thai
+    english = box(client.get(f"/assignment/desk/cases/{code}?lang=en").get_data(as_text=True))
+    assert WARRANTY_ENDS.strftime("%-d %B %Y") in english and "Under warranty when the request was received" in english
+    assert "Vendor to claim from" in english and "Owned" in english
+
+
+def test_an_unknown_tag_is_shown_as_not_found(client, people, register):
+    code = file_repair(client, people, "NO-SUCH-TAG")
+    drain()
+    case = client.get(f"/assignment/cases/{code}", headers=people.headers("u-head")).get_json()
+    assert case["asset"]["found"] is False and case["asset"]["asset"] is None
+    assert case["asset"]["asset_tag"] == "NO-SUCH-TAG"
+    html = box(desk_page(client, code, "th"))
+    assert 'data-found="false"' in html and "ไม่พบหมายเลขครุภัณฑ์ NO-SUCH-TAG ในทะเบียน" in html
+
+
+def _checked(code: str, found: bool, checked_at: datetime, model: str = "x") -> dict:
+    asset = {"tag": "T-1", "kind": "computer", "model": model, "under_warranty": False, "leased": True,
+             "warranty_ends_on": None, "vendor": None} if found else None
+    return Event(type="procurement.asset_checked", source="procurement", correlation_id=code, payload={
+        "tracking_code": code, "asset_tag": "T-1", "found": found, "asset": asset,
+        "checked_at": checked_at.isoformat()}).to_envelope()
+
+
+def test_the_check_waits_for_its_case_and_a_repeat_or_older_check_changes_nothing(client, people):
+    code = file_repair(client, people, "T-1")
+    # a check that is newer than the one procurement sends from this request below
+    early = _checked(code, True, datetime.now(timezone.utc) + timedelta(minutes=10), model="leased one")
+    # before assignment opened the case: not ready (retried), and nothing kept of the attempt
+    with pytest.raises(NotReady):
+        bus.consume(early)
+    with bus.session() as session:
+        assert session.get(Inbox, early["id"]) is None
+    drain()  # the case opens; procurement's own check (T-1 is not registered) arrives too
+    with bus.session() as session:
+        found = session.scalar(select(Case.asset).where(Case.tracking_code == code))
+    assert found["found"] is False
+    assert not bus.consume(early).duplicate  # the retry: handled now, and it is the newer
+    assert bus.consume(early).duplicate
+    older = _checked(code, False, datetime.now(timezone.utc) - timedelta(days=1))
+    bus.consume(older)
+    case = client.get(f"/assignment/cases/{code}", headers=people.headers("u-head")).get_json()
+    assert case["asset"]["found"] is True and case["asset"]["asset"]["model"] == "leased one"
+    html = box(desk_page(client, code, "th"))
+    assert 'data-leased="true"' in html and "เช่าจากผู้ให้เช่า" in html and "ไม่มีข้อมูลการรับประกัน" in html
+    assert "ไม่มีผู้ขายในทะเบียน" in html
