@@ -1,0 +1,409 @@
+"""Procurement projects' API: projects and their documents, quotes, stages, approvals,
+committees, a purchase's delivery, cancelling; and the staff download of any procurement document.
+Thin: parse with the schemas in project_schemas, call projects.py, answer."""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import make_response, request, send_file
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError
+
+from services.procurement import documents, projects
+from services.procurement.bus import bus
+from services.procurement.errors import ProcurementError
+from services.procurement.models import AccessLog, Document
+from services.procurement.project_schemas import (ApprovalCreateSchema, ProjectCancelSchema, CommitteeInSchema,
+                                                  PurchaseDeliverySchema, ProjectDocumentUploadSchema, ProjectCreateSchema,
+                                                  ProjectQuerySchema, ProjectSchema, ProjectSummarySchema,
+                                                  ProjectUpdateSchema, QuoteCreateSchema, ProjectStageSchema)
+from shared.audit import log_access
+from shared.auth import current_staff, staff_required
+from shared.web import FieldErrorsSchema, error_response, flatten_errors
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("procurement_projects", __name__, url_prefix="/procurement",
+                description="Procurement projects: TOR and documents, quotes and the reference (median) price, "
+                            "approvals, committees, a purchase's delivery")
+
+READ = projects.READ_ROLES
+WRITE = projects.WRITE_ROLES
+SECURITY = [{"bearer": []}]
+
+
+def _body_schema(schema: type[Schema], multipart: bool = False, required: bool = True) -> dict:
+    content = {"application/json": {"schema": schema},
+               "application/x-www-form-urlencoded": {"schema": schema}}
+    if multipart:
+        content = {"multipart/form-data": {"schema": schema}, **content}
+    return {"required": required, "content": content}
+
+
+def _data() -> dict | None:
+    """The body: a JSON object, or a form's fields (the desk posts forms, with its CSRF token). A
+    form's empty fields are left out, as if not sent (an empty date box is no date)."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else None
+    return {key: value for key, value in request.form.items() if value.strip() != ""}
+
+
+def _not_object():
+    return error_response(400, {"_schema": ["the body must be a JSON object or a form"]})
+
+
+
+def _files(*names: str) -> list:
+    found = []
+    for name in names:
+        found.extend(p for p in request.files.getlist(name) if p and p.filename)
+    return found
+
+
+def _refused(exc: ProcurementError):
+    return error_response(exc.status, exc.errors, exc.message)
+
+
+def _invalid(exc: ValidationError):
+    return error_response(422, flatten_errors(exc.messages))
+
+
+_ERRORS = [(401, "no valid staff login"), (403, "your roles may not do this"), (404, "no such project")]
+
+
+def _common(view):
+    """The answers every write shares: 401, 403, 404."""
+    for status, description in _ERRORS:
+        view = blp.alt_response(status, schema=FieldErrorsSchema, description=description)(view)
+    return view
+
+
+# ---------------------------------------------------------------------------------------------
+# projects
+
+
+@blp.route("/projects")
+@staff_required(*READ)
+@blp.doc(security=SECURITY, summary="Procurement projects, newest first (filters: stage, tracking_code, "
+                                    "fiscal_year (BE), kind, officer, q)")
+@blp.arguments(ProjectQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, ProjectSummarySchema(many=True))
+@blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(422, schema=FieldErrorsSchema)
+def list_projects(**filters):
+    return projects.list_projects(current_staff(), **filters)
+
+
+@blp.route("/projects", methods=["POST"])
+@staff_required(*WRITE)
+@blp.doc(security=SECURITY, summary="Open a project at the draft stage (supplies, head, subhead)",
+         requestBody=_body_schema(ProjectCreateSchema))
+@blp.response(201, ProjectSchema)
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@_common
+def create_project():
+    data = _data()
+    if data is None:
+        return _not_object()
+    if not request.is_json and isinstance(data.get("officer_contact"), str):
+        data["officer_contact"] = _json_field(data["officer_contact"])
+    try:
+        cleaned = ProjectCreateSchema().load(data)
+        return projects.create_project(current_staff(), cleaned), 201
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+@blp.route("/projects/<int:project_id>")
+@staff_required(*READ)
+@blp.doc(security=SECURITY, summary="One project with its quotes, reference price, approvals, committees (members' "
+                                    "contacts: the read is logged), documents, contracts and the case it serves")
+@blp.response(200, ProjectSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(404, schema=FieldErrorsSchema)
+def read_project(project_id: int):
+    try:
+        return projects.read_project(current_staff(), project_id)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+@blp.route("/projects/<int:project_id>", methods=["PATCH"])
+@staff_required(*WRITE)
+@blp.doc(security=SECURITY, summary="Change a project's fields (title, purpose, kind, budget, fiscal_year, officer, "
+                                    "officer_contact, tracking_code, method, outcome) until it is completed or "
+                                    "cancelled. Head and subhead only while at draft or quotes.",
+         requestBody=_body_schema(ProjectUpdateSchema))
+@blp.response(200, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="completed or cancelled, or a field is locked")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@_common
+def update_project(project_id: int):
+    data = _data()
+    if data is None:
+        return _not_object()
+    if not request.is_json and isinstance(data.get("officer_contact"), str):
+        data["officer_contact"] = _json_field(data["officer_contact"])
+    try:
+        cleaned = ProjectUpdateSchema().load(data)
+        return projects.update_project(current_staff(), project_id, cleaned)
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+def _json_field(raw: str):
+    """A nested value sent in a form field, as JSON text."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw  # the schema says what is wrong with it
+
+
+@blp.route("/projects/<int:project_id>/documents", methods=["POST"])
+@staff_required(*WRITE)
+@blp.doc(security=SECURITY,
+         summary="Add documents to the project (multipart: kind, files (several); or a paper's name and ref). "
+                 "Files are checked by their bytes: PDF, images, Word, Excel, text. The first TOR moves a draft "
+                 "on to quotes.",
+         requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+             "type": "object", "required": ["kind"],
+             "properties": {"kind": {"type": "string"}, "name": {"type": "string"}, "ref": {"type": "string"},
+                            "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})
+@blp.response(201, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="the project is cancelled")
+@blp.alt_response(413, schema=FieldErrorsSchema, description="the body is larger than the service takes")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages (each refused file); nothing stored")
+@_common
+def add_documents(project_id: int):
+    data = _data()
+    if data is None:
+        return _not_object()
+    try:
+        cleaned = ProjectDocumentUploadSchema().load(data)
+        return projects.add_documents(current_staff(), project_id, cleaned["kind"], _files("files", "file"),
+                                      name=cleaned["name"], ref=cleaned["ref"]), 201
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# quotes
+
+
+@blp.route("/projects/<int:project_id>/quotes", methods=["POST"])
+@staff_required(*WRITE)
+@blp.doc(security=SECURITY,
+         summary="Add a vendor's quote (1 to 3 per project, one per vendor, at draft or quotes); the reference "
+                 "price becomes the median of the amounts. A multipart form may carry the quote as `document`.",
+         requestBody=_body_schema(QuoteCreateSchema, multipart=True))
+@blp.response(201, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="three quotes already, or not at draft/quotes")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@_common
+def add_quote(project_id: int):
+    data = _data()
+    if data is None:
+        return _not_object()
+    try:
+        cleaned = QuoteCreateSchema().load(data)
+        files = _files("document")
+        if len(files) > 1:
+            return error_response(422, {"document": ["one file per quote"]})
+        return projects.add_quote(current_staff(), project_id, cleaned, file=files[0] if files else None), 201
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+@blp.route("/projects/<int:project_id>/quotes/<int:quote_id>", methods=["DELETE"])
+@staff_required(*WRITE)
+@blp.doc(security=SECURITY, summary="Remove a quote (at draft or quotes); the reference price is computed again")
+@blp.response(200, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="not at draft or quotes")
+@_common
+def remove_quote(project_id: int, quote_id: int):
+    try:
+        return projects.remove_quote(current_staff(), project_id, quote_id)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# stages, approvals, committees
+
+
+@blp.route("/projects/<int:project_id>/stage", methods=["POST"])
+@staff_required(*WRITE)
+@blp.doc(security=SECURITY,
+         summary="Move the project: draft -> quotes -> approval (at least one quote) -> procurement (principle and "
+                 "budget approved, no standing rejection); back one stage while no contract; delivered or "
+                 "contract -> completed. `contract`, `delivered` and `cancelled` have their own actions.",
+         requestBody=_body_schema(ProjectStageSchema))
+@blp.response(200, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="the move is not allowed from this stage")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages (what is missing)")
+@_common
+def change_stage(project_id: int):
+    data = _data()
+    if data is None:
+        return _not_object()
+    try:
+        cleaned = ProjectStageSchema().load(data)
+        return projects.change_stage(current_staff(), project_id, cleaned["stage"], cleaned["note"])
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+@blp.route("/projects/<int:project_id>/approvals", methods=["POST"])
+@staff_required(*projects.APPROVER_ROLES)
+@blp.doc(security=SECURITY,
+         summary="Decide an approval (principle-budget, tor, reference-price, vendor-selection): approved or "
+                 "rejected (with a note). Director, deputy director or head. Every decision is kept; a multipart "
+                 "form may carry the signed memo as `document`.",
+         requestBody=_body_schema(ApprovalCreateSchema, multipart=True))
+@blp.response(201, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="the project is delivered, completed or cancelled")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@_common
+def decide_approval(project_id: int):
+    data = _data()
+    if data is None:
+        return _not_object()
+    try:
+        cleaned = ApprovalCreateSchema().load(data)
+        files = _files("document")
+        if len(files) > 1:
+            return error_response(422, {"document": ["one file per decision"]})
+        return projects.decide_approval(current_staff(), project_id, cleaned["kind"], cleaned["decision"],
+                                        cleaned["note"], file=files[0] if files else None,
+                                        document_id=cleaned["document_id"]), 201
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+@blp.route("/projects/<int:project_id>/committees/<kind>", methods=["PUT"])
+@staff_required(*WRITE)
+@blp.doc(security=SECURITY,
+         summary="Appoint a committee (tor, procurement, inspection) by its order, with its members; appointing "
+                 "again replaces the members, unless they have recorded acceptances (409). In a form, send "
+                 "`members` as JSON text.",
+         requestBody=_body_schema(CommitteeInSchema))
+@blp.response(200, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="acceptances recorded, or the project is closed")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@_common
+def appoint_committee(project_id: int, kind: str):
+    data = _data()
+    if data is None:
+        return _not_object()
+    if not request.is_json and isinstance(data.get("members"), str):
+        data["members"] = _json_field(data["members"])
+    try:
+        cleaned = CommitteeInSchema().load(data)
+        return projects.appoint_committee(current_staff(), project_id, kind, cleaned)
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# delivery, cancel
+
+
+@blp.route("/projects/<int:project_id>/delivery", methods=["POST"])
+@staff_required(*projects.DELIVERY_ROLES)
+@blp.doc(security=SECURITY,
+         summary="Record a purchase's delivery (supplies): delivered_on (not in the future), note, and the delivery "
+                 "documents (multipart `files`) or a paper's `ref`. A case waiting on the purchase goes on.",
+         requestBody=_body_schema(PurchaseDeliverySchema, multipart=True))
+@blp.response(200, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="delivered already, cancelled, or under a contract")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@_common
+def record_delivery(project_id: int):
+    data = _data()
+    if data is None:
+        return _not_object()
+    try:
+        cleaned = PurchaseDeliverySchema().load(data)
+        return projects.record_delivery(current_staff(), project_id, cleaned["delivered_on"], cleaned["note"],
+                                        files=_files("files", "file"), ref=cleaned["ref"],
+                                        ref_name=cleaned["ref_name"])
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+@blp.route("/projects/<int:project_id>/cancel", methods=["POST"])
+@staff_required(*WRITE)
+@blp.doc(security=SECURITY, summary="Cancel the project, with a reason (not once delivered, completed, or while a "
+                                    "contract is active)",
+         requestBody=_body_schema(ProjectCancelSchema))
+@blp.response(200, ProjectSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="closed already, or an active contract")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages")
+@_common
+def cancel_project(project_id: int):
+    data = _data()
+    if data is None:
+        return _not_object()
+    try:
+        cleaned = ProjectCancelSchema().load(data)
+        return projects.cancel_project(current_staff(), project_id, cleaned["reason"])
+    except ValidationError as exc:
+        return _invalid(exc)
+    except ProcurementError as exc:
+        return _refused(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# documents back out: staff only, always a download, the read logged
+
+
+def _not_found():
+    return make_response({"code": 404, "status": "Not Found", "message": "No such document."}, 404)
+
+
+@blp.route("/documents/<int:document_id>")
+@staff_required(*READ)
+@blp.doc(security=SECURITY, summary="A procurement document's file, for staff; always a download (the read is logged)")
+@blp.alt_response(401, schema=FieldErrorsSchema, description="no valid staff login")
+@blp.alt_response(403, schema=FieldErrorsSchema, description="your roles may not read procurement documents")
+@blp.alt_response(404, schema=FieldErrorsSchema, description="no such document, or it is a paper reference")
+def download_document(document_id: int):
+    staff = current_staff()
+    with bus.session() as session:
+        doc = session.get(Document, document_id)
+        if doc is None or not doc.storage_key:
+            return _not_found()
+        path = documents.path_of(doc)
+        if path is None:
+            log.error("procurement document %s has no file at %s", doc.id, doc.storage_key)
+            return _not_found()
+        log_access(session, AccessLog, staff, "document", str(doc.id), "download a procurement document")
+        session.commit()
+        name, content_type = doc.name, doc.content_type
+    response = send_file(path, mimetype=content_type or "application/octet-stream", as_attachment=True,
+                         download_name=name, max_age=0, etag=False, last_modified=None)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

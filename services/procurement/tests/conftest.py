@@ -1,0 +1,66 @@
+"""Staff for procurement's tests: supplies, finance, the heads who approve, an officer, the three
+inspection committee members and one member of each other committee. Shared by every procurement
+test module (and tests/test_procurement_*.py import it): keep the names stable."""
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from services.assignment import directory
+from services.assignment.directory import add_user
+from shared.auth import Staff, hash_password, issue_token
+
+PASSWORD = "correct horse battery"
+
+# username -> roles
+STAFF: dict[str, list[str]] = {
+    "u-supplies": ["supplies"],
+    "u-finance": ["finance"],
+    "u-director": ["director"],
+    "u-deputy-director": ["deputy-director"],
+    "u-head": ["head"],
+    "u-subhead": ["subhead"],
+    "u-officer": ["officer"],
+    "u-inspect1": ["inspection-committee"],
+    "u-inspect2": ["inspection-committee"],
+    "u-inspect3": ["inspection-committee"],
+    "u-proccom": ["procurement-committee"],
+    "u-torcom": ["tor-committee"],
+}
+
+
+class ProcurementPeople:
+    """The staff above, with a bearer token each: ``headers(username)`` for the test client."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        self.staff: dict[str, Staff] = {}
+
+    def add(self, username: str, roles: list[str], unit: str | None = None, language: str = "th") -> str:
+        user = add_user(username, PASSWORD, roles, display_name=username, email=f"{username}@office.example",
+                        unit=unit, language=language)
+        staff = Staff(user_id=user.id, username=user.username, roles=tuple(user.role_names))
+        self.staff[username] = staff
+        self.tokens[username] = issue_token(staff)
+        return username
+
+    def headers(self, username: str) -> dict:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    def email(self, username: str) -> str:
+        return f"{username}@office.example"
+
+
+_hash_once = functools.lru_cache(maxsize=4)(hash_password)
+
+
+@pytest.fixture
+def procurement_people(clean, monkeypatch) -> ProcurementPeople:
+    """Every name in ``STAFF``, outside any unit (so they get every pack's work), one shared
+    password hashed once per run."""
+    monkeypatch.setattr(directory, "hash_password", _hash_once)
+    people = ProcurementPeople()
+    for username, roles in STAFF.items():
+        people.add(username, roles)
+    return people
