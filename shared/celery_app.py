@@ -57,6 +57,13 @@ def celery_config(settings: Settings) -> dict:
         "schedule": 60.0,
         "options": {"queue": "assignment", "expires": 120},
     }
+    # milestone reminders and overdue notices: the same kind of cheap check, once a minute; each
+    # notice is recorded with its event, so a run that is late or repeated tells nobody twice
+    schedule["procurement.reminders"] = {
+        "task": "procurement.reminders",
+        "schedule": 60.0,
+        "options": {"queue": "procurement", "expires": 120},
+    }
     return {
         "broker_url": settings.broker_url,
         "broker_transport_options": transport,

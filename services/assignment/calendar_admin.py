@@ -11,21 +11,28 @@ from services.assignment.models import CalendarDay
 
 
 def change(verb: str, day: str, name: str, by: str) -> str:
+    """Add a day off (``add``), work a library holiday (``remove``) or forget the admin's change
+    of a day (``reset``). The change and its ``calendar.changed`` event (``{day, kind:
+    holiday|workday|reset, name}``, for the services that count working days with it, such as
+    procurement's reminders) commit together."""
     when = date.fromisoformat(day)
-    with bus.session() as session:
+    with bus.unit_of_work() as uow:
+        session = uow.session
         row = session.get(CalendarDay, when)
         if verb == "reset":
             if row is None:
                 raise ValueError(f"{when} has no admin change")
             session.delete(row)
-            session.commit()
+            uow.emit("calendar.changed", {"day": when.isoformat(), "kind": "reset", "name": ""})
+            uow.commit()
             return f"{when}: back to the holiday library"
         if verb == "add" and not name:
             raise ValueError("--name: say what the day is")
         row = row or CalendarDay(day=when)
         row.kind, row.name, row.created_by = ("holiday" if verb == "add" else "workday"), name, by
         session.add(row)
-        session.commit()
+        uow.emit("calendar.changed", {"day": when.isoformat(), "kind": row.kind, "name": name or ""})
+        uow.commit()
         return f"{when}: {'day off' if verb == 'add' else 'working day'} {name}".rstrip()
 
 

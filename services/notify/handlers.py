@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import TemplateError
@@ -276,6 +277,105 @@ def write_daily_summary(uow: UnitOfWork, event: Event) -> None:
               late_count=sum(1 for item in items if item["late"]),
               day_label={lang: i18n.format_datetime(noon, lang, with_time=False) for lang in i18n.LANGUAGES},
               desk_link=_desk_link())
+
+
+# --- procurement: milestones and incidents -------------------------------------------------------
+
+def _baht(value: Any) -> str:
+    """An amount from an event ("1250000.00") as people read it: 1,250,000.00."""
+    if value in (None, ""):
+        return "-"
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def _procurement_link(payload: dict) -> str:
+    return f"{get_settings().public_url}{payload.get('desk_path') or '/procurement/desk'}"
+
+
+def _milestone_facts(payload: dict) -> dict:
+    """What both milestone emails say: the contract, the project and the milestone. They use the
+    staff emails' layout: the project's tracking code (when it serves a case) and title, and a
+    link to the contract on the procurement desk."""
+    contract, project, milestone = payload["contract"], payload["project"], payload["milestone"]
+    return {
+        "code": project.get("tracking_code"),
+        "subject": project.get("title") or "",
+        "desk_link": _procurement_link(payload),
+        "step_title": {}, "step_role": "", "round": 1, "step_due_at": None, "case_due_at": None,
+        "contract_number": contract["number"],
+        "vendor_name": contract.get("vendor_name") or "",
+        "contract_amount": _baht(contract.get("amount")),
+        "seq": milestone["seq"],
+        "milestone_title": milestone.get("title") or "",
+        "deliverables": milestone.get("deliverables") or "",
+        "due_on": milestone["due_on"],
+        "amount": _baht(milestone.get("amount")),
+    }
+
+
+def _to_procurement_staff(uow: UnitOfWork, event: Event, template: str, facts: dict) -> None:
+    """One email per distinct address among the event's recipients, each in its own language and
+    saying in which capacity (officer, inspection committee) the person hears of it."""
+    roles = {}
+    for contact in event.payload.get("recipients") or []:
+        roles.setdefault((contact.get("email") or "").strip().lower(), contact.get("role") or "")
+    recipients = _staff_recipients(event, event.payload.get("recipients") or [], template)
+    if not recipients:
+        log.warning("%s %s: nobody to write to", event.type, event.id)
+    for recipient in recipients:
+        _add_delivery(uow, event, recipient, template, {**facts, "role": roles.get(recipient.email.lower(), "")})
+
+
+@bus.handles("procurement.milestone_due")
+def write_milestone_due(uow: UnitOfWork, event: Event) -> None:
+    """A milestone falls due in so many working days: the officer and the inspection committee."""
+    days = int(event.payload.get("days_ahead") or 0)
+    if days == 0:
+        phrase = _both("email.milestone_due.today")
+    elif days == 1:
+        phrase = _both("email.milestone_due.in_one_day")
+    else:
+        phrase = {lang: i18n.translate("email.milestone_due.in_days", lang, days=days) for lang in i18n.LANGUAGES}
+    _to_procurement_staff(uow, event, "milestone_due",
+                          {**_milestone_facts(event.payload), "days_ahead": days, "due_phrase": phrase})
+
+
+@bus.handles("procurement.milestone_overdue")
+def write_milestone_overdue(uow: UnitOfWork, event: Event) -> None:
+    """A milestone was not delivered by its due date: days late and the fine so far."""
+    days = int(event.payload.get("days_late") or 0)
+    late = {lang: i18n.translate("email.milestone_overdue.one_day" if days == 1 else "email.milestone_overdue.days",
+                                 lang, days=days) for lang in i18n.LANGUAGES}
+    _to_procurement_staff(uow, event, "milestone_overdue",
+                          {**_milestone_facts(event.payload), "days_late": days, "late_phrase": late,
+                           "fine_so_far": _baht(event.payload.get("fine_so_far"))})
+
+
+@bus.handles("procurement.incident_reported")
+def write_incident(uow: UnitOfWork, event: Event) -> None:
+    """An emergency on a contract: a letter to the vendor's contacts, at once."""
+    payload = event.payload
+    incident, contract, project = payload["incident"], payload["contract"], payload.get("project") or {}
+    vendor = payload.get("vendor") or {}
+    severity = incident.get("severity") or "high"
+    facts = {
+        "contract_number": contract["number"],
+        "vendor_name": vendor.get("name") or contract.get("vendor_name") or "",
+        "project_title": project.get("title") or "",
+        "code": project.get("tracking_code"),
+        "severity": severity,
+        "severity_label": _both(f"email.incident.severity.{severity}"),
+        "description": incident.get("description") or "",
+        "reported_by": incident.get("reported_by") or "",
+        "reported_at": incident.get("reported_at"),
+        "incident_id": incident.get("id"),
+    }
+    recipients = _staff_recipients(event, payload.get("recipients") or [], "incident")
+    if not recipients:
+        log.warning("procurement.incident_reported %s: vendor %s has no contact with an email; nobody is told",
+                    event.id, facts["vendor_name"])
+    for recipient in recipients:
+        _add_delivery(uow, event, recipient, "incident", facts)
 
 
 # --- sending -------------------------------------------------------------------------------------

@@ -437,10 +437,12 @@ class Incident(Base):
 
 class CalendarDay(Base):
     """The admin's calendar changes, as assignment announced them (``calendar.changed``): the
-    reminders count working days with them."""
+    reminders count working days with them. A reset is kept as a row of kind ``reset`` (counted
+    as no change) so that an older event arriving late never overrides a newer one."""
 
     __tablename__ = "calendar_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # holiday | workday
+    kind: Mapped[str] = mapped_column(String(10))  # holiday | workday | reset
     name: Mapped[str] = mapped_column(String(200), default="")
+    changed_at: Mapped[datetime | None] = mapped_column(default=None)  # the event's occurred_at

@@ -2,7 +2,7 @@
 
 Revision ID: c3f1a9e2b7d4
 Revises: 833c3da8482e
-Create Date: 2026-11-21 07:20:52.996886
+Create Date: 2026-11-21 07:24:10.810778
 """
 from alembic import op
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ def upgrade() -> None:
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('changed_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_calendar_days'))
     )
     op.create_table('personal_data_access',
