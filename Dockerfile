@@ -21,7 +21,11 @@ COPY services /tmp/sopdesk/services
 RUN pip install /tmp/sopdesk \
  && rm -rf /tmp/sopdesk
 
-RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin sopdesk
+# uploaded files (requesters' attachments, procurement documents) live on a volume mounted here;
+# the folder exists in the image so that a new named volume is the sopdesk user's
+RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin sopdesk \
+ && mkdir -p /srv/sopdesk/files \
+ && chown sopdesk:sopdesk /srv/sopdesk/files
 USER 10001:10001
 WORKDIR /home/sopdesk
 

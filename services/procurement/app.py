@@ -1,4 +1,5 @@
-"""Procurement's app factory. It serves health and OpenAPI; its endpoints come with its issue."""
+"""Procurement's app factory: its API (vendors and assets, projects, contracts and milestones)
+and the desk pages of procurement staff and committees."""
 from __future__ import annotations
 
 from flask import Flask
@@ -8,4 +9,10 @@ from shared.web import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    return create_service_app("procurement", "procurement", [], settings)
+    from services.procurement import handlers  # noqa: F401  (event handlers)
+    from services.procurement import asset_views, contract_views, project_views
+    from services.procurement.desk import desk
+
+    return create_service_app("procurement", "procurement",
+                              [asset_views.blp, project_views.blp, contract_views.blp], settings,
+                              extra_setup=lambda app: app.register_blueprint(desk))
