@@ -19,16 +19,17 @@ Events consumed (from ``handlers``): ``request.submitted`` naming an ``asset_tag
 asset when it has a vendor; ``case.step_resumed`` from that wait resolves it."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.procurement.bus import bus
+from services.procurement.common import (bangkok_today, contains_pattern, for_update, iso, may, parse_moment,
+                                         utc_now, where_given)
 from services.procurement.errors import ProcurementError, conflict, forbidden, invalid, not_found
 from services.procurement.models import AccessLog, Asset, AssetLoan, Claim, Vendor
-from services.procurement.vendors import _escape_like, claim_json, normalise_tax_id, vendor_ref
-from shared import db
+from services.procurement.vendors import claim_json, contact_card, normalise_tax_id, vendor_ref
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.events import Event
@@ -45,20 +46,8 @@ EDITABLE = ("kind", "model", "serial", "location", "holder", "acquired_on", "pri
             "ownership", "status", "note")
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or db.utcnow()
-
-
-def bangkok_today(now: datetime | None = None) -> date:
-    return _now(now).astimezone(BANGKOK).date()
-
-
 def is_under_warranty(asset: Asset, on: date) -> bool:
     return asset.warranty_ends_on is not None and asset.warranty_ends_on >= on
-
-
-def _may(staff: Staff, roles) -> bool:
-    return staff.has_any(roles) or "admin" in staff.roles
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,8 +88,8 @@ def find_asset(session, tag: str, lock: bool = False) -> Asset | None:
         return None
     for condition in (Asset.tag == tag, func.lower(Asset.tag) == tag.lower()):
         query = select(Asset).where(condition).order_by(Asset.id).limit(1)
-        if lock and db.is_postgres(session.get_bind()):
-            query = query.with_for_update(of=Asset)
+        if lock:
+            query = for_update(session, query, of=Asset)
         found = session.scalar(query)
         if found is not None:
             return found
@@ -144,18 +133,12 @@ def list_assets(staff: Staff, q: str | None = None, status: str | None = None, k
     today = bangkok_today(now)
     query = select(Asset)
     if q:
-        pattern = f"%{_escape_like(q.strip())}%"
+        pattern = contains_pattern(q.strip())
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in
                                   (Asset.tag, Asset.kind, Asset.model, Asset.serial, Asset.location,
                                    Asset.holder))))
-    if status:
-        query = query.where(Asset.status == status)
-    if kind:
-        query = query.where(Asset.kind == kind)
-    if ownership:
-        query = query.where(Asset.ownership == ownership)
-    if vendor_id is not None:
-        query = query.where(Asset.vendor_id == vendor_id)
+    query = where_given(query, (Asset.status, status), (Asset.kind, kind), (Asset.ownership, ownership),
+                        (Asset.vendor_id, vendor_id))
     if warranty == "active":
         query = query.where(Asset.warranty_ends_on >= today)
     elif warranty == "expired":
@@ -207,15 +190,12 @@ def list_loans(staff: Staff, tag: str) -> list[dict]:
 
 def list_claims(open: bool | None = None, vendor_id: int | None = None, tracking_code: str | None = None,
                 tag: str | None = None) -> list[dict]:
-    query = select(Claim).order_by(Claim.opened_at.desc(), Claim.id.desc())
+    query = where_given(select(Claim).order_by(Claim.opened_at.desc(), Claim.id.desc()),
+                        (Claim.vendor_id, vendor_id), (Claim.tracking_code, tracking_code))
     if open is True:
         query = query.where(Claim.resolved_at.is_(None))
     elif open is False:
         query = query.where(Claim.resolved_at.is_not(None))
-    if vendor_id is not None:
-        query = query.where(Claim.vendor_id == vendor_id)
-    if tracking_code:
-        query = query.where(Claim.tracking_code == tracking_code)
     with bus.session() as session:
         if tag:
             asset = find_asset(session, tag)
@@ -256,9 +236,9 @@ def create_asset(staff: Staff, data: dict, now: datetime | None = None) -> dict:
 def update_asset(staff: Staff, tag: str, data: dict, now: datetime | None = None) -> dict:
     """Change an asset. ``supplies`` may change any field; an ``officer`` only ``status``
     (``in_use`` / ``in_repair``) and ``note``."""
-    keeper = _may(staff, WRITE_ROLES)
+    keeper = may(staff, WRITE_ROLES)
     if not keeper:
-        if not _may(staff, ("officer",)):
+        if not may(staff, ("officer",)):
             raise forbidden("only supplies keep the asset register")
         extra = sorted(set(data) - OFFICER_FIELDS)
         if extra:
@@ -373,26 +353,16 @@ def check_payload(asset: Asset, on: date) -> dict:
     return {
         "tag": asset.tag, "kind": asset.kind, "model": asset.model, "serial": asset.serial,
         "location": asset.location, "ownership": asset.ownership, "status": asset.status,
-        "acquired_on": asset.acquired_on.isoformat() if asset.acquired_on else None,
-        "warranty_ends_on": asset.warranty_ends_on.isoformat() if asset.warranty_ends_on else None,
+        "acquired_on": iso(asset.acquired_on), "warranty_ends_on": iso(asset.warranty_ends_on),
         "under_warranty": is_under_warranty(asset, on), "leased": asset.ownership == "leased",
-        "vendor": None if vendor is None else {
-            "id": vendor.id, "name": vendor.name, "tax_id": vendor.tax_id,
-            "contacts": [{"name": c.name, "email": c.email, "phone": c.phone, "role": c.role,
-                          "emergency": c.emergency} for c in vendor.contacts],
-        },
+        "vendor": None if vendor is None else {**vendor_ref(vendor),
+                                               "contacts": [contact_card(c) for c in vendor.contacts]},
     }
 
 
 def _received_on(payload: dict, now: datetime) -> date:
-    raw = payload.get("received_at")
-    try:
-        moment = datetime.fromisoformat(raw) if raw else now
-    except (TypeError, ValueError):
-        moment = now
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(BANGKOK).date()
+    """The Bangkok date the request was received (``received_at``; else ``now``)."""
+    return parse_moment(payload.get("received_at"), now).astimezone(BANGKOK).date()
 
 
 def check_requested_asset(uow: UnitOfWork, event: Event, now: datetime | None = None) -> None:
@@ -404,7 +374,7 @@ def check_requested_asset(uow: UnitOfWork, event: Event, now: datetime | None = 
     code = payload.get("tracking_code")
     if not tag or not code:
         return
-    now = _now(now)
+    now = utc_now(now)
     asset = find_asset(uow.session, tag)
     uow.emit("procurement.asset_checked", {
         "tracking_code": code, "asset_tag": tag, "found": asset is not None,
@@ -435,7 +405,7 @@ def on_vendor_wait(uow: UnitOfWork, event: Event, now: datetime | None = None) -
         return  # open already (a second event saying the same)
     if session.scalar(same.where(Claim.resolved_at >= event.occurred_at)) is not None:
         return  # a stale event: the wait it announces was over before it was handled
-    now = _now(now)
+    now = utc_now(now)
     session.add(Claim(vendor_id=asset.vendor_id, asset_id=asset.id, tracking_code=code, step=step,
                       reason="leased" if asset.ownership == "leased" else "warranty", opened_at=now,
                       note=str(payload.get("subject") or "")[:2000]))
@@ -454,14 +424,11 @@ def on_vendor_wait_ended(uow: UnitOfWork, event: Event, now: datetime | None = N
                                                  Claim.resolved_at.is_(None))).all()
     if not claims:
         return
-    now = _now(now)
+    now = utc_now(now)
     for claim in claims:
         asset = None
         if claim.asset_id is not None:
-            query = select(Asset).where(Asset.id == claim.asset_id)
-            if db.is_postgres(session.get_bind()):
-                query = query.with_for_update(of=Asset)
-            asset = session.scalar(query)
+            asset = session.scalar(for_update(session, select(Asset).where(Asset.id == claim.asset_id), of=Asset))
         claim.resolved_at = now
         session.flush()
         if asset is not None and asset.status == "in_repair":

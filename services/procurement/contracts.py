@@ -23,23 +23,22 @@ from __future__ import annotations
 import calendar as _calendar
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from services.procurement import models
+from services.procurement import documents, models, projects
 from services.procurement.bus import bus
+from services.procurement.common import (HUNDRED, bangkok_today, for_update, iso, may, money, money_str,
+                                         takes_row_locks, utc_now, where_given)
 from services.procurement.errors import ProcurementError, conflict, forbidden, invalid, not_found
 from services.procurement.models import (Acceptance, Committee, CommitteeMember, Contract, Document,
                                          Incident, Milestone, Project, Vendor)
-from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
-from shared.i18n import BANGKOK
 
-CENT = Decimal("0.01")
-HUNDRED = Decimal("100")
 MAX_MILESTONES = 60
 
 # who may do what (admin may do anything)
@@ -57,13 +56,7 @@ SEVERITIES = ("high", "critical")
 # --- small rules ----------------------------------------------------------------------------------
 
 
-def today(now: datetime | None = None) -> date:
-    """Today's date in Bangkok (the date of the paper world) at ``now`` (aware UTC)."""
-    return (now or db.utcnow()).astimezone(BANGKOK).date()
-
-
-def money(value) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+today = bangkok_today  # today's date in Bangkok (the date of the paper world) at ``now``
 
 
 def add_months(day: date, months: int) -> date:
@@ -97,7 +90,7 @@ def fine_for(contract: Contract, milestone: Milestone, delivered_on: date) -> tu
 
 
 def _require(staff: Staff, roles: Iterable[str], what: str) -> None:
-    if "admin" in staff.roles or staff.has_any(roles):
+    if may(staff, roles):
         return
     raise forbidden(f"Your roles may not {what}.")
 
@@ -109,16 +102,7 @@ def current_round(milestone: Milestone) -> int:
 
 
 def inspection_committee(project: Project) -> Committee | None:
-    return next((c for c in project.committees if c.kind == "inspection"), None)
-
-
-def principle_budget_approved(project: Project) -> bool:
-    """The latest decision on the principle and budget is an approval."""
-    decisions = [a for a in project.approvals if a.kind == "principle-budget"]
-    if not decisions:
-        return False
-    latest = max(decisions, key=lambda a: (a.decided_at, a.id))
-    return latest.decision == "approved"
+    return projects.committee(project, "inspection")
 
 
 # --- loading ----------------------------------------------------------------------------------------
@@ -127,9 +111,9 @@ def principle_budget_approved(project: Project) -> bool:
 def _contract(session: Session, contract_id: int, lock: bool = False) -> Contract:
     query = (select(Contract).where(Contract.id == contract_id)
              .options(joinedload(Contract.project), joinedload(Contract.vendor)))
-    if lock and db.is_postgres(session.get_bind()):
+    if lock:
         # one change at a time per contract: two payments, or a payment and a decision, never interleave
-        query = query.with_for_update(of=Contract)
+        query = for_update(session, query, of=Contract)
     contract = session.scalars(query).unique().one_or_none()
     if contract is None:
         raise not_found("contract")
@@ -150,66 +134,51 @@ def _documents_of(session: Session, **where) -> list[Document]:
     return list(session.scalars(query.order_by(Document.uploaded_at, Document.id)))
 
 
-def _store(session: Session, files: Sequence, kind: str, staff: Staff, contract: Contract,
-           milestone: Milestone | None, stored: list[Document]) -> list[Document]:
-    """Keep uploaded files as documents of the contract (and milestone); ``stored`` collects them
-    so the caller can remove the files again if its transaction fails."""
-    files = [f for f in files or () if f is not None and getattr(f, "filename", None)]
+def _files(files: Sequence | None) -> list:
+    return [f for f in files or () if f is not None and getattr(f, "filename", None)]
+
+
+def _store(up: documents.Uploads, files: Sequence, kind: str, staff: Staff, contract: Contract,
+           milestone: Milestone | None) -> list[Document]:
+    """Keep uploaded files as documents of the contract (and milestone), removed again by ``up``
+    if its transaction fails."""
+    files = _files(files)
     if not files:
         return []
-    from services.procurement import documents
-
-    docs = documents.store_uploads(session, files, kind, staff.username, project_id=contract.project_id,
-                                   contract_id=contract.id, milestone_id=milestone.id if milestone else None)
-    stored.extend(docs)
-    return docs
+    return up.keep(documents.store_uploads(up.uow.session, files, kind, staff.username,
+                                           project_id=contract.project_id, contract_id=contract.id,
+                                           milestone_id=milestone.id if milestone else None))
 
 
 def _reference(session: Session, kind: str, ref: str, name: str | None, staff: Staff, contract: Contract,
                milestone: Milestone | None) -> Document:
     """A document kept elsewhere (a paper file's number, a link), recorded by its reference."""
-    from services.procurement import documents
-
     return documents.add_reference(session, kind, name or ref, ref, staff.username, project_id=contract.project_id,
                                    contract_id=contract.id, milestone_id=milestone.id if milestone else None)
 
 
-class _Uploads:
-    """A unit of work whose uploaded files are removed again when it does not commit."""
+def _attach(up: documents.Uploads, kind: str, files: Sequence, ref: str | None, ref_name: str | None, staff: Staff,
+            contract: Contract, milestone: Milestone) -> None:
+    """The uploaded files and the paper reference (if any) given with a milestone's action."""
+    _store(up, files, kind, staff, contract, milestone)
+    if (ref or "").strip():
+        _reference(up.uow.session, kind, ref.strip(), ref_name, staff, contract, milestone)
 
-    def __init__(self) -> None:
-        self.docs: list[Document] = []
-        self.uow = None
 
-    def __enter__(self):
-        self.uow = bus.unit_of_work().__enter__()
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        failed = exc_type is not None or bool(self.uow._pending)
-        try:
-            self.uow.__exit__(exc_type, exc, tb)
-        finally:
-            if failed and self.docs:
-                from services.procurement import documents
-
-                documents.discard(self.docs)
-        return False
+def _active_milestone(session: Session, contract_id: int, milestone_id: int) -> tuple[Contract, Milestone]:
+    """The contract (locked) and its milestone, while the contract is active."""
+    contract = _contract(session, contract_id, lock=True)
+    milestone = _milestone(contract, milestone_id)
+    if contract.status != "active":
+        raise conflict(f"The contract is {contract.status}.")
+    return contract, milestone
 
 
 # --- payloads -------------------------------------------------------------------------------------
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _s(value) -> str | None:
-    return str(money(value)) if value is not None else None
-
-
 def _contract_brief(contract: Contract) -> dict:
-    return {"id": contract.id, "number": contract.number, "amount": _s(contract.amount),
+    return {"id": contract.id, "number": contract.number, "amount": money_str(contract.amount),
             "vendor_id": contract.vendor_id, "vendor_name": contract.vendor.name if contract.vendor else None,
             "status": contract.status}
 
@@ -221,11 +190,11 @@ def _project_brief(project: Project) -> dict:
 
 def _milestone_brief(milestone: Milestone) -> dict:
     return {"id": milestone.id, "seq": milestone.seq, "title": milestone.title,
-            "deliverables": milestone.deliverables, "due_on": _iso(milestone.due_on),
-            "amount": _s(milestone.amount), "state": milestone.state, "round": current_round(milestone),
-            "delivered_on": _iso(milestone.delivered_on), "days_late": milestone.days_late,
-            "fine_amount": _s(milestone.fine_amount), "accepted_on": _iso(milestone.accepted_on),
-            "paid_on": _iso(milestone.paid_on), "paid_amount": _s(milestone.paid_amount)}
+            "deliverables": milestone.deliverables, "due_on": iso(milestone.due_on),
+            "amount": money_str(milestone.amount), "state": milestone.state, "round": current_round(milestone),
+            "delivered_on": iso(milestone.delivered_on), "days_late": milestone.days_late,
+            "fine_amount": money_str(milestone.fine_amount), "accepted_on": iso(milestone.accepted_on),
+            "paid_on": iso(milestone.paid_on), "paid_amount": money_str(milestone.paid_amount)}
 
 
 def _emit(uow, event_type: str, contract: Contract, payload: dict) -> None:
@@ -306,7 +275,7 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
     """Sign a contract for a project (see the module's rules); the project moves to ``contract``.
     ``data`` as ``ContractCreateSchema`` loads it. Returns the contract as ``contract_json``."""
     _require(staff, CREATE_ROLES, "sign contracts")
-    now = now or db.utcnow()
+    now = utc_now(now)
     amount = Decimal(data["amount"])
     errors: dict[str, list[str]] = {}
     if amount <= 0:
@@ -335,10 +304,10 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
     elif months is None:
         months = whole_months_between(ends_on, warranty_ends_on)
 
-    with _Uploads() as up:
+    with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        project = session.get(Project, data["project_id"], with_for_update=db.is_postgres(session.get_bind()))
+        project = session.get(Project, data["project_id"], with_for_update=takes_row_locks(session))
         if project is None:
             raise invalid("project_id", "There is no such project.")
         vendor = session.get(Vendor, data["vendor_id"])
@@ -349,15 +318,9 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
         number = data["number"].strip()
         if session.scalar(select(Contract.id).where(func.lower(Contract.number) == number.lower())) is not None:
             raise conflict(f"A contract numbered {number} is recorded already.", "number")
-        if project.stage != "procurement":
-            raise conflict(f"The project is at stage {project.stage}; a contract is signed at stage procurement "
-                           "(after its approvals, committees and the choice of the vendor).", "project_id")
-        if not principle_budget_approved(project):
-            raise conflict("The project's principle and budget are not approved.", "project_id")
-        committee = inspection_committee(project)
-        if committee is None or not committee.members:
-            raise conflict("The project has no inspection committee with members: appoint it before signing.",
-                           "project_id")
+        blockers = projects.contract_blockers(project)
+        if blockers:
+            raise ProcurementError(409, {"project_id": blockers}, blockers[0])
         contract = Contract(project_id=project.id, number=number, vendor_id=vendor.id, amount=money(amount),
                             signed_on=data["signed_on"], starts_on=starts_on, ends_on=ends_on,
                             warranty_months=months, warranty_ends_on=warranty_ends_on, fine_rate_percent=rate,
@@ -368,14 +331,17 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
         for item in planned:
             contract.milestones.append(Milestone(**item))
         session.add(contract)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # signed under the same number by someone else at the same moment
+            raise conflict(f"A contract numbered {number} is recorded already.", "number") from None
         for ref in data.get("documents") or []:
             _reference(session, "contract", ref["ref"], ref.get("name"), staff, contract, None)
         project.stage = "contract"
         _emit(uow, "procurement.contract_signed", contract, {
-            "signed_on": _iso(contract.signed_on), "starts_on": _iso(starts_on), "ends_on": _iso(ends_on),
-            "warranty_ends_on": _iso(warranty_ends_on), "fine_rate_percent": str(rate),
-            "fine_basis": contract.fine_basis, "fine_min_per_day": _s(contract.fine_min_per_day),
+            "signed_on": iso(contract.signed_on), "starts_on": iso(starts_on), "ends_on": iso(ends_on),
+            "warranty_ends_on": iso(warranty_ends_on), "fine_rate_percent": str(rate),
+            "fine_basis": contract.fine_basis, "fine_min_per_day": money_str(contract.fine_min_per_day),
             "milestones": [_milestone_brief(m) for m in contract.milestones], "signed_by": staff.username})
         result = contract_json(session, contract, staff, purpose=None)
         uow.commit()
@@ -458,7 +424,7 @@ def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | No
 
 
 def _share(amount, contract_amount) -> Decimal:
-    return (Decimal(amount) * HUNDRED / Decimal(contract_amount)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return money(Decimal(amount) * HUNDRED / Decimal(contract_amount))
 
 
 # --- delivery, evidence ---------------------------------------------------------------------------------
@@ -470,26 +436,21 @@ def record_delivery(staff: Staff, contract_id: int, milestone_id: int, delivered
     """The vendor delivered a milestone on ``delivered_on`` (not in the future): keep the delivery
     documents (uploaded files, or a reference to a paper file) and compute days late and fine."""
     _require(staff, DELIVERY_ROLES, "record deliveries")
-    now = now or db.utcnow()
+    now = utc_now(now)
     if delivered_on > today(now):
         raise invalid("delivered_on", "The delivery date cannot be in the future.")
-    if not [f for f in files or () if getattr(f, "filename", None)] and not (ref or "").strip():
+    if not _files(files) and not (ref or "").strip():
         raise invalid("documents", "Attach the delivery documents, or give the reference (ref) of the paper file.")
-    with _Uploads() as up:
+    with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        contract = _contract(session, contract_id, lock=True)
-        milestone = _milestone(contract, milestone_id)
-        if contract.status != "active":
-            raise conflict(f"The contract is {contract.status}.")
+        contract, milestone = _active_milestone(session, contract_id, milestone_id)
         if milestone.state != "pending":
             raise conflict(f"Milestone {milestone.seq} is {milestone.state} already; a delivery is recorded while it "
                            "is pending.")
         if delivered_on < contract.signed_on:
             raise invalid("delivered_on", "The delivery date cannot be before the contract was signed.")
-        _store(session, files, "delivery", staff, contract, milestone, up.docs)
-        if (ref or "").strip():
-            _reference(session, "delivery", ref.strip(), ref_name, staff, contract, milestone)
+        _attach(up, "delivery", files, ref, ref_name, staff, contract, milestone)
         days, fine = fine_for(contract, milestone, delivered_on)
         milestone.delivered_on = delivered_on
         milestone.delivery_note = note or ""
@@ -499,7 +460,8 @@ def record_delivery(staff: Staff, contract_id: int, milestone_id: int, delivered
         milestone.fine_amount = min(fine, money(milestone.amount))
         session.flush()
         _emit(uow, "procurement.milestone_delivered", contract,
-              {"milestone": _milestone_brief(milestone), "fine_uncapped": _s(fine), "recorded_by": staff.username})
+              {"milestone": _milestone_brief(milestone), "fine_uncapped": money_str(fine),
+               "recorded_by": staff.username})
         result = milestone_json(session, contract, milestone)
         uow.commit()
     return result
@@ -510,20 +472,15 @@ def add_evidence(staff: Staff, contract_id: int, milestone_id: int, files: Seque
     """Evidence for the inspection committee (e.g. the training sign-in sheet), any time before the
     milestone is accepted."""
     _require(staff, DELIVERY_ROLES + ("inspection-committee",), "add evidence")
-    if not [f for f in files or () if getattr(f, "filename", None)] and not (ref or "").strip():
+    if not _files(files) and not (ref or "").strip():
         raise invalid("documents", "Attach the evidence files, or give the reference (ref) of the paper file.")
-    with _Uploads() as up:
+    with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        contract = _contract(session, contract_id, lock=True)
-        milestone = _milestone(contract, milestone_id)
-        if contract.status != "active":
-            raise conflict(f"The contract is {contract.status}.")
+        contract, milestone = _active_milestone(session, contract_id, milestone_id)
         if milestone.accepted_on is not None:
             raise conflict(f"Milestone {milestone.seq} is accepted already; evidence is added before acceptance.")
-        _store(session, files, "evidence", staff, contract, milestone, up.docs)
-        if (ref or "").strip():
-            _reference(session, "evidence", ref.strip(), ref_name, staff, contract, milestone)
+        _attach(up, "evidence", files, ref, ref_name, staff, contract, milestone)
         session.flush()
         result = milestone_json(session, contract, milestone)
         uow.commit()
@@ -540,12 +497,12 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
     Accepting needs at least one evidence document on the milestone; a rejection needs a note and
     sends the milestone back for a new delivery. When every member accepted in the round, the
     milestone is accepted (``accepted_on`` today, Bangkok)."""
-    now = now or db.utcnow()
+    now = utc_now(now)
     if decision not in DECISIONS:
         raise invalid("decision", "The decision is accepted or rejected.")
     if decision == "rejected" and not (note or "").strip():
         raise invalid("note", "Say why the delivery is rejected.")
-    with _Uploads() as up:
+    with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
         contract = _contract(session, contract_id, lock=True)
@@ -569,7 +526,7 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
         round_ = current_round(milestone)
         if any(a.member_id == member.id and a.delivery_round == round_ for a in milestone.acceptances):
             raise conflict(f"{member.name} decided on this delivery already.")
-        _store(session, files, "evidence", staff, contract, milestone, up.docs)
+        _store(up, files, "evidence", staff, contract, milestone)
         session.flush()
         if decision == "accepted" and not _documents_of(session, milestone_id=milestone.id, kind="evidence"):
             raise conflict("Add the evidence (e.g. the training sign-in sheet) to the milestone before accepting it.",
@@ -608,18 +565,15 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
     """Pay an accepted milestone: the amount less its fine. When it is the last one, the contract and
     its project are completed, and a case waiting on the contract is told (``complete_case_if_done``)."""
     _require(staff, PAYMENT_ROLES, "record payments")
-    now = now or db.utcnow()
+    now = utc_now(now)
     if not (payment_ref or "").strip():
         raise invalid("payment_ref", "Give the payment's reference (e.g. the disbursement voucher number).")
     if paid_on > today(now):
         raise invalid("paid_on", "The payment date cannot be in the future.")
-    with _Uploads() as up:
+    with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        contract = _contract(session, contract_id, lock=True)
-        milestone = _milestone(contract, milestone_id)
-        if contract.status != "active":
-            raise conflict(f"The contract is {contract.status}.")
+        contract, milestone = _active_milestone(session, contract_id, milestone_id)
         if milestone.state == "paid":
             raise conflict(f"Milestone {milestone.seq} is paid already.")
         if milestone.state != "accepted":
@@ -628,7 +582,7 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
         if paid_on < milestone.accepted_on:
             raise invalid("paid_on", "The payment cannot be before the acceptance "
                                      f"({milestone.accepted_on.isoformat()}).")
-        _store(session, files, "payment", staff, contract, milestone, up.docs)
+        _store(up, files, "payment", staff, contract, milestone)
         milestone.paid_on = paid_on
         milestone.paid_amount = money(milestone.amount) - money(milestone.fine_amount)
         milestone.payment_ref = payment_ref.strip()
@@ -661,9 +615,7 @@ def complete_case_if_done(uow, project: Project, now: datetime | None = None) ->
     session.flush()
     query = select(Project.tracking_code, Project.case_step, Project.case_waiting_on, Project.case_notified_at
                    ).where(Project.id == project.id)
-    if db.is_postgres(session.get_bind()):
-        query = query.with_for_update()
-    row = session.execute(query).one_or_none()
+    row = session.execute(for_update(session, query)).one_or_none()
     if row is None or not row.tracking_code or row.case_waiting_on != "procurement-contract" \
             or row.case_notified_at is not None:
         return False
@@ -672,7 +624,7 @@ def complete_case_if_done(uow, project: Project, now: datetime | None = None) ->
                            .order_by(Contract.completed_at.desc(), Contract.id.desc())).first()
     if done is None:
         return False
-    now = now or db.utcnow()
+    now = utc_now(now)
     uow.emit("procurement.contract_completed", {
         "tracking_code": row.tracking_code, "step": row.case_step, "project_id": project.id,
         "contract_id": done.id, "contract_number": done.number,
@@ -700,7 +652,7 @@ def report_incident(staff: Staff, contract_id: int, data: dict, now: datetime | 
     told at once (``procurement.incident_reported``, which notify mails). Without any contact email
     the incident is still recorded, and the answer carries a ``warning``."""
     _require(staff, INCIDENT_ROLES, "report incidents")
-    now = now or db.utcnow()
+    now = utc_now(now)
     severity = data.get("severity") or "high"
     if severity not in SEVERITIES:
         raise invalid("severity", "The severity is high or critical.")
@@ -747,8 +699,6 @@ def report_incident(staff: Staff, contract_id: int, data: dict, now: datetime | 
 
 
 def _document_json(doc: Document) -> dict:
-    from services.procurement import documents
-
     return documents.as_json(doc)
 
 
@@ -852,12 +802,8 @@ def list_contracts(status: str | None = None, vendor_id: int | None = None, proj
     with bus.session() as session:
         query = (select(Contract).options(joinedload(Contract.project), joinedload(Contract.vendor))
                  .order_by(Contract.signed_on.desc(), Contract.id.desc()))
-        if status:
-            query = query.where(Contract.status == status)
-        if vendor_id is not None:
-            query = query.where(Contract.vendor_id == vendor_id)
-        if project_id is not None:
-            query = query.where(Contract.project_id == project_id)
+        query = where_given(query, (Contract.status, status), (Contract.vendor_id, vendor_id),
+                            (Contract.project_id, project_id))
         contracts = session.scalars(query.limit(limit).offset(offset)).unique().all()
         out = []
         for c in contracts:

@@ -42,8 +42,8 @@ from sqlalchemy.exc import IntegrityError
 
 from services.procurement.asset_schemas import AssetCsvRowSchema
 from services.procurement.bus import bus
+from services.procurement.common import utc_now
 from services.procurement.models import AccessLog, Asset, Vendor
-from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
 
@@ -148,7 +148,7 @@ def import_assets(source, mode: str = "create", progress: Progress | None = None
     if mode not in MODES:
         raise ValueError(f"mode is one of {', '.join(MODES)}")
     progress = progress or _no_progress
-    now = now or db.utcnow()
+    now = utc_now(now)
     result = ImportResult(mode=mode)
     try:
         text = _decode(source)

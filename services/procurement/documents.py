@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from services.procurement.bus import bus
 from services.procurement.errors import ProcurementError, invalid
 from services.procurement.models import DOCUMENT_KINDS, Document
 from shared import files as sfiles
@@ -137,3 +138,30 @@ def as_json(doc: Document) -> dict:
             "project_id": doc.project_id, "contract_id": doc.contract_id, "milestone_id": doc.milestone_id,
             "uploaded_by": doc.uploaded_by, "uploaded_at": doc.uploaded_at.isoformat() if doc.uploaded_at else None,
             "download_path": f"/procurement/documents/{doc.id}" if doc.storage_key else None}
+
+
+class Uploads:
+    """A unit of work (``.uow``) whose stored files are removed again when it does not commit:
+    pass what ``store_uploads`` returns through ``keep``. Leaving with an exception, or with
+    events emitted and not committed, discards the kept files (their rows rolled back)."""
+
+    def __init__(self) -> None:
+        self.docs: list[Document] = []
+        self.uow = None
+
+    def keep(self, docs: list[Document]) -> list[Document]:
+        self.docs.extend(docs)
+        return docs
+
+    def __enter__(self) -> "Uploads":
+        self.uow = bus.unit_of_work().__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        failed = exc_type is not None or bool(self.uow._pending)
+        try:
+            self.uow.__exit__(exc_type, exc, tb)
+        finally:
+            if failed and self.docs:
+                discard(self.docs)
+        return False

@@ -8,19 +8,18 @@ import logging
 
 from flask import make_response, request, send_file
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError
 
 from services.procurement import documents, projects
 from services.procurement.bus import bus
-from services.procurement.errors import ProcurementError
 from services.procurement.models import AccessLog, Document
 from services.procurement.project_schemas import (ApprovalCreateSchema, ProjectCancelSchema, CommitteeInSchema,
                                                   PurchaseDeliverySchema, ProjectDocumentUploadSchema, ProjectCreateSchema,
                                                   ProjectQuerySchema, ProjectSchema, ProjectSummarySchema,
                                                   ProjectUpdateSchema, QuoteCreateSchema, ProjectStageSchema)
+from services.procurement.web import SECURITY, alt_responses, answers, read_body, request_body, uploads
 from shared.audit import log_access
 from shared.auth import current_staff, staff_required
-from shared.web import FieldErrorsSchema, error_response, flatten_errors
+from shared.web import error_response, flatten_errors
 
 log = logging.getLogger(__name__)
 
@@ -30,54 +29,12 @@ blp = Blueprint("procurement_projects", __name__, url_prefix="/procurement",
 
 READ = projects.READ_ROLES
 WRITE = projects.WRITE_ROLES
-SECURITY = [{"bearer": []}]
 
-
-def _body_schema(schema: type[Schema], multipart: bool = False, required: bool = True) -> dict:
-    content = {"application/json": {"schema": schema},
-               "application/x-www-form-urlencoded": {"schema": schema}}
-    if multipart:
-        content = {"multipart/form-data": {"schema": schema}, **content}
-    return {"required": required, "content": content}
-
-
-def _data() -> dict | None:
-    """The body: a JSON object, or a form's fields (the desk posts forms, with its CSRF token). A
-    form's empty fields are left out, as if not sent (an empty date box is no date)."""
-    if request.is_json:
-        data = request.get_json(silent=True)
-        return data if isinstance(data, dict) else None
-    return {key: value for key, value in request.form.items() if value.strip() != ""}
-
-
-def _not_object():
-    return error_response(400, {"_schema": ["the body must be a JSON object or a form"]})
-
-
-
-def _files(*names: str) -> list:
-    found = []
-    for name in names:
-        found.extend(p for p in request.files.getlist(name) if p and p.filename)
-    return found
-
-
-def _refused(exc: ProcurementError):
-    return error_response(exc.status, exc.errors, exc.message)
-
-
-def _invalid(exc: ValidationError):
-    return error_response(422, flatten_errors(exc.messages))
-
-
-_ERRORS = [(401, "no valid staff login"), (403, "your roles may not do this"), (404, "no such project")]
-
-
-def _common(view):
-    """The answers every write shares: 401, 403, 404."""
-    for status, description in _ERRORS:
-        view = blp.alt_response(status, schema=FieldErrorsSchema, description=description)(view)
-    return view
+# this API's field errors stay nested ({"members": {"0": {"email": [...]}}}), as it always answered
+_answers = answers(flatten=flatten_errors)
+# the answers every write shares
+_common = alt_responses(blp, (401, "no valid staff login"), (403, "your roles may not do this"),
+                        (404, "no such project"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,8 +47,7 @@ def _common(view):
                                     "fiscal_year (BE), kind, officer, q)")
 @blp.arguments(ProjectQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, ProjectSummarySchema(many=True))
-@blp.alt_response(401, schema=FieldErrorsSchema)
-@blp.alt_response(422, schema=FieldErrorsSchema)
+@alt_responses(blp, 401, 422)
 def list_projects(**filters):
     return projects.list_projects(current_staff(), **filters)
 
@@ -99,23 +55,17 @@ def list_projects(**filters):
 @blp.route("/projects", methods=["POST"])
 @staff_required(*WRITE)
 @blp.doc(security=SECURITY, summary="Open a project at the draft stage (supplies, head, subhead)",
-         requestBody=_body_schema(ProjectCreateSchema))
+         requestBody=request_body(ProjectCreateSchema))
 @blp.response(201, ProjectSchema)
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@alt_responses(blp, (422, "field-level messages; nothing stored"))
 @_common
+@_answers
 def create_project():
-    data = _data()
-    if data is None:
-        return _not_object()
+    data = read_body()
     if not request.is_json and isinstance(data.get("officer_contact"), str):
         data["officer_contact"] = _json_field(data["officer_contact"])
-    try:
-        cleaned = ProjectCreateSchema().load(data)
-        return projects.create_project(current_staff(), cleaned), 201
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = ProjectCreateSchema().load(data)
+    return projects.create_project(current_staff(), cleaned), 201
 
 
 @blp.route("/projects/<int:project_id>")
@@ -123,13 +73,10 @@ def create_project():
 @blp.doc(security=SECURITY, summary="One project with its quotes, reference price, approvals, committees (members' "
                                     "contacts: the read is logged), documents, contracts and the case it serves")
 @blp.response(200, ProjectSchema)
-@blp.alt_response(401, schema=FieldErrorsSchema)
-@blp.alt_response(404, schema=FieldErrorsSchema)
+@alt_responses(blp, 401, 404)
+@_answers
 def read_project(project_id: int):
-    try:
-        return projects.read_project(current_staff(), project_id)
-    except ProcurementError as exc:
-        return _refused(exc)
+    return projects.read_project(current_staff(), project_id)
 
 
 @blp.route("/projects/<int:project_id>", methods=["PATCH"])
@@ -137,24 +84,18 @@ def read_project(project_id: int):
 @blp.doc(security=SECURITY, summary="Change a project's fields (title, purpose, kind, budget, fiscal_year, officer, "
                                     "officer_contact, tracking_code, method, outcome) until it is completed or "
                                     "cancelled. Head and subhead only while at draft or quotes.",
-         requestBody=_body_schema(ProjectUpdateSchema))
+         requestBody=request_body(ProjectUpdateSchema))
 @blp.response(200, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="completed or cancelled, or a field is locked")
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@alt_responses(blp, (409, "completed or cancelled, or a field is locked"),
+               (422, "field-level messages; nothing stored"))
 @_common
+@_answers
 def update_project(project_id: int):
-    data = _data()
-    if data is None:
-        return _not_object()
+    data = read_body()
     if not request.is_json and isinstance(data.get("officer_contact"), str):
         data["officer_contact"] = _json_field(data["officer_contact"])
-    try:
-        cleaned = ProjectUpdateSchema().load(data)
-        return projects.update_project(current_staff(), project_id, cleaned)
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = ProjectUpdateSchema().load(data)
+    return projects.update_project(current_staff(), project_id, cleaned)
 
 
 def _json_field(raw: str):
@@ -178,22 +119,14 @@ def _json_field(raw: str):
              "properties": {"kind": {"type": "string"}, "name": {"type": "string"}, "ref": {"type": "string"},
                             "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})
 @blp.response(201, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="the project is cancelled")
-@blp.alt_response(413, schema=FieldErrorsSchema, description="the body is larger than the service takes")
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages (each refused file); nothing stored")
+@alt_responses(blp, (409, "the project is cancelled"), (413, "the body is larger than the service takes"),
+               (422, "field-level messages (each refused file); nothing stored"))
 @_common
+@_answers
 def add_documents(project_id: int):
-    data = _data()
-    if data is None:
-        return _not_object()
-    try:
-        cleaned = ProjectDocumentUploadSchema().load(data)
-        return projects.add_documents(current_staff(), project_id, cleaned["kind"], _files("files", "file"),
-                                      name=cleaned["name"], ref=cleaned["ref"]), 201
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = ProjectDocumentUploadSchema().load(read_body())
+    return projects.add_documents(current_staff(), project_id, cleaned["kind"], uploads("files", "file"),
+                                  name=cleaned["name"], ref=cleaned["ref"]), 201
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,38 +138,29 @@ def add_documents(project_id: int):
 @blp.doc(security=SECURITY,
          summary="Add a vendor's quote (1 to 3 per project, one per vendor, at draft or quotes); the reference "
                  "price becomes the median of the amounts. A multipart form may carry the quote as `document`.",
-         requestBody=_body_schema(QuoteCreateSchema, multipart=True))
+         requestBody=request_body(QuoteCreateSchema, multipart=True))
 @blp.response(201, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="three quotes already, or not at draft/quotes")
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@alt_responses(blp, (409, "three quotes already, or not at draft/quotes"),
+               (422, "field-level messages; nothing stored"))
 @_common
+@_answers
 def add_quote(project_id: int):
-    data = _data()
-    if data is None:
-        return _not_object()
-    try:
-        cleaned = QuoteCreateSchema().load(data)
-        files = _files("document")
-        if len(files) > 1:
-            return error_response(422, {"document": ["one file per quote"]})
-        return projects.add_quote(current_staff(), project_id, cleaned, file=files[0] if files else None), 201
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = QuoteCreateSchema().load(read_body())
+    files = uploads("document")
+    if len(files) > 1:
+        return error_response(422, {"document": ["one file per quote"]})
+    return projects.add_quote(current_staff(), project_id, cleaned, file=files[0] if files else None), 201
 
 
 @blp.route("/projects/<int:project_id>/quotes/<int:quote_id>", methods=["DELETE"])
 @staff_required(*WRITE)
 @blp.doc(security=SECURITY, summary="Remove a quote (at draft or quotes); the reference price is computed again")
 @blp.response(200, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="not at draft or quotes")
+@alt_responses(blp, (409, "not at draft or quotes"))
 @_common
+@_answers
 def remove_quote(project_id: int, quote_id: int):
-    try:
-        return projects.remove_quote(current_staff(), project_id, quote_id)
-    except ProcurementError as exc:
-        return _refused(exc)
+    return projects.remove_quote(current_staff(), project_id, quote_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,22 +173,14 @@ def remove_quote(project_id: int, quote_id: int):
          summary="Move the project: draft -> quotes -> approval (at least one quote) -> procurement (principle and "
                  "budget approved, no standing rejection); back one stage while no contract; delivered or "
                  "contract -> completed. `contract`, `delivered` and `cancelled` have their own actions.",
-         requestBody=_body_schema(ProjectStageSchema))
+         requestBody=request_body(ProjectStageSchema))
 @blp.response(200, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="the move is not allowed from this stage")
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages (what is missing)")
+@alt_responses(blp, (409, "the move is not allowed from this stage"), (422, "field-level messages (what is missing)"))
 @_common
+@_answers
 def change_stage(project_id: int):
-    data = _data()
-    if data is None:
-        return _not_object()
-    try:
-        cleaned = ProjectStageSchema().load(data)
-        return projects.change_stage(current_staff(), project_id, cleaned["stage"], cleaned["note"])
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = ProjectStageSchema().load(read_body())
+    return projects.change_stage(current_staff(), project_id, cleaned["stage"], cleaned["note"])
 
 
 @blp.route("/projects/<int:project_id>/approvals", methods=["POST"])
@@ -273,27 +189,20 @@ def change_stage(project_id: int):
          summary="Decide an approval (principle-budget, tor, reference-price, vendor-selection): approved or "
                  "rejected (with a note). Director, deputy director or head. Every decision is kept; a multipart "
                  "form may carry the signed memo as `document`.",
-         requestBody=_body_schema(ApprovalCreateSchema, multipart=True))
+         requestBody=request_body(ApprovalCreateSchema, multipart=True))
 @blp.response(201, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="the project is delivered, completed or cancelled")
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@alt_responses(blp, (409, "the project is delivered, completed or cancelled"),
+               (422, "field-level messages; nothing stored"))
 @_common
+@_answers
 def decide_approval(project_id: int):
-    data = _data()
-    if data is None:
-        return _not_object()
-    try:
-        cleaned = ApprovalCreateSchema().load(data)
-        files = _files("document")
-        if len(files) > 1:
-            return error_response(422, {"document": ["one file per decision"]})
-        return projects.decide_approval(current_staff(), project_id, cleaned["kind"], cleaned["decision"],
-                                        cleaned["note"], file=files[0] if files else None,
-                                        document_id=cleaned["document_id"]), 201
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = ApprovalCreateSchema().load(read_body())
+    files = uploads("document")
+    if len(files) > 1:
+        return error_response(422, {"document": ["one file per decision"]})
+    return projects.decide_approval(current_staff(), project_id, cleaned["kind"], cleaned["decision"],
+                                    cleaned["note"], file=files[0] if files else None,
+                                    document_id=cleaned["document_id"]), 201
 
 
 @blp.route("/projects/<int:project_id>/committees/<kind>", methods=["PUT"])
@@ -302,24 +211,18 @@ def decide_approval(project_id: int):
          summary="Appoint a committee (tor, procurement, inspection) by its order, with its members; appointing "
                  "again replaces the members, unless they have recorded acceptances (409). In a form, send "
                  "`members` as JSON text.",
-         requestBody=_body_schema(CommitteeInSchema))
+         requestBody=request_body(CommitteeInSchema))
 @blp.response(200, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="acceptances recorded, or the project is closed")
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@alt_responses(blp, (409, "acceptances recorded, or the project is closed"),
+               (422, "field-level messages; nothing stored"))
 @_common
+@_answers
 def appoint_committee(project_id: int, kind: str):
-    data = _data()
-    if data is None:
-        return _not_object()
+    data = read_body()
     if not request.is_json and isinstance(data.get("members"), str):
         data["members"] = _json_field(data["members"])
-    try:
-        cleaned = CommitteeInSchema().load(data)
-        return projects.appoint_committee(current_staff(), project_id, kind, cleaned)
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = CommitteeInSchema().load(data)
+    return projects.appoint_committee(current_staff(), project_id, kind, cleaned)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,46 +234,31 @@ def appoint_committee(project_id: int, kind: str):
 @blp.doc(security=SECURITY,
          summary="Record a purchase's delivery (supplies): delivered_on (not in the future), note, and the delivery "
                  "documents (multipart `files`) or a paper's `ref`. A case waiting on the purchase goes on.",
-         requestBody=_body_schema(PurchaseDeliverySchema, multipart=True))
+         requestBody=request_body(PurchaseDeliverySchema, multipart=True))
 @blp.response(200, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="delivered already, cancelled, or under a contract")
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@alt_responses(blp, (409, "delivered already, cancelled, or under a contract"),
+               (422, "field-level messages; nothing stored"))
 @_common
+@_answers
 def record_delivery(project_id: int):
-    data = _data()
-    if data is None:
-        return _not_object()
-    try:
-        cleaned = PurchaseDeliverySchema().load(data)
-        return projects.record_delivery(current_staff(), project_id, cleaned["delivered_on"], cleaned["note"],
-                                        files=_files("files", "file"), ref=cleaned["ref"],
-                                        ref_name=cleaned["ref_name"])
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = PurchaseDeliverySchema().load(read_body())
+    return projects.record_delivery(current_staff(), project_id, cleaned["delivered_on"], cleaned["note"],
+                                    files=uploads("files", "file"), ref=cleaned["ref"],
+                                    ref_name=cleaned["ref_name"])
 
 
 @blp.route("/projects/<int:project_id>/cancel", methods=["POST"])
 @staff_required(*WRITE)
 @blp.doc(security=SECURITY, summary="Cancel the project, with a reason (not once delivered, completed, or while a "
                                     "contract is active)",
-         requestBody=_body_schema(ProjectCancelSchema))
+         requestBody=request_body(ProjectCancelSchema))
 @blp.response(200, ProjectSchema)
-@blp.alt_response(409, schema=FieldErrorsSchema, description="closed already, or an active contract")
-@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages")
+@alt_responses(blp, (409, "closed already, or an active contract"), (422, "field-level messages"))
 @_common
+@_answers
 def cancel_project(project_id: int):
-    data = _data()
-    if data is None:
-        return _not_object()
-    try:
-        cleaned = ProjectCancelSchema().load(data)
-        return projects.cancel_project(current_staff(), project_id, cleaned["reason"])
-    except ValidationError as exc:
-        return _invalid(exc)
-    except ProcurementError as exc:
-        return _refused(exc)
+    cleaned = ProjectCancelSchema().load(read_body())
+    return projects.cancel_project(current_staff(), project_id, cleaned["reason"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,9 +272,8 @@ def _not_found():
 @blp.route("/documents/<int:document_id>")
 @staff_required(*READ)
 @blp.doc(security=SECURITY, summary="A procurement document's file, for staff; always a download (the read is logged)")
-@blp.alt_response(401, schema=FieldErrorsSchema, description="no valid staff login")
-@blp.alt_response(403, schema=FieldErrorsSchema, description="your roles may not read procurement documents")
-@blp.alt_response(404, schema=FieldErrorsSchema, description="no such document, or it is a paper reference")
+@alt_responses(blp, (401, "no valid staff login"), (403, "your roles may not read procurement documents"),
+               (404, "no such document, or it is a paper reference"))
 def download_document(document_id: int):
     staff = current_staff()
     with bus.session() as session:

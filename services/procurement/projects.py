@@ -13,8 +13,8 @@ purchase recorded as delivered), or cancelled. See ``change_stage`` for each mov
 from __future__ import annotations
 
 import statistics
-from datetime import date, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session
 
 from services.procurement import documents as docs_module
 from services.procurement.bus import bus
+from services.procurement.common import (bangkok_today, contains_pattern, is_admin, iso, money, money_str,
+                                         parse_moment, takes_row_locks, utc_now, where_given)
 from services.procurement.errors import ProcurementError, conflict, forbidden, invalid, not_found
 from services.procurement.models import (APPROVAL_KINDS, COMMITTEE_KINDS, Acceptance,
                                          AccessLog, Approval, Committee, CommitteeMember, Document, Project, Quote,
                                          Vendor)
-from shared import db, i18n
+from shared import i18n
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.events import Event
@@ -45,7 +47,6 @@ OPEN_STAGES = ("draft", "quotes", "approval", "procurement", "contract")
 FINAL_STAGES = ("delivered", "completed", "cancelled")
 MAX_QUOTES = 3
 MAX_MEMBERS = 15
-SATANG = Decimal("0.01")
 
 WAIT_DELIVERY = "procurement-delivery"
 WAIT_CONTRACT = "procurement-contract"
@@ -55,32 +56,8 @@ WAIT_CONTRACT = "procurement-contract"
 # small helpers
 
 
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return db.utcnow()
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware UTC datetime")
-    return now.astimezone(timezone.utc)
-
-
-def bangkok_today(now: datetime | None = None) -> date:
-    return _now(now).astimezone(i18n.BANGKOK).date()
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(Decimal(value).quantize(SATANG))
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _is_admin(staff: Staff) -> bool:
-    return "admin" in staff.roles
-
-
 def _may_write(staff: Staff, project: Project | None) -> bool:
-    if _is_admin(staff) or "supplies" in staff.roles:
+    if is_admin(staff) or "supplies" in staff.roles:
         return True
     if staff.has_any(("head", "subhead")):
         return project is None or project.stage in EARLY_STAGES
@@ -100,7 +77,7 @@ def _require_open(project: Project, what: str = "change") -> None:
 
 
 def _load(session: Session, project_id: int, lock: bool = False) -> Project:
-    project = session.get(Project, project_id, with_for_update=lock or None)
+    project = session.get(Project, project_id, with_for_update=lock and takes_row_locks(session))
     if project is None:
         raise not_found("project")
     return project
@@ -111,7 +88,7 @@ def median_price(amounts) -> Decimal | None:
     values = [Decimal(a) for a in amounts]
     if not values:
         return None
-    return Decimal(statistics.median(values)).quantize(SATANG, rounding=ROUND_HALF_UP)
+    return money(statistics.median(values))
 
 
 def _recompute_price(project: Project) -> None:
@@ -139,20 +116,22 @@ def committee(project: Project, kind: str) -> Committee | None:
     return next((c for c in project.committees if c.kind == kind), None)
 
 
-def contract_blockers(project: Project) -> dict[str, list[str]]:
-    """What stops a contract being signed for this project (empty: nothing): the project must be
-    at the procurement stage (or already have a contract), with an approved principle and budget
-    and an appointed inspection committee of at least one member."""
-    errors: dict[str, list[str]] = {}
-    if project.stage not in ("procurement", "contract"):
-        errors.setdefault("stage", []).append(
-            f"the project is at {project.stage}: a contract follows the procurement stage")
+def contract_blockers(project: Project) -> list[str]:
+    """Why a contract may not be signed for this project now (empty: it may). The one rule, which
+    ``contracts.create_contract`` applies: the project is at the ``procurement`` stage (one
+    contract per project: signing moves it on to ``contract``), the latest decision on its
+    principle and budget is an approval, and its inspection committee is appointed with at least
+    one member."""
+    blockers = []
+    if project.stage != "procurement":
+        blockers.append(f"The project is at stage {project.stage}; a contract is signed at stage procurement "
+                        "(after its approvals, committees and the choice of the vendor).")
     if not _approved(project, "principle-budget"):
-        errors.setdefault("approvals", []).append("the principle and budget are not approved")
+        blockers.append("The project's principle and budget are not approved.")
     inspection = committee(project, "inspection")
     if inspection is None or not inspection.members:
-        errors.setdefault("committees", []).append("no inspection committee with members is appointed")
-    return errors
+        blockers.append("The project has no inspection committee with members: appoint it before signing.")
+    return blockers
 
 
 def _emit(uow: UnitOfWork, event_type: str, project: Project, **payload) -> None:
@@ -232,19 +211,10 @@ def read_project(staff: Staff, project_id: int, purpose: str = "read a procureme
 def list_projects(staff: Staff | None = None, stage: str | None = None, tracking_code: str | None = None,
                   fiscal_year: int | None = None, q: str | None = None, kind: str | None = None,
                   officer: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-    query = select(Project)
-    if stage:
-        query = query.where(Project.stage == stage)
-    if tracking_code:
-        query = query.where(Project.tracking_code == tracking_code)
-    if fiscal_year:
-        query = query.where(Project.fiscal_year == fiscal_year)
-    if kind:
-        query = query.where(Project.kind == kind)
-    if officer:
-        query = query.where(Project.officer == officer)
+    query = where_given(select(Project), (Project.stage, stage), (Project.tracking_code, tracking_code),
+                        (Project.fiscal_year, fiscal_year or None), (Project.kind, kind), (Project.officer, officer))
     if q and q.strip():
-        pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(q.strip())
         query = query.where(or_(Project.title.ilike(pattern, escape="\\"), Project.purpose.ilike(pattern, escape="\\"),
                                 Project.tracking_code.ilike(pattern, escape="\\")))
     query = query.order_by(Project.created_at.desc(), Project.id.desc()).limit(limit).offset(offset)
@@ -262,10 +232,12 @@ def next_stages(project: Project) -> list[str]:
 # creating and changing
 
 
-def _clean_contact(contact: dict | None) -> dict | None:
-    if not contact:
+def _clean_contact(contact) -> dict | None:
+    """An officer's contact as a project keeps it (from staff's input, or a case step's
+    ``assignee_contact``): name (else username), email, language; nothing given: None."""
+    if not isinstance(contact, dict) or not contact:
         return None
-    return {"name": contact.get("name") or "", "email": contact.get("email") or None,
+    return {"name": contact.get("name") or contact.get("username") or "", "email": contact.get("email") or None,
             "language": contact.get("language") if contact.get("language") in i18n.LANGUAGES else "th"}
 
 
@@ -273,7 +245,7 @@ def create_project(staff: Staff, data: dict, now: datetime | None = None) -> dic
     """A new project at ``draft``. ``data``: title, purpose, kind, budget, fiscal_year (BE; this
     fiscal year when absent), officer, officer_contact, tracking_code, method."""
     _require_write(staff, None)
-    moment = _now(now)
+    moment = utc_now(now)
     with bus.unit_of_work() as uow:
         project = Project(
             title=data["title"], purpose=data.get("purpose") or "", kind=data.get("kind") or "purchase",
@@ -285,7 +257,7 @@ def create_project(staff: Staff, data: dict, now: datetime | None = None) -> dic
         uow.session.add(project)
         uow.session.flush()
         _emit(uow, "procurement.project_created", project, title=project.title, kind=project.kind,
-              stage=project.stage, budget=_money(project.budget), fiscal_year=project.fiscal_year,
+              stage=project.stage, budget=money_str(project.budget), fiscal_year=project.fiscal_year,
               created_by=staff.username)
         result = project_json(uow.session, project, staff, "created a procurement project")
         uow.commit()
@@ -299,7 +271,7 @@ UPDATABLE = ("title", "purpose", "kind", "budget", "fiscal_year", "officer", "of
 def update_project(staff: Staff, project_id: int, data: dict, now: datetime | None = None) -> dict:
     """Change the fields given (only those in ``UPDATABLE``) while the project is not completed
     or cancelled."""
-    moment = _now(now)
+    moment = utc_now(now)
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
@@ -336,37 +308,33 @@ def add_documents(staff: Staff, project_id: int, kind: str, files=(), name: str 
                   now: datetime | None = None) -> dict:
     """Files (and/or one paper reference: ``name`` + ``ref``) added to the project's trail. The
     first TOR document of a draft moves it on to ``quotes``."""
-    moment = _now(now)
-    stored: list[Document] = []
-    try:
-        with bus.unit_of_work() as uow:
-            project = _load(uow.session, project_id, lock=True)
-            _require_write(staff, project)
-            if project.stage == "cancelled":
-                raise conflict("the project is cancelled", "stage")
-            stored = docs_module.store_uploads(uow.session, list(files or ()), kind, staff.username,
-                                               project_id=project.id)
-            added = list(stored)
-            if (name or "").strip() or (ref or "").strip():
-                added.append(docs_module.add_reference(uow.session, kind, name, ref, staff.username,
-                                                       project_id=project.id))
-            if not added:
-                raise invalid("documents", "attach at least one file, or give a paper document's name and ref")
-            for doc in added:
-                doc.uploaded_at = moment
-            if kind == "tor" and project.stage == "draft":
-                project.stage = "quotes"
-                _emit(uow, "procurement.project_stage_changed", project, stage="quotes", previous="draft",
-                      changed_by=staff.username, note="TOR added")
-            project.updated_at = moment
-            _emit(uow, "procurement.documents_added", project, kind=kind,
-                  documents=[{"id": d.id, "name": d.name, "ref": d.ref} for d in added], added_by=staff.username)
-            result = project_json(uow.session, project, staff, "added documents to a procurement project")
-            uow.commit()
-            return result
-    except BaseException:
-        docs_module.discard(stored)
-        raise
+    moment = utc_now(now)
+    with docs_module.Uploads() as up:
+        uow = up.uow
+        project = _load(uow.session, project_id, lock=True)
+        _require_write(staff, project)
+        if project.stage == "cancelled":
+            raise conflict("the project is cancelled", "stage")
+        stored = up.keep(docs_module.store_uploads(uow.session, list(files or ()), kind, staff.username,
+                                                   project_id=project.id))
+        added = list(stored)
+        if (name or "").strip() or (ref or "").strip():
+            added.append(docs_module.add_reference(uow.session, kind, name, ref, staff.username,
+                                                   project_id=project.id))
+        if not added:
+            raise invalid("documents", "attach at least one file, or give a paper document's name and ref")
+        for doc in added:
+            doc.uploaded_at = moment
+        if kind == "tor" and project.stage == "draft":
+            project.stage = "quotes"
+            _emit(uow, "procurement.project_stage_changed", project, stage="quotes", previous="draft",
+                  changed_by=staff.username, note="TOR added")
+        project.updated_at = moment
+        _emit(uow, "procurement.documents_added", project, kind=kind,
+              documents=[{"id": d.id, "name": d.name, "ref": d.ref} for d in added], added_by=staff.username)
+        result = project_json(uow.session, project, staff, "added documents to a procurement project")
+        uow.commit()
+        return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,77 +344,73 @@ def add_documents(staff: Staff, project_id: int, kind: str, files=(), name: str 
 def add_quote(staff: Staff, project_id: int, data: dict, file=None, now: datetime | None = None) -> dict:
     """One vendor's quote: at most three per project, one per vendor, while the project is at
     ``draft`` or ``quotes`` (a draft moves on to ``quotes``). The reference price follows."""
-    moment = _now(now)
+    moment = utc_now(now)
     today = bangkok_today(moment)
-    stored: list[Document] = []
-    try:
-        with bus.unit_of_work() as uow:
-            session = uow.session
-            project = _load(session, project_id, lock=True)
-            _require_write(staff, project)
-            if project.stage not in EARLY_STAGES:
-                raise conflict(f"quotes are gathered at the draft or quotes stage; the project is at {project.stage}",
-                               "stage")
-            errors: dict[str, list[str]] = {}
-            vendor = session.get(Vendor, data["vendor_id"])
-            if vendor is None:
-                errors.setdefault("vendor_id", []).append("no such vendor")
-            elif not vendor.active:
-                errors.setdefault("vendor_id", []).append("the vendor is no longer active")
-            elif any(q.vendor_id == vendor.id for q in project.quotes):
-                errors.setdefault("vendor_id", []).append("this vendor has quoted already: remove that quote first")
-            received_on, valid_until = data["received_on"], data.get("valid_until")
-            if received_on > today:
-                errors.setdefault("received_on", []).append("may not be in the future")
-            if valid_until is not None and valid_until < received_on:
-                errors.setdefault("valid_until", []).append("must not be before received_on")
-            document_id = data.get("document_id")
+    with docs_module.Uploads() as up:
+        uow = up.uow
+        session = uow.session
+        project = _load(session, project_id, lock=True)
+        _require_write(staff, project)
+        if project.stage not in EARLY_STAGES:
+            raise conflict(f"quotes are gathered at the draft or quotes stage; the project is at {project.stage}",
+                           "stage")
+        errors: dict[str, list[str]] = {}
+        vendor = session.get(Vendor, data["vendor_id"])
+        if vendor is None:
+            errors.setdefault("vendor_id", []).append("no such vendor")
+        elif not vendor.active:
+            errors.setdefault("vendor_id", []).append("the vendor is no longer active")
+        elif any(q.vendor_id == vendor.id for q in project.quotes):
+            errors.setdefault("vendor_id", []).append("this vendor has quoted already: remove that quote first")
+        received_on, valid_until = data["received_on"], data.get("valid_until")
+        if received_on > today:
+            errors.setdefault("received_on", []).append("may not be in the future")
+        if valid_until is not None and valid_until < received_on:
+            errors.setdefault("valid_until", []).append("must not be before received_on")
+        document_id = data.get("document_id")
+        if document_id is not None:
+            doc = session.get(Document, document_id)
+            if doc is None or doc.project_id != project.id:
+                errors.setdefault("document_id", []).append("no such document of this project")
+        if errors:
+            raise ProcurementError(422, errors)
+        if len(project.quotes) >= MAX_QUOTES:
+            raise conflict(f"a project takes at most {MAX_QUOTES} quotes: remove one first", "quotes")
+        if file is not None and getattr(file, "filename", None):
             if document_id is not None:
-                doc = session.get(Document, document_id)
-                if doc is None or doc.project_id != project.id:
-                    errors.setdefault("document_id", []).append("no such document of this project")
-            if errors:
-                raise ProcurementError(422, errors)
-            if len(project.quotes) >= MAX_QUOTES:
-                raise conflict(f"a project takes at most {MAX_QUOTES} quotes: remove one first", "quotes")
-            if file is not None and getattr(file, "filename", None):
-                if document_id is not None:
-                    raise invalid("document", "send a file or a document_id, not both")
-                stored = docs_module.store_uploads(session, [file], "quote", staff.username, project_id=project.id,
-                                                   field="document")
-                stored[0].uploaded_at = moment
-                document_id = stored[0].id
-            quote = Quote(project_id=project.id, vendor_id=vendor.id, amount=data["amount"], received_on=received_on,
-                          valid_until=valid_until, document_id=document_id, note=data.get("note") or "",
-                          created_by=staff.username, created_at=moment)
-            project.quotes.append(quote)
-            session.flush()
-            _recompute_price(project)
-            previous = project.stage
-            if project.stage == "draft":
-                project.stage = "quotes"
-            project.updated_at = moment
-            _emit(uow, "procurement.quote_added", project, quote_id=quote.id,
-                  vendor={"id": vendor.id, "name": vendor.name}, amount=_money(quote.amount),
-                  received_on=_iso(received_on), valid_until=_iso(valid_until),
-                  reference_price=_money(project.reference_price), quote_count=len(project.quotes),
-                  added_by=staff.username)
-            if previous != project.stage:
-                _emit(uow, "procurement.project_stage_changed", project, stage=project.stage, previous=previous,
-                      changed_by=staff.username, note="first quote")
-            result = project_json(uow.session, project, staff, "added a quote")
-            try:
-                uow.commit()
-            except IntegrityError:
-                raise conflict("this vendor has quoted already", "vendor_id") from None
-            return result
-    except BaseException:
-        docs_module.discard(stored)
-        raise
+                raise invalid("document", "send a file or a document_id, not both")
+            stored = up.keep(docs_module.store_uploads(session, [file], "quote", staff.username,
+                                                       project_id=project.id, field="document"))
+            stored[0].uploaded_at = moment
+            document_id = stored[0].id
+        quote = Quote(project_id=project.id, vendor_id=vendor.id, amount=data["amount"], received_on=received_on,
+                      valid_until=valid_until, document_id=document_id, note=data.get("note") or "",
+                      created_by=staff.username, created_at=moment)
+        project.quotes.append(quote)
+        session.flush()
+        _recompute_price(project)
+        previous = project.stage
+        if project.stage == "draft":
+            project.stage = "quotes"
+        project.updated_at = moment
+        _emit(uow, "procurement.quote_added", project, quote_id=quote.id,
+              vendor={"id": vendor.id, "name": vendor.name}, amount=money_str(quote.amount),
+              received_on=iso(received_on), valid_until=iso(valid_until),
+              reference_price=money_str(project.reference_price), quote_count=len(project.quotes),
+              added_by=staff.username)
+        if previous != project.stage:
+            _emit(uow, "procurement.project_stage_changed", project, stage=project.stage, previous=previous,
+                  changed_by=staff.username, note="first quote")
+        result = project_json(uow.session, project, staff, "added a quote")
+        try:
+            uow.commit()
+        except IntegrityError:
+            raise conflict("this vendor has quoted already", "vendor_id") from None
+        return result
 
 
 def remove_quote(staff: Staff, project_id: int, quote_id: int, now: datetime | None = None) -> dict:
-    moment = _now(now)
+    moment = utc_now(now)
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
@@ -461,7 +425,7 @@ def remove_quote(staff: Staff, project_id: int, quote_id: int, now: datetime | N
         _recompute_price(project)
         project.updated_at = moment
         _emit(uow, "procurement.quote_removed", project, quote_id=quote_id, vendor_id=quote.vendor_id,
-              reference_price=_money(project.reference_price), quote_count=len(project.quotes),
+              reference_price=money_str(project.reference_price), quote_count=len(project.quotes),
               removed_by=staff.username)
         result = project_json(uow.session, project, staff, "removed a quote")
         uow.commit()
@@ -526,7 +490,7 @@ def _stage_errors(project: Project, target: str) -> dict[str, list[str]]:
 
 
 def change_stage(staff: Staff, project_id: int, stage: str, note: str = "", now: datetime | None = None) -> dict:
-    moment = _now(now)
+    moment = utc_now(now)
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         if not (_may_write(staff, project) or (staff.has_any(("head", "subhead")) and stage in EARLY_STAGES
@@ -553,49 +517,45 @@ def decide_approval(staff: Staff, project_id: int, kind: str, decision: str, not
                     document_id: int | None = None, now: datetime | None = None) -> dict:
     """A director's, deputy director's or head's decision; every decision is kept. A rejection
     needs a note; a standing rejection stops the project moving on until approved again."""
-    if not staff.has_any(APPROVER_ROLES) and not _is_admin(staff):
+    if not staff.has_any(APPROVER_ROLES) and not is_admin(staff):
         raise forbidden("approvals are decided by the director, a deputy director or a head")
-    moment = _now(now)
-    stored: list[Document] = []
-    try:
-        with bus.unit_of_work() as uow:
-            session = uow.session
-            project = _load(session, project_id, lock=True)
-            if project.stage in FINAL_STAGES:
-                raise conflict(f"the project is {project.stage}", "stage")
-            errors: dict[str, list[str]] = {}
-            if decision == "rejected" and not (note or "").strip():
-                errors["note"] = ["say why it is rejected"]
-            if kind == "reference-price" and project.reference_price is None:
-                errors.setdefault("kind", []).append("no reference price yet: add a quote first")
-            if kind == "vendor-selection" and project.stage not in ("procurement", "contract"):
-                errors.setdefault("kind", []).append("a vendor is selected at the procurement stage")
-            if document_id is not None:
-                doc = session.get(Document, document_id)
-                if doc is None or doc.project_id != project.id:
-                    errors.setdefault("document_id", []).append("no such document of this project")
-            if errors:
-                raise ProcurementError(422, errors)
-            if file is not None and getattr(file, "filename", None):
-                stored = docs_module.store_uploads(session, [file], "approval", staff.username,
-                                                   project_id=project.id, field="document")
-                stored[0].uploaded_at = moment
-                document_id = stored[0].id
-            role = next((r for r in (*APPROVER_ROLES, "admin") if r in staff.roles), "")
-            approval = Approval(project_id=project.id, kind=kind, decision=decision, decided_by=staff.username,
-                                role=role, note=(note or "").strip(), document_id=document_id, decided_at=moment)
-            project.approvals.append(approval)
-            project.updated_at = moment
-            session.flush()
-            _emit(uow, "procurement.approval_decided", project, approval_id=approval.id, kind=kind, decision=decision,
-                  decided_by=staff.username, role=role, note=approval.note,
-                  reference_price=_money(project.reference_price) if kind == "reference-price" else None)
-            result = project_json(session, project, staff, "decided on a procurement project")
-            uow.commit()
-            return result
-    except BaseException:
-        docs_module.discard(stored)
-        raise
+    moment = utc_now(now)
+    with docs_module.Uploads() as up:
+        uow = up.uow
+        session = uow.session
+        project = _load(session, project_id, lock=True)
+        if project.stage in FINAL_STAGES:
+            raise conflict(f"the project is {project.stage}", "stage")
+        errors: dict[str, list[str]] = {}
+        if decision == "rejected" and not (note or "").strip():
+            errors["note"] = ["say why it is rejected"]
+        if kind == "reference-price" and project.reference_price is None:
+            errors.setdefault("kind", []).append("no reference price yet: add a quote first")
+        if kind == "vendor-selection" and project.stage not in ("procurement", "contract"):
+            errors.setdefault("kind", []).append("a vendor is selected at the procurement stage")
+        if document_id is not None:
+            doc = session.get(Document, document_id)
+            if doc is None or doc.project_id != project.id:
+                errors.setdefault("document_id", []).append("no such document of this project")
+        if errors:
+            raise ProcurementError(422, errors)
+        if file is not None and getattr(file, "filename", None):
+            stored = up.keep(docs_module.store_uploads(session, [file], "approval", staff.username,
+                                                       project_id=project.id, field="document"))
+            stored[0].uploaded_at = moment
+            document_id = stored[0].id
+        role = next((r for r in (*APPROVER_ROLES, "admin") if r in staff.roles), "")
+        approval = Approval(project_id=project.id, kind=kind, decision=decision, decided_by=staff.username,
+                            role=role, note=(note or "").strip(), document_id=document_id, decided_at=moment)
+        project.approvals.append(approval)
+        project.updated_at = moment
+        session.flush()
+        _emit(uow, "procurement.approval_decided", project, approval_id=approval.id, kind=kind, decision=decision,
+              decided_by=staff.username, role=role, note=approval.note,
+              reference_price=money_str(project.reference_price) if kind == "reference-price" else None)
+        result = project_json(session, project, staff, "decided on a procurement project")
+        uow.commit()
+        return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,7 +567,7 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, data: dict, now:
     ones, unless any of those already recorded an acceptance (409: their word stays on record)."""
     if kind not in COMMITTEE_KINDS:
         raise not_found("committee kind")
-    moment = _now(now)
+    moment = utc_now(now)
     with bus.unit_of_work() as uow:
         session = uow.session
         project = _load(session, project_id, lock=True)
@@ -655,7 +615,7 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, data: dict, now:
         project.updated_at = moment
         session.flush()
         _emit(uow, "procurement.committee_appointed", project, committee_id=target.id, kind=kind,
-              order_ref=target.order_ref, appointed_on=_iso(target.appointed_on), replaced=replaced,
+              order_ref=target.order_ref, appointed_on=iso(target.appointed_on), replaced=replaced,
               members=[{"id": m.id, "username": m.username, "name": m.name, "position": m.position}
                        for m in target.members], appointed_by=staff.username)
         result = project_json(session, project, staff, "appointed a committee")
@@ -671,7 +631,7 @@ def _notify_delivered(uow: UnitOfWork, project: Project, moment: datetime) -> bo
     """Tell the case waiting on this purchase that it arrived (once)."""
     if (project.tracking_code and project.case_waiting_on == WAIT_DELIVERY and project.case_notified_at is None
             and project.delivered_on is not None):
-        _emit(uow, "procurement.delivered", project, step=project.case_step, delivered_on=_iso(project.delivered_on),
+        _emit(uow, "procurement.delivered", project, step=project.case_step, delivered_on=iso(project.delivered_on),
               note=project.delivery_note or "")
         project.case_notified_at = moment
         return True
@@ -682,52 +642,48 @@ def record_delivery(staff: Staff, project_id: int, delivered_on: date, note: str
                     ref: str = "", ref_name: str = "", now: datetime | None = None) -> dict:
     """Supplies records that a purchase (or a rental) arrived, with its delivery documents (files,
     or a paper's reference). The project is then ``delivered``; a case waiting on it resumes."""
-    if not (_is_admin(staff) or staff.has_any(DELIVERY_ROLES)):
+    if not (is_admin(staff) or staff.has_any(DELIVERY_ROLES)):
         raise forbidden("supplies records deliveries")
-    moment = _now(now)
-    stored: list[Document] = []
-    try:
-        with bus.unit_of_work() as uow:
-            session = uow.session
-            project = _load(session, project_id, lock=True)
-            if project.stage == "delivered" or project.delivered_on is not None:
-                raise conflict("the delivery is recorded already", "stage")
-            if project.stage in ("completed", "cancelled"):
-                raise conflict(f"the project is {project.stage}", "stage")
-            if project.stage == "contract" or project.contracts:
-                raise conflict("this project has a contract: deliveries are recorded per milestone", "stage")
-            if project.kind == "hire":
-                raise conflict("a hire is delivered by its contract's milestones", "kind")
-            if delivered_on > bangkok_today(moment):
-                raise invalid("delivered_on", "may not be in the future")
-            stored = docs_module.store_uploads(session, list(files or ()), "delivery", staff.username,
-                                               project_id=project.id)
-            added = list(stored)
-            if (ref or "").strip():
-                added.append(docs_module.add_reference(session, "delivery", ref_name or "ใบส่งของ / delivery note",
-                                                       ref, staff.username, project_id=project.id))
-            if not added:
-                raise invalid("documents", "attach the delivery note (a file), or give its paper reference (ref)")
-            for doc in added:
-                doc.uploaded_at = moment
-            previous = project.stage
-            project.delivered_on = delivered_on
-            project.delivery_note = (note or "").strip()
-            project.stage = "delivered"
-            project.updated_at = moment
-            _emit(uow, "procurement.project_stage_changed", project, stage="delivered", previous=previous,
-                  changed_by=staff.username, note=project.delivery_note)
-            _notify_delivered(uow, project, moment)
-            result = project_json(session, project, staff, "recorded a delivery")
-            uow.commit()
-            return result
-    except BaseException:
-        docs_module.discard(stored)
-        raise
+    moment = utc_now(now)
+    with docs_module.Uploads() as up:
+        uow = up.uow
+        session = uow.session
+        project = _load(session, project_id, lock=True)
+        if project.stage == "delivered" or project.delivered_on is not None:
+            raise conflict("the delivery is recorded already", "stage")
+        if project.stage in ("completed", "cancelled"):
+            raise conflict(f"the project is {project.stage}", "stage")
+        if project.stage == "contract" or project.contracts:
+            raise conflict("this project has a contract: deliveries are recorded per milestone", "stage")
+        if project.kind == "hire":
+            raise conflict("a hire is delivered by its contract's milestones", "kind")
+        if delivered_on > bangkok_today(moment):
+            raise invalid("delivered_on", "may not be in the future")
+        stored = up.keep(docs_module.store_uploads(session, list(files or ()), "delivery", staff.username,
+                                                   project_id=project.id))
+        added = list(stored)
+        if (ref or "").strip():
+            added.append(docs_module.add_reference(session, "delivery", ref_name or "ใบส่งของ / delivery note",
+                                                   ref, staff.username, project_id=project.id))
+        if not added:
+            raise invalid("documents", "attach the delivery note (a file), or give its paper reference (ref)")
+        for doc in added:
+            doc.uploaded_at = moment
+        previous = project.stage
+        project.delivered_on = delivered_on
+        project.delivery_note = (note or "").strip()
+        project.stage = "delivered"
+        project.updated_at = moment
+        _emit(uow, "procurement.project_stage_changed", project, stage="delivered", previous=previous,
+              changed_by=staff.username, note=project.delivery_note)
+        _notify_delivered(uow, project, moment)
+        result = project_json(session, project, staff, "recorded a delivery")
+        uow.commit()
+        return result
 
 
 def cancel_project(staff: Staff, project_id: int, reason: str, now: datetime | None = None) -> dict:
-    moment = _now(now)
+    moment = utc_now(now)
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
@@ -755,24 +711,33 @@ def cancel_project(staff: Staff, project_id: int, reason: str, now: datetime | N
 def _lock_case(session: Session, tracking_code: str) -> None:
     """Serialise consumers about one case: two different events announcing the same wait must
     not open two purchases."""
-    if db.is_postgres(session.get_bind()):
+    if takes_row_locks(session):
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                         {"key": f"procurement-case:{tracking_code}"})
 
 
-def _parse_moment(raw, fallback: datetime) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(raw))
-    except (TypeError, ValueError):
-        return fallback
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+def _open_for_case(session: Session, payload: dict, kind: str, purpose: str, moment: datetime) -> Project:
+    """A draft project opened by sopdesk for the case waiting on it (its officer: the step's assignee)."""
+    step = payload.get("step") or {}
+    title = (payload.get("subject") or "").strip() or f"{payload.get('tracking_code')} {step.get('key')}"
+    project = Project(title=title[:300], purpose=purpose, kind=kind, stage="draft",
+                      fiscal_year=fiscal_year_be(bangkok_today(moment)), officer=step.get("assignee") or None,
+                      officer_contact=_clean_contact(step.get("assignee_contact")),
+                      tracking_code=payload.get("tracking_code"), created_by="sopdesk", created_at=moment,
+                      updated_at=moment)
+    session.add(project)
+    return project
 
 
-def _contact(raw) -> dict | None:
-    if not isinstance(raw, dict):
-        return None
-    return {"name": raw.get("name") or raw.get("username") or "", "email": raw.get("email") or None,
-            "language": raw.get("language") if raw.get("language") in i18n.LANGUAGES else "th"}
+def _link_case(session: Session, project: Project, payload: dict, waiting_on: str, since: datetime,
+               moment: datetime) -> None:
+    """The project serves the case's waiting step from ``since`` on."""
+    project.case_sop = payload.get("sop")
+    project.case_step = (payload.get("step") or {}).get("key")
+    project.case_waiting_on = waiting_on
+    project.case_waiting_since = since
+    project.updated_at = moment
+    session.flush()
 
 
 def on_case_waiting(uow: UnitOfWork, event: Event, now: datetime | None = None) -> None:
@@ -788,8 +753,8 @@ def on_case_waiting(uow: UnitOfWork, event: Event, now: datetime | None = None) 
     if not code or not key or waiting_on not in (WAIT_DELIVERY, WAIT_CONTRACT):
         return
     session = uow.session
-    moment = _now(now)
-    since = _parse_moment(step.get("started_at"), event.occurred_at or moment)
+    moment = utc_now(now)
+    since = parse_moment(step.get("started_at"), event.occurred_at or moment)
     _lock_case(session, code)
     mine = list(session.scalars(select(Project).where(Project.tracking_code == code, Project.stage != "cancelled")
                                 .order_by(Project.created_at.desc(), Project.id.desc())))
@@ -801,25 +766,15 @@ def on_case_waiting(uow: UnitOfWork, event: Event, now: datetime | None = None) 
                         and p.kind != "hire" and (p.stage in OPEN_STAGES or p.delivered_on is not None)), None)
         created = project is None
         if created:
-            title = (payload.get("subject") or "").strip() or f"{code} {key}"
             purpose = i18n.pick(step.get("title"), "th") or key
             asset_tag = (payload.get("fields") or {}).get("asset_tag")
             if asset_tag:
                 purpose += f" (ครุภัณฑ์ / asset {asset_tag})"
-            project = Project(title=title[:300], purpose=purpose, kind="purchase", stage="draft",
-                              fiscal_year=fiscal_year_be(bangkok_today(moment)),
-                              officer=step.get("assignee") or None, officer_contact=_contact(step.get("assignee_contact")),
-                              tracking_code=code, created_by="sopdesk", created_at=moment, updated_at=moment)
-            session.add(project)
-        project.case_sop = payload.get("sop")
-        project.case_step = key
-        project.case_waiting_on = WAIT_DELIVERY
-        project.case_waiting_since = since
+            project = _open_for_case(session, payload, "purchase", purpose, moment)
         if project.officer is None and step.get("assignee"):
             project.officer = step["assignee"]
-            project.officer_contact = _contact(step.get("assignee_contact"))
-        project.updated_at = moment
-        session.flush()
+            project.officer_contact = _clean_contact(step.get("assignee_contact"))
+        _link_case(session, project, payload, WAIT_DELIVERY, since, moment)
         if created:
             _emit(uow, "procurement.purchase_opened", project, step=key, title=project.title)
         # delivered before the case got here: the case goes on at once
@@ -828,21 +783,11 @@ def on_case_waiting(uow: UnitOfWork, event: Event, now: datetime | None = None) 
     # procurement-contract
     project = next((p for p in mine if p.case_notified_at is None), None)
     if project is None:
-        title = (payload.get("subject") or "").strip() or f"{code} {key}"
-        project = Project(title=title[:300], purpose=i18n.pick(step.get("title"), "th") or key, kind="hire",
-                          stage="draft", fiscal_year=fiscal_year_be(bangkok_today(moment)),
-                          officer=step.get("assignee") or None, officer_contact=_contact(step.get("assignee_contact")),
-                          tracking_code=code, created_by="sopdesk", created_at=moment, updated_at=moment)
-        session.add(project)
+        project = _open_for_case(session, payload, "hire", i18n.pick(step.get("title"), "th") or key, moment)
         session.flush()
         _emit(uow, "procurement.project_created", project, title=project.title, kind=project.kind,
               stage=project.stage, budget=None, fiscal_year=project.fiscal_year, created_by="sopdesk")
-    project.case_sop = payload.get("sop")
-    project.case_step = key
-    project.case_waiting_on = WAIT_CONTRACT
-    project.case_waiting_since = since
-    project.updated_at = moment
-    session.flush()
+    _link_case(session, project, payload, WAIT_CONTRACT, since, moment)
     from services.procurement import contracts  # H2's module; imported here to keep the modules apart
 
     contracts.complete_case_if_done(uow, project, now=moment)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -42,8 +41,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from services.procurement import contracts
 from services.procurement.bus import bus
+from services.procurement.common import money_str, utc_now
 from services.procurement.models import CalendarDay, Contract, Milestone, MilestoneNotice, Project
-from shared import db
 from shared.config import get_settings
 from shared.events import Event
 from shared.i18n import BANGKOK
@@ -148,10 +147,6 @@ def _kind_days(kind: str) -> int | None:
 
 # --- the notices -------------------------------------------------------------------------------------
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
-
-
 def recipients(project: Project) -> list[dict]:
     """The project's responsible officer and every member of its inspection committee who has an
     email, each address once (the officer first)."""
@@ -178,12 +173,12 @@ def notice_payload(contract: Contract, milestone: Milestone) -> dict:
     """What both notices say of the contract, the project and the milestone, and to whom."""
     project = contract.project
     return {
-        "contract": {"id": contract.id, "number": contract.number, "amount": _money(contract.amount),
+        "contract": {"id": contract.id, "number": contract.number, "amount": money_str(contract.amount),
                      "vendor_name": contract.vendor.name if contract.vendor else ""},
         "project": {"id": project.id, "title": project.title, "tracking_code": project.tracking_code},
         "milestone": {"id": milestone.id, "seq": milestone.seq, "title": milestone.title,
                       "deliverables": milestone.deliverables, "due_on": milestone.due_on.isoformat(),
-                      "amount": _money(milestone.amount), "state": milestone.state},
+                      "amount": money_str(milestone.amount), "state": milestone.state},
         "recipients": recipients(project),
         "desk_path": f"/procurement/desk/contracts/{contract.id}",
     }
@@ -206,7 +201,7 @@ def send_due_notices(now: datetime | None = None) -> dict:
     """Send what is due today (see the module's docstring). Returns ``{"day", "due", "overdue"}``:
     the Bangkok day considered (None before the hour or on a day off) and how many reminders and
     overdue notices this run sent. A run that lost to a concurrent one sends nothing."""
-    now = now or db.utcnow()
+    now = utc_now(now)
     local = now.astimezone(BANGKOK)
     result = {"day": None, "due": 0, "overdue": 0}
     if local.time() < _reminders_start():
@@ -249,7 +244,7 @@ def send_due_notices(now: datetime | None = None) -> dict:
                     session.add(MilestoneNotice(milestone_id=milestone.id, kind=OVERDUE, due_on=milestone.due_on,
                                                 sent_at=now))
                     _emit(uow, "procurement.milestone_overdue", contract, milestone, days_late=days_late,
-                          fine_so_far=_money(fine))
+                          fine_so_far=money_str(fine))
                     result["overdue"] += 1
                     continue
                 ahead = days_ahead(cal, today, milestone.due_on)

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from services.procurement.bus import bus
+from services.procurement.common import contains_pattern
 from services.procurement.errors import conflict, invalid, not_found
 from services.procurement.models import AccessLog, Claim, Contract, Quote, Vendor, VendorContact
 from shared.audit import log_access
@@ -48,9 +49,14 @@ def vendor_ref(vendor: Vendor | None) -> dict | None:
     return {"id": vendor.id, "name": vendor.name, "tax_id": vendor.tax_id}
 
 
+def contact_card(contact: VendorContact) -> dict:
+    """A contact as events carry it (``procurement.asset_checked``): no id."""
+    return {"name": contact.name, "email": contact.email, "phone": contact.phone, "role": contact.role,
+            "emergency": contact.emergency}
+
+
 def contact_json(contact: VendorContact) -> dict:
-    return {"id": contact.id, "name": contact.name, "email": contact.email, "phone": contact.phone,
-            "role": contact.role, "emergency": contact.emergency}
+    return {"id": contact.id, **contact_card(contact)}
 
 
 def vendor_json(vendor: Vendor) -> dict:
@@ -80,7 +86,7 @@ def list_vendors(q: str | None = None, active: bool | None = None, page: int = 1
     if q:
         text = q.strip()
         digits = normalise_tax_id(text)
-        conditions = [Vendor.name.ilike(f"%{_escape_like(text)}%", escape="\\")]
+        conditions = [Vendor.name.ilike(contains_pattern(text), escape="\\")]
         if digits.isdigit():
             conditions.append(Vendor.tax_id.like(f"{digits}%"))
         query = query.where(or_(*conditions))
@@ -96,13 +102,18 @@ def list_vendors(q: str | None = None, active: bool | None = None, page: int = 1
 def vendor_detail(staff: Staff, vendor_id: int, purpose: str = "vendor record: contacts") -> dict:
     """A vendor with its contacts (logged: they are people), its contracts, quotes and claims."""
     with bus.session() as session:
-        vendor = session.get(Vendor, vendor_id)
-        if vendor is None:
-            raise not_found("vendor")
+        vendor = _vendor(session, vendor_id)
         data = _detail(session, vendor)
         log_access(session, AccessLog, staff, "vendor_contacts", str(vendor.id), purpose)
         session.commit()
         return data
+
+
+def _vendor(session, vendor_id: int) -> Vendor:
+    vendor = session.get(Vendor, vendor_id)
+    if vendor is None:
+        raise not_found("vendor")
+    return vendor
 
 
 def _detail(session, vendor: Vendor) -> dict:
@@ -169,9 +180,7 @@ def create_vendor(staff: Staff, data: dict, now: datetime | None = None) -> dict
 
 def update_vendor(staff: Staff, vendor_id: int, data: dict) -> dict:
     with bus.unit_of_work() as uow:
-        vendor = uow.session.get(Vendor, vendor_id)
-        if vendor is None:
-            raise not_found("vendor")
+        vendor = _vendor(uow.session, vendor_id)
         if "tax_id" in data:
             tax_id = _check_tax_id(data["tax_id"])
             if _taken(uow.session, tax_id, but=vendor.id):
@@ -197,9 +206,7 @@ def _contact_fields(data: dict) -> dict:
 
 def add_contact(staff: Staff, vendor_id: int, data: dict) -> dict:
     with bus.unit_of_work() as uow:
-        vendor = uow.session.get(Vendor, vendor_id)
-        if vendor is None:
-            raise not_found("vendor")
+        vendor = _vendor(uow.session, vendor_id)
         contact = VendorContact(vendor_id=vendor.id, **_contact_fields(data))
         uow.session.add(contact)
         uow.session.flush()
@@ -216,7 +223,3 @@ def delete_contact(staff: Staff, vendor_id: int, contact_id: int) -> None:
             raise not_found("contact")
         uow.session.delete(contact)
         uow.commit()
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
