@@ -10,13 +10,13 @@ from decimal import Decimal
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.procurement.models import ASSET_STATUSES, OWNERSHIP
+from services.procurement.money import Money
 from services.procurement.vendors import normalise_tax_id, valid_tax_id
 
 # a tag (หมายเลขครุภัณฑ์) may hold slashes (7440-001-0001/2566) but no spaces around it, no
 # control characters, nothing a URL would take apart, and no path segment the routes use
 TAG_PATTERN = re.compile(r"^(?!.*//)[^\s/?#%\\][^?#%\\\x00-\x1f\x7f]*(?<![\s/])$")
 RESERVED_TAGS = frozenset({"import", "export.csv"})
-MAX_PRICE = Decimal("999999999999.99")
 
 
 def validate_tag(value: str) -> None:
@@ -66,11 +66,6 @@ def parse_paper_date(value, error=None) -> date:
         if error is not None:
             raise error() from None
         raise
-
-
-def _money(**kwargs):
-    return fields.Decimal(places=2, as_string=True, validate=validate.Range(min=Decimal("0"), max=MAX_PRICE),
-                          **kwargs)
 
 
 def _text(max_length: int, **kwargs):
@@ -228,7 +223,7 @@ class _AssetFields(Schema):
     vendor_tax_id = fields.String(allow_none=True, validate=validate_tax_id,
                                   metadata={"description": "the vendor by tax id, instead of vendor_id"})
     acquired_on = fields.Date(allow_none=True)
-    price = _money(allow_none=True)
+    price = Money(positive=False, commas=False, allow_none=True)
     warranty_ends_on = fields.Date(allow_none=True)
     ownership = fields.String(validate=validate.OneOf(OWNERSHIP))
     status = fields.String(validate=validate.OneOf(ASSET_STATUSES),
@@ -365,7 +360,7 @@ class AssetCsvRowSchema(Schema):
     holder = _text(200, load_default="")
     vendor_tax_id = fields.String(load_default=None, validate=validate_tax_id)
     acquired_on = PaperDate(load_default=None)
-    price = _money(load_default=None)
+    price = Money(positive=False, commas=False, load_default=None)
     warranty_ends_on = PaperDate(load_default=None)
     ownership = fields.String(load_default="owned", validate=validate.OneOf(OWNERSHIP))
     status = fields.String(load_default="in_use", validate=validate.OneOf(ASSET_STATUSES))

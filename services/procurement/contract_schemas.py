@@ -7,29 +7,9 @@ from decimal import Decimal
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.procurement.models import FINE_BASES
+from services.procurement.money import Money, two_decimals
 
 CONTRACT_STATUSES = ("active", "completed", "terminated")
-MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
-
-
-def _cents(value: Decimal) -> None:
-    if value != value.quantize(Decimal("0.01")):
-        raise ValidationError("At most two decimals (satang).")
-    if value > MAX_MONEY:
-        raise ValidationError("Too large.")
-
-
-def _positive(value: Decimal) -> None:
-    _cents(value)
-    if value <= 0:
-        raise ValidationError("Must be more than 0.")
-
-
-def Money(**kwargs) -> fields.Decimal:  # noqa: N802 (a field factory)
-    """Money taken in: checked for satang (never rounded silently)."""
-    return fields.Decimal(as_string=True, allow_nan=False, **kwargs)
-
-
 def MoneyOut(**kwargs) -> fields.Decimal:  # noqa: N802
     """Money given out: always two decimals, as a string ("12500.00")."""
     return fields.Decimal(places=2, as_string=True, **kwargs)
@@ -51,10 +31,10 @@ class MilestoneInSchema(_In):
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     deliverables = _text(10_000, load_default="")
     due_on = fields.Date(required=True)
-    amount = Money(validate=_positive, allow_none=True, load_default=None,
+    amount = Money(allow_none=True, load_default=None,
                    metadata={"description": "the instalment's amount (or give share_percent)"})
     share_percent = fields.Decimal(allow_nan=False, allow_none=True, load_default=None,
-                                   validate=[validate.Range(min=Decimal("0.01"), max=Decimal("100")), _cents],
+                                   validate=[validate.Range(min=Decimal("0.01"), max=Decimal("100")), two_decimals],
                                    metadata={"description": "% of the contract's amount (or give amount)"})
 
 
@@ -69,7 +49,7 @@ class ContractCreateSchema(_In):
     number = fields.String(required=True, validate=validate.Length(min=1, max=100),
                            metadata={"description": "เลขที่สัญญา, e.g. 12/2570"})
     vendor_id = fields.Integer(required=True)
-    amount = Money(required=True, validate=_positive)
+    amount = Money(required=True)
     signed_on = fields.Date(required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
@@ -80,7 +60,7 @@ class ContractCreateSchema(_In):
                                        validate=validate.Range(min=Decimal("0"), max=Decimal("1"), min_inclusive=False),
                                        metadata={"description": "% of the basis per calendar day late (0 < r <= 1)"})
     fine_basis = fields.String(load_default="milestone", validate=validate.OneOf(FINE_BASES))
-    fine_min_per_day = Money(load_default=Decimal("0"), validate=[validate.Range(min=Decimal("0")), _cents])
+    fine_min_per_day = Money(positive=False, load_default=Decimal("0"))
     milestones = fields.List(fields.Nested(MilestoneInSchema), required=True, validate=validate.Length(min=1, max=60))
     documents = fields.List(fields.Nested(DocumentRefSchema), load_default=list,
                             metadata={"description": "the signed contract's paper references"})
@@ -94,7 +74,7 @@ class ContractCreateSchema(_In):
 
 class RebalanceSchema(_In):
     milestone_id = fields.Integer(required=True)
-    amount = Money(required=True, validate=_positive)
+    amount = Money(required=True)
 
 
 class MilestoneAddSchema(MilestoneInSchema):

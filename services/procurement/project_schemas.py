@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.procurement.money import Money
 from services.procurement.models import (APPROVAL_KINDS, COMMITTEE_POSITIONS, DOCUMENT_KINDS, METHODS, PROJECT_KINDS,
                                          PROJECT_STAGES)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
 
 
 def one_line(value: str) -> None:
@@ -32,37 +32,6 @@ def _line(max_len: int, required: bool = False, **kwargs) -> fields.String:
 
 def _text(max_len: int, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(max=max_len), plain_text], **kwargs)
-
-
-class Money(fields.Decimal):
-    """Baht and satang: a number or a string, at most 2 decimal places, never a float in JSON out."""
-
-    def __init__(self, positive: bool = True, **kwargs) -> None:
-        self.positive = positive
-        super().__init__(as_string=True, allow_nan=False, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        if isinstance(value, str):
-            value = value.strip().replace(",", "")
-        number = super()._deserialize(value, attr, data, **kwargs)
-        if number is None:
-            return None
-        if number != number.quantize(Decimal("0.01")):
-            raise ValidationError("at most 2 decimal places (satang)")
-        if self.positive and number <= 0:
-            raise ValidationError("must be more than 0")
-        if number < 0:
-            raise ValidationError("may not be negative")
-        if number > MAX_MONEY:
-            raise ValidationError("too large")
-        return number.quantize(Decimal("0.01"))
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return str(Decimal(value).quantize(Decimal("0.01")))
 
 
 TRACKING_CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$", error="not a tracking code")
