@@ -62,11 +62,31 @@ def _postgres_admin_url() -> str:
                 "or run a Docker engine for testcontainers", returncode=3)
 
 
+REDIS_CLAIM_KEY = "sopdesk:test-run"
+RUN_ID = uuid.uuid4().hex
+
+
+def _claim_redis_database(host: str, port: int) -> int:
+    """One of the shared Redis's numbered databases (1-15) for this run alone: a run claims an
+    empty one with SET NX (expiring, so a run that was killed frees it in time), so two runs on
+    one machine never share a database by chance."""
+    import redis
+
+    order = list(range(1, 16))
+    random.shuffle(order)
+    for number in order:
+        client = redis.Redis(host=host, port=port, db=number)
+        if client.dbsize() == 0 and client.set(REDIS_CLAIM_KEY, RUN_ID, nx=True, ex=4 * 3600):
+            return number
+    pytest.exit("every Redis database 1-15 on 127.0.0.1:6379 is in use by other runs; "
+                "set REDIS_URL to a free one", returncode=3)
+
+
 def _redis_url() -> str:
     if os.environ.get("REDIS_URL"):
         return os.environ["REDIS_URL"]
     if _answers("127.0.0.1", 6379):
-        return f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
+        return f"redis://127.0.0.1:6379/{_claim_redis_database('127.0.0.1', 6379)}"
     if _docker_answers():
         from testcontainers.redis import RedisContainer
 
@@ -127,7 +147,9 @@ def pytest_configure(config):
     TEST_ENV["SMTP_PORT"] = str(SMTP.port)
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    client.set(REDIS_CLAIM_KEY, RUN_ID, ex=4 * 3600)  # still ours; flushing cleared the claim
     from shared import migrations
 
     migrations.upgrade_all()  # the real migrations build the schema

@@ -30,7 +30,11 @@ def purge_queues() -> None:
 
     from shared.config import get_settings
 
-    redis.Redis.from_url(get_settings().broker_url).flushdb()
+    client = redis.Redis.from_url(get_settings().broker_url)
+    claim = client.get("sopdesk:test-run")  # the run's claim on this database (conftest) survives
+    client.flushdb()
+    if claim is not None:
+        client.set("sopdesk:test-run", claim, ex=4 * 3600)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
