@@ -3,7 +3,9 @@ named ``<service>.<verb>`` and routed to their service's queue by that prefix.
 
 Delivery settings that the reliability rules depend on: late acknowledgement (a task is acked only
 after it ran), requeue when the worker process is lost, one message prefetched at a time, and a
-visibility timeout after which Redis hands an unacknowledged message to another worker.
+visibility timeout after which Redis hands an unacknowledged message to another worker. These
+make redelivery quick; they are not what makes it certain: an event stays owed by its producer
+until its subscriber confirms it (shared/messaging.py).
 """
 from __future__ import annotations
 
@@ -25,7 +27,11 @@ def celery_config(settings: Settings) -> dict:
     exchange = Exchange("sopdesk", type="direct", durable=True)
     transport = {
         "visibility_timeout": settings.visibility_timeout,
-        "unacked_restore_interval": max(1, min(60, settings.visibility_timeout // 2)),
+        # a task whose worker died runs again within the visibility timeout plus one sweep: kombu
+        # scans for abandoned messages every interval, but by default only on every 10th scan
+        # (unacked_restore_throttle), which made a 60 s timeout wait almost 7 minutes
+        "unacked_restore_interval": max(1, min(settings.sweep_seconds, settings.visibility_timeout)),
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": 3,
         "socket_timeout": 10,
         "socket_keepalive": True,

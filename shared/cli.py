@@ -101,6 +101,58 @@ def _cmd_dead_replay(args) -> int:
     return 0
 
 
+def _cmd_doctor(args) -> int:
+    """What each service's events still owe to each subscriber, and for how long. Exits 1 when
+    anything has been owed longer than the delivery promise (a subscriber down, failing, or far
+    behind), 2 when a service's database cannot be read."""
+    from shared.config import get_settings
+
+    settings = get_settings()
+    promise = settings.delivery_promise_seconds
+    older_than = promise if args.older_than is None else args.older_than
+    report, late, unreadable = [], 0, 0
+    for service in args.service or SERVICES:
+        bus = _bus(service)
+        try:
+            bus.absorb_confirmations()  # count only what is really still owed
+            owed = bus.owed(older_than_seconds=older_than, limit=args.limit)
+            dead = len(bus.dead_letters())
+        except Exception as exc:
+            unreadable += 1
+            report.append({"service": service, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        late += sum(1 for e in owed.events if e.age_seconds > promise)
+        report.append({
+            "service": service,
+            "owed": {name: {"count": s.count, "oldest_seconds": round(s.oldest_seconds, 1)}
+                     for name, s in sorted(owed.by_subscriber.items())},
+            "dead_letters": dead,
+            "events": [{"subscriber": e.subscriber, "event_id": e.event_id, "type": e.type,
+                        "tracking_code": e.correlation_id, "age_seconds": round(e.age_seconds, 1),
+                        "sends": e.sends} for e in owed.events],
+        })
+    if args.json:
+        print(json.dumps({"promise_seconds": promise, "late": late, "services": report},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(f"delivery promise: {promise:g} s (redelivery after {settings.redeliver_seconds} s, "
+              f"sweeps every {settings.sweep_seconds} s); listing what is owed for over {older_than:g} s")
+        for entry in report:
+            if "error" in entry:
+                print(f"{entry['service']}: cannot read ({entry['error']})")
+                continue
+            owed = ", ".join(f"{name} {o['count']} (oldest {o['oldest_seconds']:g} s)"
+                             for name, o in entry["owed"].items()) or "nothing"
+            print(f"{entry['service']}: owes {owed}; {entry['dead_letters']} dead letters")
+            for e in entry["events"]:
+                print(f"  {e['age_seconds']:>9.1f} s  to {e['subscriber']:<12} {e['type']:<32} "
+                      f"{e['tracking_code'] or '-':<16} sent {e['sends']}x  {e['event_id']}")
+        print("late: " + (f"{late} events owed longer than the promise" if late else "none"))
+    if unreadable:
+        return 2
+    return 1 if late else 0
+
+
 def _cmd_packs_check(args) -> int:
     from shared.packs import PackError, load_pack
 
@@ -314,6 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
     beat.add_argument("--loglevel", default="INFO")
     beat.add_argument("--schedule", help="where beat keeps its schedule file")
     beat.set_defaults(func=_cmd_beat)
+
+    doctor = sub.add_parser("doctor", help="events each service still owes its subscribers, and for how long "
+                                              "(exit 1 when any is older than the delivery promise)")
+    doctor.add_argument("--service", action="append", choices=SERVICES)
+    doctor.add_argument("--older-than", type=float, default=None,
+                        help="list events owed for more than this many seconds (default: the promise)")
+    doctor.add_argument("--limit", type=int, default=50, help="at most this many events listed per service")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(func=_cmd_doctor)
 
     dead = sub.add_parser("dead-letters", help="events and emails that failed every attempt")
     dsub = dead.add_subparsers(dest="dead_command", required=True)

@@ -30,6 +30,7 @@ ENV_VARS: dict[str, str] = {
     "REDIS_URL": "the Celery broker (Redis); unset: the embedded Redis of sopdesk up",
     "SOPDESK_VISIBILITY_TIMEOUT": "seconds before a task whose worker died is delivered again; default 300",
     "SOPDESK_SWEEP_SECONDS": "how often the outbox, delivery and missed-deadline (SLA) sweeps run; default 10",
+    "SOPDESK_REDELIVER_SECONDS": "seconds after which an event its subscriber has not confirmed is sent again (then twice that, up to an hour); default the visibility timeout plus one sweep",
     "SOPDESK_MAX_RETRIES": "attempts of an event handler or email before its dead letter; default 8",
     "SOPDESK_RETRY_BACKOFF_MAX": "longest wait between two attempts, seconds; default 600",
     "SOPDESK_DELIVERY_CLAIM_SECONDS": "how long a sending worker holds an email before another may retry it; default 120",
@@ -80,6 +81,7 @@ class Settings:
     database_urls: dict[str, str] = field(default_factory=dict)
     broker_url: str = ""
     visibility_timeout: int = 300
+    redeliver_seconds: int = 310
     sweep_seconds: int = 10
     max_retries: int = 8
     retry_backoff_max: int = 600
@@ -103,6 +105,12 @@ class Settings:
     retention_years: int = 5
     milestone_reminder_days: tuple[int, ...] = (5, 1)
     reminders_at: str = "08:30"
+
+    @property
+    def delivery_promise_seconds(self) -> float:
+        """How long an event may stay unconfirmed by a healthy subscriber: by then it has been
+        sent, its task restored by the broker if its worker died, and sent again if that failed."""
+        return self.redeliver_seconds + 2 * self.sweep_seconds
 
     @property
     def embedded(self) -> bool:
@@ -172,6 +180,8 @@ class Settings:
             if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", origin):
                 raise ConfigError(f"SOPDESK_ALLOWED_ORIGINS: {origin!r} is not an origin like https://www.example.ac.th")
             origins.append(origin.lower())
+        visibility_timeout = _int(env, "SOPDESK_VISIBILITY_TIMEOUT", 300)
+        sweep_seconds = _int(env, "SOPDESK_SWEEP_SECONDS", 10)
         return cls(
             env=mode,
             host=host,
@@ -181,8 +191,9 @@ class Settings:
             secret_key=secret_key,
             database_urls=database_urls,
             broker_url=broker_url,
-            visibility_timeout=_int(env, "SOPDESK_VISIBILITY_TIMEOUT", 300),
-            sweep_seconds=_int(env, "SOPDESK_SWEEP_SECONDS", 10),
+            visibility_timeout=visibility_timeout,
+            redeliver_seconds=_int(env, "SOPDESK_REDELIVER_SECONDS", visibility_timeout + sweep_seconds),
+            sweep_seconds=sweep_seconds,
             max_retries=_int(env, "SOPDESK_MAX_RETRIES", 8),
             retry_backoff_max=_int(env, "SOPDESK_RETRY_BACKOFF_MAX", 600),
             delivery_claim_seconds=_int(env, "SOPDESK_DELIVERY_CLAIM_SECONDS", 120),

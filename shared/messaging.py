@@ -7,6 +7,23 @@
 * A consumer records the event id in its inbox in the same transaction as the effect, so a
   redelivered event changes nothing.
 * A handler that keeps failing ends as a dead-letter row that an admin can list and replay.
+
+Delivery is confirmed by the consumer, end to end. The broker client's ack emulation has windows
+of its own (kombu's Redis transport takes a message with BRPOP and records it as unacknowledged
+with a second command; a worker killed between the two loses it; a Redis restart without its
+append-only file loses every queue), so it is not trusted alone:
+
+* ``emit`` also writes one ``outbox_owed`` row per subscriber in the same transaction: the event
+  is owed to that subscriber.
+* A consumer, after its inbox row has committed (or the event was a duplicate, or it was
+  dead-lettered, which an admin now owns), confirms it: one ``RPUSH`` of ``subscriber|event id``
+  to the producer's confirmation list in Redis.
+* The producer's sweep takes the confirmations and deletes those owed rows; a row still owed
+  when it falls due is sent again, with the wait doubling each time (``SOPDESK_REDELIVER_SECONDS``,
+  then twice that, up to an hour), and the consumer's inbox makes the repeat a no-op.
+
+A lost confirmation only costs a repeat; a lost message is sent again. Nothing rests on Redis
+keeping anything: what is owed lives in the producer's database until its consumer has it.
 """
 from __future__ import annotations
 
@@ -17,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, select, text, update
+from sqlalchemy import JSON, Index, Integer, String, Text, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
@@ -62,6 +79,42 @@ class InboxMixin:
     handled_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
 
+class OwedMixin:
+    """An event still owed to one subscriber: written with the event, deleted when the
+    subscriber confirms it has the event in its inbox. ``due_at`` is when it is (re)sent next."""
+
+    __tablename__ = "outbox_owed"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    correlation_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    due_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        # the sweep takes what has fallen due, oldest first
+        return (Index("ix_outbox_owed_due_at", "due_at"),)
+
+
+def backfill_owed(connection) -> None:
+    """For the migration that brings ``outbox_owed``: events written before it and never
+    published are owed to their subscribers (the sweep then sends them)."""
+    rows = connection.execute(
+        text("SELECT id, type, correlation_id, created_at FROM outbox WHERE published_at IS NULL")
+    ).all()
+    for event_id, event_type, correlation_id, created_at in rows:
+        for target in subscribers(event_type):
+            connection.execute(
+                text("INSERT INTO outbox_owed (event_id, subscriber, type, correlation_id, created_at, "
+                     "due_at, sends) VALUES (:id, :sub, :type, :cid, :at, :at, 0)"),
+                {"id": event_id, "sub": target, "type": event_type, "cid": correlation_id, "at": created_at},
+            )
+
+
 class DeadLetterMixin:
     __tablename__ = "dead_letters"
 
@@ -86,6 +139,57 @@ class PermanentError(Exception):
 
 Handler = Callable[["UnitOfWork", Event], None]
 
+# a row still unconfirmed is sent again after SOPDESK_REDELIVER_SECONDS, then twice that, and so
+# on, never waiting longer than this between sends
+MAX_REDELIVER_SECONDS = 3600
+
+
+def confirmations_key(producer: str) -> str:
+    """The Redis list where subscribers confirm a producer's events."""
+    return f"sopdesk:confirmed:{producer}"
+
+
+_clients: dict[str, Any] = {}
+
+
+def broker_client():
+    """A plain Redis client on the broker (for confirmations), one per URL and process."""
+    url = get_settings().broker_url
+    client = _clients.get(url)
+    if client is None:
+        import redis
+
+        plain = url.replace("redis+socket://", "unix://", 1) if url.startswith("redis+socket://") else url
+        client = _clients[url] = redis.Redis.from_url(plain, socket_timeout=5, socket_connect_timeout=3)
+    return client
+
+
+@dataclass(frozen=True)
+class SubscriberOwed:
+    subscriber: str
+    count: int
+    oldest_seconds: float
+
+
+@dataclass(frozen=True)
+class OwedEvent:
+    subscriber: str
+    event_id: str
+    type: str
+    correlation_id: str | None
+    age_seconds: float
+    sends: int
+
+
+@dataclass(frozen=True)
+class OwedReport:
+    service: str
+    by_subscriber: dict[str, SubscriberOwed]
+    events: list[OwedEvent]
+
+    def oldest_seconds(self) -> float:
+        return max((s.oldest_seconds for s in self.by_subscriber.values()), default=0.0)
+
 
 @dataclass(frozen=True)
 class ConsumeResult:
@@ -96,13 +200,14 @@ class ConsumeResult:
 class ServiceBus:
     """One service's side of the event bus: its unit of work, relay, sweep and consumer."""
 
-    def __init__(self, service: str, outbox: type, inbox: type, dead_letter: type,
+    def __init__(self, service: str, outbox: type, inbox: type, dead_letter: type, owed: type,
                  handlers_module: str | None = None) -> None:
         self.service = service
         self.handlers_module = handlers_module
         self.Outbox = outbox
         self.Inbox = inbox
         self.DeadLetter = dead_letter
+        self.Owed = owed
         self._handlers: dict[str, Handler] = {}
         self._after_consume: list[Callable[[Event], None]] = []
         self._sessionmakers: dict[int, sessionmaker] = {}
@@ -175,74 +280,159 @@ class ServiceBus:
                     if uow.session.get(self.Inbox, event.id) is None:
                         raise  # a real constraint violation of the handler's, not a duplicate
                     duplicate = True
+        self.confirm(envelope)
         for fn in self._after_consume:
             fn(event)
         return ConsumeResult(event, duplicate)
 
+    def confirm(self, envelope: dict[str, Any]) -> None:
+        """Tell the event's producer that this service has it: its inbox row committed, it was
+        a duplicate, or it went to a dead letter (which an admin now owns). A confirmation that
+        is lost only makes the producer send the event again, which the inbox turns away."""
+        source, event_id = envelope.get("source"), envelope.get("id")
+        if not isinstance(source, str) or not isinstance(event_id, str):
+            return
+        try:
+            broker_client().rpush(confirmations_key(source), f"{self.service}|{event_id}")
+        except Exception as exc:
+            log.warning("could not confirm %s to %s (it will be sent again): %s", event_id, source, exc)
+
     # --- publishing -----------------------------------------------------------------------
     def publish_rows(self, ids: list[str]) -> int:
-        """Publish the given outbox rows if they are still unpublished (the relay after commit)."""
+        """Send the given events to the subscribers they are still owed to and were never sent
+        to (the relay, right after the commit that wrote them)."""
         if not ids:
             return 0
         with self.session() as session:
-            rows = session.scalars(
-                select(self.Outbox).where(self.Outbox.id.in_(ids), self.Outbox.published_at.is_(None))
+            owed = session.execute(
+                select(self.Owed, self.Outbox.envelope)
+                .join(self.Outbox, self.Outbox.id == self.Owed.event_id)
+                .where(self.Owed.event_id.in_(ids), self.Owed.sent_at.is_(None))
             ).all()
-            return self._publish(session, rows)
+            return self._publish(session, owed)
 
     def sweep(self, older_than_seconds: float = 2.0, batch: int = 200) -> int:
-        """Publish what the relay left behind. Rows younger than ``older_than_seconds`` are left to
-        the relay that is probably publishing them now. Safe to run in parallel with itself."""
+        """Take the subscribers' confirmations, then send what has fallen due: events the relay
+        left behind (the broker was down, the process died between commit and send), and events
+        sent but not confirmed in time (lost by the broker or a dying worker), again. Rows younger
+        than ``older_than_seconds`` are left to the relay that is probably sending them now.
+        Safe to run in parallel with itself. Returns how many events it sent."""
+        self.absorb_confirmations()
         published = 0
-        cutoff = db.utcnow() - timedelta(seconds=older_than_seconds)
+        now = db.utcnow()
+        cutoff = now - timedelta(seconds=older_than_seconds)
         while True:
             with self.session() as session:
                 query = (
-                    select(self.Outbox)
-                    .where(self.Outbox.published_at.is_(None), self.Outbox.created_at <= cutoff)
-                    .order_by(self.Outbox.created_at)
+                    select(self.Owed, self.Outbox.envelope)
+                    .join(self.Outbox, self.Outbox.id == self.Owed.event_id)
+                    .where(self.Owed.due_at <= now,
+                           or_(self.Owed.sent_at.is_not(None), self.Owed.created_at <= cutoff))
+                    .order_by(self.Owed.due_at)
                     .limit(batch)
                 )
                 if db.is_postgres(session.get_bind()):
-                    query = query.with_for_update(skip_locked=True)
-                rows = session.scalars(query).all()
-                if not rows:
+                    query = query.with_for_update(of=self.Owed, skip_locked=True)
+                owed = session.execute(query).all()
+                if not owed:
                     return published
-                count = self._publish(session, rows)
+                count = self._publish(session, owed)
                 published += count
-                if count < len(rows):  # the broker refused: try again at the next sweep
+                if count < len({row.event_id for row, _ in owed}):  # the broker refused: next sweep
                     return published
 
-    def _publish(self, session: Session, rows: list) -> int:
+    def _publish(self, session: Session, owed: list) -> int:
+        """Send each (owed row, envelope) to its subscriber's queue, mark it sent and when it
+        falls due again if not confirmed by then, and commit. Returns the events sent."""
         from shared.celery_app import celery
 
-        done = 0
-        for row in rows:
+        now = db.utcnow()
+        redeliver = get_settings().redeliver_seconds
+        sent_events: list[str] = []
+        failed: str | None = None
+        for row, envelope in owed:
             try:
-                for target in subscribers(row.type):
-                    celery.send_task(
-                        f"{target}.handle_event",
-                        args=[row.envelope],
-                        queue=target,
-                        routing_key=target,
-                        retry=False,
-                    )
-            except Exception as exc:  # broker down: the row stays for the sweep
-                log.warning("publish of %s %s failed: %s", row.type, row.id, exc)
-                session.commit()  # keep the rows published before this one
+                celery.send_task(
+                    f"{row.subscriber}.handle_event",
+                    args=[envelope],
+                    queue=row.subscriber,
+                    routing_key=row.subscriber,
+                    retry=False,
+                )
+            except Exception as exc:  # broker down: what is not sent stays due for the sweep
+                log.warning("publish of %s %s to %s failed: %s", row.type, row.event_id, row.subscriber, exc)
                 session.execute(
                     update(self.Outbox)
-                    .where(self.Outbox.id == row.id)
+                    .where(self.Outbox.id == row.event_id)
                     .values(attempts=self.Outbox.attempts + 1, last_error=str(exc)[:2000])
                 )
-                session.commit()
-                return done
+                failed = row.event_id
+                break
+            row.sends += 1
+            row.sent_at = now
+            row.due_at = now + timedelta(seconds=min(MAX_REDELIVER_SECONDS, redeliver * 2 ** (row.sends - 1)))
+            sent_events.append(row.event_id)
+        # an event is published once every subscriber it was owed to has been sent it
+        fully_sent = [event_id for event_id in dict.fromkeys(sent_events) if event_id != failed]
+        if fully_sent:
             session.execute(
-                update(self.Outbox).where(self.Outbox.id == row.id).values(published_at=db.utcnow())
+                update(self.Outbox)
+                .where(self.Outbox.id.in_(fully_sent), self.Outbox.published_at.is_(None))
+                .values(published_at=now)
             )
-            done += 1
         session.commit()
-        return done
+        return len(fully_sent)
+
+    def absorb_confirmations(self, limit: int = 100_000) -> int:
+        """Delete the owed rows that subscribers have confirmed. Returns how many were read."""
+        try:
+            client = broker_client()
+        except Exception:
+            return 0
+        key = confirmations_key(self.service)
+        absorbed = 0
+        while absorbed < limit:
+            try:
+                items = client.lpop(key, 1000)
+            except Exception as exc:  # the broker is down: the rows stay owed, nothing is lost
+                log.warning("could not read %s's confirmations: %s", self.service, exc)
+                return absorbed
+            if not items:
+                return absorbed
+            pairs = set()
+            for item in items:
+                subscriber, _, event_id = item.decode().partition("|")
+                pairs.add((event_id, subscriber))
+            with self.session() as session:
+                session.execute(
+                    delete(self.Owed).where(tuple_(self.Owed.event_id, self.Owed.subscriber).in_(pairs))
+                )
+                session.commit()
+            absorbed += len(items)
+        return absorbed
+
+    def owed(self, older_than_seconds: float = 0.0, limit: int = 100) -> "OwedReport":
+        """What this service's events are still owed to each subscriber: counts and the oldest
+        per subscriber, and the oldest ``limit`` events older than ``older_than_seconds``."""
+        now = db.utcnow()
+        cutoff = now - timedelta(seconds=older_than_seconds)
+        with self.session() as session:
+            by_subscriber = {
+                subscriber: SubscriberOwed(subscriber, count, (now - oldest).total_seconds())
+                for subscriber, count, oldest in session.execute(
+                    select(self.Owed.subscriber, func.count(), func.min(self.Owed.created_at))
+                    .group_by(self.Owed.subscriber)
+                )
+            }
+            events = [
+                OwedEvent(row.subscriber, row.event_id, row.type, row.correlation_id,
+                          (now - row.created_at).total_seconds(), row.sends)
+                for row in session.scalars(
+                    select(self.Owed).where(self.Owed.created_at <= cutoff)
+                    .order_by(self.Owed.created_at).limit(limit)
+                )
+            ]
+        return OwedReport(self.service, by_subscriber, events)
 
     # --- dead letters ---------------------------------------------------------------------
     def record_dead_letter(self, task: str, envelope: dict, error: str, attempts: int) -> str:
@@ -297,10 +487,18 @@ class UnitOfWork:
              version: int = 1) -> Event:
         event = Event(type=event_type, source=self.bus.service, payload=payload,
                       correlation_id=correlation_id, version=version)
+        targets = subscribers(event.type)
         self.session.add(
             self.bus.Outbox(id=event.id, type=event.type, correlation_id=correlation_id,
-                            envelope=event.to_envelope(), created_at=event.occurred_at)
+                            envelope=event.to_envelope(), created_at=event.occurred_at,
+                            published_at=None if targets else event.occurred_at)
         )
+        for target in targets:  # owed to each subscriber until it confirms
+            self.session.add(
+                self.bus.Owed(event_id=event.id, subscriber=target, type=event.type,
+                              correlation_id=correlation_id, created_at=event.occurred_at,
+                              due_at=event.occurred_at)
+            )
         self._pending.append(event.id)
         return event
 

@@ -36,9 +36,11 @@ def register_service_tasks(bus: ServiceBus):
             bus.consume(envelope)
         except PermanentError as exc:
             bus.record_dead_letter(self.name, envelope, f"{type(exc).__name__}: {exc}", attempt)
+            bus.confirm(envelope)  # the dead letter holds it now: its producer need not send it again
         except Exception as exc:
             if attempt >= settings.max_retries:
                 bus.record_dead_letter(self.name, envelope, f"{type(exc).__name__}: {exc}", attempt)
+                bus.confirm(envelope)
                 return
             log.warning("%s attempt %d failed: %s", self.name, attempt, exc)
             raise self.retry(exc=exc, countdown=backoff_seconds(attempt, settings.retry_backoff_max),

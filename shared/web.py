@@ -25,11 +25,25 @@ log = logging.getLogger(__name__)
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 
 
+class OwedSchema(Schema):
+    count = fields.Integer(required=True)
+    oldest_seconds = fields.Float(required=True)
+
+
+class EventDeliverySchema(Schema):
+    owed = fields.Dict(keys=fields.String(), values=fields.Nested(OwedSchema), required=True, metadata={
+        "description": "this service's events not yet confirmed by each subscriber: how many, and the oldest's age"})
+    late = fields.Integer(required=True, metadata={
+        "description": "of those, how many are older than the delivery promise (sopdesk doctor lists them)"})
+    promise_seconds = fields.Float(required=True)
+
+
 class HealthSchema(Schema):
     service = fields.String(required=True)
     status = fields.String(required=True, metadata={"description": "ok, or down when a dependency fails"})
     database = fields.String(required=True)
     broker = fields.String(required=True)
+    delivery = fields.Nested(EventDeliverySchema, metadata={"description": "absent when the database is down"})
 
 
 class FieldErrorsSchema(Schema):
@@ -69,6 +83,7 @@ def create_service_app(
     blueprints: Iterable[Blueprint],
     settings: Settings | None = None,
     extra_setup: Callable[[Flask], None] | None = None,
+    bus=None,
 ) -> Flask:
     settings = settings or get_settings()
     app = Flask(f"services.{service}", template_folder="templates", static_folder=None)
@@ -116,6 +131,19 @@ def create_service_app(
             check_broker()
         except Exception as exc:
             result["broker"] = f"down: {type(exc).__name__}"
+        if bus is not None and result["database"] == "ok":
+            promise = get_settings().delivery_promise_seconds
+            try:
+                report = bus.owed(older_than_seconds=promise, limit=1000)
+            except Exception as exc:
+                result["database"] = f"down: {type(exc).__name__}"
+        if result["database"] == "ok" and bus is not None:
+            result["delivery"] = {
+                "owed": {name: {"count": s.count, "oldest_seconds": round(s.oldest_seconds, 1)}
+                         for name, s in sorted(report.by_subscriber.items())},
+                "late": len(report.events),
+                "promise_seconds": promise,
+            }
         healthy = result["database"] == "ok" and result["broker"] == "ok"
         result["status"] = "ok" if healthy else "down"
         return result, (200 if healthy else 503)

@@ -12,5 +12,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.assignment.desk import desk
     from services.assignment.views import blp
 
-    return create_service_app("assignment", "assignment", [blp], settings,
+    from services.assignment.bus import bus
+
+    return create_service_app("assignment", "assignment", [blp], settings, bus=bus,
                               extra_setup=lambda app: app.register_blueprint(desk))

@@ -1,5 +1,5 @@
 """Assignment's side of the event bus."""
-from services.assignment.models import DeadLetter, Inbox, Outbox
+from services.assignment.models import DeadLetter, Inbox, Outbox, Owed
 from shared.messaging import ServiceBus
 
-bus = ServiceBus("assignment", Outbox, Inbox, DeadLetter, handlers_module="services.assignment.handlers")
+bus = ServiceBus("assignment", Outbox, Inbox, DeadLetter, Owed, handlers_module="services.assignment.handlers")

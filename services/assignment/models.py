@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared import db
 from shared.audit import AccessLogMixin
-from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin, OwedMixin
 
 Base = db.make_base("assignment")
 
@@ -19,6 +19,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class Owed(OwedMixin, Base):
     pass
 
 

@@ -11,4 +11,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.intake import handlers, messages  # noqa: F401  (event handlers, the service's words)
     from services.intake.views import blp
 
-    return create_service_app("intake", "intake", [blp], settings)
+    from services.intake.bus import bus
+
+    return create_service_app("intake", "intake", [blp], settings, bus=bus)

@@ -11,4 +11,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.notify import handlers  # noqa: F401  (event handlers)
     from services.notify.views import blp
 
-    return create_service_app("notify", "notify", [blp], settings)
+    from services.notify.bus import bus
+
+    return create_service_app("notify", "notify", [blp], settings, bus=bus)

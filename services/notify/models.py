@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared import db
 from shared.audit import AccessLogMixin
-from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin, OwedMixin
 
 Base = db.make_base("notify")
 
@@ -18,6 +18,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class Owed(OwedMixin, Base):
     pass
 
 

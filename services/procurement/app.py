@@ -13,6 +13,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.procurement import asset_views, contract_views, project_views
     from services.procurement.desk import desk
 
+    from services.procurement.bus import bus
+
     return create_service_app("procurement", "procurement",
-                              [asset_views.blp, project_views.blp, contract_views.blp], settings,
+                              [asset_views.blp, project_views.blp, contract_views.blp], settings, bus=bus,
                               extra_setup=lambda app: app.register_blueprint(desk))

@@ -1,5 +1,5 @@
 """Procurement's side of the event bus."""
-from services.procurement.models import DeadLetter, Inbox, Outbox
+from services.procurement.models import DeadLetter, Inbox, Outbox, Owed
 from shared.messaging import ServiceBus
 
-bus = ServiceBus("procurement", Outbox, Inbox, DeadLetter, handlers_module="services.procurement.handlers")
+bus = ServiceBus("procurement", Outbox, Inbox, DeadLetter, Owed, handlers_module="services.procurement.handlers")

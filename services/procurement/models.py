@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared import db
 from shared.audit import AccessLogMixin
-from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin
+from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin, OwedMixin
 
 Base = db.make_base("procurement")
 
@@ -42,6 +42,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class Owed(OwedMixin, Base):
     pass
 
 
