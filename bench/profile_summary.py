@@ -42,8 +42,15 @@ def _key(frame: str) -> tuple[str, str]:
     return f"{match['name']} ({_short(match['file'])})", match["file"]
 
 
-def read(path: Path) -> tuple[Counter, Counter, Counter, int]:
-    own, total, libraries, samples = Counter(), Counter(), Counter(), 0
+# where a task (Celery) or a request (Flask) starts: stacks are cut there for the "total" lists
+ENTRIES = ("build_tracer.<locals>.trace_task", "Flask.wsgi_app")
+
+
+def read(path: Path) -> dict:
+    """Own time per function, total time per function below the task/request entry, own time per
+    library, and the samples inside and outside tasks/requests."""
+    own, total, libraries, outside = Counter(), Counter(), Counter(), Counter()
+    samples = inside = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -56,29 +63,42 @@ def read(path: Path) -> tuple[Counter, Counter, Counter, int]:
         keys = [_key(f) for f in frames]
         own[keys[-1][0]] += n
         libraries[_library(keys[-1][1])] += n
-        for name in {k[0] for k in keys}:
+        entry = next((i for i, k in enumerate(keys) if k[0].split(" (")[0] in ENTRIES), None)
+        if entry is None:
+            outside[keys[-1][0]] += n
+            continue
+        inside += n
+        for name in {k[0] for k in keys[entry + 1:]}:
             total[name] += n
-    return own, total, libraries, samples
+    return {"own": own, "total": total, "libraries": libraries, "outside": outside, "samples": samples,
+            "inside": inside}
 
 
 def summarise(path: Path, top: int = 15, rate: int = 100) -> str:
-    own, total, libraries, samples = read(path)
+    found = read(path)
+    own, total, samples, inside = found["own"], found["total"], found["samples"], found["inside"]
     name = path.name.removesuffix(".raw.txt")
     if not samples:
         return f"== {name}: no samples\n"
-    lines = [f"== {name}: {samples} samples (~{samples / rate:.1f} s holding the GIL at {rate} Hz)"]
-    lines.append(f"-- top {top} by own time")
+    lines = [f"== {name}: {samples} samples (~{samples / rate:.1f} s holding the GIL at {rate} Hz); "
+             f"{100 * inside / samples:.0f}% inside tasks/requests, {100 * (samples - inside) / samples:.0f}% outside "
+             f"(the worker's or server's own loop: broker, pool, sockets)"]
+    lines.append(f"-- top {top} by own time (% of all samples)")
     for fn, n in own.most_common(top):
         lines.append(f"{100 * n / samples:5.1f}%  {fn}")
-    lines.append(f"-- top {top} by total time (on the stack), leaving out frames on more than 80% of the samples "
-                 f"(the process's main loop and the framework's dispatch)")
-    for fn, n in [(fn, n) for fn, n in total.most_common() if n <= 0.8 * samples][:top]:
+    lines.append(f"-- top {top} by total time inside tasks/requests (% of all samples; wrappers on more than 95% "
+                 f"of the task/request samples left out)")
+    for fn, n in [(fn, n) for fn, n in total.most_common() if n <= 0.95 * inside][:top]:
         lines.append(f"{100 * n / samples:5.1f}%  {fn}")
-    lines.append(f"-- top {top} of sopdesk's own functions (shared/, services/) by total time")
-    for fn, n in [(fn, n) for fn, n in total.most_common() if fn.rsplit("(", 1)[-1].startswith(("shared/", "services/"))][:top]:
+    lines.append(f"-- sopdesk's own functions (shared/, services/) by total time (% of all samples)")
+    for fn, n in [(fn, n) for fn, n in total.most_common()
+                  if fn.rsplit("(", 1)[-1].startswith(("shared/", "services/"))][:top]:
+        lines.append(f"{100 * n / samples:5.1f}%  {fn}")
+    lines.append("-- outside tasks/requests, top 5 by own time (% of all samples)")
+    for fn, n in found["outside"].most_common(5):
         lines.append(f"{100 * n / samples:5.1f}%  {fn}")
     lines.append("-- own time by library")
-    lines.append("  ".join(f"{lib} {100 * n / samples:.0f}%" for lib, n in libraries.most_common(12)))
+    lines.append("  ".join(f"{lib} {100 * n / samples:.0f}%" for lib, n in found["libraries"].most_common(12)))
     return "\n".join(lines) + "\n"
 
 
