@@ -49,7 +49,6 @@ class OutboxMixin:
                 "ix_outbox_unpublished",
                 "created_at",
                 postgresql_where=text("published_at IS NULL"),
-                sqlite_where=text("published_at IS NULL"),
             ),
         )
 
@@ -203,8 +202,7 @@ class ServiceBus:
                     .order_by(self.Outbox.created_at)
                     .limit(batch)
                 )
-                if db.is_postgres(session.get_bind()):
-                    query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(skip_locked=True)
                 rows = session.scalars(query).all()
                 if not rows:
                     return published
