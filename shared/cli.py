@@ -11,7 +11,10 @@ from shared.config import SERVICES
 def _cmd_up(args) -> int:
     from shared.embedded import run_embedded
 
-    return run_embedded()
+    try:
+        return run_embedded()
+    except KeyboardInterrupt:  # Ctrl-C before anything started: nothing to stop, nothing to show
+        return 130
 
 
 def _cmd_migrate(args) -> int:
