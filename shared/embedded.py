@@ -143,6 +143,8 @@ def _exited(process: subprocess.Popen) -> bool:
     process group's id) cannot be given to another process, so the group may still be signalled."""
     if process.returncode is not None:
         return True
+    if not hasattr(os, "waitid"):  # macOS before Python 3.13: reaped at once, the group signalled by luck
+        return process.poll() is not None
     try:
         return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:
