@@ -18,6 +18,7 @@ processes a killed one left running are found from its record in the data folder
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -330,14 +331,17 @@ def _stop_leftovers(data: Path, pg) -> None:
             time.sleep(0.1)
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
+def _port_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on ``host:port``, or None when it could."""
+    try:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return f"port {port} on {host} is already in use"
+        return f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+    return None
 
 
 def _hold_lock(data: Path):
@@ -412,13 +416,14 @@ def run_embedded() -> int:
     embedded_smtp = settings.smtp_host in ("localhost", "127.0.0.1") and "SMTP_HOST" not in os.environ
     _stop_leftovers(data, pg)
     # the ports before anything starts: one line, not a traceback from deep inside a child
-    if not _port_free(settings.host, settings.port):
-        print(f"sopdesk up: port {settings.port} on {settings.host} is already in use: set SOPDESK_PORT to a free port",
-              file=sys.stderr)
+    problem = _port_problem(settings.host, settings.port)
+    if problem:
+        hint = "set SOPDESK_PORT to a free port" if "in use" in problem else "check SOPDESK_HOST and SOPDESK_PORT"
+        print(f"sopdesk up: {problem}: {hint}", file=sys.stderr)
         return 2
-    if embedded_smtp and not _port_free("127.0.0.1", settings.smtp_port):
-        print(f"sopdesk up: port {settings.smtp_port} on 127.0.0.1 (the mail catcher's SMTP) is already in use: "
-              f"set SMTP_PORT to a free port", file=sys.stderr)
+    problem = _port_problem("127.0.0.1", settings.smtp_port) if embedded_smtp else None
+    if problem:
+        print(f"sopdesk up: {problem} (the mail catcher's SMTP): set SMTP_PORT to a free port", file=sys.stderr)
         return 2
 
     env = dict(os.environ, SOPDESK_DATA_DIR=str(data), SOPDESK_ENV="embedded",
