@@ -60,7 +60,13 @@ def embedded_app():
     """gunicorn entry point of the embedded default: the four services and the mail inbox."""
     from shared.mailcatcher import inbox_app
 
+    from shared import db
+    from shared.embedded import wait_for_migrations
+
     settings = get_settings()
-    return create_gateway(settings, extra={"mail": inbox_app(settings)})
+    app = create_gateway(settings, extra={"mail": inbox_app(settings)})
+    wait_for_migrations(settings.data_dir)  # sopdesk up may still be bringing the databases up to date
+    db.dispose_engines()  # loaded once before gunicorn forks (--preload): no connection may be shared
+    return app
 
 

@@ -11,7 +11,10 @@ from shared.config import SERVICES
 def _cmd_up(args) -> int:
     from shared.embedded import run_embedded
 
-    return run_embedded()
+    try:
+        return run_embedded()
+    except KeyboardInterrupt:  # Ctrl-C before anything started: nothing to stop, nothing to show
+        return 130
 
 
 def _cmd_migrate(args) -> int:
@@ -418,8 +421,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _database_problem() -> str | None:
+    """Why the command cannot reach its database, in one line, when that is known before it tries:
+    a bad setting, or the embedded PostgreSQL (which only ``sopdesk up`` runs) not running."""
+    from shared.config import ConfigError, get_settings
+
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        return str(exc)
+    if not (settings.embedded and settings.embedded_postgres):
+        return None
+    from shared.pgserver import EmbeddedPostgres
+
+    if EmbeddedPostgres.of(settings).answers():
+        return None
+    return (f"the embedded PostgreSQL of {settings.data_dir} is not running: start `sopdesk up` "
+            f"(with the same SOPDESK_DATA_DIR) first, or set DATABASE_URL")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.func not in (_cmd_up, _cmd_packs_check):  # the others all work on a database
+        problem = _database_problem()
+        if problem:
+            print(f"sopdesk {args.command}: {problem}", file=sys.stderr)
+            return 2
     return int(args.func(args) or 0)
 
 

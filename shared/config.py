@@ -5,11 +5,13 @@ README, docker-compose.yml and the tests can check they name only real settings.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote
 
 from shared.workcal import DEFAULT_OFFICE_HOURS, format_office_hours, parse_office_hours
 
@@ -18,11 +20,11 @@ SERVICES = ("intake", "assignment", "notify", "procurement")
 ENV_VARS: dict[str, str] = {
     "SOPDESK_PORT": "port of the embedded default (sopdesk up); default 8000",
     "SOPDESK_HOST": "address the embedded default listens on; default 127.0.0.1",
-    "SOPDESK_DATA_DIR": "where the embedded default keeps its SQLite files, broker and mail; default ./var",
+    "SOPDESK_DATA_DIR": "where the embedded default keeps its PostgreSQL cluster, broker, uploads and mail; default ./var",
     "SOPDESK_PUBLIC_URL": "base URL used in links in emails; default http://127.0.0.1:<port>",
     "SOPDESK_ENV": "'embedded' (the default of sopdesk up) or 'production'",
     "SECRET_KEY": "signs staff tokens and tracking links; required in production",
-    "DATABASE_URL": "PostgreSQL URL shared by the services, each in its own schema; unset: SQLite files",
+    "DATABASE_URL": "PostgreSQL URL shared by the services, each in its own schema; unset: the embedded PostgreSQL of sopdesk up",
     "SOPDESK_INTAKE_DATABASE_URL": "overrides DATABASE_URL for intake",
     "SOPDESK_ASSIGNMENT_DATABASE_URL": "overrides DATABASE_URL for assignment",
     "SOPDESK_NOTIFY_DATABASE_URL": "overrides DATABASE_URL for notify",
@@ -79,6 +81,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
     database_urls: dict[str, str] = field(default_factory=dict)
+    embedded_postgres: bool = False  # some service uses the embedded PostgreSQL of sopdesk up
     broker_url: str = ""
     visibility_timeout: int = 300
     redeliver_seconds: int = 310
@@ -133,12 +136,19 @@ class Settings:
         host = env.get("SOPDESK_HOST", "127.0.0.1")
         shared_db = env.get("DATABASE_URL", "")
         database_urls = {}
+        embedded_postgres = False
         for service in SERVICES:
             url = env.get(f"SOPDESK_{service.upper()}_DATABASE_URL") or shared_db
             if not url:
                 if mode == "production":
                     raise ConfigError("DATABASE_URL is required in production")
-                url = f"sqlite:///{data_dir / (service + '.db')}"
+                url = embedded_postgres_url(data_dir)  # where sopdesk up runs it; nothing is started here
+                embedded_postgres = True
+            if url.split("://", 1)[0].split("+", 1)[0] not in ("postgres", "postgresql"):
+                name = f"SOPDESK_{service.upper()}_DATABASE_URL" if env.get(f"SOPDESK_{service.upper()}_DATABASE_URL") \
+                    else "DATABASE_URL"
+                raise ConfigError(f"{name} must be a PostgreSQL URL (postgresql://user:password@host:5432/db), "
+                                  f"got {url.split(':', 1)[0]!r}")
             database_urls[service] = normalise_database_url(url)
         broker_url = env.get("REDIS_URL", "")
         if not broker_url:
@@ -190,6 +200,7 @@ class Settings:
             public_url=env.get("SOPDESK_PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
             secret_key=secret_key,
             database_urls=database_urls,
+            embedded_postgres=embedded_postgres,
             broker_url=broker_url,
             visibility_timeout=visibility_timeout,
             redeliver_seconds=_int(env, "SOPDESK_REDELIVER_SECONDS", visibility_timeout + sweep_seconds),
@@ -239,6 +250,26 @@ def parse_rate(text: str) -> tuple[int, int]:
     if not match or int(match.group(1)) < 1:
         raise ValueError(f"write it as N/second, N/minute, N/hour or N/day, got {text!r}")
     return int(match.group(1)), RATE_UNITS[match.group(2)]
+
+
+EMBEDDED_PG_DATABASE = "sopdesk"
+EMBEDDED_PG_USER = "sopdesk"
+_SOCKET_PATH_MAX = 100  # a Unix socket's path is limited to 107 bytes; keep a margin
+
+
+def embedded_postgres_socket_dir(data_dir: Path) -> Path:
+    """Where the embedded PostgreSQL of ``data_dir`` puts its socket: beside its cluster, or a
+    folder in /tmp named after the data folder when that path is too long for a socket."""
+    folder = Path(data_dir) / "postgres"
+    if len(os.fsencode(str(folder / ".s.PGSQL.5432"))) <= _SOCKET_PATH_MAX:
+        return folder
+    return Path("/tmp") / f"sopdesk-pg-{hashlib.sha256(os.fsencode(str(data_dir))).hexdigest()[:12]}"
+
+
+def embedded_postgres_url(data_dir: Path) -> str:
+    """The URL of the embedded PostgreSQL of ``data_dir`` (its Unix socket, no TCP port)."""
+    host = quote(str(embedded_postgres_socket_dir(data_dir)), safe="/")
+    return f"postgresql+psycopg://{EMBEDDED_PG_USER}@/{EMBEDDED_PG_DATABASE}?host={host}"
 
 
 def normalise_database_url(url: str) -> str:

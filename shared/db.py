@@ -1,5 +1,5 @@
-"""Database plumbing every service shares: one engine per service, its own schema on PostgreSQL
-(its own file on SQLite), a declarative base with a naming convention, and the unit of work.
+"""Database plumbing every service shares: one engine per service, its own schema on PostgreSQL,
+a declarative base with a naming convention, and the unit of work.
 
 A service owns its tables: its engine sets ``search_path`` to the service's schema, so no other
 service's tables are even visible on its connections.
@@ -9,9 +9,8 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, MetaData, create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -34,7 +33,7 @@ def new_id() -> str:
 
 
 class UTCDateTime(TypeDecorator):
-    """Stores aware UTC datetimes and always gives them back aware (SQLite forgets the zone)."""
+    """Stores aware UTC datetimes (a naive one is refused) and gives them back in UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -49,8 +48,6 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
 
 
@@ -88,22 +85,7 @@ def dispose_engines() -> None:
 
 
 def _build_engine(service: str, url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    # PostgreSQL: every service in its own schema, found through search_path.
+    # every service in its own schema, found through search_path
     return create_engine(
         url,
         pool_pre_ping=True,
@@ -114,17 +96,12 @@ def _build_engine(service: str, url: str) -> Engine:
 
 
 def ensure_schema(engine: Engine, service: str) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{service}"'))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{service}"'))
 
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
-
-
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
 
 
 def ping(engine: Engine) -> None:

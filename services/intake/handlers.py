@@ -142,9 +142,7 @@ def find_request(tracking_code: str) -> Request | None:
 
 
 def _locked_request(uow: UnitOfWork, tracking_code: str) -> Request | None:
-    query = select(Request).where(Request.tracking_code == tracking_code)
-    if db.is_postgres(uow.session.get_bind()):
-        query = query.with_for_update()
+    query = select(Request).where(Request.tracking_code == tracking_code).with_for_update()
     return uow.session.scalar(query)
 
 

@@ -55,8 +55,7 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "recipient", "template", name="uq_deliveries_event_recipient_template"),
-        Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'sending')"),
-              sqlite_where=text("status IN ('pending', 'sending')")),
+        Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'sending')")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=db.new_id)

@@ -1,6 +1,6 @@
 """Small rules every procurement module shares: the clock (an aware UTC ``now``, Bangkok's date
 of the paper world), money to the satang, who counts as allowed (``admin`` may do anything), the
-row locks only PostgreSQL takes, and the plain filters of the list queries. No Flask here."""
+row locks (SELECT ... FOR UPDATE), and the plain filters of the list queries. No Flask here."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -78,17 +78,9 @@ def is_admin(staff: Staff) -> bool:
 # --- locks and filters ------------------------------------------------------------------------------
 
 
-def takes_row_locks(session: Session) -> bool:
-    """Whether ``SELECT ... FOR UPDATE`` and advisory locks exist on the session's database:
-    PostgreSQL does; the embedded default (SQLite) writes one transaction at a time anyway."""
-    return db.is_postgres(session.get_bind())
-
-
 def for_update(session: Session, query, of=None):
-    """``query`` locking the rows it reads, where the database has row locks."""
-    if takes_row_locks(session):
-        return query.with_for_update(of=of) if of is not None else query.with_for_update()
-    return query
+    """``query`` locking the rows it reads (``SELECT ... FOR UPDATE``)."""
+    return query.with_for_update(of=of) if of is not None else query.with_for_update()
 
 
 def contains_pattern(text: str) -> str:

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from services.procurement import documents, models, projects
 from services.procurement.bus import bus
-from services.procurement.common import (HUNDRED, bangkok_today, for_update, iso, may, money, money_str,
-                                         takes_row_locks, utc_now, where_given)
+from services.procurement.common import (HUNDRED, bangkok_today, for_update, iso, may, money, money_str, utc_now,
+                                         where_given)
 from services.procurement.errors import ProcurementError, conflict, forbidden, invalid, not_found
 from services.procurement.models import (Acceptance, Committee, CommitteeMember, Contract, Document,
                                          Incident, Milestone, Project, Vendor)
@@ -307,7 +307,7 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        project = session.get(Project, data["project_id"], with_for_update=takes_row_locks(session))
+        project = session.get(Project, data["project_id"], with_for_update=True)
         if project is None:
             raise invalid("project_id", "There is no such project.")
         vendor = session.get(Vendor, data["vendor_id"])

@@ -147,7 +147,7 @@ class AssetLoan(Base):
     __table_args__ = (
         # one open loan per machine
         Index("uq_asset_loans_open", "asset_id", unique=True,
-              postgresql_where=text("returned_on IS NULL"), sqlite_where=text("returned_on IS NULL")),
+              postgresql_where=text("returned_on IS NULL")),
     )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from services.procurement import documents as docs_module
 from services.procurement.bus import bus
 from services.procurement.common import (bangkok_today, contains_pattern, is_admin, iso, money, money_str,
-                                         parse_moment, takes_row_locks, utc_now, where_given)
+                                         parse_moment, utc_now, where_given)
 from services.procurement.errors import ProcurementError, conflict, forbidden, invalid, not_found
 from services.procurement.models import (APPROVAL_KINDS, COMMITTEE_KINDS, Acceptance,
                                          AccessLog, Approval, Committee, CommitteeMember, Document, Project, Quote,
@@ -77,7 +77,7 @@ def _require_open(project: Project, what: str = "change") -> None:
 
 
 def _load(session: Session, project_id: int, lock: bool = False) -> Project:
-    project = session.get(Project, project_id, with_for_update=lock and takes_row_locks(session))
+    project = session.get(Project, project_id, with_for_update=lock)
     if project is None:
         raise not_found("project")
     return project
@@ -711,9 +711,8 @@ def cancel_project(staff: Staff, project_id: int, reason: str, now: datetime | N
 def _lock_case(session: Session, tracking_code: str) -> None:
     """Serialise consumers about one case: two different events announcing the same wait must
     not open two purchases."""
-    if takes_row_locks(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                        {"key": f"procurement-case:{tracking_code}"})
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"procurement-case:{tracking_code}"})
 
 
 def _open_for_case(session: Session, payload: dict, kind: str, purpose: str, moment: datetime) -> Project:

@@ -1,12 +1,14 @@
 """Fast tests of shared pieces that need no server."""
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from marshmallow import ValidationError
 
 from shared import i18n
 from shared.auth import Staff, hash_password, issue_token, verify_password, verify_token
-from shared.config import ConfigError, Settings, normalise_database_url
+from shared.config import (SERVICES, ConfigError, Settings, embedded_postgres_socket_dir, embedded_postgres_url,
+                           normalise_database_url)
 from shared.events import Event
 from shared.tracking import check_tracking_token, new_tracking_code, tracking_token
 
@@ -45,14 +47,39 @@ def test_production_requires_database_broker_secret_and_public_url(missing):
         Settings.from_env(incomplete)
 
 
-def test_embedded_defaults_use_sqlite_files_and_a_socket_broker(tmp_path):
+def test_embedded_defaults_use_the_embedded_postgres_and_a_socket_broker(tmp_path):
     settings = Settings.from_env({"SOPDESK_DATA_DIR": str(tmp_path), "SOPDESK_PORT": "8123"})
-    assert settings.embedded
-    assert settings.database_url("notify") == f"sqlite:///{tmp_path / 'notify.db'}"
+    assert settings.embedded and settings.embedded_postgres
+    # one database, every service in its own schema (search_path), on the socket in the data folder
+    url = f"postgresql+psycopg://sopdesk@/sopdesk?host={tmp_path / 'postgres'}"
+    assert {settings.database_url(service) for service in SERVICES} == {url}
     assert settings.broker_url == f"redis+socket://{tmp_path / 'broker' / 'redis.sock'}"
     assert settings.public_url == "http://127.0.0.1:8123"
+    assert not (tmp_path / "postgres").exists(), "reading the settings starts nothing"
     # the generated key is kept, so links in emails survive a restart
     assert Settings.from_env({"SOPDESK_DATA_DIR": str(tmp_path)}).secret_key == settings.secret_key
+    # a service given its own database; the others stay on the embedded one
+    mixed = Settings.from_env({"SOPDESK_DATA_DIR": str(tmp_path), "SOPDESK_NOTIFY_DATABASE_URL": "postgres://u@h/n"})
+    assert mixed.database_url("notify") == "postgresql+psycopg://u@h/n" and mixed.embedded_postgres
+    assert not Settings.from_env({"SOPDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgres://u@h/d"}).embedded_postgres
+
+
+def test_the_embedded_postgres_socket_moves_to_tmp_when_the_data_folder_path_is_too_long(tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    socket_dir = embedded_postgres_socket_dir(deep)
+    assert socket_dir.parent == Path("/tmp") and len(str(socket_dir / ".s.PGSQL.5432")) < 100
+    assert socket_dir == embedded_postgres_socket_dir(deep), "the same folder every time, for every process"
+    assert socket_dir != embedded_postgres_socket_dir(tmp_path / ("d" * 60) / ("f" * 60))
+    assert f"host={socket_dir}" in embedded_postgres_url(deep)
+    # a path with a space stays one URL
+    assert embedded_postgres_url(tmp_path / "my data").endswith(f"host={tmp_path}/my%20data/postgres")
+
+
+def test_only_postgresql_urls_are_accepted(tmp_path):
+    with pytest.raises(ConfigError, match="DATABASE_URL must be a PostgreSQL URL"):
+        Settings.from_env({"SOPDESK_DATA_DIR": str(tmp_path), "DATABASE_URL": "sqlite:///x.db"})
+    with pytest.raises(ConfigError, match="SOPDESK_INTAKE_DATABASE_URL must be a PostgreSQL URL"):
+        Settings.from_env({"SOPDESK_DATA_DIR": str(tmp_path), "SOPDESK_INTAKE_DATABASE_URL": "mysql://h/x"})
 
 
 def test_settings_reject_bad_values(tmp_path):
@@ -65,7 +92,7 @@ def test_settings_reject_bad_values(tmp_path):
 def test_postgres_urls_use_psycopg3():
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
-    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert normalise_database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
 
 
 def test_tracking_token_opens_only_its_own_code():

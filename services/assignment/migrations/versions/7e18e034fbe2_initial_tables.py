@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['created_at'], unique=False, postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
+    op.create_index('ix_outbox_unpublished', 'outbox', ['created_at'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('personal_data_access',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('at', shared.db.UTCDateTime(timezone=True), nullable=False),
@@ -114,7 +114,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_case_steps_assignee'), 'case_steps', ['assignee'], unique=False)
     op.create_index(op.f('ix_case_steps_case_id'), 'case_steps', ['case_id'], unique=False)
-    op.create_index('ix_case_steps_open_due', 'case_steps', ['due_at'], unique=False, postgresql_where=sa.text("status = 'active'"), sqlite_where=sa.text("status = 'active'"))
+    op.create_index('ix_case_steps_open_due', 'case_steps', ['due_at'], unique=False, postgresql_where=sa.text("status = 'active'"))
     op.create_index(op.f('ix_case_steps_role'), 'case_steps', ['role'], unique=False)
     op.create_table('user_roles',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -135,14 +135,14 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_user_roles_role'), table_name='user_roles')
     op.drop_table('user_roles')
     op.drop_index(op.f('ix_case_steps_role'), table_name='case_steps')
-    op.drop_index('ix_case_steps_open_due', table_name='case_steps', postgresql_where=sa.text("status = 'active'"), sqlite_where=sa.text("status = 'active'"))
+    op.drop_index('ix_case_steps_open_due', table_name='case_steps', postgresql_where=sa.text("status = 'active'"))
     op.drop_index(op.f('ix_case_steps_case_id'), table_name='case_steps')
     op.drop_index(op.f('ix_case_steps_assignee'), table_name='case_steps')
     op.drop_table('case_steps')
     op.drop_table('users')
     op.drop_index('ix_personal_data_access_record', table_name='personal_data_access')
     op.drop_table('personal_data_access')
-    op.drop_index('ix_outbox_unpublished', table_name='outbox', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
+    op.drop_index('ix_outbox_unpublished', table_name='outbox', postgresql_where=sa.text('published_at IS NULL'))
     op.drop_table('outbox')
     op.drop_table('inbox')
     op.drop_table('dead_letters')

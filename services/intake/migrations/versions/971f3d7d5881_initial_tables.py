@@ -46,7 +46,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['created_at'], unique=False, postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
+    op.create_index('ix_outbox_unpublished', 'outbox', ['created_at'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('requests',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('tracking_code', sa.String(length=32), nullable=False),
@@ -101,7 +101,7 @@ def downgrade() -> None:
     op.drop_table('request_steps')
     op.drop_index(op.f('ix_requests_sop'), table_name='requests')
     op.drop_table('requests')
-    op.drop_index('ix_outbox_unpublished', table_name='outbox', postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
+    op.drop_index('ix_outbox_unpublished', table_name='outbox', postgresql_where=sa.text('published_at IS NULL'))
     op.drop_table('outbox')
     op.drop_table('inbox')
     op.drop_table('dead_letters')

@@ -20,6 +20,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('contacts') as batch:
-        batch.drop_column('sop_title')
-        batch.drop_column('subject')
+    op.drop_column('contacts', 'sop_title')
+    op.drop_column('contacts', 'subject')

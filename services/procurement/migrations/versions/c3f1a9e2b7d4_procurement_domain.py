@@ -170,7 +170,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_asset_loans_asset_id'), 'asset_loans', ['asset_id'], unique=False)
     op.create_index(op.f('ix_asset_loans_tracking_code'), 'asset_loans', ['tracking_code'], unique=False)
-    op.create_index('uq_asset_loans_open', 'asset_loans', ['asset_id'], unique=True, postgresql_where=sa.text('returned_on IS NULL'), sqlite_where=sa.text('returned_on IS NULL'))
+    op.create_index('uq_asset_loans_open', 'asset_loans', ['asset_id'], unique=True, postgresql_where=sa.text('returned_on IS NULL'))
     op.create_table('claims',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('vendor_id', sa.Integer(), nullable=False),
@@ -353,7 +353,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_claims_tracking_code'), table_name='claims')
     op.drop_index(op.f('ix_claims_asset_id'), table_name='claims')
     op.drop_table('claims')
-    op.drop_index('uq_asset_loans_open', table_name='asset_loans', postgresql_where=sa.text('returned_on IS NULL'), sqlite_where=sa.text('returned_on IS NULL'))
+    op.drop_index('uq_asset_loans_open', table_name='asset_loans', postgresql_where=sa.text('returned_on IS NULL'))
     op.drop_index(op.f('ix_asset_loans_tracking_code'), table_name='asset_loans')
     op.drop_index(op.f('ix_asset_loans_asset_id'), table_name='asset_loans')
     op.drop_table('asset_loans')
