@@ -99,9 +99,35 @@ class OwedMixin:
         return (Index("ix_outbox_owed_due_at", "due_at"),)
 
 
+def create_owed_table(op) -> None:
+    """The migration that brings ``outbox_owed``, the same in every service's history: the table,
+    its index, and what was never published before it, owed to its subscribers."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "outbox_owed",
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("subscriber", sa.String(length=40), nullable=False),
+        sa.Column("type", sa.String(length=100), nullable=False),
+        sa.Column("correlation_id", sa.String(length=64), nullable=True),
+        sa.Column("created_at", db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sends", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", "subscriber", name=op.f("pk_outbox_owed")),
+    )
+    op.create_index("ix_outbox_owed_due_at", "outbox_owed", ["due_at"], unique=False)
+    backfill_owed(op.get_bind())
+
+
+def drop_owed_table(op) -> None:
+    op.drop_index("ix_outbox_owed_due_at", table_name="outbox_owed")
+    op.drop_table("outbox_owed")
+
+
 def backfill_owed(connection) -> None:
-    """For the migration that brings ``outbox_owed``: events written before it and never
-    published are owed to their subscribers (the sweep then sends them)."""
+    """Events written before ``outbox_owed`` existed and never published are owed to their
+    subscribers (the sweep then sends them)."""
     rows = connection.execute(
         text("SELECT id, type, correlation_id, created_at FROM outbox WHERE published_at IS NULL")
     ).all()
