@@ -235,6 +235,7 @@ class ServiceBus:
         self.Owed = owed
         self._handlers: dict[str, Handler] = {}
         self._after_consume: list[Callable[[Event], None]] = []
+        self._after_batch: list[Callable[[list[Event]], None]] = []
         self._sessionmakers: dict[int, sessionmaker] = {}
 
     # --- database -------------------------------------------------------------------------
@@ -265,6 +266,12 @@ class ServiceBus:
     def after_consume(self, fn: Callable[[Event], None]) -> Callable[[Event], None]:
         """Run after every delivery of an event, handled now or before (e.g. send what is due)."""
         self._after_consume.append(fn)
+        return fn
+
+    def after_batch(self, fn: Callable[[list[Event]], None]) -> Callable[[list[Event]], None]:
+        """Run once after each delivered batch of events has committed, with every event of the
+        batch, handled now or before (e.g. send, over one connection, the emails they asked for)."""
+        self._after_batch.append(fn)
         return fn
 
     def load_handlers(self) -> None:
@@ -308,6 +315,8 @@ class ServiceBus:
         self.confirm(envelope)
         for fn in self._after_consume:
             fn(event)
+        for batch_fn in self._after_batch:
+            batch_fn([event])
         return ConsumeResult(event, duplicate)
 
     def confirm(self, envelope: dict[str, Any]) -> None:
