@@ -366,6 +366,10 @@ def database_views(url: str, codes: list[str]) -> dict[str, dict]:
                                  for s in SERVICES}
         views["unpublished"] = {s: conn.execute(
             f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL").fetchone()[0] for s in SERVICES}
+        views["owed"] = {s: conn.execute(f"SELECT count(*) FROM {s}.outbox_owed").fetchone()[0] for s in SERVICES}
+        # events each service consumed (its inbox), and every case: the hops a case takes
+        views["inbox"] = {s: conn.execute(f"SELECT count(*) FROM {s}.inbox").fetchone()[0] for s in SERVICES}
+        views["all_cases"] = conn.execute("SELECT count(*) FROM assignment.cases").fetchone()[0]
     return views
 
 
@@ -637,13 +641,13 @@ def report_phase(r: PhaseResult, views: dict[str, dict]) -> tuple[str, dict]:
     cpu_rows.append(["TOTAL counted", r.counted_cpu(), ms(r.counted_cpu()) / n])
     lines.append(table(["process", "CPU s", "CPU-ms per case"], cpu_rows))
     # tasks
-    handled = {k: v for k, v in r.tasks.items() if k.endswith(".handle_event")}
+    handled = {k: v for k, v in r.tasks.items() if k.endswith((".handle_event", ".handle_events"))}
     task_rows = [[k, v["received"], v["succeeded"], v["retry"], v["raised"], v["succeeded"] / n]
                  for k, v in sorted(r.tasks.items())]
     lines.append(table(["task (worker logs)", "received", "succeeded", "retry", "raised", "succeeded per case"],
                        task_rows))
     per_case = sum(v["succeeded"] for v in handled.values()) / n
-    lines.append(f"handle_event tasks per case: {per_case:.2f}")
+    lines.append(f"consumer tasks (handle_event and batches of handle_events) per case: {per_case:.2f}")
     if r.problems:
         lines.append("warnings/errors in logs: " + ", ".join(f"{k} {v}" for k, v in sorted(r.problems.items())))
         lines.extend("  " + e for e in r.examples)
@@ -755,10 +759,10 @@ def main(argv=None) -> int:
         views = database_views(url, all_codes)
         stack.stop()
 
-        # hops: the handle_event tasks a case ran, per queue, from the first phase's worker logs
+        # hops: the events a case made each service consume (its inbox rows over all cases; events
+        # travel in batches, so tasks no longer count them)
         first = results[0]
-        per_queue = {q: round(first.tasks.get(f"{q}.handle_event", {}).get("succeeded", 0) / max(1, len(first.ok)))
-                     for q in SERVICES}
+        per_queue = {q: round(views["inbox"][q] / max(1, views["all_cases"])) for q in SERVICES}
         hops = args.hops or sum(per_queue.values())
         queues = hop_queues(per_queue, hops)
 
@@ -805,8 +809,8 @@ def main(argv=None) -> int:
                     "database; the rest of the server (its background processes and other databases, which "
                     "other test runs on this machine use) is shown, not counted: it is noise and part of our "
                     "cost mixed. The SMTP sink and the bench client are shown, not counted.")
-        text.append(f"hops per case: {hops} handle_event tasks per case counted in the workers' logs of phase "
-                    f"{first.name} (" + ", ".join(f"{q} {per_queue[q]}" for q in SERVICES) + ")"
+        text.append(f"hops per case: {hops} events consumed per case, counted in the services' inboxes over "
+                    f"{views['all_cases']} cases (" + ", ".join(f"{q} {per_queue[q]}" for q in SERVICES) + ")"
                     + (f"; --hops {args.hops} given" if args.hops else "")
                     + f"; the bare chain runs them on queues {','.join(queues)}")
         out["hops"] = {"count": hops, "per_queue": per_queue, "bare_queues": queues}
@@ -818,7 +822,8 @@ def main(argv=None) -> int:
             out["phases"].append({"name": r.name, **numbers})
         text.append("")
         text.append("database afterwards: dead letters " + ", ".join(f"{k} {v}" for k, v in views["dead_letters"].items())
-                    + "; unpublished outbox rows " + ", ".join(f"{k} {v}" for k, v in views["unpublished"].items()))
+                    + "; unpublished outbox rows " + ", ".join(f"{k} {v}" for k, v in views["unpublished"].items())
+                    + "; events still owed " + ", ".join(f"{k} {v}" for k, v in views["owed"].items()))
         out["dead_letters"], out["unpublished"] = views["dead_letters"], views["unpublished"]
         for b in bare_results:
             section, numbers = report_bare(b, hops)

@@ -27,14 +27,17 @@ keeping anything: what is owed lives in the producer's database until its consum
 """
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import JSON, Index, Integer, String, Text, delete, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
@@ -222,6 +225,20 @@ class ConsumeResult:
     duplicate: bool
 
 
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What ``consume_batch`` did: the events handled (or found to be duplicates), and the
+    deliveries that failed with their exception (nothing of them stored or confirmed)."""
+    results: list[ConsumeResult]
+    failed: list[tuple[dict, Exception]]
+
+
+DUPLICATE = object()  # _handle_one: another delivery of the event committed first
+
+# events per message: a subscriber gets one Celery message carrying up to this many envelopes
+BATCH_SIZE = 100
+
+
 class ServiceBus:
     """One service's side of the event bus: its unit of work, relay, sweep and consumer."""
 
@@ -237,6 +254,7 @@ class ServiceBus:
         self._after_consume: list[Callable[[Event], None]] = []
         self._after_batch: list[Callable[[list[Event]], None]] = []
         self._sessionmakers: dict[int, sessionmaker] = {}
+        self._relay: Relay | None = None
 
     # --- database -------------------------------------------------------------------------
     @property
@@ -286,66 +304,145 @@ class ServiceBus:
 
     def consume(self, envelope: dict[str, Any]) -> ConsumeResult:
         """Handle one delivery of an event exactly once: the effect and the inbox row commit
-        together; a second delivery of the same event id is a no-op."""
-        try:
-            event = Event.from_envelope(envelope)
-        except Exception as exc:  # malformed envelope: no retry will mend it
-            raise PermanentError(f"malformed envelope: {exc}") from exc
+        together; a second delivery of the same event id is a no-op. Raises what the handler
+        raised (``NotReady``, ``PermanentError``, ...), with nothing of it stored."""
+        outcome = self.consume_batch([envelope])
+        if outcome.failed:
+            raise outcome.failed[0][1]
+        return outcome.results[0]
+
+    def consume_batch(self, envelopes: list[dict[str, Any]]) -> "BatchOutcome":
+        """Handle a batch of deliveries in one transaction: each event under a savepoint with
+        its inbox row, so one that fails (not ready yet, a bug, a constraint) is rolled back alone
+        and handed back in ``failed`` while the others commit; duplicates (in the inbox already,
+        or twice in the batch) are no-ops. After the commit every event handled or duplicate is
+        confirmed to its producer with one Redis round trip, then the after-consume and
+        after-batch hooks run. A malformed envelope or an event nobody here handles fails with a
+        ``PermanentError``. If the commit itself fails, the exception propagates and nothing of
+        the batch is stored or confirmed (the caller retries it, or its producer sends it again)."""
         self.load_handlers()
-        handler = self._handlers.get(event.type)
-        if handler is None:  # routed here but nobody handles it: never drop it silently
-            raise PermanentError(f"{self.service} has no handler for {event.type}")
-        with self.unit_of_work() as uow:
-            if uow.session.get(self.Inbox, event.id) is not None:
-                duplicate = True
-            else:
-                try:
-                    # claim the event id first: a concurrent delivery of the same event waits on
-                    # this row and then fails on it, before its handler does anything
-                    uow.session.add(self.Inbox(event_id=event.id, type=event.type))
-                    uow.session.flush()
-                    handler(uow, event)
-                    uow.commit()
-                    duplicate = False
-                except IntegrityError:
-                    uow.rollback()
-                    if uow.session.get(self.Inbox, event.id) is None:
-                        raise  # a real constraint violation of the handler's, not a duplicate
-                    duplicate = True
-        self.confirm(envelope)
-        for fn in self._after_consume:
-            fn(event)
-        for batch_fn in self._after_batch:
-            batch_fn([event])
-        return ConsumeResult(event, duplicate)
+        events: list[tuple[dict, Event]] = []
+        failed: list[tuple[dict, Exception]] = []
+        seen_ids: set[str] = set()
+        results: list[ConsumeResult] = []
+        for envelope in envelopes:
+            try:
+                event = Event.from_envelope(envelope)
+            except Exception as exc:  # malformed envelope: no retry will mend it
+                failed.append((envelope, PermanentError(f"malformed envelope: {exc}")))
+                continue
+            if self._handlers.get(event.type) is None:  # routed here but nobody handles it: never drop it
+                failed.append((envelope, PermanentError(f"{self.service} has no handler for {event.type}")))
+                continue
+            if event.id in seen_ids:  # the same event twice in one batch (a resend met the first send)
+                results.append(ConsumeResult(event, True))
+                continue
+            seen_ids.add(event.id)
+            events.append((envelope, event))
+        handled: list[tuple[dict, Event]] = []
+        if events:
+            with self.unit_of_work() as uow:
+                session = uow.session
+                known = set(session.scalars(select(self.Inbox.event_id)
+                                            .where(self.Inbox.event_id.in_([e.id for _, e in events]))))
+                for envelope, event in events:
+                    if event.id in known:
+                        results.append(ConsumeResult(event, True))
+                        handled.append((envelope, event))
+                        continue
+                    error = self._handle_one(uow, event)
+                    if error is None:
+                        results.append(ConsumeResult(event, False))
+                        handled.append((envelope, event))
+                    elif error is DUPLICATE:
+                        results.append(ConsumeResult(event, True))
+                        handled.append((envelope, event))
+                    else:
+                        failed.append((envelope, error))
+                uow.commit()
+        self.confirm_many([envelope for envelope, _ in handled])
+        for _, event in handled:
+            for fn in self._after_consume:
+                fn(event)
+        if handled:
+            for batch_fn in self._after_batch:
+                batch_fn([event for _, event in handled])
+        return BatchOutcome(results, failed)
+
+    def _handle_one(self, uow: "UnitOfWork", event: Event):
+        """One event of a batch under a savepoint. Returns None (handled), DUPLICATE (another
+        delivery of it committed first) or the exception that rolled it back."""
+        session = uow.session
+        mark = len(uow._pending)
+        savepoint = session.begin_nested()
+        try:
+            # claim the event id first: a concurrent delivery of the same event waits on this row
+            # and then fails on it, before its handler does anything
+            session.add(self.Inbox(event_id=event.id, type=event.type))
+            session.flush()
+            self._handlers[event.type](uow, event)
+            session.flush()  # the handler's constraint violations surface here, inside its savepoint
+            savepoint.commit()
+            return None
+        except Exception as exc:
+            savepoint.rollback()
+            del uow._pending[mark:]
+            if isinstance(exc, IntegrityError) and session.get(self.Inbox, event.id) is not None:
+                return DUPLICATE
+            return exc
 
     def confirm(self, envelope: dict[str, Any]) -> None:
         """Tell the event's producer that this service has it: its inbox row committed, it was
         a duplicate, or it went to a dead letter (which an admin now owns). A confirmation that
         is lost only makes the producer send the event again, which the inbox turns away."""
-        source, event_id = envelope.get("source"), envelope.get("id")
-        if not isinstance(source, str) or not isinstance(event_id, str):
+        self.confirm_many([envelope])
+
+    def confirm_many(self, envelopes: list[dict[str, Any]]) -> None:
+        """``confirm`` for many events at once: one RPUSH per producer, in one round trip."""
+        by_source: dict[str, list[str]] = {}
+        for envelope in envelopes:
+            source, event_id = envelope.get("source"), envelope.get("id")
+            if isinstance(source, str) and isinstance(event_id, str):
+                by_source.setdefault(source, []).append(f"{self.service}|{event_id}")
+        if not by_source:
             return
         try:
-            broker_client().rpush(confirmations_key(source), f"{self.service}|{event_id}")
+            pipe = broker_client().pipeline(transaction=False)
+            for source, items in by_source.items():
+                pipe.rpush(confirmations_key(source), *items)
+            pipe.execute()
         except Exception as exc:
-            log.warning("could not confirm %s to %s (it will be sent again): %s", event_id, source, exc)
+            log.warning("could not confirm %d events (they will be sent again): %s",
+                        sum(map(len, by_source.values())), exc)
 
     # --- publishing -----------------------------------------------------------------------
-    def publish_rows(self, ids: list[str]) -> int:
+    @property
+    def relay(self) -> "Relay":
+        """This process's relay for this service (a new one after a fork)."""
+        relay = self._relay
+        if relay is None or relay.pid != os.getpid():
+            relay = self._relay = Relay(self)
+            _RELAYS.append(relay)
+        return relay
+
+    def publish_rows(self, ids: list[str], envelopes: dict[str, dict] | None = None) -> int:
         """Send the given events to the subscribers they are still owed to and were never sent
-        to (the relay, right after the commit that wrote them)."""
+        to (the relay, right after the commit that wrote them). ``envelopes`` (by event id) saves
+        reading them back. Returns how many events were sent to every subscriber they were owed to."""
         if not ids:
             return 0
         with self.session() as session:
+            if envelopes is None or any(i not in envelopes for i in ids):
+                envelopes = dict(session.execute(
+                    select(self.Outbox.id, self.Outbox.envelope).where(self.Outbox.id.in_(ids))).all())
             owed = session.execute(
-                select(self.Owed, self.Outbox.envelope)
-                .join(self.Outbox, self.Outbox.id == self.Owed.event_id)
+                select(self.Owed.event_id, self.Owed.subscriber)
                 .where(self.Owed.event_id.in_(ids), self.Owed.sent_at.is_(None))
+                .with_for_update(skip_locked=True)
             ).all()
-            return self._publish(session, owed)
+            return self._publish(session, [(e, s, envelopes[e]) for e, s in owed if e in envelopes])
 
-    def sweep(self, older_than_seconds: float = 2.0, batch: int = 200) -> int:
+    def sweep(self, older_than_seconds: float = 2.0, batch: int = 500) -> int:
         """Take the subscribers' confirmations, then send what has fallen due: events the relay
         left behind (the broker was down, the process died between commit and send), and events
         sent but not confirmed in time (lost by the broker or a dying worker), again. Rows younger
@@ -358,55 +455,66 @@ class ServiceBus:
         while True:
             with self.session() as session:
                 query = (
-                    select(self.Owed, self.Outbox.envelope)
+                    select(self.Owed.event_id, self.Owed.subscriber, self.Outbox.envelope)
                     .join(self.Outbox, self.Outbox.id == self.Owed.event_id)
                     .where(self.Owed.due_at <= now,
                            or_(self.Owed.sent_at.is_not(None), self.Owed.created_at <= cutoff))
                     .order_by(self.Owed.due_at)
                     .limit(batch)
+                    .with_for_update(of=self.Owed, skip_locked=True)
                 )
-                query = query.with_for_update(of=self.Owed, skip_locked=True)
-                owed = session.execute(query).all()
+                owed = [tuple(row) for row in session.execute(query).all()]
                 if not owed:
                     return published
                 count = self._publish(session, owed)
                 published += count
-                if count < len({row.event_id for row, _ in owed}):  # the broker refused: next sweep
+                if count < len({event_id for event_id, _, _ in owed}):  # the broker refused: next sweep
                     return published
 
-    def _publish(self, session: Session, owed: list) -> int:
-        """Send each (owed row, envelope) to its subscriber's queue, mark it sent and when it
-        falls due again if not confirmed by then, and commit. Returns the events sent."""
+    def _publish(self, session: Session, owed: list[tuple[str, str, dict]]) -> int:
+        """Send each owed (event id, subscriber, envelope), one message per subscriber carrying
+        up to ``BATCH_SIZE`` events, mark them sent and when they fall due again if not confirmed
+        by then (the wait doubling with each send), and commit. Rows the broker refused stay as
+        they were. Returns the events sent to every subscriber they were owed to here."""
         from shared.celery_app import celery
 
+        if not owed:
+            session.commit()
+            return 0
         now = db.utcnow()
+        by_subscriber: dict[str, list[tuple[str, dict]]] = {}
+        for event_id, subscriber, envelope in owed:
+            by_subscriber.setdefault(subscriber, []).append((event_id, envelope))
+        sent: list[tuple[str, str]] = []
+        failed_events: set[str] = set()
+        error: Exception | None = None
+        for subscriber, items in by_subscriber.items():
+            for start in range(0, len(items), BATCH_SIZE):
+                chunk = items[start:start + BATCH_SIZE]
+                if error is None:
+                    try:
+                        celery.send_task(f"{subscriber}.handle_events", args=[[env for _, env in chunk]],
+                                         queue=subscriber, routing_key=subscriber, retry=False,
+                                         # not a repr of every envelope in the headers: the count
+                                         argsrepr=f"[{len(chunk)} events]", kwargsrepr="{}")
+                        sent.extend((event_id, subscriber) for event_id, _ in chunk)
+                        continue
+                    except Exception as exc:  # broker down: what is not sent stays due for the sweep
+                        error = exc
+                        log.warning("publish of %d events to %s failed: %s", len(chunk), subscriber, exc)
+                failed_events.update(event_id for event_id, _ in chunk)
         redeliver = get_settings().redeliver_seconds
-        sent_events: list[str] = []
-        failed: str | None = None
-        for row, envelope in owed:
-            try:
-                celery.send_task(
-                    f"{row.subscriber}.handle_event",
-                    args=[envelope],
-                    queue=row.subscriber,
-                    routing_key=row.subscriber,
-                    retry=False,
-                )
-            except Exception as exc:  # broker down: what is not sent stays due for the sweep
-                log.warning("publish of %s %s to %s failed: %s", row.type, row.event_id, row.subscriber, exc)
-                session.execute(
-                    update(self.Outbox)
-                    .where(self.Outbox.id == row.event_id)
-                    .values(attempts=self.Outbox.attempts + 1, last_error=str(exc)[:2000])
-                )
-                failed = row.event_id
-                break
-            row.sends += 1
-            row.sent_at = now
-            row.due_at = now + timedelta(seconds=min(MAX_REDELIVER_SECONDS, redeliver * 2 ** (row.sends - 1)))
-            sent_events.append(row.event_id)
+        if sent:
+            # due again after R * 2^(sends before this one) seconds, at most MAX_REDELIVER_SECONDS
+            self._mark_sent(session, sent, now, redeliver)
+        if failed_events:
+            session.execute(
+                update(self.Outbox)
+                .where(self.Outbox.id.in_(failed_events))
+                .values(attempts=self.Outbox.attempts + 1, last_error=str(error)[:2000])
+            )
         # an event is published once every subscriber it was owed to has been sent it
-        fully_sent = [event_id for event_id in dict.fromkeys(sent_events) if event_id != failed]
+        fully_sent = list(dict.fromkeys(e for e, _ in sent if e not in failed_events))
         if fully_sent:
             session.execute(
                 update(self.Outbox)
@@ -415,6 +523,16 @@ class ServiceBus:
             )
         session.commit()
         return len(fully_sent)
+
+    def _mark_sent(self, session: Session, sent: list[tuple[str, str]], now: datetime, redeliver: float) -> None:
+        owed = self.Owed.__table__
+        wait = func.least(MAX_REDELIVER_SECONDS, redeliver * func.power(2, owed.c.sends))
+        session.execute(
+            owed.update()
+            .where(tuple_(owed.c.event_id, owed.c.subscriber).in_(sent))
+            .values(sends=owed.c.sends + 1, sent_at=now,
+                    due_at=literal(now, owed.c.due_at.type) + func.make_interval(0, 0, 0, 0, 0, 0, wait))
+        )
 
     def absorb_confirmations(self, limit: int = 100_000) -> int:
         """Delete the owed rows that subscribers have confirmed. Returns how many were read."""
@@ -508,13 +626,14 @@ class ServiceBus:
 
 class UnitOfWork:
     """One transaction of one service. ``emit`` adds events to the same transaction; after a
-    successful commit they are handed to the relay. Leaving without ``commit`` rolls back."""
+    successful commit they are handed to the process's relay, which sends them from its own
+    thread (the caller does not wait for the broker). Leaving without ``commit`` rolls back."""
 
     def __init__(self, bus: ServiceBus) -> None:
         self.bus = bus
         self.session = bus.session()
-        self._pending: list[str] = []
-        self._committed: list[str] = []
+        self._pending: list[Event] = []
+        self._committed: list[Event] = []
 
     def emit(self, event_type: str, payload: dict[str, Any], correlation_id: str | None = None,
              version: int = 1) -> Event:
@@ -532,7 +651,8 @@ class UnitOfWork:
                               correlation_id=correlation_id, created_at=event.occurred_at,
                               due_at=event.occurred_at)
             )
-        self._pending.append(event.id)
+        if targets:
+            self._pending.append(event)
         return event
 
     def commit(self) -> None:
@@ -553,8 +673,64 @@ class UnitOfWork:
                 self.session.rollback()
         finally:
             self.session.close()
-        if self._committed and exc_type is None:
+        if self._committed:  # committed is committed, whatever came after
+            self.bus.relay.submit(self._committed)
+            self._committed = []
+
+
+class Relay:
+    """Sends a service's newly committed events from a thread of its own, in batches: whatever
+    commits while one batch is being sent goes in the next. One per service and process (started
+    on first use, again after a fork). What it has not sent when its process dies is sent by the
+    sweep, which takes rows older than a few seconds."""
+
+    MAX_EVENTS = 500  # events per round: one SELECT ... FOR UPDATE, one message per subscriber per 100
+
+    def __init__(self, bus: ServiceBus) -> None:
+        self.bus = bus
+        self.pid = os.getpid()
+        self._waiting: list[Event] = []
+        self._busy = False
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, events: list[Event]) -> None:
+        with self._cond:
+            self._waiting.extend(events)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"relay-{self.bus.service}", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._waiting:
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait()
+                batch, self._waiting = self._waiting[:self.MAX_EVENTS], self._waiting[self.MAX_EVENTS:]
+                self._busy = True
             try:
-                self.bus.publish_rows(self._committed)
+                self.bus.publish_rows([e.id for e in batch], {e.id: e.to_envelope() for e in batch})
             except Exception:  # the sweep publishes what the relay could not
-                log.exception("relay failed after commit; the outbox sweep will publish")
+                log.exception("%s relay failed; the outbox sweep will send %d events", self.bus.service, len(batch))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted has been sent (or failed). True if it has."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout=timeout)
+
+
+_RELAYS: list[Relay] = []
+
+
+def flush_relays(timeout: float = 10.0) -> bool:
+    """Wait for every relay of this process to send what it was given (tests; a clean stop)."""
+    pid = os.getpid()
+    return all(relay.flush(timeout) for relay in list(_RELAYS) if relay.pid == pid)
+
+
+@atexit.register
+def _flush_at_exit() -> None:  # a process that stops cleanly sends what it committed first
+    flush_relays(timeout=2.0)

@@ -1,6 +1,13 @@
-"""The Celery tasks every service has, built from its ServiceBus: ``<service>.handle_event``
-(the durable consumer, late-acked, retried with backoff, then dead-lettered) and
-``<service>.sweep_outbox`` (publishes what the relay left behind)."""
+"""The Celery tasks every service has, built from its ServiceBus:
+
+* ``<service>.handle_events``: the durable consumer of a batch of events (the relay and the sweep
+  send each subscriber one message with up to ``BATCH_SIZE`` events). The batch is one
+  transaction, each event under its own savepoint: an event that fails is rolled back alone and
+  goes on as a ``handle_event`` task of its own, with its retries and backoff.
+* ``<service>.handle_event``: one event, late-acked, retried with backoff, then dead-lettered.
+* ``<service>.sweep_outbox``: takes confirmations, sends what the relay left behind and what was
+  not confirmed in time.
+"""
 from __future__ import annotations
 
 import logging
@@ -22,6 +29,11 @@ def backoff_seconds(attempt: int, cap: int) -> float:
 def register_service_tasks(bus: ServiceBus):
     service = bus.service
 
+    def dead_letter(task_name: str, envelope, exc: Exception, attempt: int) -> None:
+        bus.record_dead_letter(task_name, envelope, f"{type(exc).__name__}: {exc}", attempt)
+        if isinstance(envelope, dict):
+            bus.confirm(envelope)  # the dead letter holds it now: its producer need not send it again
+
     @celery.task(
         name=f"{service}.handle_event",
         bind=True,
@@ -35,19 +47,53 @@ def register_service_tasks(bus: ServiceBus):
         try:
             bus.consume(envelope)
         except PermanentError as exc:
-            bus.record_dead_letter(self.name, envelope, f"{type(exc).__name__}: {exc}", attempt)
-            bus.confirm(envelope)  # the dead letter holds it now: its producer need not send it again
+            dead_letter(self.name, envelope, exc, attempt)
         except Exception as exc:
             if attempt >= settings.max_retries:
-                bus.record_dead_letter(self.name, envelope, f"{type(exc).__name__}: {exc}", attempt)
-                bus.confirm(envelope)
+                dead_letter(self.name, envelope, exc, attempt)
                 return
             log.warning("%s attempt %d failed: %s", self.name, attempt, exc)
             raise self.retry(exc=exc, countdown=backoff_seconds(attempt, settings.retry_backoff_max),
                              max_retries=None)
 
+    @celery.task(
+        name=f"{service}.handle_events",
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        ignore_result=True,
+    )
+    def handle_events(self, envelopes):
+        settings = get_settings()
+        attempt = self.request.retries + 1
+        if not isinstance(envelopes, list):
+            dead_letter(self.name, envelopes, PermanentError("a batch must be a list of envelopes"), attempt)
+            return
+        try:
+            outcome = bus.consume_batch(envelopes)
+        except Exception as exc:  # the batch's transaction failed (the database went away): all again
+            if attempt >= settings.max_retries:
+                for envelope in envelopes:
+                    dead_letter(handle_event.name, envelope, exc, attempt)
+                return
+            log.warning("%s (%d events) attempt %d failed: %s", self.name, len(envelopes), attempt, exc)
+            raise self.retry(exc=exc, countdown=backoff_seconds(attempt, settings.retry_backoff_max),
+                             max_retries=None)
+        for envelope, exc in outcome.failed:
+            if isinstance(exc, PermanentError):
+                dead_letter(handle_event.name, envelope, exc, 1)
+                continue
+            # on its own from here: its first attempt was this one
+            log.warning("%s attempt 1 failed: %s", handle_event.name, exc)
+            try:
+                celery.send_task(handle_event.name, args=[envelope], retries=1, queue=service,
+                                 routing_key=service, retry=False,
+                                 countdown=backoff_seconds(1, settings.retry_backoff_max))
+            except Exception as send_error:  # the broker is down: its producer sends it again
+                log.warning("could not queue the retry of %s: %s", envelope.get("id"), send_error)
+
     @celery.task(name=f"{service}.sweep_outbox", ignore_result=True)
     def sweep_outbox():
         return bus.sweep()
 
-    return handle_event, sweep_outbox
+    return handle_event, handle_events, sweep_outbox

@@ -16,7 +16,9 @@ def truncate_all() -> None:
 
     from shared import db
     from shared.config import get_settings
+    from shared.messaging import flush_relays
 
+    flush_relays()  # a relay still sending the last test's events would hold locks TRUNCATE needs
     for service in SERVICES:
         metadata = importlib.import_module(f"services.{service}.models").Base.metadata
         names = ", ".join(f'"{service}"."{t.name}"' for t in metadata.sorted_tables)
@@ -108,12 +110,13 @@ def drain(max_messages: int = 10_000) -> list[str]:
 
     from shared.celery_app import celery
     from shared.config import SERVICES, get_settings
-    from shared.messaging import NotReady
+    from shared.messaging import NotReady, flush_relays
 
     celery.loader.import_default_modules()
     client = redis.Redis.from_url(get_settings().broker_url)
     ran, postponed = [], 0
     while len(ran) < max_messages:
+        flush_relays()  # what the last task (or the test's request) committed is in the queues
         raw = queue = None
         for name in SERVICES:
             raw = client.rpop(name)
@@ -124,7 +127,23 @@ def drain(max_messages: int = 10_000) -> list[str]:
             return ran
         task, args, kwargs = _decode(raw)
         try:
-            if task.endswith(".handle_event"):  # the consumer itself, without Celery's retry wrapper
+            if task.endswith(".handle_events"):  # a batch: each event as if it came on its own
+                import importlib
+                import json
+
+                bus = importlib.import_module(f"services.{queue}.bus").bus
+                envelopes = args[0]
+                outcome = bus.consume_batch(envelopes)
+                for envelope, error in outcome.failed:
+                    if not isinstance(error, NotReady):
+                        raise error
+                    postponed += 1
+                    if postponed > 100:
+                        raise error
+                    message = json.loads(raw)  # the event not ready goes back alone, as a retry would
+                    _encode_args(message, [[envelope]])
+                    client.lpush(queue, json.dumps(message))
+            elif task.endswith(".handle_event"):  # the consumer itself, without Celery's retry wrapper
                 import importlib
 
                 importlib.import_module(f"services.{queue}.bus").bus.consume(*args)
@@ -142,17 +161,47 @@ def drain(max_messages: int = 10_000) -> list[str]:
 
 def queued(queue: str) -> list[dict]:
     """The messages waiting in a service's Celery queue (the Redis list), decoded, in the order
-    a worker will take them (kombu pushes on the left and pops on the right)."""
+    a worker will take them (kombu pushes on the left and pops on the right), after this
+    process's relays have sent what they hold."""
     import redis
 
     from shared.config import get_settings
+    from shared.messaging import flush_relays
 
+    flush_relays()
     client = redis.Redis.from_url(get_settings().broker_url)
     messages = []
     for raw in reversed(client.lrange(queue, 0, -1)):
         task, args, _ = _decode(raw)
         messages.append({"task": task, "args": args})
     return messages
+
+
+def queued_events(queue: str) -> list[dict]:
+    """The event envelopes waiting in a service's queue, in order, whether sent one per message
+    (``handle_event``) or in batches (``handle_events``)."""
+    events = []
+    for message in queued(queue):
+        if message["task"].endswith(".handle_events"):
+            events.extend(message["args"][0])
+        elif message["task"].endswith(".handle_event"):
+            events.append(message["args"][0])
+    return events
+
+
+def _encode_args(message: dict, args: list) -> None:
+    """Put other args into a decoded kombu message (the inverse of ``_decode``'s body)."""
+    import base64
+    import json
+
+    body = json.loads(base64.b64decode(message["body"]) if message.get("properties", {}).get("body_encoding")
+                      == "base64" else message["body"])
+    body[0] = args
+    encoded = json.dumps(body).encode()
+    if message.get("properties", {}).get("body_encoding") == "base64":
+        message["body"] = base64.b64encode(encoded).decode()
+    else:
+        message["body"] = encoded.decode()
 
 
 def _decode(raw: bytes) -> tuple[str, list, dict]:

@@ -78,7 +78,7 @@ def test_repair_case_waits_on_the_purchase_and_resumes_at_repair(client, procure
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["stage"] == "delivered"
     ran = drain()
-    assert "assignment.handle_event" in ran
+    assert "assignment.handle_events" in ran
 
     resumed = case(client, people, code)
     assert resumed["current_step"] == "repair" and resumed["status"] == "open"

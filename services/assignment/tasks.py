@@ -4,7 +4,7 @@ from services.assignment.bus import bus
 from shared.celery_app import celery
 from shared.tasks import register_service_tasks
 
-handle_event, sweep_outbox = register_service_tasks(bus)
+handle_event, handle_events, sweep_outbox = register_service_tasks(bus)
 
 
 @celery.task(name="assignment.sweep_sla", ignore_result=True)

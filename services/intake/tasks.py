@@ -3,4 +3,4 @@ from services.intake import handlers  # noqa: F401  (registers the event handler
 from services.intake.bus import bus
 from shared.tasks import register_service_tasks
 
-handle_event, sweep_outbox = register_service_tasks(bus)
+handle_event, handle_events, sweep_outbox = register_service_tasks(bus)

@@ -10,7 +10,7 @@ from shared.tasks import register_service_tasks
 
 log = logging.getLogger(__name__)
 
-handle_event, sweep_outbox = register_service_tasks(bus)
+handle_event, handle_events, sweep_outbox = register_service_tasks(bus)
 
 
 @celery.task(name="notify.sweep_deliveries", ignore_result=True)

@@ -4,7 +4,7 @@ from services.procurement.bus import bus
 from shared.celery_app import celery
 from shared.tasks import register_service_tasks
 
-handle_event, sweep_outbox = register_service_tasks(bus)
+handle_event, handle_events, sweep_outbox = register_service_tasks(bus)
 
 
 @celery.task(name="procurement.reminders", ignore_result=True)

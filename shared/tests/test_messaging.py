@@ -16,9 +16,10 @@ from shared import db
 from shared.celery_app import celery, celery_config, reconfigure
 from shared.config import get_settings, set_settings
 from shared.events import Event
-from shared.messaging import MAX_REDELIVER_SECONDS, ServiceBus, broker_client, confirmations_key
+from shared.messaging import (MAX_REDELIVER_SECONDS, NotReady, ServiceBus, broker_client, confirmations_key,
+                              flush_relays)
 from shared.routing import subscribers
-from shared.testing import queued
+from shared.testing import queued, queued_events
 
 
 def _outbox_rows():
@@ -30,12 +31,13 @@ def test_emitted_event_commits_with_the_change_and_reaches_every_subscriber_queu
     with bus.unit_of_work() as uow:
         uow.emit("request.submitted", {"tracking_code": "SD-A"}, correlation_id="SD-A")
         uow.commit()
+    assert flush_relays(), "the relay thread sends what was committed"
     [row] = _outbox_rows()
     assert row.published_at is not None, "the relay publishes right after the commit"
     for queue in ("assignment", "notify"):
         [message] = queued(queue)
-        assert message["task"] == f"{queue}.handle_event"
-        assert message["args"][0]["id"] == row.id
+        assert message["task"] == f"{queue}.handle_events"
+        assert [envelope["id"] for envelope in message["args"][0]] == [row.id]
     assert queued("intake") == []  # intake does not subscribe to its own event
 
 
@@ -61,6 +63,7 @@ def test_broker_down_leaves_the_row_for_the_sweep(clean, dead_broker):
     with bus.unit_of_work() as uow:
         uow.emit("request.submitted", {"tracking_code": "SD-C"}, correlation_id="SD-C")
         uow.commit()  # must not raise: the change is stored whatever the broker does
+    flush_relays()
     [row] = _outbox_rows()
     assert row.published_at is None and row.attempts == 1 and row.last_error
 
@@ -73,12 +76,14 @@ def test_sweep_publishes_what_the_relay_left_once_the_broker_is_back(clean):
             for n in range(3):
                 uow.emit("request.submitted", {"n": n}, correlation_id=f"SD-{n}")
             uow.commit()
+        flush_relays()
         assert bus.sweep(older_than_seconds=0) == 0  # still down: nothing published, nothing lost
     finally:
         reconfigure(settings)
     assert bus.sweep(older_than_seconds=0) == 3
     assert all(r.published_at is not None for r in _outbox_rows())
-    assert [m["args"][0]["payload"]["n"] for m in queued("assignment")] == [0, 1, 2]
+    [message] = queued("assignment")  # the three in one message
+    assert [envelope["payload"]["n"] for envelope in message["args"][0]] == [0, 1, 2]
     assert bus.sweep(older_than_seconds=0) == 0  # published rows are not sent again
 
 
@@ -189,6 +194,7 @@ def _emit_request(code: str) -> str:
     with bus.unit_of_work() as uow:
         event = uow.emit("request.submitted", _request_event(code)["payload"], correlation_id=code)
         uow.commit()
+    flush_relays()
     return event.id
 
 
@@ -204,8 +210,8 @@ def test_an_event_is_owed_to_each_subscriber_until_its_inbox_has_it(clean):
     event_id = _emit_request("SD-O1")
     targets = subscribers("request.submitted")
     assert _owed() == {(event_id, target) for target in targets}
-    [message] = queued("assignment")
-    assignment_bus.consume(message["args"][0])
+    [envelope] = queued_events("assignment")
+    assignment_bus.consume(envelope)
     # the subscriber confirmed to the producer; the producer's sweep takes the confirmation
     assert broker_client().lrange(confirmations_key("intake"), 0, -1) == [f"assignment|{event_id}".encode()]
     bus.sweep()
@@ -240,17 +246,17 @@ def test_an_event_the_broker_lost_is_sent_again_and_handled_once(clean, redelive
 
     event_id = _emit_request("SD-O3")
     lost = broker_client().rpop("assignment")  # taken, and the taker died before recording it
-    assert json.loads(lost)["headers"]["task"] == "assignment.handle_event"
+    assert json.loads(lost)["headers"]["task"] == "assignment.handle_events"
     assert queued("assignment") == []
     assert bus.sweep() == 0, "not due yet: the subscriber may still be working on it"
     time.sleep(1.1)
     assert bus.sweep() == 1
-    [again] = queued("assignment")
-    assert again["args"][0]["id"] == event_id
-    assert assignment_bus.consume(again["args"][0]).duplicate is False
+    [again] = queued_events("assignment")
+    assert again["id"] == event_id
+    assert assignment_bus.consume(again).duplicate is False
     assert _count_cases() == 1
     # a late copy of the first send (a restored message) changes nothing, and confirms again
-    assert assignment_bus.consume(again["args"][0]).duplicate is True
+    assert assignment_bus.consume(again).duplicate is True
     assert _count_cases() == 1
     bus.sweep()
     assert ("assignment" not in {sub for _, sub in _owed()})
@@ -278,14 +284,14 @@ def test_a_confirmation_the_broker_lost_only_costs_a_repeat(clean, redeliver_aft
     import time
 
     event_id = _emit_request("SD-O5")
-    [message] = queued("assignment")
+    [envelope] = queued_events("assignment")
     broker_client().rpop("assignment")  # a worker took it
-    assignment_bus.consume(message["args"][0])
+    assignment_bus.consume(envelope)
     broker_client().delete(confirmations_key("intake"))  # Redis restarted without its file
     time.sleep(1.1)
     bus.sweep()
-    [again] = queued("assignment")  # sent again, since nobody said it arrived
-    assert assignment_bus.consume(again["args"][0]).duplicate is True
+    [again] = queued_events("assignment")  # sent again, since nobody said it arrived
+    assert assignment_bus.consume(again).duplicate is True
     bus.sweep()
     assert (event_id, "assignment") not in _owed()
     assert _count_cases() == 1
@@ -306,8 +312,8 @@ def _doctor(*args):
 
 def test_doctor_lists_what_is_owed_and_fails_past_the_promise(clean):
     event_id = _emit_request("SD-O6")
-    [message] = queued("assignment")
-    assignment_bus.consume(message["args"][0])
+    [envelope] = queued_events("assignment")
+    assignment_bus.consume(envelope)
     promise = get_settings().delivery_promise_seconds
     _age_owed_rows(promise + 30)  # notify and procurement never took it, for longer than promised
 
@@ -324,8 +330,8 @@ def test_doctor_lists_what_is_owed_and_fails_past_the_promise(clean):
     assert text.returncode == 1 and "SD-O6" in text.stdout and "late: 2 events" in text.stdout
 
     for queue in ("notify", "procurement"):
-        [message] = [m for m in queued(queue) if m["args"][0]["id"] == event_id]
-        __import__(f"services.{queue}.bus", fromlist=["bus"]).bus.consume(message["args"][0])
+        [envelope] = [e for e in queued_events(queue) if e["id"] == event_id]
+        __import__(f"services.{queue}.bus", fromlist=["bus"]).bus.consume(envelope)
     ok = _doctor()
     assert ok.returncode == 0, ok.stdout
     assert "late: none" in ok.stdout
@@ -343,3 +349,56 @@ def test_health_shows_what_each_subscriber_is_owed(client):
     assert body["delivery"]["late"] == len(owed)
     quiet = json.loads(client.get("/notify/health").get_data())
     assert quiet["delivery"] == {"owed": {}, "late": 0, "promise_seconds": get_settings().delivery_promise_seconds}
+
+
+# --- batches: one message per subscriber, one transaction per batch, each event on its own -------
+
+def test_a_batch_commits_its_good_events_and_hands_back_the_one_that_failed(clean):
+    good, early, good_too = _request_event("SD-B1"), _request_event("SD-B2"), _request_event("SD-B3")
+    probe = ServiceBus("assignment", assignment_bus.Outbox, assignment_bus.Inbox, assignment_bus.DeadLetter,
+                       assignment_bus.Owed)
+
+    @probe.handles("request.submitted")
+    def open_or_wait(uow, event):
+        code = event.payload["tracking_code"]
+        uow.session.add(Case(tracking_code=code, request_event_id=event.id, sop="x", pack_version=1,
+                             subject="s", details="d", requester_name="n", requester_unit="u", channel="api",
+                             received_at=event.occurred_at))
+        uow.emit("case.opened", {"tracking_code": code}, correlation_id=code)
+        if code == "SD-B2":
+            raise NotReady("not yet")
+
+    outcome = probe.consume_batch([good, early, good, good_too])  # good twice: a resend met the first
+    assert sorted((r.event.id, r.duplicate) for r in outcome.results) == sorted(
+        [(good["id"], False), (good["id"], True), (good_too["id"], False)])
+    [(envelope, error)] = outcome.failed
+    assert envelope is early and isinstance(error, NotReady)
+    with probe.session() as session:
+        assert set(session.scalars(select(Case.tracking_code))) == {"SD-B1", "SD-B3"}
+        assert set(session.scalars(select(probe.Inbox.event_id))) == {good["id"], good_too["id"]}
+        # the failed event's case.opened was rolled back with it; the others' are owed to intake
+        opened = session.scalars(select(probe.Outbox.correlation_id)).all()
+        assert sorted(opened) == ["SD-B1", "SD-B3"]
+    confirmed = broker_client().lrange(confirmations_key("intake"), 0, -1)
+    assert sorted(confirmed) == sorted(f"assignment|{e['id']}".encode() for e in (good, good_too))
+
+
+def test_an_event_that_fails_in_a_batch_goes_on_alone_with_its_retries(clean):
+    """Through the Celery task: the case opens for the good event; the broken one is queued again
+    as a single ``handle_event`` whose first attempt was the batch's."""
+    celery.loader.import_default_modules()
+    good = _request_event("SD-B4")
+    broken = dict(_request_event("SD-B5"))
+    broken["payload"] = {**broken["payload"], "sop": "no-such/sop"}  # PermanentError: dead letter
+    not_ready = Event(type="procurement.asset_checked", source="procurement", correlation_id="SD-B6",
+                      payload={"tracking_code": "SD-B6", "asset_tag": "x", "found": False}).to_envelope()
+    celery.tasks["assignment.handle_events"].apply(args=[[good, broken, not_ready]])
+    assert _count_cases() == 1
+    [letter] = assignment_bus.dead_letters()
+    assert letter.event_id == broken["id"] and letter.task == "assignment.handle_event"
+    waiting = [json.loads(raw) for raw in broker_client().lrange("assignment", 0, -1)]
+    retried = [m for m in waiting if m["headers"]["task"] == "assignment.handle_event"]
+    if retried:  # the not-ready event, unless the handler kept it as an early fact
+        [message] = retried
+        assert message["headers"]["retries"] == 1
+        assert [e["id"] for e in queued_events("assignment")] == [not_ready["id"]]

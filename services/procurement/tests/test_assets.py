@@ -240,9 +240,9 @@ def test_asset_check_answers_each_request_naming_a_tag(client, people):
     assert (d["payload"]["found"], d["payload"]["asset"], d["payload"]["asset_tag"]) == (False, None, "NO-SUCH")
     assert _checked("SD-E") == [] and _checked("SD-F") == []
     # the event went to assignment's queue (the case keeps it)
-    from shared.testing import queued
+    from shared.testing import queued_events
 
-    kinds = [m["args"][0]["type"] for m in queued("assignment")]
+    kinds = [envelope["type"] for envelope in queued_events("assignment")]
     assert kinds.count("procurement.asset_checked") == 4
 
 

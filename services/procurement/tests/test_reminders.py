@@ -349,7 +349,7 @@ def test_a_cabinet_day_off_reaches_procurement_and_moves_the_reminders(clean):
             select(AssignmentOutbox).where(AssignmentOutbox.type == "calendar.changed"))]
     assert announced["source"] == "assignment"
     assert announced["payload"] == {"day": "2026-11-20", "kind": "holiday", "name": "วันหยุดพิเศษตามมติคณะรัฐมนตรี"}
-    assert "procurement.handle_event" in drain()
+    assert "procurement.handle_events" in drain()
     with bus.session() as session:
         row = session.get(CalendarDay, date(2026, 11, 20))
         assert (row.kind, row.name) == ("holiday", "วันหยุดพิเศษตามมติคณะรัฐมนตรี")
