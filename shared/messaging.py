@@ -238,6 +238,41 @@ DUPLICATE = object()  # _handle_one: another delivery of the event committed fir
 # events per message: a subscriber gets one Celery message carrying up to this many envelopes
 BATCH_SIZE = 100
 
+# take_waiting: pop, from the end of a service's queue that its workers read, the messages of one
+# task name, and stop (putting it back) at the first other message; atomic, so two workers never
+# take the same message
+_TAKE_WAITING = """
+local taken = {}
+for i = 1, tonumber(ARGV[2]) do
+  local raw = redis.call('RPOP', KEYS[1])
+  if not raw then break end
+  local ok, message = pcall(cjson.decode, raw)
+  if not ok or type(message) ~= 'table' or type(message.headers) ~= 'table'
+     or message.headers.task ~= ARGV[1] then
+    redis.call('RPUSH', KEYS[1], raw)
+    break
+  end
+  taken[#taken + 1] = raw
+end
+return taken
+"""
+
+
+def _batch_of(raw: bytes) -> list[dict[str, Any]]:
+    """The envelopes a ``handle_events`` message carries (kombu's JSON message on a Redis list)."""
+    import base64
+    import json
+
+    message = json.loads(raw)
+    body = message["body"]
+    if message.get("properties", {}).get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    args, _kwargs, _embed = json.loads(body)
+    [envelopes] = args
+    if not isinstance(envelopes, list):
+        raise ValueError("not a batch")
+    return envelopes
+
 
 class ServiceBus:
     """One service's side of the event bus: its unit of work, relay, sweep and consumer."""
@@ -414,6 +449,29 @@ class ServiceBus:
         except Exception as exc:
             log.warning("could not confirm %d events (they will be sent again): %s",
                         sum(map(len, by_source.values())), exc)
+
+    def take_waiting(self, max_messages: int = 20) -> list[dict[str, Any]]:
+        """The event batches waiting behind the one a worker is handling, taken from this
+        service's queue at once (one atomic Redis script) so that a worker that has fallen behind
+        handles them in one transaction: batches grow with the backlog instead of each message
+        costing a task. It takes only ``<service>.handle_events`` messages from the end the
+        worker reads, and stops at anything else (a retry, a sweep), which it leaves in place.
+        What it took is no longer in Redis: if this process dies before its commit, the events
+        are still owed by their producers, which send them again (``SOPDESK_REDELIVER_SECONDS``),
+        the same bound as a task lost with its worker."""
+        try:
+            raw_messages = broker_client().eval(_TAKE_WAITING, 1, self.service, f"{self.service}.handle_events",
+                                                max_messages)
+        except Exception as exc:  # the broker is away: handle what this task has
+            log.warning("could not take waiting batches from %s: %s", self.service, exc)
+            return []
+        envelopes: list[dict[str, Any]] = []
+        for raw in raw_messages or []:
+            try:
+                envelopes.extend(_batch_of(raw))
+            except Exception as exc:  # its producer sends it again: nothing of it is lost
+                log.warning("a waiting %s message could not be read: %s", self.service, exc)
+        return envelopes
 
     # --- publishing -----------------------------------------------------------------------
     @property

@@ -69,6 +69,8 @@ def register_service_tasks(bus: ServiceBus):
         if not isinstance(envelopes, list):
             dead_letter(self.name, envelopes, PermanentError("a batch must be a list of envelopes"), attempt)
             return
+        if attempt == 1:  # fallen behind: what waits behind this batch goes in the same transaction
+            envelopes = envelopes + bus.take_waiting()
         try:
             outcome = bus.consume_batch(envelopes)
         except Exception as exc:  # the batch's transaction failed (the database went away): all again
@@ -77,8 +79,9 @@ def register_service_tasks(bus: ServiceBus):
                     dead_letter(handle_event.name, envelope, exc, attempt)
                 return
             log.warning("%s (%d events) attempt %d failed: %s", self.name, len(envelopes), attempt, exc)
-            raise self.retry(exc=exc, countdown=backoff_seconds(attempt, settings.retry_backoff_max),
-                             max_retries=None)
+            # with the batches it took from the queue: they are in no message but this one now
+            raise self.retry(args=[envelopes], exc=exc, max_retries=None,
+                             countdown=backoff_seconds(attempt, settings.retry_backoff_max))
         for envelope, exc in outcome.failed:
             if isinstance(exc, PermanentError):
                 dead_letter(handle_event.name, envelope, exc, 1)
