@@ -54,7 +54,7 @@ def register_service_tasks(bus: ServiceBus):
                 return
             log.warning("%s attempt %d failed: %s", self.name, attempt, exc)
             raise self.retry(exc=exc, countdown=backoff_seconds(attempt, settings.retry_backoff_max),
-                             max_retries=None)
+                             max_retries=settings.max_retries)
 
     @celery.task(
         name=f"{service}.handle_events",
@@ -80,7 +80,7 @@ def register_service_tasks(bus: ServiceBus):
                 return
             log.warning("%s (%d events) attempt %d failed: %s", self.name, len(envelopes), attempt, exc)
             # with the batches it took from the queue: they are in no message but this one now
-            raise self.retry(args=[envelopes], exc=exc, max_retries=None,
+            raise self.retry(args=[envelopes], exc=exc, max_retries=settings.max_retries,
                              countdown=backoff_seconds(attempt, settings.retry_backoff_max))
         for envelope, exc in outcome.failed:
             if isinstance(exc, PermanentError):

@@ -423,3 +423,27 @@ def test_a_worker_behind_takes_the_batches_waiting_behind_its_own_and_nothing_el
     assert _count_cases() == 3  # its own and the two waiting behind it
     [left] = queued("assignment")
     assert left["task"] == "assignment.handle_event" and left["args"][0]["correlation_id"] == "SD-W4"
+
+
+def test_a_handler_that_keeps_failing_is_tried_max_retries_times_then_dead_lettered(clean, monkeypatch):
+    """Celery's own default is 3 retries: the consumer must ask for SOPDESK_MAX_RETRIES, or the
+    event ends as an exception after 4 attempts, neither dead-lettered nor confirmed."""
+    celery.loader.import_default_modules()
+    attempts = []
+
+    def flaky(uow, event):
+        attempts.append(event.id)
+        raise RuntimeError("the database of a neighbour is away")
+
+    monkeypatch.setitem(assignment_bus._handlers, "test.flaky", flaky)
+    settings = get_settings()
+    set_settings(settings.with_changes(max_retries=6))  # more than Celery's default of 3
+    try:
+        envelope = Event(type="test.flaky", source="intake", correlation_id="SD-R1", payload={}).to_envelope()
+        celery.tasks["assignment.handle_event"].apply(args=[envelope])  # eager: each retry runs at once
+    finally:
+        set_settings(settings)
+    assert len(attempts) == 6
+    [letter] = assignment_bus.dead_letters()
+    assert (letter.event_id, letter.attempts) == (envelope["id"], 6)
+    assert f"assignment|{envelope['id']}".encode() in broker_client().lrange(confirmations_key("intake"), 0, -1)
