@@ -722,15 +722,15 @@ def build_report(args, seed, load_at_start, sent, accepted, not_accepted, plan, 
     # logs
     worker_texts = {k: v for k, v in texts.items() if k.startswith(("worker", "beat"))}
     counts = task_counts(worker_texts)
-    handled = {k: v for k, v in counts.items() if k.endswith(".handle_event")}
+    handled = {k: v for k, v in counts.items() if k.endswith((".handle_event", ".handle_events"))}
     if handled:
         lines.append("handle_event tasks (worker logs): " + "; ".join(
-            f"{k.split('.')[0]} received {v['received']}, succeeded {v['succeeded']}, retried {v['retry']}, "
+            f"{k} received {v['received']}, succeeded {v['succeeded']}, retried {v['retry']}, "
             f"raised {v['raised']}" for k, v in sorted(handled.items())))
     # a handle_event that ended in an exception was neither retried further nor dead-lettered: its event
     # is not confirmed, and only the producer's redelivery brings it back
     gave_up = [f"{name}: {line.strip()[:260]}" for name, text in worker_texts.items() for line in text.splitlines()
-               if re.search(r"Task \w+\.handle_event\[[0-9a-f-]+\] raised", line)]
+               if re.search(r"Task \w+\.handle_events?\[[0-9a-f-]+\] raised", line)]
     if gave_up:
         lines.append(f"handle_event tasks that ended in an exception (not retried again, not dead-lettered; their "
                      f"events wait for the producer's redelivery): {len(gave_up)}")
