@@ -17,6 +17,9 @@ THAI_MONTHS_SHORT = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.
 MESSAGES: dict[str, dict[str, str]] = {
     "app.name": {"th": "sopdesk ระบบบริการตามคู่มือปฏิบัติงาน", "en": "sopdesk service desk"},
     "errors.invalid_input": {"th": "ข้อมูลไม่ถูกต้อง โปรดแก้ไขช่องที่ระบุ", "en": "Some fields need correcting."},
+    "errors.unavailable": {"th": "ระบบขัดข้องชั่วคราว คำขอนี้ยังไม่ถูกบันทึก โปรดลองใหม่อีกครั้งในอีกสักครู่",
+                           "en": "The service is briefly unavailable and this request was not stored. "
+                                 "Please try again in a moment."},
     "errors.consent": {"th": "ต้องยินยอมให้เก็บและใช้ข้อมูลส่วนบุคคลจึงจะยื่นคำขอได้",
                        "en": "Consent to the privacy notice is required to file a request."},
     "errors.unknown_sop": {"th": "ไม่พบขั้นตอนบริการนี้", "en": "No such service."},

@@ -13,6 +13,7 @@ from flask import Flask, jsonify, request
 from jinja2 import ChoiceLoader, FileSystemLoader
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -162,6 +163,18 @@ def create_service_app(
         response.status_code = exc.code or 500
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_away(exc: OperationalError):
+        """The database is restarting or out of reach: nothing was stored (the transaction did
+        not commit), so the caller may simply try again. A 503 with Retry-After, not a 500."""
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                           str(exc).splitlines()[0][:300])
+        lang = i18n.current_language()
+        response = error_response(503, {"_schema": [i18n.translate("errors.unavailable", lang)]},
+                                  i18n.translate("errors.unavailable", lang))
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.context_processor

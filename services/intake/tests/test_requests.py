@@ -275,3 +275,23 @@ def test_the_form_page_puts_each_message_next_to_its_field(client, files_dir, la
     assert error and message in error.group(1), html[html.find('class="error"'):][:600]
     assert f'<html lang="{lang}">' in html
     assert counts() == NOTHING and files_on_disk(files_dir) == []
+
+
+def test_a_request_while_the_database_is_away_gets_a_503_in_thai_and_nothing_is_stored(client, settings):
+    """PostgreSQL restarting (bench/chaos.py saw 500s with a traceback): the caller is told to try
+    again, in the page's language, with Retry-After; nothing is stored."""
+    from shared.config import get_settings
+
+    from services.intake.tests.conftest import NOTHING, counts, post_json
+
+    real = get_settings().database_urls
+    away = {**real, "intake": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"}  # nothing listens there
+    settings(database_urls=away)
+    response = post_json(client, "/intake/requests", GOOD, headers={"Accept-Language": "th"})
+    body = json.loads(response.get_data())
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert body["errors"]["_schema"] == ["ระบบขัดข้องชั่วคราว คำขอนี้ยังไม่ถูกบันทึก โปรดลองใหม่อีกครั้งในอีกสักครู่"]
+    english = post_json(client, "/intake/requests?lang=en", GOOD)
+    assert english.status_code == 503 and "try again" in json.loads(english.get_data())["message"]
+    settings(database_urls=real)
+    assert counts() == NOTHING
