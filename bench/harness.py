@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,30 @@ def wait_port(port: int, seconds: float = 30, process: subprocess.Popen | None =
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds:.0f} s")
+
+
+def wait_status(port: int, path: str, deadline: float, method: str = "GET", body: bytes | None = None,
+                status: int = 200) -> None:
+    """Until ``method path`` on 127.0.0.1:``port`` answers ``status`` (a gunicorn's port answers
+    before its workers have imported the app), or RuntimeError at ``deadline`` (time.monotonic())."""
+    import http.client
+
+    headers = {"Content-Type": "application/json", "Accept": "application/json"} if body is not None else {}
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            answer = response.read()
+            conn.close()
+            if response.status == status:
+                return
+            problem = f"{response.status} {answer[:300]!r}"
+        except OSError as exc:
+            problem = repr(exc)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{method} {path} on :{port} does not answer {status}: {problem}")
+        time.sleep(0.5)
 
 
 # --- child processes ---------------------------------------------------------------------------
@@ -333,9 +358,14 @@ class CpuMeter:
     process used since the meter started (or since it was born): a process that exits between two
     samples loses at most its last ``interval``. Groups are process trees under given roots, and
     PostgreSQL backends whose title names one of the given databases (``postgres: user db ...``),
-    and the rest of the PostgreSQL server's processes (other databases, background writers)."""
+    and the rest of the PostgreSQL server's processes (other databases, background writers).
 
-    roots: dict[str, int]
+    ``roots`` maps a group to the pid at the top of its tree; a process inside two trees counts in
+    the later one (so a parent's tree may be given first and its children's after it). It may also
+    be a function returning that mapping, asked at every sample: for children that a supervisor
+    starts again with new pids while the meter runs."""
+
+    roots: dict[str, int] | Callable[[], dict[str, int]]
     postmaster: int | None = None
     databases: tuple[str, ...] = ()
     interval: float = 0.5
@@ -363,7 +393,8 @@ class CpuMeter:
         for pid, ppid in ppids.items():
             children.setdefault(ppid, []).append(pid)
         out: dict[int, tuple[str, int]] = {}
-        for group, root in self.roots.items():
+        roots = self.roots() if callable(self.roots) else self.roots
+        for group, root in roots.items():
             stack = [root] if root in ppids else []
             while stack:
                 pid = stack.pop()
