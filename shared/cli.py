@@ -61,8 +61,10 @@ def _cmd_worker(args) -> int:
             "--pool", args.pool, "--without-gossip", "--without-mingle"]
     if args.hostname:
         argv += ["--hostname", args.hostname]
-    celery.worker_main(argv)
-    return 0
+    # the worker's own exit status: a node that stopped on an unrecoverable error (kombu once
+    # fell over closing a connection to a restarted Redis) exits 1, so that a supervisor that
+    # restarts on failure (systemd's Restart=on-failure) starts it again; worker_main returned 0
+    return celery.start(argv) or 0
 
 
 def _cmd_beat(args) -> int:
@@ -71,8 +73,7 @@ def _cmd_beat(args) -> int:
     argv = ["beat", "--loglevel", args.loglevel]
     if args.schedule:
         argv += ["--schedule", args.schedule]
-    celery.start(argv)
-    return 0
+    return celery.start(argv) or 0
 
 
 def _bus(service: str):

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, delete, func, literal, or_, select, text, tuple_, update
+from sqlalchemy import (JSON, Index, Integer, String, Text, delete, func, insert, literal, or_, select, text, tuple_,
+                        update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
@@ -683,39 +684,46 @@ class ServiceBus:
 
 
 class UnitOfWork:
-    """One transaction of one service. ``emit`` adds events to the same transaction; after a
-    successful commit they are handed to the process's relay, which sends them from its own
-    thread (the caller does not wait for the broker). Leaving without ``commit`` rolls back."""
+    """One transaction of one service. ``emit`` adds events to the same transaction (written
+    with the commit, as two multi-row INSERTs: the outbox rows and the rows of what each
+    subscriber is owed); after a successful commit they are handed to the process's relay, which
+    sends them from its own thread (the caller does not wait for the broker). Leaving without
+    ``commit`` rolls back."""
 
     def __init__(self, bus: ServiceBus) -> None:
         self.bus = bus
         self.session = bus.session()
-        self._pending: list[Event] = []
-        self._committed: list[Event] = []
+        self._pending: list[_Emitted] = []
+        self._committed: list[dict[str, Any]] = []
 
     def emit(self, event_type: str, payload: dict[str, Any], correlation_id: str | None = None,
              version: int = 1) -> Event:
         event = Event(type=event_type, source=self.bus.service, payload=payload,
                       correlation_id=correlation_id, version=version)
         targets = subscribers(event.type)
-        self.session.add(
-            self.bus.Outbox(id=event.id, type=event.type, correlation_id=correlation_id,
-                            envelope=event.to_envelope(), created_at=event.occurred_at,
-                            published_at=None if targets else event.occurred_at)
-        )
-        for target in targets:  # owed to each subscriber until it confirms
-            self.session.add(
-                self.bus.Owed(event_id=event.id, subscriber=target, type=event.type,
-                              correlation_id=correlation_id, created_at=event.occurred_at,
-                              due_at=event.occurred_at)
-            )
-        if targets:
-            self._pending.append(event)
+        envelope = event.to_envelope()
+        outbox = {"id": event.id, "type": event.type, "correlation_id": correlation_id, "envelope": envelope,
+                  "created_at": event.occurred_at, "published_at": None if targets else event.occurred_at,
+                  "attempts": 0, "last_error": None}
+        # owed to each subscriber until it confirms
+        owed = [{"event_id": event.id, "subscriber": target, "type": event.type, "correlation_id": correlation_id,
+                 "created_at": event.occurred_at, "sent_at": None, "due_at": event.occurred_at, "sends": 0}
+                for target in targets]
+        self._pending.append(_Emitted(envelope, outbox, owed))
         return event
 
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        self.session.execute(insert(self.bus.Outbox.__table__), [e.outbox for e in self._pending])
+        owed = [row for e in self._pending for row in e.owed]
+        if owed:
+            self.session.execute(insert(self.bus.Owed.__table__), owed)
+
     def commit(self) -> None:
+        self._write_pending()
         self.session.commit()
-        self._committed.extend(self._pending)
+        self._committed.extend(e.envelope for e in self._pending if e.owed)
         self._pending.clear()
 
     def rollback(self) -> None:
@@ -736,6 +744,14 @@ class UnitOfWork:
             self._committed = []
 
 
+@dataclass
+class _Emitted:
+    """An event emitted in a unit of work, written with its commit."""
+    envelope: dict[str, Any]
+    outbox: dict[str, Any]
+    owed: list[dict[str, Any]]
+
+
 class Relay:
     """Sends a service's newly committed events from a thread of its own, in batches: whatever
     commits while one batch is being sent goes in the next. One per service and process (started
@@ -747,14 +763,14 @@ class Relay:
     def __init__(self, bus: ServiceBus) -> None:
         self.bus = bus
         self.pid = os.getpid()
-        self._waiting: list[Event] = []
+        self._waiting: list[dict[str, Any]] = []
         self._busy = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def submit(self, events: list[Event]) -> None:
+    def submit(self, envelopes: list[dict[str, Any]]) -> None:
         with self._cond:
-            self._waiting.extend(events)
+            self._waiting.extend(envelopes)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=f"relay-{self.bus.service}", daemon=True)
                 self._thread.start()
@@ -770,7 +786,7 @@ class Relay:
                 batch, self._waiting = self._waiting[:self.MAX_EVENTS], self._waiting[self.MAX_EVENTS:]
                 self._busy = True
             try:
-                self.bus.publish_rows([e.id for e in batch], {e.id: e.to_envelope() for e in batch})
+                self.bus.publish_rows([e["id"] for e in batch], {e["id"]: e for e in batch})
             except Exception:  # the sweep publishes what the relay could not
                 log.exception("%s relay failed; the outbox sweep will send %d events", self.bus.service, len(batch))
 

@@ -56,8 +56,22 @@ def submit_request(data: dict, channel: str, language: str, filed_by: str | None
     received_at = data.get("received_at") or db.utcnow()
     language = data.get("language") or language
     notice = privacy.notice_for(sop, get_settings())
+    for attempt in range(1, 6):
+        try:
+            return _file(sop, data, form_fields, received_at, language, channel, filed_by, notice, files,
+                         uploaded_by, new_tracking_code())
+        except IntegrityError as exc:
+            # a tracking code drawn twice (one in 2^50 per request): draw another. The unique
+            # index decides, rather than a SELECT before every insert
+            if attempt == 5 or "tracking_code" not in (getattr(getattr(exc.orig, "diag", None),
+                                                               "constraint_name", "") or ""):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _file(sop, data: dict, form_fields: dict, received_at, language: str, channel: str, filed_by: str | None,
+          notice, files, uploaded_by: str, code: str) -> FiledRequest:
     with bus.unit_of_work() as uow:
-        code = _unique_code(uow)
         request = Request(
             tracking_code=code,
             sop=sop.full_key,
@@ -124,14 +138,6 @@ def _record_files(uow: UnitOfWork, request: Request, files, uploaded_by: str, pu
 
 def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def _unique_code(uow: UnitOfWork) -> str:
-    for _ in range(10):
-        code = new_tracking_code()
-        if uow.session.scalar(select(Request.id).where(Request.tracking_code == code)) is None:
-            return code
-    raise RuntimeError("could not find a free tracking code")
 
 
 def find_request(tracking_code: str) -> Request | None:

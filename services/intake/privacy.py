@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from services.intake import messages  # noqa: F401  (registers the texts)
@@ -54,11 +54,11 @@ def notice_for(sop: Sop, settings: Settings) -> Notice:
 
 
 def record(session: Session, notice: Notice) -> None:
-    """Keep the notice's words under its version, once (in the caller's transaction)."""
-    if session.get(PrivacyNotice, notice.version) is not None:
-        return
-    try:
-        with session.begin_nested():
-            session.add(PrivacyNotice(version=notice.version, sop=notice.sop, texts=notice.texts))
-    except IntegrityError:  # another request stored the same version a moment ago
-        pass
+    """Keep the notice's words under its version, once (in the caller's transaction): one
+    INSERT that does nothing when the version is stored already (by an earlier request, or by
+    another at the same moment), not a read, a savepoint and a write on every request."""
+    session.execute(
+        pg_insert(PrivacyNotice.__table__)
+        .values(version=notice.version, sop=notice.sop, texts=notice.texts)
+        .on_conflict_do_nothing(index_elements=["version"])
+    )

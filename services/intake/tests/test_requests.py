@@ -295,3 +295,23 @@ def test_a_request_while_the_database_is_away_gets_a_503_in_thai_and_nothing_is_
     assert english.status_code == 503 and "try again" in json.loads(english.get_data())["message"]
     settings(database_urls=real)
     assert counts() == NOTHING
+
+
+def test_a_tracking_code_drawn_twice_is_drawn_again_and_the_first_request_keeps_it(client, monkeypatch):
+    """No SELECT before the insert: the unique index turns the second use of a code away and
+    the request is filed under a fresh one."""
+    from sqlalchemy import select
+
+    from services.intake import handlers
+    from services.intake.models import Request
+    from shared.tracking import new_tracking_code
+
+    first = json.loads(_post(client, "/intake/requests", GOOD).get_data())["tracking_code"]
+    draws = iter([first, "SD-FRESH-CODE1"])
+    monkeypatch.setattr(handlers, "new_tracking_code", lambda: next(draws, new_tracking_code()))
+    response = _post(client, "/intake/requests", {**GOOD, "subject": "อีกเรื่องหนึ่ง"})
+    assert response.status_code == 201
+    assert json.loads(response.get_data())["tracking_code"] == "SD-FRESH-CODE1"
+    with bus.session() as session:
+        rows = {r.tracking_code: r.subject for r in session.scalars(select(Request))}
+    assert rows == {first: GOOD["subject"], "SD-FRESH-CODE1": "อีกเรื่องหนึ่ง"}
