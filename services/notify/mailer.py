@@ -171,7 +171,7 @@ class SmtpSession:
         self.pid = os.getpid()
         self.client: smtplib.SMTP | None = None
         self.messages = 0  # accepted on the current connection
-        self.connections = 0  # opened by this session (tests and logs read it)
+        self.connections = 0  # connections this session has opened
         self.idle_since = time.monotonic()
         self._from: str | None = None
         self.connect_failed = False  # the last send could not open a session
