@@ -19,11 +19,11 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import TemplateError
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, text, true, update
 
 from services.notify import mailer
 from services.notify.bus import bus
-from services.notify.models import AccessLog, Contact, Delivery
+from services.notify.models import AccessLog, Contact, Delivery, message_id
 from shared import db, i18n
 from shared.audit import log_access
 from shared.auth import Staff
@@ -379,81 +379,188 @@ def write_incident(uow: UnitOfWork, event: Event) -> None:
 
 
 # --- sending -------------------------------------------------------------------------------------
-
-@bus.after_consume
-def send_for_event(event: Event) -> None:
-    """After every delivery of an event (first or repeated), send what it asked for and is due."""
-    with bus.session() as session:
-        ids = session.scalars(select(Delivery.id).where(Delivery.event_id == event.id,
-                                                         Delivery.status.in_(("pending", "sending")))).all()
-    for delivery_id in ids:
-        deliver(delivery_id)
-
-
-def _claim(delivery_id: str) -> bool:
-    """Take a delivery for sending. A claim expires, so a worker that died while sending does not
-    hold its email forever; the same Message-ID goes out again."""
-    settings = get_settings()
-    now = db.utcnow()
-    with bus.session() as session:
-        result = session.execute(
-            update(Delivery)
-            .where(
-                Delivery.id == delivery_id,
-                or_(
-                    (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-                    (Delivery.status == "sending") & (Delivery.claimed_until < now),
-                ),
-            )
-            .values(status="sending", claimed_until=now + timedelta(seconds=settings.delivery_claim_seconds),
-                    attempts=Delivery.attempts + 1)
-        )
-        session.commit()
-        return result.rowcount == 1
-
+#
+# Emails go out in batches: the deliveries of a consumed batch of events (``send_for_batch``), what
+# has fallen due (``sweep_deliveries``) or the one delivery an admin replays (``deliver``). A batch
+# is claimed in one statement, sent over one SMTP session (kept open by the process from batch to
+# batch, mailer.smtp_session), and each email is marked sent the moment the server accepts it.
+#
+# A claim sets ``claimed_until``: a worker that dies while sending holds its emails only until
+# then; the sweep takes them again and they go out with the same Message-ID. Every row of a batch
+# gets the same ``claimed_until``, which also tells this batch's claim from a later one's.
 
 # failures no retry will mend: a header or address refused, a template or subject that cannot render
 PERMANENT = (mailer.HeaderInjection, LookupError, TemplateError)
 
+# an email of a batch is started only while this share of the claim is left (time enough to
+# send it); the rest go back to pending for the next sweep instead of outliving the claim and
+# going out twice, from this worker and from the one that took them after it ran out
+CLAIM_SHARE_TO_START = 0.25
+
+# what sending reads of a claimed delivery
+_CLAIMED = (Delivery.id, Delivery.event_id, Delivery.event_type, Delivery.recipient, Delivery.recipient_name,
+            Delivery.template, Delivery.language, Delivery.context, Delivery.attempts, Delivery.created_at)
+
+# Marked sent as soon as the server accepted the email, one email at a time, so that a worker
+# killed in a batch repeats at most the one email it was sending (with its Message-ID), never the
+# ones it sent before. Each mark is one statement in its own transaction with synchronous_commit
+# off for that transaction only (set_config(..., true)): the commit does not wait for the WAL to
+# reach the disk. That can lose a mark only if PostgreSQL itself crashes within a fraction of a
+# second (wal_writer_delay, 200 ms by default), never corrupts anything, and a lost mark leaves
+# the row claimed: after the claim the email goes out again with the same Message-ID, which is
+# what a worker killed between the server's acceptance and the mark causes anyway.
+_MARK_SENT = text(
+    "UPDATE deliveries SET status = 'sent', sent_at = :now, claimed_until = NULL, last_error = NULL, "
+    "subject = :subject FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit "
+    "WHERE deliveries.id = :id"
+)
+
+
+def _autocommit():
+    """A connection of notify's engine where each statement is its own transaction: the claim
+    and every mark are one statement each, one round trip."""
+    return bus.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _claim_statement(which, oldest_first: bool = False):
+    """Take for sending, in one statement, the due deliveries ``which`` selects (the ``:limit``
+    oldest due when ``oldest_first``): each becomes ``sending`` until ``:until``, one attempt
+    more, and is returned. Due: pending and its time (``:now``) has come, or claimed by a worker
+    whose claim ran out. Rows another transaction holds are skipped (SKIP LOCKED): claims never
+    wait on each other, so they cannot deadlock, and what was skipped stays due for whoever
+    holds it or for the sweep. Built once: each claim only binds its values."""
+    now = bindparam("now", type_=db.UTCDateTime())
+    due = select(Delivery.id).where(
+        which,
+        or_((Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
+            (Delivery.status == "sending") & (Delivery.claimed_until < now)),
+    )
+    if oldest_first:
+        due = due.order_by(Delivery.next_attempt_at).limit(bindparam("limit"))
+    due = due.with_for_update(skip_locked=True).cte("due")
+    return (update(Delivery).where(Delivery.id == due.c.id)
+            .values(status="sending", claimed_until=bindparam("until", type_=db.UTCDateTime()),
+                    attempts=Delivery.attempts + 1)
+            .returning(*_CLAIMED))
+
+
+_CLAIM_FOR_EVENTS = _claim_statement(Delivery.event_id.in_(bindparam("event_ids", expanding=True)))
+_CLAIM_ONE = _claim_statement(Delivery.id == bindparam("delivery_id"))
+_CLAIM_DUE = _claim_statement(true(), oldest_first=True)
+
+
+def _claim(connection, statement, params: dict, now: datetime, until: datetime) -> list:
+    rows = connection.execute(statement, {**params, "now": now, "until": until}).all()
+    return sorted(rows, key=lambda row: (row.created_at, row.id))
+
+
+def _failed(connection, row, until: datetime, exc: Exception, subject: str | None) -> str:
+    """An attempt that did not send: dead at once when no retry will mend it or it was the last,
+    else pending again after a backoff. Only while the claim is still this batch's (a worker whose
+    claim ran out does not undo what the next one did). Returns the delivery's status."""
+    settings = get_settings()
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    dead = isinstance(exc, PERMANENT) or row.attempts >= settings.max_retries
+    values: dict[str, Any] = {"status": "dead" if dead else "pending", "claimed_until": None, "last_error": error}
+    if not dead:
+        values["next_attempt_at"] = db.utcnow() + timedelta(
+            seconds=backoff_seconds(row.attempts, settings.retry_backoff_max))
+    if subject is not None:
+        values["subject"] = subject
+    result = connection.execute(
+        update(Delivery)
+        .where(Delivery.id == row.id, Delivery.status == "sending", Delivery.claimed_until == until)
+        .values(**values)
+    )
+    log.warning("delivery %s failed (attempt %d): %s", row.id, row.attempts, exc)
+    if result.rowcount != 1:
+        return "sending"  # the claim ran out and another worker has the email now
+    if dead:
+        bus.record_dead_letter("notify.deliver", {"delivery_id": row.id, "id": row.event_id, "type": row.event_type},
+                               error, row.attempts)
+    return values["status"]
+
+
+def _release(connection, rows: list, until: datetime) -> None:
+    """Give back claimed deliveries that were not tried: pending and due now, the attempt not
+    counted (the sweep takes them)."""
+    connection.execute(
+        update(Delivery)
+        .where(Delivery.id.in_([row.id for row in rows]), Delivery.status == "sending",
+               Delivery.claimed_until == until)
+        .values(status="pending", claimed_until=None, attempts=Delivery.attempts - 1, next_attempt_at=db.utcnow())
+    )
+
+
+def _send(connection, claimed: list, until: datetime) -> dict[str, str]:
+    """Render and send the claimed deliveries over one SMTP session, marking each as it goes.
+    A server that refuses one email (a recipient, the sender, the content) fails that email
+    only. A session that ends is opened again (mailer.SmtpSession.send); when no session can be
+    opened (the server is away, a certificate or login refused), that email and the rest of the
+    batch fail with that error, one attempt each (retried after a backoff, dead after the last),
+    as each would have failed to connect on its own. Returns each delivery's status."""
+    settings = get_settings()
+    statuses: dict[str, str] = {}
+    start_by = until - timedelta(seconds=settings.delivery_claim_seconds * CLAIM_SHARE_TO_START)
+    unreachable: Exception | None = None
+    with mailer.smtp_session(settings) as smtp:
+        for index, row in enumerate(claimed):
+            if unreachable is not None:
+                statuses[row.id] = _failed(connection, row, until, unreachable, None)
+                continue
+            if db.utcnow() >= start_by:
+                rest = claimed[index:]
+                log.warning("%d emails of a batch of %d not started before their claim ran short: "
+                            "back to pending", len(rest), len(claimed))
+                _release(connection, rest, until)
+                statuses.update((other.id, "pending") for other in rest)
+                break
+            subject = None
+            try:
+                rendered_subject, text_part, html_part = mailer.render(row.template, row.language, row.context)
+                subject = mailer.header_text(rendered_subject)[:300]
+                message = mailer.build_message(settings, message_id=message_id(row.id), recipient=row.recipient,
+                                               recipient_name=row.recipient_name, subject=rendered_subject,
+                                               text=text_part, html=html_part)
+            except Exception as exc:
+                statuses[row.id] = _failed(connection, row, until, exc, subject)
+                continue
+            try:
+                smtp.send(message, row.recipient)
+            except Exception as exc:
+                if smtp.connect_failed:
+                    unreachable = exc  # no session to be had: the rest would only wait for the same
+                statuses[row.id] = _failed(connection, row, until, exc, subject)
+                continue
+            connection.execute(_MARK_SENT, {"id": row.id, "now": db.utcnow(), "subject": subject})
+            statuses[row.id] = "sent"
+    return statuses
+
+
+def _claim_and_send(statement, params: dict) -> dict[str, str]:
+    settings = get_settings()
+    now = db.utcnow()
+    until = now + timedelta(seconds=settings.delivery_claim_seconds)
+    with _autocommit() as connection:
+        claimed = _claim(connection, statement, params, now, until)
+        return _send(connection, claimed, until) if claimed else {}
+
+
+@bus.after_batch
+def send_for_batch(events: list[Event]) -> None:
+    """After each consumed batch of events (handled now or before: a repeat sends what is still
+    due), send what they asked for: one claim, one SMTP session."""
+    if events:
+        _claim_and_send(_CLAIM_FOR_EVENTS, {"event_ids": [event.id for event in events]})
+
 
 def deliver(delivery_id: str) -> str:
     """Send one delivery if it is due and nobody else is sending it. Returns its status."""
-    settings = get_settings()
-    if not _claim(delivery_id):
-        with bus.session() as session:
-            return session.scalar(select(Delivery.status).where(Delivery.id == delivery_id)) or "missing"
+    statuses = _claim_and_send(_CLAIM_ONE, {"delivery_id": delivery_id})
+    if delivery_id in statuses:
+        return statuses[delivery_id]
     with bus.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        try:
-            subject, text, html = mailer.render(delivery.template, delivery.language, delivery.context)
-            message = mailer.build_message(settings, message_id=delivery.message_id, recipient=delivery.recipient,
-                                           recipient_name=delivery.recipient_name, subject=subject,
-                                           text=text, html=html)
-            delivery.subject = mailer.header_text(subject)[:300]
-            mailer.send(settings, message, delivery.recipient)
-        except Exception as exc:
-            permanent = isinstance(exc, PERMANENT)
-            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            delivery.claimed_until = None
-            if permanent or delivery.attempts >= settings.max_retries:
-                delivery.status = "dead"
-                session.commit()
-                bus.record_dead_letter("notify.deliver", {"delivery_id": delivery.id, "id": delivery.event_id,
-                                                          "type": delivery.event_type},
-                                       delivery.last_error, delivery.attempts)
-            else:
-                delivery.status = "pending"
-                delivery.next_attempt_at = db.utcnow() + timedelta(
-                    seconds=backoff_seconds(delivery.attempts, settings.retry_backoff_max))
-                session.commit()
-            log.warning("delivery %s failed (attempt %d): %s", delivery.id, delivery.attempts, exc)
-            return delivery.status
-        delivery.status = "sent"
-        delivery.sent_at = db.utcnow()
-        delivery.claimed_until = None
-        delivery.last_error = None
-        session.commit()
-        return "sent"
+        return session.scalar(select(Delivery.status).where(Delivery.id == delivery_id)) or "missing"
 
 
 def redeliver(delivery_id: str) -> str:
@@ -470,16 +577,10 @@ def redeliver(delivery_id: str) -> str:
 
 
 def sweep_deliveries(batch: int = 200) -> int:
-    """Send what is due: retries whose backoff has passed, and claims left by a dead worker."""
-    now = db.utcnow()
-    with bus.session() as session:
-        ids = session.scalars(
-            select(Delivery.id).where(
-                or_((Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-                    (Delivery.status == "sending") & (Delivery.claimed_until < now)))
-            .order_by(Delivery.next_attempt_at).limit(batch)
-        ).all()
-    return sum(1 for delivery_id in ids if deliver(delivery_id) == "sent")
+    """Send what is due, up to ``batch`` emails over one session: retries whose backoff has
+    passed, claims left by a dead worker, emails a batch gave back. Returns how many were sent."""
+    statuses = _claim_and_send(_CLAIM_DUE, {"limit": batch})
+    return sum(1 for status in statuses.values() if status == "sent")
 
 
 # --- what staff read -----------------------------------------------------------------------------

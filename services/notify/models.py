@@ -78,4 +78,9 @@ class Delivery(Base):
 
     @property
     def message_id(self) -> str:
-        return f"<delivery-{self.id}@sopdesk>"
+        return message_id(self.id)
+
+
+def message_id(delivery_id: str) -> str:
+    """The Message-ID of a delivery's email: the same on every attempt."""
+    return f"<delivery-{delivery_id}@sopdesk>"

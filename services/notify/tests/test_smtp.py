@@ -66,7 +66,8 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         login = session.auth_data.login if session.authenticated else None
-        self.sessions.append({"cipher": server.transport.get_extra_info("cipher"), "login": login})
+        self.sessions.append({"cipher": server.transport.get_extra_info("cipher"), "login": login,
+                              "connection": server})  # aiosmtpd makes one SMTP object per connection
         self.store.add(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
         return "250 Message accepted"
 
@@ -152,6 +153,18 @@ def test_login_over_starttls(clean, tmp_path, tls):
         delivery, mail = sent(server.store, "received")
     [session] = server.sessions
     assert session["login"] == USER.encode() and session["cipher"] is not None
+
+
+def test_one_tls_session_with_one_login_carries_batch_after_batch(clean, tmp_path, tls):
+    with smtp_server(tmp_path, "starttls", tls_context=tls, require_starttls=True, authenticator=authenticator,
+                     auth_required=True) as server:
+        use(smtp_username=USER, smtp_password=PASSWORD)
+        send_received("SD-SMTP9-00001")
+        send_received("SD-SMTP9-00002")
+        assert [d.status for d in deliveries()] == ["sent", "sent"]
+    first, second = server.sessions
+    assert first["connection"] is second["connection"]  # STARTTLS and the login once, for both
+    assert first["cipher"] is not None and first["login"] == second["login"] == USER.encode()
 
 
 def test_a_server_that_wants_a_login_refuses_mail_without_one(clean, tmp_path, tls):
