@@ -1,6 +1,6 @@
 """CPU per email of notify's sending (issue 11), measured, not asserted: not a test.
 
-    .venv/bin/python services/notify/tests/measure_send_cpu.py [--emails 500] [--batch 1 5 20] [--sweep]
+    .venv/bin/python bench/notify_send.py [--emails 500] [--batch 1 5 20] [--sweep]
 
 It creates its own database on the PostgreSQL server (``--admin-url``, else ``BENCH_ADMIN_URL``,
 else postgres@127.0.0.1:5432), migrates notify only, starts ``bench/smtp_sink.py`` as its own
@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the checkout this file is in, before any installed copy
 
 
