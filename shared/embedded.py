@@ -236,6 +236,8 @@ class Supervisor:
             if child.running:
                 continue
             pid, returncode = child.process.pid, child.reap()
+            # what it started and left behind (a prefork worker's pool processes) goes with it
+            _signal_group(pid, signal.SIGKILL)
             lived = now - child.started_at
             child.quick_deaths = child.quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
             if child.quick_deaths >= MAX_QUICK_DEATHS:
@@ -512,8 +514,10 @@ def run_embedded() -> int:
                 # at once would each take three times as long; what is filed meanwhile waits in
                 # the outbox and the broker
                 background = True
+                # one pool process per core: the handlers are Python, and threads would share one
                 sup.start(Child("worker", launcher(
-                    sopdesk + ["worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "WARNING"])))
+                    sopdesk + ["worker", "--pool", "prefork", "--concurrency", str(max(2, min(4, os.cpu_count() or 2))),
+                               "--loglevel", "WARNING"])))
                 sup.start(Child("beat", launcher(
                     sopdesk + ["beat", "--loglevel", "WARNING", "--schedule", str(data / "celerybeat-schedule")])))
             time.sleep(0.1 if not ready else 0.5)
