@@ -464,7 +464,8 @@ class ProductionShape(Shape):
 
     def close(self) -> list[str]:
         self.processes.stop_all()
-        self.databases.drop_all()
+        if not os.environ.get("BENCH_KEEP_DATABASE"):  # (for looking into a run afterwards)
+            self.databases.drop_all()
         return []
 
 
