@@ -85,10 +85,13 @@ def dispose_engines() -> None:
 
 
 def _build_engine(service: str, url: str) -> Engine:
-    # every service in its own schema, found through search_path
+    # every service in its own schema, found through search_path. No ping before each checkout
+    # (a round trip on every transaction): a connection that a database restart broke fails its
+    # first statement, SQLAlchemy then drops the whole pool, and the caller retries (a task
+    # retries with backoff; a request gets a 503 with Retry-After)
     return create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         pool_size=5,
         max_overflow=5,
         connect_args={"options": f"-c search_path={service} -c timezone=UTC", "connect_timeout": 5},
