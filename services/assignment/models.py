@@ -183,6 +183,20 @@ class Case(Base):
     )
 
 
+class EarlyAssetCheck(Base):
+    """What procurement's register said of a request's asset (``procurement.asset_checked``) when
+    it arrived before the case existed (both come from the same ``request.submitted``). Kept here
+    instead of retrying the event; the case takes it when it opens, and the row goes. ``asset`` is
+    what ``Case.asset`` will hold; ``checked_at`` is its moment, for the newest-wins rule."""
+
+    __tablename__ = "early_asset_checks"
+
+    tracking_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    checked_at: Mapped[datetime]
+    asset: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
 class CaseStep(Base):
     __tablename__ = "case_steps"
     __table_args__ = (
