@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.assignment import directory
+from services.assignment import caches, directory
 from services.assignment.directory import ON_BEHALF_OF_REQUESTER, Actor
 from services.assignment.models import CalendarDay, Case, CaseStep, TrailEntry
 from shared import db
@@ -51,14 +51,21 @@ class Invalid(ActionError):
 
 
 def calendar(session: Session) -> WorkingCalendar:
-    """Thai working time from configuration plus the admin's calendar changes."""
-    added, removed = {}, set()
-    for row in session.scalars(select(CalendarDay)):
-        if row.kind == "holiday":
-            added[row.day] = row.name
-        else:
-            removed.add(row.day)
-    return calendar_for(get_settings(), added_holidays=added, removed_holidays=removed)
+    """Thai working time from configuration plus the admin's calendar changes. Kept in process
+    memory (the ``calendar`` group of ``caches``: a change of a ``CalendarDay`` anywhere is seen
+    by the next transaction); a ``WorkingCalendar`` is never changed once built."""
+    settings = get_settings()
+
+    def read() -> WorkingCalendar:
+        added, removed = {}, set()
+        for row in session.scalars(select(CalendarDay)):
+            if row.kind == "holiday":
+                added[row.day] = row.name
+            else:
+                removed.add(row.day)
+        return calendar_for(settings, added_holidays=added, removed_holidays=removed)
+
+    return caches.cached(caches.CALENDAR, settings.office_hours, session, read)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,8 +34,8 @@ __all__ = ["ActionError", "Conflict", "Forbidden", "Invalid", "act", "allowed_ac
            "open_case", "read_case", "satisfaction", "send_daily_summaries", "sweep_sla"]
 
 
-def _sop(case: Case) -> Sop:
-    sop = packstore.sop_for(case.sop, case.pack_version)
+def _sop(case: Case, session=None) -> Sop:
+    sop = packstore.sop_for(case.sop, case.pack_version, session)
     if sop is None:
         raise PermanentError(f"{case.sop} version {case.pack_version} is not loaded")
     return sop
@@ -44,7 +44,7 @@ def _sop(case: Case) -> Sop:
 @bus.handles("request.submitted")
 def open_case(uow: UnitOfWork, event: Event) -> None:
     payload = event.payload
-    sop = packstore.sop_for(payload["sop"])
+    sop = packstore.sop_for(payload["sop"], session=uow.session)
     if sop is None:
         raise PermanentError(f"no SOP {payload['sop']} is loaded")
     now = db.utcnow()
@@ -90,7 +90,7 @@ def act(tracking_code: str, staff: Staff, command: Command) -> None:
         actor = directory.actor(uow.session, staff.user_id)
         if actor is None:
             raise Forbidden("your account is not active")
-        Engine(uow, case, _sop(case)).act(actor, command)
+        Engine(uow, case, _sop(case, uow.session)).act(actor, command)
         uow.commit()
 
 
@@ -102,7 +102,7 @@ def _resume(uow: UnitOfWork, event: Event, waiting_on: str, actor: str) -> None:
     files = [a for a in payload.get("attachments") or [] if isinstance(a, dict) and a.get("id")]
     documents = [{"key": a.get("field") or "answer", "name": a.get("name") or "", "ref": f"file:{a['id']}"}
                  for a in files]
-    resumed = Engine(uow, case, _sop(case)).resume_wait(waiting_on, actor, note=payload.get("note"),
+    resumed = Engine(uow, case, _sop(case, uow.session)).resume_wait(waiting_on, actor, note=payload.get("note"),
                                                         step_key=payload.get("step"), documents=documents)
     if resumed and files:
         case.attachments = [*(case.attachments or []), *files]  # the requester's answer: their files too

@@ -96,6 +96,18 @@ class PackVersion(Base):
     loaded_by: Mapped[str] = mapped_column(String(100), default="")
 
 
+class CacheToken(Base):
+    """One per group of cached reference data (``caches``: packs, directory, calendar): a random
+    value written anew, in the same transaction, with every change of that group's tables; a
+    process whose cached values were read under another value drops them."""
+
+    __tablename__ = "cache_tokens"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))
+    changed_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
 class CalendarDay(Base):
     """An admin's change to the holiday library: an extra day off (a cabinet-announced holiday)
     or a library holiday turned back into a working day."""
