@@ -9,6 +9,7 @@ in every other process at its next transaction. ``open_work`` is never kept: it 
 every step started or finished."""
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -166,12 +167,18 @@ def away_today(session: Session, on: date | None = None) -> dict[str, str]:
 
 
 def open_work(session: Session, usernames: list[str]) -> dict[str, int]:
-    """How many active steps each person holds now."""
+    """How many active steps each person holds now, counting the steps changed in this unit of
+    work: when one of them could change a count it is flushed first, as always; otherwise nothing
+    is flushed here (opening a case then writes everything it adds in one flush, at the commit)."""
     if not usernames:
         return {}
-    counts = dict(session.execute(
-        select(CaseStep.assignee, func.count()).where(CaseStep.assignee.in_(usernames), CaseStep.status == "active")
-        .group_by(CaseStep.assignee)).all())
+    names = set(usernames)
+    matters = (any(isinstance(o, CaseStep) and o.assignee in names for o in session.new)
+               or any(isinstance(o, CaseStep) for o in (*session.dirty, *session.deleted)))
+    with contextlib.nullcontext() if matters else session.no_autoflush:
+        counts = dict(session.execute(
+            select(CaseStep.assignee, func.count()).where(CaseStep.assignee.in_(usernames), CaseStep.status == "active")
+            .group_by(CaseStep.assignee)).all())
     return {name: counts.get(name, 0) for name in usernames}
 
 

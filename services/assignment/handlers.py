@@ -50,6 +50,7 @@ def open_case(uow: UnitOfWork, event: Event) -> None:
     now = db.utcnow()
     early_check = _take_early_asset_check(uow, payload["tracking_code"])
     case = Case(
+        id=db.new_id(),  # known now, so that nothing needs flushing before the commit
         tracking_code=payload["tracking_code"],
         request_event_id=event.id,
         sop=sop.full_key,
@@ -71,7 +72,6 @@ def open_case(uow: UnitOfWork, event: Event) -> None:
         asset=early_check,  # the case is new: a check kept before it is the newest it has seen
     )
     uow.session.add(case)
-    uow.session.flush()
     Engine(uow, case, sop, now).open()
 
 
