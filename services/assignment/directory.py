@@ -1,7 +1,15 @@
 """The staff directory: units, people, their roles, delegations while someone is away, logging in,
-and who gets new work. No Flask here."""
+and who gets new work. No Flask here.
+
+The lookups an event makes (``holders``, ``away_today``, ``contact``, ``heads_of_unit``,
+``unit_members``) are kept in process memory, in the ``directory`` group of ``caches``: every
+change of a user, role, unit or delegation (these functions', or any other ORM write) drops them
+in this process at once and, through the group's change token written in the same transaction,
+in every other process at its next transaction. ``open_work`` is never kept: it changes with
+every step started or finished."""
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -9,6 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.assignment import caches
 from services.assignment.bus import bus
 from services.assignment.models import CaseStep, Delegation, Unit, User, UserRole
 from shared.auth import Staff, hash_password, verify_password
@@ -147,30 +156,45 @@ def actor(session: Session, user_id: str, on: date | None = None) -> Actor | Non
 def away_today(session: Session, on: date | None = None) -> dict[str, str]:
     """username -> delegate's username, for everyone away today."""
     on = on or today()
-    rows = session.scalars(_active_delegations(on)).all()
-    ids = {r.delegator_id for r in rows} | {r.delegate_id for r in rows}
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
-    return {names[r.delegator_id]: names[r.delegate_id] for r in rows if r.delegator_id in names}
+
+    def read() -> dict[str, str]:
+        rows = session.scalars(_active_delegations(on)).all()
+        ids = {r.delegator_id for r in rows} | {r.delegate_id for r in rows}
+        names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+        return {names[r.delegator_id]: names[r.delegate_id] for r in rows if r.delegator_id in names}
+
+    return dict(caches.cached(caches.DIRECTORY, ("away", on), session, read))
 
 
 def open_work(session: Session, usernames: list[str]) -> dict[str, int]:
-    """How many active steps each person holds now."""
+    """How many active steps each person holds now, counting the steps changed in this unit of
+    work: when one of them could change a count it is flushed first, as always; otherwise nothing
+    is flushed here (opening a case then writes everything it adds in one flush, at the commit)."""
     if not usernames:
         return {}
-    counts = dict(session.execute(
-        select(CaseStep.assignee, func.count()).where(CaseStep.assignee.in_(usernames), CaseStep.status == "active")
-        .group_by(CaseStep.assignee)).all())
+    names = set(usernames)
+    matters = (any(isinstance(o, CaseStep) and o.assignee in names for o in session.new)
+               or any(isinstance(o, CaseStep) for o in (*session.dirty, *session.deleted)))
+    with contextlib.nullcontext() if matters else session.no_autoflush:
+        counts = dict(session.execute(
+            select(CaseStep.assignee, func.count()).where(CaseStep.assignee.in_(usernames), CaseStep.status == "active")
+            .group_by(CaseStep.assignee)).all())
     return {name: counts.get(name, 0) for name in usernames}
 
 
 def holders(session: Session, roles: tuple[str, ...], pack: str | None = None) -> list[str]:
     """Active people holding any of ``roles``; those in a unit of ``pack`` first when there are any."""
-    query = (select(User.username, Unit.pack).join(UserRole, UserRole.user_id == User.id)
-             .outerjoin(Unit, Unit.key == User.unit)
-             .where(UserRole.role.in_(roles), User.active.is_(True)).distinct())
-    rows = session.execute(query).all()
-    in_pack = sorted({name for name, unit_pack in rows if pack and unit_pack == pack})
-    return in_pack or sorted({name for name, unit_pack in rows if unit_pack is None or not pack})
+    roles = tuple(roles)
+
+    def read() -> tuple[str, ...]:
+        query = (select(User.username, Unit.pack).join(UserRole, UserRole.user_id == User.id)
+                 .outerjoin(Unit, Unit.key == User.unit)
+                 .where(UserRole.role.in_(roles), User.active.is_(True)).distinct())
+        rows = session.execute(query).all()
+        in_pack = sorted({name for name, unit_pack in rows if pack and unit_pack == pack})
+        return tuple(in_pack or sorted({name for name, unit_pack in rows if unit_pack is None or not pack}))
+
+    return list(caches.cached(caches.DIRECTORY, ("holders", roles, pack), session, read))
 
 
 def choose_assignee(session: Session, candidates: list[str]) -> str | None:
@@ -193,19 +217,26 @@ def contact(session: Session, username: str | None) -> dict | None:
     directory of its own). ``email`` may be None; notify then writes nothing."""
     if not username:
         return None
-    user = user_by_name(session, username)
-    if user is None:
-        return None
-    return {"username": user.username, "name": user.display_name or user.username, "email": user.email,
-            "language": user.language or "th"}
+
+    def read() -> dict | None:
+        user = user_by_name(session, username)
+        if user is None:
+            return None
+        return {"username": user.username, "name": user.display_name or user.username, "email": user.email,
+                "language": user.language or "th"}
+
+    found = caches.cached(caches.DIRECTORY, ("contact", username), session, read)
+    return dict(found) if found is not None else None
 
 
 def heads_of_unit(session: Session, unit: str | None) -> list[str]:
     if not unit:
         return []
-    return sorted(session.scalars(select(User.username).join(UserRole, UserRole.user_id == User.id)
-                                  .where(User.unit == unit, UserRole.role == "head", User.active.is_(True))))
+    return list(caches.cached(caches.DIRECTORY, ("heads", unit), session, lambda: tuple(sorted(session.scalars(
+        select(User.username).join(UserRole, UserRole.user_id == User.id)
+        .where(User.unit == unit, UserRole.role == "head", User.active.is_(True)))))))
 
 
 def unit_members(session: Session, unit: str) -> list[str]:
-    return sorted(session.scalars(select(User.username).where(User.unit == unit, User.active.is_(True))))
+    return list(caches.cached(caches.DIRECTORY, ("members", unit), session, lambda: tuple(sorted(session.scalars(
+        select(User.username).where(User.unit == unit, User.active.is_(True)))))))

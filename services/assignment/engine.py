@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.assignment import directory
+from services.assignment import caches, directory
 from services.assignment.directory import ON_BEHALF_OF_REQUESTER, Actor
 from services.assignment.models import CalendarDay, Case, CaseStep, TrailEntry
 from shared import db
@@ -51,14 +51,21 @@ class Invalid(ActionError):
 
 
 def calendar(session: Session) -> WorkingCalendar:
-    """Thai working time from configuration plus the admin's calendar changes."""
-    added, removed = {}, set()
-    for row in session.scalars(select(CalendarDay)):
-        if row.kind == "holiday":
-            added[row.day] = row.name
-        else:
-            removed.add(row.day)
-    return calendar_for(get_settings(), added_holidays=added, removed_holidays=removed)
+    """Thai working time from configuration plus the admin's calendar changes. Kept in process
+    memory (the ``calendar`` group of ``caches``: a change of a ``CalendarDay`` anywhere is seen
+    by the next transaction); a ``WorkingCalendar`` is never changed once built."""
+    settings = get_settings()
+
+    def read() -> WorkingCalendar:
+        added, removed = {}, set()
+        for row in session.scalars(select(CalendarDay)):
+            if row.kind == "holiday":
+                added[row.day] = row.name
+            else:
+                removed.add(row.day)
+        return calendar_for(settings, added_holidays=added, removed_holidays=removed)
+
+    return caches.cached(caches.CALENDAR, settings.office_hours, session, read)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,6 +137,8 @@ class Engine:
         self.sop = sop
         self.now = now or db.utcnow()
         self._cal: WorkingCalendar | None = None
+        # the steps of a case this engine opened: all it has, so none needs to be read back
+        self._started: list[CaseStep] | None = None
 
     @property
     def cal(self) -> WorkingCalendar:
@@ -163,7 +172,9 @@ class Engine:
 
     # -- opening ------------------------------------------------------------------------------
     def open(self) -> None:
-        """Set the case's deadline and start its first step (from the time the request was received)."""
+        """Set the case's deadline and start its first step (from the time the request was received).
+        The case is new, created in this unit of work: it has no steps but those started here."""
+        self._started = []
         received = self.case.received_at
         deadline = self.sop.deadline
         if deadline.kind == "fixed":
@@ -185,17 +196,22 @@ class Engine:
     # -- moving -------------------------------------------------------------------------------
     def start(self, definition: Step, started_at: datetime | None = None, assignee: str | None = None) -> CaseStep:
         started_at = started_at or self.now
-        round_ = (self.session.scalar(select(func.count()).select_from(CaseStep).where(
-            CaseStep.case_id == self.case.id, CaseStep.step == definition.key)) or 0) + 1
-        position = (self.session.scalar(select(func.max(CaseStep.position)).where(
-            CaseStep.case_id == self.case.id)) or 0) + 1
+        if self._started is not None:
+            round_ = 1 + sum(1 for r in self._started if r.step == definition.key)
+            position = 1 + max((r.position for r in self._started), default=0)
+        else:
+            done, last = self.session.execute(
+                select(func.count().filter(CaseStep.step == definition.key), func.max(CaseStep.position))
+                .where(CaseStep.case_id == self.case.id)).one()
+            round_, position = (done or 0) + 1, (last or 0) + 1
         due, expected, target = step_due(definition, self.case, started_at, self.cal)
         row = CaseStep(case_id=self.case.id, position=position, step=definition.key, round=round_,
                        role=definition.role, status="active", started_at=started_at, due_at=due,
                        expected_at=expected, target=target, waiting_on=definition.wait)
         row.assignee = assignee or self.auto_assignee(definition)
-        self.session.add(row)
-        self.session.flush()
+        self.session.add(row)  # written with everything else at the next flush (often the commit)
+        if self._started is not None:
+            self._started.append(row)
         self.case.current_step = definition.key
         if definition.wait == "requester":
             self.case.paused_since = self.now

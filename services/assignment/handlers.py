@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -17,7 +18,8 @@ from services.assignment.bus import bus
 from services.assignment.engine import (ActionError, Command, Conflict, Engine, Forbidden, Invalid,
                                         emit_case_event, may_act)
 from services.assignment.engine import calendar as working_calendar
-from services.assignment.models import AccessLog, Case, CaseStep, DailySummary, SurveyScore, TrailEntry
+from services.assignment.models import (AccessLog, Case, CaseStep, DailySummary, EarlyAssetCheck, SurveyScore,
+                                        TrailEntry)
 from shared import db, i18n
 from shared.config import get_settings
 from shared.i18n import BANGKOK
@@ -25,15 +27,15 @@ from shared.workcal import fiscal_year_bounds
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.events import Event
-from shared.messaging import NotReady, PermanentError, UnitOfWork
+from shared.messaging import PermanentError, UnitOfWork
 from shared.packs import Sop
 
 __all__ = ["ActionError", "Conflict", "Forbidden", "Invalid", "act", "allowed_actions", "list_cases", "my_work",
            "open_case", "read_case", "satisfaction", "send_daily_summaries", "sweep_sla"]
 
 
-def _sop(case: Case) -> Sop:
-    sop = packstore.sop_for(case.sop, case.pack_version)
+def _sop(case: Case, session=None) -> Sop:
+    sop = packstore.sop_for(case.sop, case.pack_version, session)
     if sop is None:
         raise PermanentError(f"{case.sop} version {case.pack_version} is not loaded")
     return sop
@@ -42,11 +44,13 @@ def _sop(case: Case) -> Sop:
 @bus.handles("request.submitted")
 def open_case(uow: UnitOfWork, event: Event) -> None:
     payload = event.payload
-    sop = packstore.sop_for(payload["sop"])
+    sop = packstore.sop_for(payload["sop"], session=uow.session)
     if sop is None:
         raise PermanentError(f"no SOP {payload['sop']} is loaded")
     now = db.utcnow()
+    early_check = _take_early_asset_check(uow, payload["tracking_code"])
     case = Case(
+        id=db.new_id(),  # known now, so that nothing needs flushing before the commit
         tracking_code=payload["tracking_code"],
         request_event_id=event.id,
         sop=sop.full_key,
@@ -65,9 +69,9 @@ def open_case(uow: UnitOfWork, event: Event) -> None:
         values={},
         seq=0,
         paused_minutes=0,
+        asset=early_check,  # the case is new: a check kept before it is the newest it has seen
     )
     uow.session.add(case)
-    uow.session.flush()
     Engine(uow, case, sop, now).open()
 
 
@@ -86,7 +90,7 @@ def act(tracking_code: str, staff: Staff, command: Command) -> None:
         actor = directory.actor(uow.session, staff.user_id)
         if actor is None:
             raise Forbidden("your account is not active")
-        Engine(uow, case, _sop(case)).act(actor, command)
+        Engine(uow, case, _sop(case, uow.session)).act(actor, command)
         uow.commit()
 
 
@@ -98,7 +102,7 @@ def _resume(uow: UnitOfWork, event: Event, waiting_on: str, actor: str) -> None:
     files = [a for a in payload.get("attachments") or [] if isinstance(a, dict) and a.get("id")]
     documents = [{"key": a.get("field") or "answer", "name": a.get("name") or "", "ref": f"file:{a['id']}"}
                  for a in files]
-    resumed = Engine(uow, case, _sop(case)).resume_wait(waiting_on, actor, note=payload.get("note"),
+    resumed = Engine(uow, case, _sop(case, uow.session)).resume_wait(waiting_on, actor, note=payload.get("note"),
                                                         step_key=payload.get("step"), documents=documents)
     if resumed and files:
         case.attachments = [*(case.attachments or []), *files]  # the requester's answer: their files too
@@ -125,24 +129,63 @@ def on_asset_checked(uow: UnitOfWork, event: Event) -> None:
     """Procurement looked up the asset the request names (found or not; under warranty on the day
     the request was received; leased; the vendor to claim from): keep it on the case, for the
     desk and ``GET /assignment/cases/<code>``. The case is opened from the same request by this
-    service at the same time: until it exists, retry. A repeat, or an older check arriving after
-    a newer one, changes nothing."""
+    service at the same time, so the check may come first: it is then kept in
+    ``early_asset_checks`` and the case takes it when it opens (no retry). Whatever the order, the
+    newest check (``checked_at``) wins; a repeat, or an older check arriving after a newer one,
+    changes nothing."""
     payload = event.payload
-    case = _locked_case(uow, payload["tracking_code"])
-    if case is None:
-        raise NotReady(f"no case {payload['tracking_code']} yet")
+    code = payload["tracking_code"]
     checked_at = _moment(payload.get("checked_at")) or event.occurred_at
+    asset = payload.get("asset")
+    record = {"asset_tag": payload.get("asset_tag"), "found": bool(payload.get("found")),
+              "asset": asset if isinstance(asset, dict) else None, "checked_at": checked_at.isoformat()}
+    case = _locked_case(uow, code)
+    if case is None:
+        _lock_opening(uow, code)
+        case = _locked_case(uow, code)  # opened (and committed) while this waited for the lock
+    if case is None:
+        # the newest check per request is kept: the same rule as on the case, in the upsert
+        stored_at = checked_at if checked_at.tzinfo else checked_at.replace(tzinfo=timezone.utc)
+        row = insert(EarlyAssetCheck).values(tracking_code=code, checked_at=stored_at, asset=record,
+                                             created_at=db.utcnow())
+        uow.session.execute(row.on_conflict_do_update(
+            index_elements=[EarlyAssetCheck.tracking_code],
+            set_={"checked_at": row.excluded.checked_at, "asset": row.excluded.asset},
+            where=EarlyAssetCheck.checked_at <= row.excluded.checked_at))
+        return
     kept = _moment((case.asset or {}).get("checked_at"))
     if kept is not None and kept > checked_at:
         return
-    asset = payload.get("asset")
-    case.asset = {"asset_tag": payload.get("asset_tag"), "found": bool(payload.get("found")),
-                  "asset": asset if isinstance(asset, dict) else None, "checked_at": checked_at.isoformat()}
+    case.asset = record
 
 
-def _moment(text) -> datetime | None:
+# the first key of the two-key advisory locks that serialise opening a case with keeping an
+# early asset check for it (the second is the tracking code's hash); an arbitrary constant
+_OPENING_LOCK = 7301
+
+
+def _lock_opening(uow: UnitOfWork, tracking_code: str) -> None:
+    """Until this transaction ends, no other may open the case ``tracking_code`` or keep an early
+    asset check for it. Without it, a check that finds no case and a case that finds no early
+    check could commit side by side (each not seeing the other's uncommitted row), and the check
+    would be lost. With it the second to lock, reading after the first committed, sees the
+    first's row."""
+    uow.session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:code))"),
+                        {"space": _OPENING_LOCK, "code": tracking_code})
+
+
+def _take_early_asset_check(uow: UnitOfWork, tracking_code: str) -> dict | None:
+    """The asset check that arrived before this case opened (the newest, if several did), taken
+    out of ``early_asset_checks``; None when there is none."""
+    _lock_opening(uow, tracking_code)
+    return uow.session.execute(
+        delete(EarlyAssetCheck.__table__).where(EarlyAssetCheck.tracking_code == tracking_code)
+        .returning(EarlyAssetCheck.__table__.c.asset)).scalar()
+
+
+def _moment(value) -> datetime | None:
     try:
-        return datetime.fromisoformat(text) if text else None
+        return datetime.fromisoformat(value) if value else None
     except (TypeError, ValueError):
         return None
 

@@ -96,6 +96,18 @@ class PackVersion(Base):
     loaded_by: Mapped[str] = mapped_column(String(100), default="")
 
 
+class CacheToken(Base):
+    """One per group of cached reference data (``caches``: packs, directory, calendar): a random
+    value written anew, in the same transaction, with every change of that group's tables; a
+    process whose cached values were read under another value drops them."""
+
+    __tablename__ = "cache_tokens"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))
+    changed_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
 class CalendarDay(Base):
     """An admin's change to the holiday library: an extra day off (a cabinet-announced holiday)
     or a library holiday turned back into a working day."""
@@ -181,6 +193,20 @@ class Case(Base):
         Index("ix_cases_deadline_open", "due_at",
               postgresql_where=text("status = 'open' AND deadline_breached_at IS NULL")),
     )
+
+
+class EarlyAssetCheck(Base):
+    """What procurement's register said of a request's asset (``procurement.asset_checked``) when
+    it arrived before the case existed (both come from the same ``request.submitted``). Kept here
+    instead of retrying the event; the case takes it when it opens, and the row goes. ``asset`` is
+    what ``Case.asset`` will hold; ``checked_at`` is its moment, for the newest-wins rule."""
+
+    __tablename__ = "early_asset_checks"
+
+    tracking_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    checked_at: Mapped[datetime]
+    asset: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
 
 class CaseStep(Base):

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from services.assignment import caches
 from services.assignment.bus import bus
 from services.assignment.models import PackVersion
 from shared.packs import PACK_DIR, Pack, PackError, Sop, parse_pack
@@ -66,39 +68,64 @@ def _parsed(text: str, source: str) -> Pack:
     return parse_pack(text, source=source)
 
 
-def pack_version(pack_key: str, version: int) -> Pack | None:
-    """A stored pack version (its parse is cached by its text, so this costs one small query)."""
-    with bus.session() as session:
-        source = session.scalar(select(PackVersion.source).where(PackVersion.pack == pack_key,
-                                                                 PackVersion.version == version))
-    return _parsed(source, f"{pack_key} v{version}") if source is not None else None
+# every (pack, version) parsed so far: a loaded version never changes (``load_pack_text`` refuses
+# other content under it), so it is kept for the life of the process without any check
+_versions: dict[tuple[str, int], Pack] = {}
 
 
-def latest_versions() -> dict[str, int]:
-    """The newest loaded version of each pack (read each time: another process may load one)."""
-    with bus.session() as session:
-        return dict(session.execute(select(PackVersion.pack, func.max(PackVersion.version))
-                                    .group_by(PackVersion.pack)).all())
+def pack_version(pack_key: str, version: int, session: Session | None = None) -> Pack | None:
+    """A stored pack version: read and parsed once per process (a version is immutable)."""
+    pack = _versions.get((pack_key, version))
+    if pack is not None:
+        return pack
+    if session is None:
+        with bus.session() as own:
+            return pack_version(pack_key, version, own)
+    source = session.scalar(select(PackVersion.source).where(PackVersion.pack == pack_key,
+                                                             PackVersion.version == version))
+    if source is None:
+        return None  # not loaded (yet): never kept
+    pack = _versions[(pack_key, version)] = _parsed(source, f"{pack_key} v{version}")
+    return pack
+
+
+def latest_versions(session: Session | None = None) -> dict[str, int]:
+    """The newest loaded version of each pack. Another process may load one at any time, so this
+    is kept in the ``packs`` group of ``caches``: loading a version (here or in any process)
+    changes the group's token in the same transaction, and the next transaction that asks sees
+    it (one read of the tokens per transaction). Not a time-to-live: a new version would be
+    missed for that long, and ``sopdesk packs load`` is expected to take effect at once."""
+    if session is None:
+        with bus.session() as own:
+            return latest_versions(own)
+    latest = caches.cached(caches.PACKS, "latest", session, lambda: dict(session.execute(
+        select(PackVersion.pack, func.max(PackVersion.version)).group_by(PackVersion.pack)).all()))
+    return dict(latest)
 
 
 def latest_packs() -> dict[str, Pack]:
-    return {key: pack_version(key, version) for key, version in sorted(latest_versions().items())}
+    with bus.session() as session:
+        return {key: pack_version(key, version, session) for key, version in sorted(latest_versions(session).items())}
 
 
-def sop_for(full_key: str, version: int | None = None) -> Sop | None:
-    """An SOP at a given pack version, or at the newest loaded version."""
+def sop_for(full_key: str, version: int | None = None, session: Session | None = None) -> Sop | None:
+    """An SOP at a given pack version, or at the newest loaded version. With ``session`` (the
+    caller's unit of work), nothing needs a connection of its own."""
     pack_key, _, sop_key = (full_key or "").partition("/")
     if version is None:
-        version = latest_versions().get(pack_key)
+        version = latest_versions(session).get(pack_key)
         if version is None:
             return None
-    pack = pack_version(pack_key, version)
+    pack = pack_version(pack_key, version, session)
     return pack.sops.get(sop_key) if pack else None
 
 
 def forget() -> None:
-    """Drop the parse cache."""
+    """Drop the parse cache, the versions kept and every cached group (tests, after emptying the
+    tables: the same version may then be loaded with other content)."""
     _parsed.cache_clear()
+    _versions.clear()
+    caches.forget()
 
 
 __all__ = ["LoadResult", "PackError", "forget", "latest_packs", "load_builtin_packs", "load_pack_file",

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import datetime, timedelta, timezone
+from itertools import permutations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from services.assignment import handlers
 from services.assignment.bus import bus
-from services.assignment.models import Case, Inbox
+from services.assignment.models import Case, EarlyAssetCheck, Inbox
 from services.procurement.vendors import tax_id_check_digit
 from shared.events import Event
 from shared.i18n import BANGKOK, THAI_MONTHS
-from shared.messaging import NotReady
-from shared.testing import drain
+from shared.testing import drain, queued
 
 from .conftest import PASSWORD
 
@@ -118,20 +120,20 @@ def _checked(code: str, found: bool, checked_at: datetime, model: str = "x") -> 
         "checked_at": checked_at.isoformat()}).to_envelope()
 
 
-def test_the_check_waits_for_its_case_and_a_repeat_or_older_check_changes_nothing(client, people):
+def test_a_check_before_its_case_is_kept_for_it_and_a_repeat_or_older_check_changes_nothing(client, people):
     code = file_repair(client, people, "T-1")
     # a check that is newer than the one procurement sends from this request below
     early = _checked(code, True, datetime.now(timezone.utc) + timedelta(minutes=10), model="leased one")
-    # before assignment opened the case: not ready (retried), and nothing kept of the attempt
-    with pytest.raises(NotReady):
-        bus.consume(early)
+    # before assignment opened the case: handled now (not retried), kept for the case
+    assert not bus.consume(early).duplicate
     with bus.session() as session:
-        assert session.get(Inbox, early["id"]) is None
-    drain()  # the case opens; procurement's own check (T-1 is not registered) arrives too
+        assert session.get(Inbox, early["id"]) is not None
+        assert session.get(EarlyAssetCheck, code).asset["asset"]["model"] == "leased one"
+    drain()  # the case opens and takes it; procurement's own check (T-1 is not registered) is older
     with bus.session() as session:
         found = session.scalar(select(Case.asset).where(Case.tracking_code == code))
-    assert found["found"] is False
-    assert not bus.consume(early).duplicate  # the retry: handled now, and it is the newer
+        assert session.get(EarlyAssetCheck, code) is None
+    assert found["found"] is True and found["asset"]["model"] == "leased one"
     assert bus.consume(early).duplicate
     older = _checked(code, False, datetime.now(timezone.utc) - timedelta(days=1))
     bus.consume(older)
@@ -140,3 +142,77 @@ def test_the_check_waits_for_its_case_and_a_repeat_or_older_check_changes_nothin
     html = box(desk_page(client, code, "th"))
     assert 'data-leased="true"' in html and "เช่าจากผู้ให้เช่า" in html and "ไม่มีข้อมูลการรับประกัน" in html
     assert "ไม่มีผู้ขายในทะเบียน" in html
+
+
+def _submitted(client, people, tag: str) -> tuple[str, dict]:
+    """A repair request filed at intake, and its ``request.submitted`` as it waits in assignment's
+    queue (procurement's copy is never worked here: the checks below are the only ones)."""
+    code = file_repair(client, people, tag)
+    [envelope] = [m["args"][0] for m in queued("assignment")
+                  if m["args"][0]["type"] == "request.submitted" and m["args"][0]["payload"]["tracking_code"] == code]
+    return code, envelope
+
+
+def _kept(code: str) -> tuple[dict | None, int]:
+    """(the case's asset, how many early checks are still kept for it)."""
+    with bus.session() as session:
+        return (session.scalar(select(Case.asset).where(Case.tracking_code == code)),
+                session.scalar(select(func.count()).select_from(EarlyAssetCheck)
+                               .where(EarlyAssetCheck.tracking_code == code)))
+
+
+def test_the_newest_check_wins_whether_the_case_or_the_checks_come_first(client, people):
+    older_at = datetime.now(timezone.utc) - timedelta(hours=1)
+    newer_at = older_at + timedelta(minutes=10)
+    # what the rule gives: the newer check, as on_asset_checked writes it (from _checked's payload)
+    expected = {"asset_tag": "T-1", "found": True, "checked_at": newer_at.isoformat(),
+                "asset": {"tag": "T-1", "kind": "computer", "model": "leased one", "under_warranty": False,
+                          "leased": True, "warranty_ends_on": None, "vendor": None}}
+    for order in permutations(["case", "older", "newer"]):
+        code, submitted = _submitted(client, people, "T-1")
+        events = {"case": submitted, "older": _checked(code, False, older_at),
+                  "newer": _checked(code, True, newer_at, model="leased one")}
+        for name in order:
+            assert not bus.consume(events[name]).duplicate, order
+        assert _kept(code) == (expected, 0), order
+        for name in order:  # every delivery again: the inbox turns each away
+            assert bus.consume(events[name]).duplicate, order
+        bus.consume(_checked(code, False, older_at))  # the older fact again, as a new event
+        assert _kept(code) == (expected, 0), order
+        with bus.session() as session:  # and the case opened as any other: at its first step
+            case = session.scalar(select(Case).where(Case.tracking_code == code))
+            assert (case.status, case.current_step, case.seq) == ("open", "receive-form", 2), order
+
+
+def test_a_check_and_its_case_in_flight_at_once_never_lose_the_check(client, people):
+    """The case and a check are handled at the same moment by two workers: whichever locks the
+    tracking code first, the other waits for its commit and then sees what it wrote."""
+    checked_at = datetime.now(timezone.utc)
+    expected = {"asset_tag": "T-1", "found": False, "asset": None, "checked_at": checked_at.isoformat()}
+
+    def meanwhile(envelope: dict) -> threading.Thread:
+        thread = threading.Thread(target=bus.consume, args=(envelope,), daemon=True)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive(), "it did not wait for the other transaction"
+        return thread
+
+    # the case is being opened (not committed yet) when the check comes
+    code, submitted = _submitted(client, people, "T-1")
+    check = _checked(code, False, checked_at)
+    with bus.unit_of_work() as uow:
+        handlers.open_case(uow, Event.from_envelope(submitted))
+        waiting = meanwhile(check)
+        uow.commit()
+    waiting.join(30)
+    assert _kept(code) == (expected, 0)
+
+    # the check is being kept (not committed yet) when the case opens
+    code, submitted = _submitted(client, people, "T-1")
+    check = _checked(code, False, checked_at)
+    with bus.unit_of_work() as uow:
+        handlers.on_asset_checked(uow, Event.from_envelope(check))
+        waiting = meanwhile(submitted)
+        uow.commit()
+    waiting.join(30)
+    assert _kept(code) == (expected, 0)
