@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import (BIN, PrivatePostgres, Processes, clean_env, exit_on_sigterm,  # noqa: E402
                            free_port, percentile, start_redis, table, wait_port)
-from bench.pipeline import (SERVICES, WORKER_CONCURRENCY, Sent, Sink, Stack, body_for, git_commit,  # noqa: E402
+from bench.pipeline import (SERVICES, WORKER_CONCURRENCY, ProductionShape, Sent, Sink, body_for, git_commit,  # noqa: E402
                             log_problems, task_counts)
 
 KINDS = ("pool", "node", "redis", "pg")
@@ -179,6 +179,20 @@ def last_critical(log: Path) -> str:
             if level in line:
                 return line.strip()[:240]
     return ""
+
+
+class Stack(ProductionShape):
+    """bench/pipeline.py's production shape on a database and Redis this script started itself."""
+
+    def __init__(self, processes, env: dict[str, str], workdir: Path) -> None:
+        super().__init__(processes, workdir, argparse.Namespace(admin_url=""))
+        self.env = env
+
+    def start(self) -> None:  # type: ignore[override]
+        self.start_services()
+
+    def stop(self) -> None:
+        self.stop_services()
 
 
 @dataclass

@@ -392,6 +392,12 @@ class ProductionShape(Shape):
         print(f"database {self.dbname}, Redis on :{self.redis_port}, SMTP sink on :{smtp_port}; migrating ...",
               flush=True)
         self.sopdesk("migrate")
+        self.start_services()
+        print(f"sopdesk up: intake on :{self.intake_port}, 4 workers (prefork x{WORKER_CONCURRENCY}), beat",
+              flush=True)
+
+    def start_services(self) -> None:
+        """A gunicorn per service, a worker per queue and beat, on ``self.env``; wait until they answer."""
         for service in SERVICES:
             port = self.ports[service] = free_port()
             self.processes.start(f"web-{service}", [
@@ -414,8 +420,6 @@ class ProductionShape(Shape):
                     raise RuntimeError(f"worker {service} did not start; see {log}")
                 time.sleep(0.1)
         self.intake_port = self.ports["intake"]
-        print(f"sopdesk up: intake on :{self.intake_port}, 4 workers (prefork x{WORKER_CONCURRENCY}), beat",
-              flush=True)
 
     def roots(self) -> dict[str, int]:
         names = [f"web-{s}" for s in SERVICES] + [f"worker-{s}" for s in SERVICES] + ["beat", "redis", "smtp sink"]

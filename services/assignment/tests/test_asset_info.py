@@ -18,7 +18,7 @@ from services.assignment.models import Case, EarlyAssetCheck, Inbox
 from services.procurement.vendors import tax_id_check_digit
 from shared.events import Event
 from shared.i18n import BANGKOK, THAI_MONTHS
-from shared.testing import drain, queued
+from shared.testing import drain, queued, queued_events
 
 from .conftest import PASSWORD
 
@@ -148,8 +148,8 @@ def _submitted(client, people, tag: str) -> tuple[str, dict]:
     """A repair request filed at intake, and its ``request.submitted`` as it waits in assignment's
     queue (procurement's copy is never worked here: the checks below are the only ones)."""
     code = file_repair(client, people, tag)
-    [envelope] = [m["args"][0] for m in queued("assignment")
-                  if m["args"][0]["type"] == "request.submitted" and m["args"][0]["payload"]["tracking_code"] == code]
+    [envelope] = [e for e in queued_events("assignment")
+                  if e["type"] == "request.submitted" and e["payload"]["tracking_code"] == code]
     return code, envelope
 
 
