@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import (BIN, CpuMeter, Databases, Processes, clean_env, exit_on_sigterm,  # noqa: E402
-                           free_port, table, wait_port)
+                           free_port, table, wait_port, wait_status)
 
 GUNICORN_FLAGS = ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
 BODY = {
@@ -115,26 +115,8 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int, threads: in
 
 def first_post(name: str, port: int, seconds: float = 120) -> None:
     """One POST answered 201 (the port answers before gunicorn's workers have imported the app)."""
-    import http.client
-
-    deadline = time.monotonic() + seconds
-    body = json.dumps(BODY, ensure_ascii=False).encode()
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("POST", "/intake/requests", body=body, headers={"Content-Type": "application/json",
-                                                                        "Accept": "application/json"})
-            response = conn.getresponse()
-            answer = response.read()
-            conn.close()
-            if response.status == 201:
-                return
-            problem = f"{response.status} {answer[:300]!r}"
-        except OSError as exc:
-            problem = repr(exc)
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} does not answer 201 to the POST: {problem}")
-        time.sleep(0.5)
+    wait_status(port, "/intake/requests", time.monotonic() + seconds, "POST",
+                json.dumps(BODY, ensure_ascii=False).encode(), 201)
 
 
 def count_rows(url: str, query: str) -> int:

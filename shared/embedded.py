@@ -515,9 +515,11 @@ def run_embedded() -> int:
                 # the outbox and the broker
                 background = True
                 # one pool process per core: the handlers are Python, and threads would share one
+                # (SIGTERM to the worker alone: it stops its pool itself, waiting for the tasks at hand;
+                # the group's pool processes signalled too would die mid-task, each a WorkerLostError)
                 sup.start(Child("worker", launcher(
                     sopdesk + ["worker", "--pool", "prefork", "--concurrency", str(max(2, min(4, os.cpu_count() or 2))),
-                               "--loglevel", "WARNING"])))
+                               "--loglevel", "WARNING"]), signal_group=False))
                 sup.start(Child("beat", launcher(
                     sopdesk + ["beat", "--loglevel", "WARNING", "--schedule", str(data / "celerybeat-schedule")])))
             time.sleep(0.1 if not ready else 0.5)
