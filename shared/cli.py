@@ -64,7 +64,7 @@ def _cmd_worker(args) -> int:
     # the worker's own exit status: a node that stopped on an unrecoverable error (kombu once
     # fell over closing a connection to a restarted Redis) exits 1, so that a supervisor that
     # restarts on failure (systemd's Restart=on-failure) starts it again; worker_main returned 0
-    return celery.start(argv) or 0
+    return _celery_command(argv)
 
 
 def _cmd_beat(args) -> int:
@@ -73,7 +73,7 @@ def _cmd_beat(args) -> int:
     argv = ["beat", "--loglevel", args.loglevel]
     if args.schedule:
         argv += ["--schedule", args.schedule]
-    return celery.start(argv) or 0
+    return _celery_command(argv)
 
 
 def _bus(service: str):

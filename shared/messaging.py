@@ -511,6 +511,7 @@ class ServiceBus:
         published = 0
         now = db.utcnow()
         cutoff = now - timedelta(seconds=older_than_seconds)
+        self._mark_delivered(cutoff)
         while True:
             with self.session() as session:
                 query = (
@@ -529,6 +530,21 @@ class ServiceBus:
                 published += count
                 if count < len({event_id for event_id, _, _ in owed}):  # the broker refused: next sweep
                     return published
+
+    def _mark_delivered(self, cutoff: datetime) -> None:
+        """An event whose every subscriber has it (no owed row left unsent) is published, even if
+        the process that sent it died before it could say so (its subscribers confirmed, and
+        those rows are gone): ``published_at`` then tells the truth again."""
+        outbox, owed = self.Outbox.__table__, self.Owed.__table__
+        with self.session() as session:
+            session.execute(
+                outbox.update()
+                .where(outbox.c.published_at.is_(None), outbox.c.created_at <= cutoff,
+                       ~select(owed.c.event_id).where(owed.c.event_id == outbox.c.id,
+                                                      owed.c.sent_at.is_(None)).exists())
+                .values(published_at=func.now())
+            )
+            session.commit()
 
     def _publish(self, session: Session, owed: list[tuple[str, str, dict]]) -> int:
         """Send each owed (event id, subscriber, envelope), one message per subscriber carrying

@@ -449,3 +449,23 @@ def test_a_handler_that_keeps_failing_is_tried_max_retries_times_then_dead_lette
     [letter] = assignment_bus.dead_letters()
     assert (letter.event_id, letter.attempts) == (envelope["id"], 6)
     assert f"assignment|{envelope['id']}".encode() in broker_client().lrange(confirmations_key("intake"), 0, -1)
+
+
+def test_an_event_its_subscribers_confirmed_is_published_though_its_sender_died_before_saying_so(clean):
+    """The relay sent it and was killed before its commit (bench/chaos.py saw ten such rows): the
+    subscribers have it and confirmed, so nothing is owed, and the sweep marks it published."""
+    event = Event(type="request.submitted", source="intake", correlation_id="SD-P1", payload={})
+    with bus.session() as session:
+        session.add(Outbox(id=event.id, type=event.type, correlation_id="SD-P1", envelope=event.to_envelope(),
+                           created_at=event.occurred_at - timedelta(seconds=30)))
+        session.add(Owed(event_id=event.id, subscriber="notify", type=event.type, correlation_id="SD-P1",
+                         created_at=event.occurred_at - timedelta(seconds=30), sent_at=None,
+                         due_at=event.occurred_at - timedelta(seconds=30)))
+        session.commit()
+    bus.sweep(older_than_seconds=3600)  # still owed and never sent: not published
+    assert _outbox_rows()[0].published_at is None
+    with bus.session() as session:  # the subscriber confirmed what the dead relay had sent
+        session.execute(Owed.__table__.delete())
+        session.commit()
+    bus.sweep(older_than_seconds=2)
+    assert _outbox_rows()[0].published_at is not None
