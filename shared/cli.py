@@ -54,8 +54,6 @@ def _cmd_users_add(args) -> int:
 
 
 def _cmd_worker(args) -> int:
-    from shared.celery_app import celery
-
     queues = ",".join(args.queues or SERVICES)
     argv = ["worker", "-Q", queues, "--loglevel", args.loglevel, "--concurrency", str(args.concurrency),
             "--pool", args.pool, "--without-gossip", "--without-mingle"]
@@ -68,12 +66,28 @@ def _cmd_worker(args) -> int:
 
 
 def _cmd_beat(args) -> int:
-    from shared.celery_app import celery
-
     argv = ["beat", "--loglevel", args.loglevel]
     if args.schedule:
         argv += ["--schedule", args.schedule]
     return _celery_command(argv)
+
+
+def _celery_command(argv: list[str]) -> int:
+    """Run a celery command and return its exit status. ``Celery.start`` drops it: click's main,
+    run with standalone_mode=False, returns the status of ``ctx.exit(code)`` instead of raising."""
+    from celery.bin.celery import celery as command
+    from click.exceptions import Exit
+
+    from shared.celery_app import celery
+
+    command.params[0].default = celery
+    try:
+        code = command.main(args=argv, standalone_mode=False)
+    except Exit as exc:
+        code = exc.exit_code
+    finally:
+        command.params[0].default = None
+    return code if isinstance(code, int) else 0
 
 
 def _bus(service: str):

@@ -469,3 +469,4 @@ def test_an_event_its_subscribers_confirmed_is_published_though_its_sender_died_
         session.commit()
     bus.sweep(older_than_seconds=2)
     assert _outbox_rows()[0].published_at is not None
+
