@@ -15,7 +15,7 @@ import random
 
 from shared.celery_app import celery
 from shared.config import get_settings
-from shared.messaging import PermanentError, ServiceBus
+from shared.messaging import NotReady, PermanentError, ServiceBus
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,18 @@ def backoff_seconds(attempt: int, cap: int) -> float:
     """Exponential backoff with full jitter: 2, 4, 8 ... seconds, capped."""
     ceiling = min(cap, 2 ** attempt)
     return max(1.0, random.uniform(ceiling / 2, ceiling))
+
+
+# an event that came before the one it depends on (NotReady: notify's case.opened before the
+# request.submitted that names the requester, handled by the other pool process a moment later)
+# is usually ready within milliseconds: its first two retries come sooner, then the usual backoff
+NOT_READY_FIRST_RETRIES = (0.25, 1.0)
+
+
+def retry_countdown(exc: Exception, attempt: int, cap: int) -> float:
+    if isinstance(exc, NotReady) and attempt <= len(NOT_READY_FIRST_RETRIES):
+        return NOT_READY_FIRST_RETRIES[attempt - 1]
+    return backoff_seconds(attempt, cap)
 
 
 def register_service_tasks(bus: ServiceBus):
@@ -53,7 +65,7 @@ def register_service_tasks(bus: ServiceBus):
                 dead_letter(self.name, envelope, exc, attempt)
                 return
             log.warning("%s attempt %d failed: %s", self.name, attempt, exc)
-            raise self.retry(exc=exc, countdown=backoff_seconds(attempt, settings.retry_backoff_max),
+            raise self.retry(exc=exc, countdown=retry_countdown(exc, attempt, settings.retry_backoff_max),
                              max_retries=settings.max_retries)
 
     @celery.task(
@@ -91,7 +103,7 @@ def register_service_tasks(bus: ServiceBus):
             try:
                 celery.send_task(handle_event.name, args=[envelope], retries=1, queue=service,
                                  routing_key=service, retry=False,
-                                 countdown=backoff_seconds(1, settings.retry_backoff_max))
+                                 countdown=retry_countdown(exc, 1, settings.retry_backoff_max))
             except Exception as send_error:  # the broker is down: its producer sends it again
                 log.warning("could not queue the retry of %s: %s", envelope.get("id"), send_error)
 

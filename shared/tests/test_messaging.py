@@ -470,3 +470,16 @@ def test_an_event_its_subscribers_confirmed_is_published_though_its_sender_died_
     bus.sweep(older_than_seconds=2)
     assert _outbox_rows()[0].published_at is not None
 
+
+
+def test_an_event_not_ready_is_tried_again_soon_then_with_the_usual_backoff():
+    from shared.tasks import NOT_READY_FIRST_RETRIES, retry_countdown
+
+    cap = 300
+    assert [retry_countdown(NotReady("x"), n, cap) for n in (1, 2)] == list(NOT_READY_FIRST_RETRIES)
+    for attempt in (3, 4, 9):
+        ceiling = min(cap, 2 ** attempt)  # backoff_seconds: full jitter in [ceiling/2, ceiling], at least 1
+        assert max(1.0, ceiling / 2) <= retry_countdown(NotReady("x"), attempt, cap) <= ceiling
+    for attempt in (1, 2):  # anything else backs off as before from the first retry
+        ceiling = min(cap, 2 ** attempt)
+        assert max(1.0, ceiling / 2) <= retry_countdown(RuntimeError("x"), attempt, cap) <= ceiling
