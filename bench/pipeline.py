@@ -66,6 +66,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from shared.embedded import WORKER_CONCURRENCY as EMBEDDED_CONCURRENCY  # noqa: E402
 from bench.harness import (BIN, CpuMeter, Databases, Processes, clean_env, exit_on_sigterm,  # noqa: E402
                            free_port, percentile, start_redis, table, wait_port, wait_status,
                            with_database)
@@ -474,7 +475,7 @@ class ProductionShape(Shape):
 
 
 # the one worker sopdesk up starts, on every queue (shared/embedded.py): a prefork pool, a process per core
-EMBEDDED_WORKER = ("prefork", max(2, min(4, os.cpu_count() or 2)))
+EMBEDDED_WORKER = ("prefork", EMBEDDED_CONCURRENCY)
 EMBEDDED_ROLES = {"broker": "redis"}  # CPU groups named after sopdesk up's children; its broker is a Redis
 
 

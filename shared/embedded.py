@@ -125,6 +125,9 @@ def demo_accounts(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
 
 # --- the processes sopdesk up starts ------------------------------------------------------------
 
+# the worker's prefork pool: a process per core (two to four); the handlers are Python, and
+# threads would share one interpreter
+WORKER_CONCURRENCY = max(2, min(4, os.cpu_count() or 2))
 QUICK_DEATH_SECONDS = 10  # a process that dies sooner after starting has died "quickly"
 MAX_QUICK_DEATHS = 5      # this many quick deaths in a row: something is wrong, stop everything
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -514,11 +517,10 @@ def run_embedded() -> int:
                 # at once would each take three times as long; what is filed meanwhile waits in
                 # the outbox and the broker
                 background = True
-                # one pool process per core: the handlers are Python, and threads would share one
                 # (SIGTERM to the worker alone: it stops its pool itself, waiting for the tasks at hand;
                 # the group's pool processes signalled too would die mid-task, each a WorkerLostError)
                 sup.start(Child("worker", launcher(
-                    sopdesk + ["worker", "--pool", "prefork", "--concurrency", str(max(2, min(4, os.cpu_count() or 2))),
+                    sopdesk + ["worker", "--pool", "prefork", "--concurrency", str(WORKER_CONCURRENCY),
                                "--loglevel", "WARNING"]), signal_group=False))
                 sup.start(Child("beat", launcher(
                     sopdesk + ["beat", "--loglevel", "WARNING", "--schedule", str(data / "celerybeat-schedule")])))

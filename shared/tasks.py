@@ -40,70 +40,60 @@ def retry_countdown(exc: Exception, attempt: int, cap: int) -> float:
 
 def register_service_tasks(bus: ServiceBus):
     service = bus.service
+    # the consumer's delivery promises: acknowledged only after it ran, requeued if its worker dies
+    consumer = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
-    def dead_letter(task_name: str, envelope, exc: Exception, attempt: int) -> None:
-        bus.record_dead_letter(task_name, envelope, f"{type(exc).__name__}: {exc}", attempt)
+    def dead_letter(envelope, exc: Exception, attempt: int, task_name: str | None = None) -> None:
+        bus.record_dead_letter(task_name or handle_event.name, envelope, f"{type(exc).__name__}: {exc}", attempt)
         if isinstance(envelope, dict):
             bus.confirm(envelope)  # the dead letter holds it now: its producer need not send it again
 
-    @celery.task(
-        name=f"{service}.handle_event",
-        bind=True,
-        acks_late=True,
-        reject_on_worker_lost=True,
-        ignore_result=True,
-    )
-    def handle_event(self, envelope):
+    def again_or_dead_letter(task, envelopes: list, exc: Exception, attempt: int, args: list):
+        """Retry ``task`` with ``args`` after a backoff, or, at the last attempt, dead-letter each
+        envelope (as ``handle_event``, which a replay runs)."""
         settings = get_settings()
+        if attempt >= settings.max_retries:
+            for envelope in envelopes:
+                dead_letter(envelope, exc, attempt)
+            return
+        log.warning("%s (%d events) attempt %d failed: %s", task.name, len(envelopes), attempt, exc)
+        raise task.retry(args=args, exc=exc, max_retries=settings.max_retries,
+                         countdown=retry_countdown(exc, attempt, settings.retry_backoff_max))
+
+    @celery.task(name=f"{service}.handle_event", **consumer)
+    def handle_event(self, envelope):
         attempt = self.request.retries + 1
         try:
             bus.consume(envelope)
         except PermanentError as exc:
-            dead_letter(self.name, envelope, exc, attempt)
+            dead_letter(envelope, exc, attempt)
         except Exception as exc:
-            if attempt >= settings.max_retries:
-                dead_letter(self.name, envelope, exc, attempt)
-                return
-            log.warning("%s attempt %d failed: %s", self.name, attempt, exc)
-            raise self.retry(exc=exc, countdown=retry_countdown(exc, attempt, settings.retry_backoff_max),
-                             max_retries=settings.max_retries)
+            again_or_dead_letter(self, [envelope], exc, attempt, [envelope])
 
-    @celery.task(
-        name=f"{service}.handle_events",
-        bind=True,
-        acks_late=True,
-        reject_on_worker_lost=True,
-        ignore_result=True,
-    )
+    @celery.task(name=f"{service}.handle_events", **consumer)
     def handle_events(self, envelopes):
-        settings = get_settings()
         attempt = self.request.retries + 1
         if not isinstance(envelopes, list):
-            dead_letter(self.name, envelopes, PermanentError("a batch must be a list of envelopes"), attempt)
+            dead_letter(envelopes, PermanentError("a batch must be a list of envelopes"), attempt, self.name)
             return
         if attempt == 1:  # fallen behind: what waits behind this batch goes in the same transaction
             envelopes = envelopes + bus.take_waiting()
         try:
             outcome = bus.consume_batch(envelopes)
-        except Exception as exc:  # the batch's transaction failed (the database went away): all again
-            if attempt >= settings.max_retries:
-                for envelope in envelopes:
-                    dead_letter(handle_event.name, envelope, exc, attempt)
-                return
-            log.warning("%s (%d events) attempt %d failed: %s", self.name, len(envelopes), attempt, exc)
-            # with the batches it took from the queue: they are in no message but this one now
-            raise self.retry(args=[envelopes], exc=exc, max_retries=settings.max_retries,
-                             countdown=backoff_seconds(attempt, settings.retry_backoff_max))
+        except Exception as exc:  # the batch's transaction failed (the database went away): all again,
+            # with the batches it took from the queue (they are in no message but this one now)
+            again_or_dead_letter(self, envelopes, exc, attempt, [envelopes])
+            return
+        cap = get_settings().retry_backoff_max
         for envelope, exc in outcome.failed:
             if isinstance(exc, PermanentError):
-                dead_letter(handle_event.name, envelope, exc, 1)
+                dead_letter(envelope, exc, 1)
                 continue
             # on its own from here: its first attempt was this one
             log.warning("%s attempt 1 failed: %s", handle_event.name, exc)
             try:
                 celery.send_task(handle_event.name, args=[envelope], retries=1, queue=service,
-                                 routing_key=service, retry=False,
-                                 countdown=retry_countdown(exc, 1, settings.retry_backoff_max))
+                                 routing_key=service, retry=False, countdown=retry_countdown(exc, 1, cap))
             except Exception as send_error:  # the broker is down: its producer sends it again
                 log.warning("could not queue the retry of %s: %s", envelope.get("id"), send_error)
 

@@ -127,26 +127,18 @@ def drain(max_messages: int = 10_000) -> list[str]:
             return ran
         task, args, kwargs = _decode(raw)
         try:
-            if task.endswith(".handle_events"):  # a batch: each event as if it came on its own
+            if task.endswith((".handle_events", ".handle_event")):  # the consumer, without Celery's retries
                 import importlib
-                import json
 
                 bus = importlib.import_module(f"services.{queue}.bus").bus
-                envelopes = args[0]
-                outcome = bus.consume_batch(envelopes)
-                for envelope, error in outcome.failed:
-                    if not isinstance(error, NotReady):
-                        raise error
-                    postponed += 1
-                    if postponed > 100:
-                        raise error
-                    message = json.loads(raw)  # the event not ready goes back alone, as a retry would
-                    _encode_args(message, [[envelope]])
-                    client.lpush(queue, json.dumps(message))
-            elif task.endswith(".handle_event"):  # the consumer itself, without Celery's retry wrapper
-                import importlib
-
-                importlib.import_module(f"services.{queue}.bus").bus.consume(*args)
+                if task.endswith(".handle_event"):
+                    bus.consume(*args)
+                else:  # a batch: an event not ready goes back alone, as the task sends its retry
+                    for envelope, error in bus.consume_batch(args[0]).failed:
+                        postponed += 1
+                        if not isinstance(error, NotReady) or postponed > 100:
+                            raise error
+                        celery.send_task(f"{queue}.handle_event", args=[envelope], queue=queue, routing_key=queue)
             else:
                 celery.tasks[task].run(*args, **kwargs)
         except NotReady:
@@ -187,21 +179,6 @@ def queued_events(queue: str) -> list[dict]:
         elif message["task"].endswith(".handle_event"):
             events.append(message["args"][0])
     return events
-
-
-def _encode_args(message: dict, args: list) -> None:
-    """Put other args into a decoded kombu message (the inverse of ``_decode``'s body)."""
-    import base64
-    import json
-
-    body = json.loads(base64.b64decode(message["body"]) if message.get("properties", {}).get("body_encoding")
-                      == "base64" else message["body"])
-    body[0] = args
-    encoded = json.dumps(body).encode()
-    if message.get("properties", {}).get("body_encoding") == "base64":
-        message["body"] = base64.b64encode(encoded).decode()
-    else:
-        message["body"] = encoded.decode()
 
 
 def _decode(raw: bytes) -> tuple[str, list, dict]:
