@@ -106,7 +106,7 @@ def parse_args(argv=None):
                         help="a PostgreSQL URL allowed to create databases")
     parser.add_argument("--json", help="also write the numbers to this file")
     parser.add_argument("--profile", metavar="DIR",
-                        help="py-spy record intake's web and the assignment and notify workers during the first "
+                        help="py-spy record intake's web and every worker during the first "
                              "phase (raw stacks and a summary in DIR); the profiler slows what it samples")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs) and print where")
     args = parser.parse_args(argv)
@@ -436,9 +436,9 @@ class ProductionShape(Shape):
         return self.task_log_names() + [f"web-{s}" for s in SERVICES]
 
     def profile_targets(self) -> dict[str, int]:
-        return {"intake-web": self.processes.children["web-intake"].pid,
-                "assignment-worker": self.processes.children["worker-assignment"].pid,
-                "notify-worker": self.processes.children["worker-notify"].pid}
+        children = self.processes.children
+        return {"intake-web": children["web-intake"].pid,
+                **{f"{s}-worker": children[f"worker-{s}"].pid for s in SERVICES}}
 
     def stop_services(self) -> None:
         for name in ["beat"] + [f"worker-{s}" for s in SERVICES] + [f"web-{s}" for s in SERVICES]:

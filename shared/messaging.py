@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy import (JSON, Index, Integer, String, Text, delete, func, insert, literal, or_, select, text, tuple_,
                         update)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
@@ -378,9 +379,16 @@ class ServiceBus:
         handled: list[tuple[dict, Event]] = []
         if events:
             with self.unit_of_work() as uow:
+                together = self._handle_together(uow, events) if len(events) > 1 else None
+                if together is not None:
+                    for envelope, event, duplicate in together:
+                        results.append(ConsumeResult(event, duplicate))
+                        handled.append((envelope, event))
+                    events = []
                 session = uow.session
                 known = set(session.scalars(select(self.Inbox.event_id)
-                                            .where(self.Inbox.event_id.in_([e.id for _, e in events]))))
+                                            .where(self.Inbox.event_id.in_([e.id for _, e in events])))) \
+                    if events else set()
                 for envelope, event in events:
                     if event.id in known:
                         results.append(ConsumeResult(event, True))
@@ -404,6 +412,37 @@ class ServiceBus:
             for batch_fn in self._after_batch:
                 batch_fn([event for _, event in handled])
         return BatchOutcome(results, failed)
+
+    def _handle_together(self, uow: "UnitOfWork", events: list[tuple[dict, Event]]):
+        """The whole batch under one savepoint, flushed once: the inbox rows claimed with one
+        ``INSERT ... ON CONFLICT DO NOTHING`` (in event id order, so that two workers holding
+        overlapping batches wait on each other instead of deadlocking; an id another delivery
+        holds uncommitted waits for it, then counts as a duplicate), then every new event's
+        handler. Returns ``(envelope, event, duplicate)`` for each, or None when anything failed:
+        it is all rolled back and the caller handles the events one by one, so that one bad
+        event costs its batch a second pass, never the others' effects."""
+        session = uow.session
+        mark = len(uow._pending)
+        savepoint = session.begin_nested()
+        try:
+            now = db.utcnow()
+            rows = [{"event_id": event.id, "type": event.type, "handled_at": now}
+                    for event in sorted((event for _, event in events), key=lambda e: e.id)]
+            claimed = set(session.scalars(
+                pg_insert(self.Inbox.__table__).on_conflict_do_nothing().returning(self.Inbox.event_id),
+                rows))
+            for _, event in events:
+                if event.id in claimed:
+                    self._handlers[event.type](uow, event)
+            session.flush()
+            savepoint.commit()
+        except Exception as exc:
+            savepoint.rollback()
+            del uow._pending[mark:]
+            log.info("%s: a batch of %d events failed together (%s: %s); handling them one by one",
+                     self.service, len(events), type(exc).__name__, exc)
+            return None
+        return [(envelope, event, event.id not in claimed) for envelope, event in events]
 
     def _handle_one(self, uow: "UnitOfWork", event: Event):
         """One event of a batch under a savepoint. Returns None (handled), DUPLICATE (another
