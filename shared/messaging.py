@@ -329,6 +329,11 @@ class ServiceBus:
         self._after_batch.append(fn)
         return fn
 
+    def handler(self, event_type: str) -> Handler:
+        """The handler of ``event_type`` (for a service that handles a kept event later)."""
+        self.load_handlers()
+        return self._handlers[event_type]
+
     def load_handlers(self) -> None:
         """Import the module whose ``@bus.handles`` registrations this bus consumes with."""
         if self.handlers_module:

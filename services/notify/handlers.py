@@ -7,7 +7,8 @@ transaction (with the event's inbox row) and sent after the event is consumed; a
 second delivery of the event finds the row and never sends a second, different mail.
 
 Requester emails go to the ``Contact`` kept from ``request.submitted``, in the request's
-language; an event that arrives before it waits (``NotReady``). Staff emails go to the contacts
+language; an event that arrives before it is kept in ``early_events`` and handled when the
+request comes. Staff emails go to the contacts
 the event carries, each in its own language; a contact without an email is skipped (and
 logged), and a step the requester holds never causes staff mail."""
 from __future__ import annotations
@@ -19,17 +20,18 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import TemplateError
-from sqlalchemy import bindparam, or_, select, text, true, update
+from sqlalchemy import bindparam, delete, or_, select, text, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.notify import mailer
 from services.notify.bus import bus
-from services.notify.models import AccessLog, Contact, Delivery, message_id
+from services.notify.models import AccessLog, Contact, Delivery, EarlyEvent, message_id
 from shared import db, i18n
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.config import get_settings
 from shared.events import Event
-from shared.messaging import NotReady, UnitOfWork
+from shared.messaging import UnitOfWork
 from shared.tasks import backoff_seconds
 from shared.tracking import survey_url, tracking_url
 
@@ -66,16 +68,41 @@ def _add_delivery(uow: UnitOfWork, event: Event, recipient: Recipient, template:
 
 # --- the requester ------------------------------------------------------------------------------
 
-def _contact(uow: UnitOfWork, event: Event) -> Contact:
+# the first key of the two-key advisory locks that serialise keeping an early event for a request
+# with remembering its requester (the second is the tracking code's hash); an arbitrary constant
+_REQUESTER_LOCK = 7302
+
+
+def _lock_requester(uow: UnitOfWork, code: str) -> None:
+    """Until this transaction ends, no other may remember the requester of ``code`` or keep an
+    early event for it. Without it an event that finds no requester and a requester that finds
+    no early event could commit side by side (neither seeing the other's uncommitted row), and
+    the email would be lost; with it the second to lock reads what the first committed."""
+    uow.session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:code))"),
+                        {"space": _REQUESTER_LOCK, "code": code})
+
+
+def _contact(uow: UnitOfWork, event: Event) -> Contact | None:
+    """The requester of the event's case; None when ``request.submitted`` has not come yet: the
+    event is then kept in ``early_events`` and handled again when it comes (no retry)."""
     contact = uow.session.get(Contact, event.correlation_id)
+    if contact is not None:
+        return contact
+    _lock_requester(uow, event.correlation_id)
+    contact = uow.session.get(Contact, event.correlation_id, populate_existing=True)
     if contact is None:
-        raise NotReady(f"no requester known yet for {event.correlation_id}")
+        log.info("%s %s came before its request; kept until the request comes", event.type, event.correlation_id)
+        uow.session.execute(pg_insert(EarlyEvent).values(
+            event_id=event.id, correlation_id=event.correlation_id, occurred_at=event.occurred_at,
+            envelope=event.to_envelope(), created_at=db.utcnow()).on_conflict_do_nothing())
     return contact
 
 
 def _to_requester(uow: UnitOfWork, event: Event, template: str, **facts) -> None:
     """One email to the case's requester, in the request's language."""
     contact = _contact(uow, event)
+    if contact is None:
+        return
     payload = event.payload
     code = event.correlation_id
     _add_delivery(uow, event, Recipient(contact.email, contact.name, contact.language), template, {
@@ -165,11 +192,19 @@ def remember_requester(uow: UnitOfWork, event: Event) -> None:
     contact.email = requester["email"]
     contact.language = _language(event.payload.get("language"))
     contact.subject = (event.payload.get("subject") or "")[:300] or None
+    _lock_requester(uow, event.correlation_id)
+    early = uow.session.scalars(delete(EarlyEvent).where(EarlyEvent.correlation_id == event.correlation_id)
+                                .returning(EarlyEvent.envelope)).all()
+    for envelope in sorted(early, key=lambda e: (e["occurred_at"], e["id"])):
+        kept = Event.from_envelope(envelope)
+        bus.handler(kept.type)(uow, kept)
 
 
 @bus.handles("case.opened")
 def write_received(uow: UnitOfWork, event: Event) -> None:
     contact = _contact(uow, event)
+    if contact is None:
+        return
     if event.payload.get("sop_title"):
         contact.sop_title = event.payload["sop_title"]
     step = event.payload["step"]
@@ -444,7 +479,9 @@ def _claim_statement(which, oldest_first: bool = False):
             .returning(*_CLAIMED))
 
 
-_CLAIM_FOR_EVENTS = _claim_statement(Delivery.event_id.in_(bindparam("event_ids", expanding=True)))
+# the deliveries of these events, and of the requests whose early events were just handled
+_CLAIM_FOR_EVENTS = _claim_statement(or_(Delivery.event_id.in_(bindparam("event_ids", expanding=True)),
+                                         Delivery.correlation_id.in_(bindparam("requests", expanding=True))))
 _CLAIM_ONE = _claim_statement(Delivery.id == bindparam("delivery_id"))
 _CLAIM_DUE = _claim_statement(true(), oldest_first=True)
 
@@ -549,9 +586,13 @@ def _claim_and_send(statement, params: dict) -> dict[str, str]:
 @bus.after_batch
 def send_for_batch(events: list[Event]) -> None:
     """After each consumed batch of events (handled now or before: a repeat sends what is still
-    due), send what they asked for: one claim, one SMTP session."""
+    due), send what they asked for: one claim, one SMTP session. A request's arrival also sends
+    what its early events (handled with it) asked for."""
     if events:
-        _claim_and_send(_CLAIM_FOR_EVENTS, {"event_ids": [event.id for event in events]})
+        _claim_and_send(_CLAIM_FOR_EVENTS, {
+            "event_ids": [event.id for event in events],
+            "requests": [event.correlation_id for event in events
+                         if event.type == "request.submitted" and event.correlation_id]})
 
 
 def deliver(delivery_id: str) -> str:

@@ -48,6 +48,20 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
 
+class EarlyEvent(Base):
+    """An event with a requester email in it that came before ``request.submitted`` (the case is
+    opened from the same request by assignment at the same time, so ``case.opened`` can win the
+    race): kept here, whole, instead of retrying it, and handled when the request arrives."""
+
+    __tablename__ = "early_events"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    correlation_id: Mapped[str] = mapped_column(String(64), index=True)
+    occurred_at: Mapped[datetime]
+    envelope: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
 class Delivery(Base):
     """One email: written before it is sent, so that a retry or a second delivery of the event
     finds it and never sends a second, different mail."""

@@ -82,18 +82,16 @@ def _log_holders(session, staff: Staff, assets, purpose: str) -> None:
 
 
 def find_asset(session, tag: str, lock: bool = False) -> Asset | None:
-    """The asset with this tag (spaces around it ignored; letters' case too when no exact match)."""
+    """The asset with this tag (spaces around it ignored; letters' case too when no exact match).
+    One indexed query: the exact match first, else the first by id whatever the case."""
     tag = (tag or "").strip()
     if not tag:
         return None
-    for condition in (Asset.tag == tag, func.lower(Asset.tag) == tag.lower()):
-        query = select(Asset).where(condition).order_by(Asset.id).limit(1)
-        if lock:
-            query = for_update(session, query, of=Asset)
-        found = session.scalar(query)
-        if found is not None:
-            return found
-    return None
+    query = (select(Asset).where(func.lower(Asset.tag) == tag.lower())
+             .order_by((Asset.tag == tag).desc(), Asset.id).limit(1))
+    if lock:
+        query = for_update(session, query, of=Asset)
+    return session.scalar(query)
 
 
 def _get(session, tag: str, lock: bool = False) -> Asset:

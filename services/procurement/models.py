@@ -121,6 +121,8 @@ class Asset(Base):
     __table_args__ = (
         CheckConstraint("ownership IN ('owned', 'leased')", name="ownership"),
         CheckConstraint("status IN ('in_use', 'in_repair', 'on_loan', 'retired')", name="status"),
+        # a request's asset tag is looked up whatever its letters' case (find_asset)
+        Index("ix_assets_tag_lower", text("lower(tag)")),
     )
 
 

@@ -9,7 +9,6 @@ from services.notify.bus import bus
 from services.notify.tests.factory import (CHECK, REQUESTER, SOP_TITLE, case_event, contact, deliveries, links,
                                            mail_of, opened, query_of, sent, step, submitted)
 from shared.config import get_settings
-from shared.messaging import NotReady
 from shared.tracking import check_tracking_token
 
 LANGUAGES = ("th", "en")
@@ -162,15 +161,14 @@ def test_the_close_gives_the_result_and_a_one_click_survey(clean, mailbox, langu
     lambda code: case_event("case.step_completed", code, outcome="done", kind=None, next_step=None, note=None,
                             step=step(notify_requester=True)),
 ])
-def test_a_requester_email_before_the_request_is_known_waits(clean, mailbox, event):
+def test_a_requester_email_before_the_request_is_known_is_written_when_it_comes(clean, mailbox, event):
     early = event("SD-EARLY-00002")
-    with pytest.raises(NotReady):
-        bus.consume(early)
-    assert deliveries() == []
-    bus.consume(submitted("SD-EARLY-00002"))
     assert not bus.consume(early).duplicate
+    assert deliveries() == [] and mailbox.all() == []
+    bus.consume(submitted("SD-EARLY-00002"))
     [delivery] = deliveries()
-    assert delivery.status == "sent" and len(mailbox.all()) == 1
+    assert delivery.event_id == early["id"] and delivery.status == "sent" and len(mailbox.all()) == 1
+    assert bus.consume(early).duplicate and len(deliveries()) == 1
 
 
 # --- staff emails ---------------------------------------------------------------------------------

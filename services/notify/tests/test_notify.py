@@ -1,18 +1,19 @@
 """Email out, against the real SMTP listener the test run started: one delivery row per
 (event, recipient, template), retries with backoff when the server is away, dead letters, and
 headers that form input can never extend."""
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 
 from services.notify import handlers
 from services.notify.bus import bus
-from services.notify.models import Delivery
+from services.notify.models import Delivery, EarlyEvent
 from services.notify.tests.factory import deliveries, exhaust_retries, opened, submitted
 from shared import db
 from shared.config import get_settings, set_settings
-from shared.messaging import NotReady
+from shared.events import Event
 
 
 @pytest.mark.parametrize("language, greeting, subject", [
@@ -43,14 +44,48 @@ def test_a_second_delivery_of_the_event_sends_nothing_more(clean, mailbox):
     assert len(mailbox.all()) == 1 and len(deliveries()) == 1
 
 
-def test_the_case_opened_before_the_request_is_known_waits(clean, mailbox):
+def early_events(code):
+    with bus.session() as session:
+        return session.scalars(select(EarlyEvent.event_id).where(EarlyEvent.correlation_id == code)).all()
+
+
+def test_the_case_opened_before_the_request_is_known_is_kept_until_it_comes(clean, mailbox):
     early = opened("SD-EARLY-00001")
-    with pytest.raises(NotReady):
-        bus.consume(early)
-    assert deliveries() == [] and mailbox.all() == []
+    assert not bus.consume(early).duplicate  # consumed (no retry), and kept
+    assert deliveries() == [] and mailbox.all() == [] and early_events("SD-EARLY-00001") == [early["id"]]
     bus.consume(submitted("SD-EARLY-00001"))
-    assert not bus.consume(early).duplicate  # the retry is handled, not skipped
-    assert len(mailbox.all()) == 1
+    [delivery] = deliveries()
+    assert (delivery.event_id, delivery.template, delivery.status) == (early["id"], "received", "sent")
+    assert len(mailbox.all()) == 1 and early_events("SD-EARLY-00001") == []
+    assert bus.consume(early).duplicate  # a second delivery of it changes nothing
+    assert len(mailbox.all()) == 1 and len(deliveries()) == 1
+
+
+def test_an_early_event_and_its_request_in_flight_at_once_never_lose_the_email(clean, mailbox):
+    """The request and the case's first event are handled at the same moment by two workers:
+    whichever locks the tracking code first, the other waits for its commit and then sees what
+    it wrote, so the email is written exactly once either way."""
+    def meanwhile(envelope: dict) -> threading.Thread:
+        thread = threading.Thread(target=bus.consume, args=(envelope,), daemon=True)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive(), "it did not wait for the other transaction"
+        return thread
+
+    for code, first, second in (("SD-RACE1-00001", submitted, opened), ("SD-RACE2-00001", opened, submitted)):
+        one, other = first(code), second(code)
+        with bus.unit_of_work() as uow:
+            bus.handler(one["type"])(uow, Event.from_envelope(one))
+            waiting = meanwhile(other)
+            uow.commit()
+        waiting.join(30)
+        assert not waiting.is_alive()
+        [delivery] = deliveries()
+        assert delivery.template == "received" and delivery.correlation_id == code, code
+        assert early_events(code) == [], code
+        with bus.session() as session:
+            session.execute(delete(Delivery))
+            session.commit()
 
 
 def test_smtp_away_retries_with_backoff_then_sends_once(clean, mailbox, smtp_away):

@@ -346,3 +346,17 @@ def test_a_leased_asset_claim_and_an_asset_on_loan_keeps_its_status(client, peop
     assert asset_status("PC-LEASE-1") == "on_loan"
     act(client, people, code, "vendor-claim", "done")
     assert claims()[0].resolved_at is not None and asset_status("PC-LEASE-1") == "on_loan"
+
+
+def test_a_tag_is_found_exactly_first_then_whatever_its_letters_case(client, people):
+    from services.procurement.assets import find_asset
+
+    first = make_asset(client, people, tag="PC-07", model="first registered")
+    second = make_asset(client, people, tag="pc-07", model="second registered")
+    other = make_asset(client, people, tag="PC-08", model="another")
+    with bus.session() as session:
+        found = {given: getattr(find_asset(session, given), "id", None)
+                 for given in ("PC-07", " pc-07 ", "Pc-07", "pC-08", "PC-0", "")}
+    # exact tags win over the older registration; otherwise the first registered of any case
+    assert found == {"PC-07": first["id"], " pc-07 ": second["id"], "Pc-07": first["id"],
+                     "pC-08": other["id"], "PC-0": None, "": None}
