@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (JSON, Index, Integer, String, Text, delete, func, insert, literal, or_, select, text, tuple_,
-                        update)
+from sqlalchemy import (ARRAY, JSON, Index, Integer, String, Text, any_, bindparam, delete, func, insert, literal, or_,
+                        select, text, update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
@@ -274,6 +274,18 @@ def _batch_of(raw: bytes) -> list[dict[str, Any]]:
     if not isinstance(envelopes, list):
         raise ValueError("not a batch")
     return envelopes
+
+
+def _pairs():
+    """(event id, subscriber) pairs bound as two arrays and unnested: one statement, compiled
+    once, whatever their number (``_pair_params`` binds them)."""
+    return (func.unnest(bindparam("event_ids", type_=ARRAY(String)), bindparam("subscribers", type_=ARRAY(String)))
+            .table_valued("event_id", "subscriber").render_derived(name="pairs"))
+
+
+def _pair_params(pairs) -> dict[str, list[str]]:
+    pairs = list(pairs)
+    return {"event_ids": [e for e, _ in pairs], "subscribers": [s for _, s in pairs]}
 
 
 class ServiceBus:
@@ -530,8 +542,8 @@ class ServiceBus:
 
     def publish_rows(self, ids: list[str], envelopes: dict[str, dict] | None = None) -> int:
         """Send the given events to the subscribers they are still owed to and were never sent
-        to (the relay, right after the commit that wrote them). ``envelopes`` (by event id) saves
-        reading them back. Returns how many events were sent to every subscriber they were owed to."""
+        to. ``envelopes`` (by event id) saves reading them back. Returns how many events were sent
+        to every subscriber they were owed to."""
         if not ids:
             return 0
         with self.session() as session:
@@ -544,6 +556,16 @@ class ServiceBus:
                 .with_for_update(skip_locked=True)
             ).all()
             return self._publish(session, [(e, s, envelopes[e]) for e, s in owed if e in envelopes])
+
+    def send_committed(self, envelopes: list[dict[str, Any]]) -> int:
+        """The relay's send: events this process has just committed, to every subscriber, from
+        memory (no read back, no lock: what it has it wrote, and every subscriber is owed them).
+        Marking them sent only touches rows never sent: if the sweep took one first (the relay
+        was seconds late), the subscriber gets it twice and its inbox turns the second away."""
+        owed = [(envelope["id"], target, envelope) for envelope in envelopes
+                for target in subscribers(envelope["type"])]
+        with self.session() as session:
+            return self._publish(session, owed, first_sends=True)
 
     def sweep(self, older_than_seconds: float = 2.0, batch: int = 500) -> int:
         """Take the subscribers' confirmations, then send what has fallen due: events the relay
@@ -590,7 +612,7 @@ class ServiceBus:
             )
             session.commit()
 
-    def _publish(self, session: Session, owed: list[tuple[str, str, dict]]) -> int:
+    def _publish(self, session: Session, owed: list[tuple[str, str, dict]], first_sends: bool = False) -> int:
         """Send each owed (event id, subscriber, envelope), one message per subscriber carrying
         up to ``BATCH_SIZE`` events, mark them sent and when they fall due again if not confirmed
         by then (the wait doubling with each send), and commit. Rows the broker refused stay as
@@ -625,7 +647,7 @@ class ServiceBus:
         redeliver = get_settings().redeliver_seconds
         if sent:
             # due again after R * 2^(sends before this one) seconds, at most MAX_REDELIVER_SECONDS
-            self._mark_sent(session, sent, now, redeliver)
+            self._mark_sent(session, sent, now, redeliver, first_sends)
         if failed_events:
             session.execute(
                 update(self.Outbox)
@@ -637,21 +659,27 @@ class ServiceBus:
         if fully_sent:
             session.execute(
                 update(self.Outbox)
-                .where(self.Outbox.id.in_(fully_sent), self.Outbox.published_at.is_(None))
-                .values(published_at=now)
+                .where(self.Outbox.id == any_(bindparam("ids", type_=ARRAY(String))),
+                       self.Outbox.published_at.is_(None))
+                .values(published_at=now), {"ids": fully_sent}
             )
         session.commit()
         return len(fully_sent)
 
-    def _mark_sent(self, session: Session, sent: list[tuple[str, str]], now: datetime, redeliver: float) -> None:
+    def _mark_sent(self, session: Session, sent: list[tuple[str, str]], now: datetime, redeliver: float,
+                   first_sends: bool = False) -> None:
+        """One statement whatever the number of rows (the pairs as two arrays, unnested), so that
+        it is compiled once."""
         owed = self.Owed.__table__
+        pairs = _pairs()
         wait = func.least(MAX_REDELIVER_SECONDS, redeliver * func.power(2, owed.c.sends))
-        session.execute(
-            owed.update()
-            .where(tuple_(owed.c.event_id, owed.c.subscriber).in_(sent))
-            .values(sends=owed.c.sends + 1, sent_at=now,
-                    due_at=literal(now, owed.c.due_at.type) + func.make_interval(0, 0, 0, 0, 0, 0, wait))
-        )
+        statement = (owed.update()
+                     .where(owed.c.event_id == pairs.c.event_id, owed.c.subscriber == pairs.c.subscriber)
+                     .values(sends=owed.c.sends + 1, sent_at=now,
+                             due_at=literal(now, owed.c.due_at.type) + func.make_interval(0, 0, 0, 0, 0, 0, wait)))
+        if first_sends:
+            statement = statement.where(owed.c.sent_at.is_(None))
+        session.execute(statement, _pair_params(sent))
 
     def absorb_confirmations(self, limit: int = 100_000) -> int:
         """Delete the owed rows that subscribers have confirmed. Returns how many were read."""
@@ -673,10 +701,11 @@ class ServiceBus:
             for item in items:
                 subscriber, _, event_id = item.decode().partition("|")
                 pairs.add((event_id, subscriber))
+            owed, given = self.Owed.__table__, _pairs()
             with self.session() as session:
-                session.execute(
-                    delete(self.Owed).where(tuple_(self.Owed.event_id, self.Owed.subscriber).in_(pairs))
-                )
+                session.execute(owed.delete().where(owed.c.event_id == given.c.event_id,
+                                                    owed.c.subscriber == given.c.subscriber),
+                                _pair_params(pairs))
                 session.commit()
             absorbed += len(items)
         return absorbed
@@ -818,7 +847,7 @@ class Relay:
     on first use, again after a fork). What it has not sent when its process dies is sent by the
     sweep, which takes rows older than a few seconds."""
 
-    MAX_EVENTS = 500  # events per round: one SELECT ... FOR UPDATE, one message per subscriber per 100
+    MAX_EVENTS = 500  # events per round: one message per subscriber per 100, one UPDATE to mark them sent
 
     def __init__(self, bus: ServiceBus) -> None:
         self.bus = bus
@@ -846,7 +875,7 @@ class Relay:
                 batch, self._waiting = self._waiting[:self.MAX_EVENTS], self._waiting[self.MAX_EVENTS:]
                 self._busy = True
             try:
-                self.bus.publish_rows([e["id"] for e in batch], {e["id"]: e for e in batch})
+                self.bus.send_committed(batch)
             except Exception:  # the sweep publishes what the relay could not
                 log.exception("%s relay failed; the outbox sweep will send %d events", self.bus.service, len(batch))
 
