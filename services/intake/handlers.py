@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -371,12 +371,12 @@ def _apply_case_state(request: Request, payload: dict) -> None:
 
 
 def _upsert_step(uow: UnitOfWork, request: Request, step: dict) -> RequestStep:
-    row = uow.session.scalar(select(RequestStep).where(RequestStep.request_id == request.id,
-                                                       RequestStep.step == step["key"],
-                                                       RequestStep.round == step.get("round", 1)))
+    # the request's steps in one read (a case has a handful): the one to update, or the count
+    steps = uow.session.scalars(select(RequestStep).where(RequestStep.request_id == request.id)).all()
+    key, round_ = step["key"], step.get("round", 1)
+    row = next((r for r in steps if r.step == key and r.round == round_), None)
     if row is None:
-        position = (uow.session.scalar(
-            select(func.count()).select_from(RequestStep).where(RequestStep.request_id == request.id)) or 0) + 1
+        position = len(steps) + 1
         row = RequestStep(request_id=request.id, position=position, step=step["key"], round=step.get("round", 1),
                           title=step.get("title") or {}, role=step["role"], status="active",
                           started_at=_parse_time(step["started_at"]))

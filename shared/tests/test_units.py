@@ -27,12 +27,38 @@ def test_envelope_round_trip_keeps_every_field():
     {"version": 0},
     {"occurred_at": "2026-11-21T10:00:00"},  # no zone: not UTC-safe
     {"payload": "text"},
+    {"payload": {1: "a key that is not text"}},
+    {"id": "not-a-uuid"},
+    {"id": 42},
+    {"version": "1"},
+    {"version": True},
+    {"occurred_at": "yesterday"},
+    {"correlation_id": "x" * 65},
+    {"correlation_id": 7},
 ])
 def test_envelope_rejects_malformed(change):
     envelope = Event(type="case.opened", source="assignment", payload={}).to_envelope()
     envelope.update(change)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as raised:
         Event.from_envelope(envelope)
+    assert set(raised.value.messages) == set(change)  # the field at fault, and only it
+
+
+@pytest.mark.parametrize("missing", ["id", "type", "version", "occurred_at", "source", "correlation_id", "payload"])
+def test_envelope_without_a_field_is_malformed(missing):
+    envelope = Event(type="case.opened", source="assignment", payload={}, correlation_id="SD-1").to_envelope()
+    del envelope[missing]
+    with pytest.raises(ValidationError) as raised:
+        Event.from_envelope(envelope)
+    assert set(raised.value.messages) == {missing}
+
+
+def test_envelope_keeps_the_moment_and_the_id_it_was_given():
+    envelope = Event(type="case.opened", source="assignment", payload={}).to_envelope()
+    envelope.update(occurred_at="2026-11-21T17:00:00+07:00", id=envelope["id"].upper())
+    event = Event.from_envelope(envelope)
+    assert event.occurred_at == datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
+    assert event.id == envelope["id"].lower()  # the canonical spelling, as the inbox keys it
 
 
 PRODUCTION = {"SOPDESK_ENV": "production", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x",
