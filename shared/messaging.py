@@ -629,21 +629,22 @@ class ServiceBus:
         sent: list[tuple[str, str]] = []
         failed_events: set[str] = set()
         error: Exception | None = None
-        for subscriber, items in by_subscriber.items():
-            for start in range(0, len(items), BATCH_SIZE):
-                chunk = items[start:start + BATCH_SIZE]
-                if error is None:
-                    try:
-                        celery.send_task(f"{subscriber}.handle_events", args=[[env for _, env in chunk]],
-                                         queue=subscriber, routing_key=subscriber, retry=False,
-                                         # not a repr of every envelope in the headers: the count
-                                         argsrepr=f"[{len(chunk)} events]", kwargsrepr="{}")
-                        sent.extend((event_id, subscriber) for event_id, _ in chunk)
-                        continue
-                    except Exception as exc:  # broker down: what is not sent stays due for the sweep
-                        error = exc
-                        log.warning("publish of %d events to %s failed: %s", len(chunk), subscriber, exc)
-                failed_events.update(event_id for event_id, _ in chunk)
+        chunks = [(subscriber, items[start:start + BATCH_SIZE])
+                  for subscriber, items in by_subscriber.items() for start in range(0, len(items), BATCH_SIZE)]
+        try:
+            # every message of the round in one Redis pipeline (kombu's publish batch), sent at the end
+            with celery.producer_or_acquire() as producer, producer.batch():
+                for subscriber, chunk in chunks:
+                    celery.send_task(f"{subscriber}.handle_events", args=[[env for _, env in chunk]],
+                                     queue=subscriber, routing_key=subscriber, retry=False, producer=producer,
+                                     # not a repr of every envelope in the headers: the count
+                                     argsrepr=f"[{len(chunk)} events]", kwargsrepr="{}")
+            sent = [(event_id, subscriber) for subscriber, chunk in chunks for event_id, _ in chunk]
+        except Exception as exc:  # broker down: none counts as sent; they stay due for the sweep
+            error = exc
+            failed_events = {event_id for _, chunk in chunks for event_id, _ in chunk}
+            log.warning("publish of %d events to %s failed: %s", len(failed_events),
+                        ", ".join(by_subscriber), exc)
         redeliver = get_settings().redeliver_seconds
         if sent:
             # due again after R * 2^(sends before this one) seconds, at most MAX_REDELIVER_SECONDS
