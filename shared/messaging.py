@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (ARRAY, JSON, Index, Integer, String, Text, any_, bindparam, delete, func, insert, literal, or_,
-                        select, text, update)
+from sqlalchemy import JSON, Index, Integer, String, Text, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
@@ -276,14 +276,8 @@ def _batch_of(raw: bytes) -> list[dict[str, Any]]:
     return envelopes
 
 
-def _pairs():
-    """(event id, subscriber) pairs bound as two arrays and unnested: one statement, compiled
-    once, whatever their number (``_pair_params`` binds them)."""
-    return (func.unnest(bindparam("event_ids", type_=ARRAY(String)), bindparam("subscribers", type_=ARRAY(String)))
-            .table_valued("event_id", "subscriber").render_derived(name="pairs"))
-
-
 def _pair_params(pairs) -> dict[str, list[str]]:
+    """(event id, subscriber) pairs as the two arrays the owed-row statements unnest."""
     pairs = list(pairs)
     return {"event_ids": [e for e, _ in pairs], "subscribers": [s for _, s in pairs]}
 
@@ -304,6 +298,7 @@ class ServiceBus:
         self._after_batch: list[Callable[[list[Event]], None]] = []
         self._sessionmakers: dict[int, sessionmaker] = {}
         self._relay: Relay | None = None
+        self._statements: dict[Any, Any] = {}  # SQL text written once per service
 
     # --- database -------------------------------------------------------------------------
     @property
@@ -564,8 +559,8 @@ class ServiceBus:
         was seconds late), the subscriber gets it twice and its inbox turns the second away."""
         owed = [(envelope["id"], target, envelope) for envelope in envelopes
                 for target in subscribers(envelope["type"])]
-        with self.session() as session:
-            return self._publish(session, owed, first_sends=True)
+        with self.engine.connect() as connection:  # no ORM session: two statements at most
+            return self._publish(connection, owed, first_sends=True)
 
     def sweep(self, older_than_seconds: float = 2.0, batch: int = 500) -> int:
         """Take the subscribers' confirmations, then send what has fallen due: events the relay
@@ -612,7 +607,8 @@ class ServiceBus:
             )
             session.commit()
 
-    def _publish(self, session: Session, owed: list[tuple[str, str, dict]], first_sends: bool = False) -> int:
+    def _publish(self, session: Session | Connection, owed: list[tuple[str, str, dict]],
+                 first_sends: bool = False) -> int:
         """Send each owed (event id, subscriber, envelope), one message per subscriber carrying
         up to ``BATCH_SIZE`` events, mark them sent and when they fall due again if not confirmed
         by then (the wait doubling with each send), and commit. Rows the broker refused stay as
@@ -645,10 +641,6 @@ class ServiceBus:
             failed_events = {event_id for _, chunk in chunks for event_id, _ in chunk}
             log.warning("publish of %d events to %s failed: %s", len(failed_events),
                         ", ".join(by_subscriber), exc)
-        redeliver = get_settings().redeliver_seconds
-        if sent:
-            # due again after R * 2^(sends before this one) seconds, at most MAX_REDELIVER_SECONDS
-            self._mark_sent(session, sent, now, redeliver, first_sends)
         if failed_events:
             session.execute(
                 update(self.Outbox)
@@ -657,30 +649,50 @@ class ServiceBus:
             )
         # an event is published once every subscriber it was owed to has been sent it
         fully_sent = list(dict.fromkeys(e for e, _ in sent if e not in failed_events))
-        if fully_sent:
-            session.execute(
-                update(self.Outbox)
-                .where(self.Outbox.id == any_(bindparam("ids", type_=ARRAY(String))),
-                       self.Outbox.published_at.is_(None))
-                .values(published_at=now), {"ids": fully_sent}
-            )
+        if sent:
+            session.execute(self._mark_sent_sql(first_sends), {
+                **_pair_params(sent), "published": fully_sent, "now": now,
+                "redeliver": get_settings().redeliver_seconds, "longest": MAX_REDELIVER_SECONDS})
         session.commit()
         return len(fully_sent)
 
-    def _mark_sent(self, session: Session, sent: list[tuple[str, str]], now: datetime, redeliver: float,
-                   first_sends: bool = False) -> None:
-        """One statement whatever the number of rows (the pairs as two arrays, unnested), so that
-        it is compiled once."""
-        owed = self.Owed.__table__
-        pairs = _pairs()
-        wait = func.least(MAX_REDELIVER_SECONDS, redeliver * func.power(2, owed.c.sends))
-        statement = (owed.update()
-                     .where(owed.c.event_id == pairs.c.event_id, owed.c.subscriber == pairs.c.subscriber)
-                     .values(sends=owed.c.sends + 1, sent_at=now,
-                             due_at=literal(now, owed.c.due_at.type) + func.make_interval(0, 0, 0, 0, 0, 0, wait)))
-        if first_sends:
-            statement = statement.where(owed.c.sent_at.is_(None))
-        session.execute(statement, _pair_params(sent))
+    def _confirmed_sql(self):
+        """Delete the owed rows of the confirmed (event id, subscriber) pairs: one statement,
+        written once, the pairs bound as two arrays."""
+        statement = self._statements.get("confirmed")
+        if statement is None:
+            statement = text(f"""
+                DELETE FROM {self.Owed.__table__.fullname} AS owed
+                USING unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)
+                WHERE owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber""")
+            self._statements["confirmed"] = statement
+        return statement
+
+    def _mark_sent_sql(self, first_sends: bool):
+        """One statement, written once (no SQL to build or compile per round), whatever the number
+        of rows: the sent (event id, subscriber) pairs, bound as two arrays and unnested, are
+        marked sent and due again after R * 2^(sends before this one) seconds, at most
+        ``:longest``; the events sent to every subscriber are marked published. Only rows never
+        sent are touched when ``first_sends`` (the relay: the sweep may have sent one first)."""
+        key = ("mark_sent", first_sends)
+        statement = self._statements.get(key)
+        if statement is None:
+            owed, outbox = self.Owed.__table__.fullname, self.Outbox.__table__.fullname
+            statement = text(f"""
+                WITH marked AS (
+                    UPDATE {owed} AS owed
+                    SET sends = owed.sends + 1, sent_at = :now,
+                        due_at = CAST(:now AS timestamptz)
+                                 + make_interval(secs => least(:longest, :redeliver * power(2, owed.sends)))
+                    FROM unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)
+                    WHERE owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber
+                          {"AND owed.sent_at IS NULL" if first_sends else ""}
+                    RETURNING 1
+                )
+                UPDATE {outbox} SET published_at = :now
+                WHERE id = ANY(CAST(:published AS text[])) AND published_at IS NULL""")
+            self._statements[key] = statement
+        return statement
 
     def absorb_confirmations(self, limit: int = 100_000) -> int:
         """Delete the owed rows that subscribers have confirmed. Returns how many were read."""
@@ -702,12 +714,8 @@ class ServiceBus:
             for item in items:
                 subscriber, _, event_id = item.decode().partition("|")
                 pairs.add((event_id, subscriber))
-            owed, given = self.Owed.__table__, _pairs()
-            with self.session() as session:
-                session.execute(owed.delete().where(owed.c.event_id == given.c.event_id,
-                                                    owed.c.subscriber == given.c.subscriber),
-                                _pair_params(pairs))
-                session.commit()
+            with self.engine.begin() as connection:
+                connection.execute(self._confirmed_sql(), _pair_params(pairs))
             absorbed += len(items)
         return absorbed
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -72,7 +72,10 @@ def submit_request(data: dict, channel: str, language: str, filed_by: str | None
 def _file(sop, data: dict, form_fields: dict, received_at, language: str, channel: str, filed_by: str | None,
           notice, files, uploaded_by: str, code: str) -> FiledRequest:
     with bus.unit_of_work() as uow:
-        request = Request(
+        request_id = db.new_id()
+        # one Core INSERT: nothing here reads the row back, so no ORM object to build and flush
+        uow.session.execute(insert(Request.__table__).values(
+            id=request_id,
             tracking_code=code,
             sop=sop.full_key,
             requester_name=data["requester_name"],
@@ -90,25 +93,23 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
             received_at=received_at,
             status="submitted",
             sop_title=sop.title,
-        )
-        uow.session.add(request)
-        uow.session.flush()
+        ))
         privacy.record(uow.session, notice)
-        attachments = _record_files(uow, request, files, uploaded_by, purpose="form")
+        attachments = _record_files(uow, request_id, files, uploaded_by, purpose="form")
         uow.emit(
             "request.submitted",
             {
                 "tracking_code": code,
                 "sop": sop.full_key,
                 "pack_version": sop.pack_version,
-                "subject": request.subject,
-                "details": request.details,
+                "subject": data["subject"],
+                "details": data["details"],
                 "fields": form_fields,
                 "requester": {
-                    "name": request.requester_name,
-                    "email": request.requester_email,
-                    "phone": request.requester_phone,
-                    "unit": request.requester_unit,
+                    "name": data["requester_name"],
+                    "email": data["requester_email"],
+                    "phone": data.get("requester_phone"),
+                    "unit": data["requester_unit"],
                 },
                 "language": language,
                 "channel": channel,
@@ -120,14 +121,14 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
             correlation_id=code,
         )
         uow.commit()
-        return FiledRequest(tracking_code=code, request_id=request.id, attachments=attachments)
+        return FiledRequest(tracking_code=code, request_id=request_id, attachments=attachments)
 
 
-def _record_files(uow: UnitOfWork, request: Request, files, uploaded_by: str, purpose: str,
+def _record_files(uow: UnitOfWork, request_id: str, files, uploaded_by: str, purpose: str,
                   answer_id: str | None = None) -> list[dict]:
     out = []
     for stored in files:
-        row = Attachment(id=db.new_id(), request_id=request.id, answer_id=answer_id, field=stored.field,
+        row = Attachment(id=db.new_id(), request_id=request_id, answer_id=answer_id, field=stored.field,
                          original_name=stored.name, content_type=stored.content_type, size=stored.size,
                          sha256=stored.sha256, storage_key=stored.storage_key, uploaded_by=uploaded_by,
                          purpose=purpose)
@@ -265,7 +266,7 @@ def answer(tracking_code: str, note: str, files: list[StoredFile] | tuple = (),
                        answered_at=now)
         uow.session.add(reply)
         uow.session.flush()
-        attachments = _record_files(uow, request, files, uploaded_by, purpose="answer", answer_id=reply.id)
+        attachments = _record_files(uow, request.id, files, uploaded_by, purpose="answer", answer_id=reply.id)
         uow.emit("request.answered", {"tracking_code": tracking_code, "step": row.step, "round": row.round,
                                       "note": note, "attachments": attachments, "answered_at": now.isoformat()},
                  correlation_id=tracking_code)
