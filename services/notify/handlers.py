@@ -183,18 +183,21 @@ def _held_by_requester(event: Event, step: dict | None, template: str) -> bool:
 
 @bus.handles("request.submitted")
 def remember_requester(uow: UnitOfWork, event: Event) -> None:
+    """Keep whom to write to about the request (one upsert, under the request's lock), then
+    handle the events that came before it."""
+    code = event.correlation_id
     requester = event.payload["requester"]
-    contact = uow.session.get(Contact, event.correlation_id)
-    if contact is None:
-        contact = Contact(correlation_id=event.correlation_id)
-        uow.session.add(contact)
-    contact.name = requester["name"]
-    contact.email = requester["email"]
-    contact.language = _language(event.payload.get("language"))
-    contact.subject = (event.payload.get("subject") or "")[:300] or None
-    _lock_requester(uow, event.correlation_id)
-    early = uow.session.scalars(delete(EarlyEvent).where(EarlyEvent.correlation_id == event.correlation_id)
-                                .returning(EarlyEvent.envelope)).all()
+    facts = {"name": requester["name"], "email": requester["email"],
+             "language": _language(event.payload.get("language")),
+             "subject": (event.payload.get("subject") or "")[:300] or None}
+    _lock_requester(uow, code)
+    row = pg_insert(Contact.__table__).values(correlation_id=code, created_at=db.utcnow(), **facts)
+    uow.session.execute(row.on_conflict_do_update(index_elements=[Contact.__table__.c.correlation_id], set_=facts))
+    held = uow.session.identity_map.get(uow.session.identity_key(Contact, code))
+    if held is not None:  # read earlier in this transaction: it must see what was just written
+        uow.session.expire(held)
+    table = EarlyEvent.__table__
+    early = uow.session.scalars(delete(table).where(table.c.correlation_id == code).returning(table.c.envelope)).all()
     for envelope in sorted(early, key=lambda e: (e["occurred_at"], e["id"])):
         kept = Event.from_envelope(envelope)
         bus.handler(kept.type)(uow, kept)
