@@ -353,7 +353,11 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def _request_for(uow: UnitOfWork, payload: dict) -> Request:
-    request = uow.session.scalar(select(Request).where(Request.tracking_code == payload["tracking_code"]))
+    # no flush first: requests are filed by the web (never pending here), and a request already
+    # read in this batch comes back as the same object, with what earlier events changed on it;
+    # the batch's step rows then go to the database in one flush at its end
+    with uow.session.no_autoflush:
+        request = uow.session.scalar(select(Request).where(Request.tracking_code == payload["tracking_code"]))
     if request is None:
         raise NotReady(f"request {payload['tracking_code']} not stored yet")
     return request
@@ -372,8 +376,11 @@ def _apply_case_state(request: Request, payload: dict) -> None:
 
 
 def _upsert_step(uow: UnitOfWork, request: Request, step: dict) -> RequestStep:
-    # the request's steps in one read (a case has a handful): the one to update, or the count
-    steps = uow.session.scalars(select(RequestStep).where(RequestStep.request_id == request.id)).all()
+    # the request's steps in one read (a case has a handful), and those added earlier in this
+    # batch and not flushed yet: the one to update, or the count
+    with uow.session.no_autoflush:
+        steps = list(uow.session.scalars(select(RequestStep).where(RequestStep.request_id == request.id)))
+    steps += [row for row in uow.session.new if isinstance(row, RequestStep) and row.request_id == request.id]
     key, round_ = step["key"], step.get("round", 1)
     row = next((r for r in steps if r.step == key and r.round == round_), None)
     if row is None:

@@ -82,17 +82,26 @@ def _lock_requester(uow: UnitOfWork, code: str) -> None:
                         {"space": _REQUESTER_LOCK, "code": code})
 
 
+def _find_contact(uow: UnitOfWork, code: str | None, **options) -> Contact | None:
+    """The contact kept for ``code``, without flushing first: contacts are written by Core
+    statements (in the database at once) or changed on the object this session already holds, so
+    nothing pending can change the answer, and the deliveries a batch adds go to the database in
+    one flush at its end instead of one per event."""
+    with uow.session.no_autoflush:
+        return uow.session.get(Contact, code, **options)
+
+
 def _contact(uow: UnitOfWork, event: Event) -> Contact | None:
     """The requester of the event's case; None when ``request.submitted`` has not come yet: the
     event is then kept in ``early_events`` and handled again when it comes (no retry)."""
-    contact = uow.session.get(Contact, event.correlation_id)
+    contact = _find_contact(uow, event.correlation_id)
     if contact is not None:
         return contact
     _lock_requester(uow, event.correlation_id)
-    contact = uow.session.get(Contact, event.correlation_id, populate_existing=True)
+    contact = _find_contact(uow, event.correlation_id, populate_existing=True)
     if contact is None:
         log.info("%s %s came before its request; kept until the request comes", event.type, event.correlation_id)
-        uow.session.execute(pg_insert(EarlyEvent).values(
+        uow.session.execute(pg_insert(EarlyEvent.__table__).values(
             event_id=event.id, correlation_id=event.correlation_id, occurred_at=event.occurred_at,
             envelope=event.to_envelope(), created_at=db.utcnow()).on_conflict_do_nothing())
     return contact
@@ -156,7 +165,7 @@ def _case_facts(uow: UnitOfWork, event: Event, step: dict | None) -> dict:
     code = event.correlation_id
     subject = event.payload.get("subject")
     if subject is None:
-        contact = uow.session.get(Contact, code)
+        contact = _find_contact(uow, code)
         subject = contact.subject if contact is not None else None
     step = step or {}
     return {

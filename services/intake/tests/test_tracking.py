@@ -257,3 +257,36 @@ def test_a_rejected_case_says_why(client, staff_token):
     html = client.get(track_url(code, lang="th")).get_data(as_text=True)
     assert 'id="rejection"' in html and "ข้อมูลรายสถานศึกษาเปิดเผยไม่ได้ตามระเบียบ" in html
     assert re.search(r'id="closed">\d+ \S+ 25\d\d', html)  # closed, in the Buddhist era
+
+
+def test_a_case_s_events_handled_in_one_batch_keep_one_row_per_step(client, staff_token, caplog):
+    """The projection as a worker that has fallen behind sees it: the case's opening, a step
+    done and the next step started, all in one batch (one transaction, flushed once at its end):
+    each step is one row, in its order, as when the events come one by one."""
+    from services.intake.models import Request, RequestStep
+    from shared.messaging import flush_relays
+    from shared.testing import queued_events
+
+    code = post_json(client, "/intake/requests", GOOD).get_json()["tracking_code"]
+    flush_relays()
+    [submitted] = [e for e in queued_events("assignment") if e["correlation_id"] == code]
+    assignment_bus.consume(submitted)
+    response = post_json(client, f"/assignment/cases/{code}/actions", {"step": "receive-form", "outcome": "done"},
+                         {"Authorization": f"Bearer {staff_token}"})
+    assert response.status_code == 200, response.get_json()
+    flush_relays()
+    events = [e for e in queued_events("intake") if e["correlation_id"] == code]
+    assert [e["type"] for e in events] == ["case.opened", "case.step_started", "case.step_completed",
+                                           "case.step_started"]
+    with caplog.at_level("INFO", logger="shared.messaging"):
+        outcome = bus.consume_batch(events)
+    assert outcome.failed == [] and not any(r.duplicate for r in outcome.results)
+    # in the one pass, not rescued by the one-by-one pass after a failure
+    assert not [r for r in caplog.records if "failed together" in r.getMessage()]
+    with bus.session() as session:
+        rows = session.execute(select(RequestStep.position, RequestStep.step, RequestStep.status)
+                               .join(Request, Request.id == RequestStep.request_id)
+                               .where(Request.tracking_code == code).order_by(RequestStep.position)).all()
+    assert [tuple(r) for r in rows] == [(1, "receive-form", "done"), (2, "check-report", "active")]
+    view = view_json(client, code)
+    assert [s["step"] for s in view["steps_done"]] == ["receive-form"] and view["next"]["step"] == "check-report"
