@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from services.procurement.bus import bus
@@ -81,17 +81,23 @@ def _log_holders(session, staff: Staff, assets, purpose: str) -> None:
 # finding
 
 
+# the asset a tag names: the exact tag first, else the first registered whatever its letters' case
+# (one indexed read, written once: every repair request with a tag asks it)
+_TAG_LOOKUP = "SELECT id FROM assets WHERE lower(tag) = :lowered ORDER BY (tag = :tag) DESC, id LIMIT 1"
+_TAG_LOOKUPS = {False: text(_TAG_LOOKUP), True: text(_TAG_LOOKUP + " FOR UPDATE")}
+
+
 def find_asset(session, tag: str, lock: bool = False) -> Asset | None:
     """The asset with this tag (spaces around it ignored; letters' case too when no exact match).
-    One indexed query: the exact match first, else the first by id whatever the case."""
+    Its id from one indexed query (locking the row when ``lock``), then the asset itself."""
     tag = (tag or "").strip()
     if not tag:
         return None
-    query = (select(Asset).where(func.lower(Asset.tag) == tag.lower())
-             .order_by((Asset.tag == tag).desc(), Asset.id).limit(1))
-    if lock:
-        query = for_update(session, query, of=Asset)
-    return session.scalar(query)
+    found = session.execute(_TAG_LOOKUPS[lock], {"lowered": tag.lower(), "tag": tag}).scalar()
+    if found is None:
+        return None
+    # the row is locked already when `lock` (FOR UPDATE cannot reach the vendor outer-joined to it)
+    return session.get(Asset, found, populate_existing=lock)
 
 
 def _get(session, tag: str, lock: bool = False) -> Asset:
