@@ -167,18 +167,22 @@ def away_today(session: Session, on: date | None = None) -> dict[str, str]:
 
 
 def open_work(session: Session, usernames: list[str]) -> dict[str, int]:
-    """How many active steps each person holds now, counting the steps changed in this unit of
-    work: when one of them could change a count it is flushed first, as always; otherwise nothing
-    is flushed here (opening a case then writes everything it adds in one flush, at the commit)."""
+    """How many active steps each person holds now, counting the steps this unit of work added
+    and has not flushed (the earlier cases of a batch) from memory, so that nothing is flushed
+    here; only when a step already stored was changed or deleted is everything flushed first, as
+    always (the batch's rows then go to the database in one flush, at its end)."""
     if not usernames:
         return {}
     names = set(usernames)
-    matters = (any(isinstance(o, CaseStep) and o.assignee in names for o in session.new)
-               or any(isinstance(o, CaseStep) for o in (*session.dirty, *session.deleted)))
-    with contextlib.nullcontext() if matters else session.no_autoflush:
+    changed = any(isinstance(o, CaseStep) for o in (*session.dirty, *session.deleted))
+    pending = [] if changed else [o.assignee for o in session.new
+                                  if isinstance(o, CaseStep) and o.assignee in names and o.status == "active"]
+    with contextlib.nullcontext() if changed else session.no_autoflush:
         counts = dict(session.execute(
             select(CaseStep.assignee, func.count()).where(CaseStep.assignee.in_(usernames), CaseStep.status == "active")
             .group_by(CaseStep.assignee)).all())
+    for name in pending:
+        counts[name] = counts.get(name, 0) + 1
     return {name: counts.get(name, 0) for name in usernames}
 
 

@@ -76,9 +76,15 @@ def open_case(uow: UnitOfWork, event: Event) -> None:
 
 
 def _locked_case(uow: UnitOfWork, tracking_code: str) -> Case | None:
-    """The case, locked for this transaction (two actors never move it at once)."""
-    query = select(Case).where(Case.tracking_code == tracking_code).with_for_update()
-    return uow.session.scalar(query)
+    """The case, locked for this transaction (two actors never move it at once). A case this
+    transaction is opening (an earlier event of its batch) is its own, not yet flushed: no other
+    can see it. Otherwise one read that flushes nothing first: a stored case comes back as the
+    object this session holds, with what earlier events of the batch changed on it."""
+    for pending in uow.session.new:
+        if isinstance(pending, Case) and pending.tracking_code == tracking_code:
+            return pending
+    with uow.session.no_autoflush:
+        return uow.session.scalar(select(Case).where(Case.tracking_code == tracking_code).with_for_update())
 
 
 def act(tracking_code: str, staff: Staff, command: Command) -> None:
@@ -170,17 +176,19 @@ def _lock_opening(uow: UnitOfWork, tracking_code: str) -> None:
     check could commit side by side (each not seeing the other's uncommitted row), and the check
     would be lost. With it the second to lock, reading after the first committed, sees the
     first's row."""
-    uow.session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:code))"),
-                        {"space": _OPENING_LOCK, "code": tracking_code})
+    with uow.session.no_autoflush:  # a lock needs nothing flushed first
+        uow.session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:code))"),
+                            {"space": _OPENING_LOCK, "code": tracking_code})
 
 
 def _take_early_asset_check(uow: UnitOfWork, tracking_code: str) -> dict | None:
     """The asset check that arrived before this case opened (the newest, if several did), taken
     out of ``early_asset_checks``; None when there is none."""
     _lock_opening(uow, tracking_code)
-    return uow.session.execute(
-        delete(EarlyAssetCheck.__table__).where(EarlyAssetCheck.tracking_code == tracking_code)
-        .returning(EarlyAssetCheck.__table__.c.asset)).scalar()
+    with uow.session.no_autoflush:  # early checks are written by Core statements: nothing pending
+        return uow.session.execute(
+            delete(EarlyAssetCheck.__table__).where(EarlyAssetCheck.tracking_code == tracking_code)
+            .returning(EarlyAssetCheck.__table__.c.asset)).scalar()
 
 
 def _moment(value) -> datetime | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from itertools import permutations
 
@@ -216,3 +217,30 @@ def test_a_check_and_its_case_in_flight_at_once_never_lose_the_check(client, peo
         uow.commit()
     waiting.join(30)
     assert _kept(code) == (expected, 0)
+
+
+def test_a_batch_of_requests_and_their_checks_is_opened_in_one_pass_and_shares_the_work(client, people, caplog):
+    """A worker that has fallen behind: six requests and a check for two of them in one batch
+    (one transaction, flushed once at its end). Nobody gets a third case before everyone has
+    two, counting the cases opened earlier in the same batch; a check after its case in the batch
+    lands on the case; and nothing needed the one-by-one pass."""
+    people.add("o1", ["officer"])
+    people.add("o2", ["officer"])
+    for _ in range(3):  # one case each: the process has read its packs, calendar and staff, as a running worker has
+        bus.consume(_submitted(client, people, "T-1")[1])
+    filed = [_submitted(client, people, "T-1") for _ in range(6)]
+    checked_at = datetime.now(timezone.utc)
+    checks = [_checked(code, True, checked_at, model=f"model {code}") for code, _ in filed[:2]]
+    with caplog.at_level("INFO", logger="shared.messaging"):
+        outcome = bus.consume_batch([envelope for _, envelope in filed] + checks)
+    assert outcome.failed == [] and len(outcome.results) == 8
+    assert not [r for r in caplog.records if "failed together" in r.getMessage()]
+    with bus.session() as session:
+        cases = {c.tracking_code: c for c in session.scalars(select(Case))}
+        assignees = sorted(session.scalars(select(handlers.CaseStep.assignee)).all())
+    held = Counter(assignees)  # nine cases, three officers: nobody holds two more than another
+    assert set(held) == {"o1", "o2", "u-officer"} and sum(held.values()) == 9
+    assert max(held.values()) - min(held.values()) <= 1, held
+    for code, _ in filed[:2]:
+        assert cases[code].asset["asset"]["model"] == f"model {code}" and _kept(code)[1] == 0
+    assert all(cases[code].asset is None for code, _ in filed[2:])
