@@ -286,9 +286,13 @@ class ServiceBus:
     """One service's side of the event bus: its unit of work, relay, sweep and consumer."""
 
     def __init__(self, service: str, outbox: type, inbox: type, dead_letter: type, owed: type,
-                 handlers_module: str | None = None) -> None:
+                 handlers_module: str | None = None, batch_wait: float = 0.0) -> None:
         self.service = service
         self.handlers_module = handlers_module
+        # seconds a consumer holding a batch smaller than BATCH_SIZE waits for more to queue up
+        # behind it before it takes them (``take_waiting``): for a service nobody waits on, fewer
+        # and bigger batches for a moment's delay; 0 (no wait) where a requester's email waits
+        self.batch_wait = batch_wait
         self.Outbox = outbox
         self.Inbox = inbox
         self.DeadLetter = dead_letter

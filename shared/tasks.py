@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 
 from shared.celery_app import celery
 from shared.config import get_settings
-from shared.messaging import NotReady, PermanentError, ServiceBus
+from shared.messaging import BATCH_SIZE, NotReady, PermanentError, ServiceBus
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ def register_service_tasks(bus: ServiceBus):
             dead_letter(envelopes, PermanentError("a batch must be a list of envelopes"), attempt, self.name)
             return
         if attempt == 1:  # fallen behind: what waits behind this batch goes in the same transaction
+            if bus.batch_wait and len(envelopes) < BATCH_SIZE:
+                time.sleep(bus.batch_wait)  # a service nobody waits on lets a few more queue up first
             envelopes = envelopes + bus.take_waiting()
         try:
             outcome = bus.consume_batch(envelopes)

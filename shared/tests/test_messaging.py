@@ -483,3 +483,29 @@ def test_an_event_not_ready_is_tried_again_soon_then_with_the_usual_backoff():
     for attempt in (1, 2):  # anything else backs off as before from the first retry
         ceiling = min(cap, 2 ** attempt)
         assert max(1.0, ceiling / 2) <= retry_countdown(RuntimeError("x"), attempt, cap) <= ceiling
+
+
+def test_a_service_nobody_waits_on_lets_a_small_batch_gather_what_queues_up_meanwhile(clean, monkeypatch):
+    """A consumer with ``batch_wait`` holding a small batch waits that long, then takes what
+    queued up behind it meanwhile into the same transaction; without it, it takes only what was
+    already waiting."""
+    celery.loader.import_default_modules()
+    from shared.testing import _decode
+
+    def run(wait: float) -> int:
+        monkeypatch.setattr(assignment_bus, "batch_wait", wait)
+        code = f"SD-G{int(wait * 10)}"
+        _emit_request(f"{code}-1")
+        first = broker_client().rpop("assignment")  # the worker's own message
+        later = threading.Timer(0.2, _emit_request, args=(f"{code}-2",))  # committed while it waits
+        later.start()
+        try:
+            _, args, _ = _decode(first)
+            celery.tasks["assignment.handle_events"].apply(args=args)
+        finally:
+            later.join()
+        with assignment_bus.session() as session:
+            return session.scalar(select(func.count()).select_from(Case).where(Case.tracking_code.like(f"{code}-%")))
+
+    assert run(2.0) == 2  # the request committed 0.2 s into the wait went in the same batch
+    assert run(0.0) == 1  # no wait: the second came too late for this batch (it waits in the queue)
