@@ -365,8 +365,9 @@ class ServiceBus:
         return outcome.results[0]
 
     def consume_batch(self, envelopes: list[dict[str, Any]]) -> "BatchOutcome":
-        """Handle a batch of deliveries in one transaction: each event under a savepoint with
-        its inbox row, so one that fails (not ready yet, a bug, a constraint) is rolled back alone
+        """Handle a batch of deliveries in one transaction: all together first (one savepoint,
+        one flush: ``_handle_together``); if any fails, again one event per savepoint with its
+        inbox row, so the one that fails (not ready yet, a bug, a constraint) is rolled back alone
         and handed back in ``failed`` while the others commit; duplicates (in the inbox already,
         or twice in the batch) are no-ops. After the commit every event handled or duplicate is
         confirmed to its producer with one Redis round trip, then the after-consume and
@@ -538,23 +539,6 @@ class ServiceBus:
             relay = self._relay = Relay(self)
             _RELAYS.append(relay)
         return relay
-
-    def publish_rows(self, ids: list[str], envelopes: dict[str, dict] | None = None) -> int:
-        """Send the given events to the subscribers they are still owed to and were never sent
-        to. ``envelopes`` (by event id) saves reading them back. Returns how many events were sent
-        to every subscriber they were owed to."""
-        if not ids:
-            return 0
-        with self.session() as session:
-            if envelopes is None or any(i not in envelopes for i in ids):
-                envelopes = dict(session.execute(
-                    select(self.Outbox.id, self.Outbox.envelope).where(self.Outbox.id.in_(ids))).all())
-            owed = session.execute(
-                select(self.Owed.event_id, self.Owed.subscriber)
-                .where(self.Owed.event_id.in_(ids), self.Owed.sent_at.is_(None))
-                .with_for_update(skip_locked=True)
-            ).all()
-            return self._publish(session, [(e, s, envelopes[e]) for e, s in owed if e in envelopes])
 
     def send_committed(self, envelopes: list[dict[str, Any]]) -> int:
         """The relay's send: events this process has just committed, to every subscriber, from

@@ -2,8 +2,10 @@
 
 * ``<service>.handle_events``: the durable consumer of a batch of events (the relay and the sweep
   send each subscriber one message with up to ``BATCH_SIZE`` events). The batch is one
-  transaction, each event under its own savepoint: an event that fails is rolled back alone and
-  goes on as a ``handle_event`` task of its own, with its retries and backoff.
+  transaction, handled together first and, if an event fails, one event per savepoint: the one
+  that fails is rolled back alone and goes on as a ``handle_event`` task of its own, with its
+  retries and backoff. A worker takes the batches waiting behind its own into the same
+  transaction (after ``ServiceBus.batch_wait`` for a service nobody waits on).
 * ``<service>.handle_event``: one event, late-acked, retried with backoff, then dead-lettered.
 * ``<service>.sweep_outbox``: takes confirmations, sends what the relay left behind and what was
   not confirmed in time.
