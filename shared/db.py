@@ -103,6 +103,15 @@ def ensure_schema(engine: Engine, service: str) -> None:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{service}"'))
 
 
+def lock_for_transaction(session, space: int, key: str) -> None:
+    """Until ``session``'s transaction ends, no other transaction may take the same lock: one of
+    PostgreSQL's transaction-scoped advisory locks, keyed by the caller's constant ``space`` (one
+    per kind of lock) and the hash of ``key`` (a tracking code). Nothing is flushed first: a lock
+    needs nothing written."""
+    with session.no_autoflush:
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": space, "key": key})
+
+
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 

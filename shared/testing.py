@@ -2,6 +2,7 @@
 root conftest). They talk to the real PostgreSQL, Redis and SMTP listener the conftest chose."""
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -49,6 +50,17 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, message: s
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def consumed_meanwhile(bus, envelope: dict) -> threading.Thread:
+    """``bus.consume(envelope)`` on a thread of its own, as a second worker would, while the
+    caller holds a transaction open: fails unless it is still waiting after half a second (on a
+    lock the caller holds). The caller commits, then joins the thread."""
+    thread = threading.Thread(target=bus.consume, args=(envelope,), daemon=True)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "it did not wait for the other transaction"
+    return thread
 
 
 def load_packs() -> None:

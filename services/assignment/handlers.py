@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, delete, or_, select, text
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -176,9 +176,7 @@ def _lock_opening(uow: UnitOfWork, tracking_code: str) -> None:
     check could commit side by side (each not seeing the other's uncommitted row), and the check
     would be lost. With it the second to lock, reading after the first committed, sees the
     first's row."""
-    with uow.session.no_autoflush:  # a lock needs nothing flushed first
-        uow.session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:code))"),
-                            {"space": _OPENING_LOCK, "code": tracking_code})
+    db.lock_for_transaction(uow.session, _OPENING_LOCK, tracking_code)
 
 
 def _take_early_asset_check(uow: UnitOfWork, tracking_code: str) -> dict | None:

@@ -78,8 +78,7 @@ def _lock_requester(uow: UnitOfWork, code: str) -> None:
     early event for it. Without it an event that finds no requester and a requester that finds
     no early event could commit side by side (neither seeing the other's uncommitted row), and
     the email would be lost; with it the second to lock reads what the first committed."""
-    uow.session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:code))"),
-                        {"space": _REQUESTER_LOCK, "code": code})
+    db.lock_for_transaction(uow.session, _REQUESTER_LOCK, code)
 
 
 def _find_contact(uow: UnitOfWork, code: str | None, **options) -> Contact | None:

@@ -16,7 +16,7 @@ import statistics
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from services.procurement.errors import ProcurementError, conflict, forbidden, i
 from services.procurement.models import (APPROVAL_KINDS, COMMITTEE_KINDS, Acceptance,
                                          AccessLog, Approval, Committee, CommitteeMember, Document, Project, Quote,
                                          Vendor)
-from shared import i18n
+from shared import db, i18n
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.events import Event
@@ -708,11 +708,15 @@ def cancel_project(staff: Staff, project_id: int, reason: str, now: datetime | N
 # cases waiting on procurement (the consumer of case.step_waiting)
 
 
+# the first key of the advisory locks that serialise procurement's consumers about one case (the
+# second is the tracking code's hash); an arbitrary constant, apart from the other services'
+_CASE_LOCK = 7303
+
+
 def _lock_case(session: Session, tracking_code: str) -> None:
     """Serialise consumers about one case: two different events announcing the same wait must
     not open two purchases."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                    {"key": f"procurement-case:{tracking_code}"})
+    db.lock_for_transaction(session, _CASE_LOCK, tracking_code)
 
 
 def _open_for_case(session: Session, payload: dict, kind: str, purpose: str, moment: datetime) -> Project:

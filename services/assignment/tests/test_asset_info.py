@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from itertools import permutations
@@ -19,7 +18,7 @@ from services.assignment.models import Case, EarlyAssetCheck, Inbox
 from services.procurement.vendors import tax_id_check_digit
 from shared.events import Event
 from shared.i18n import BANGKOK, THAI_MONTHS
-from shared.testing import drain, queued, queued_events
+from shared.testing import consumed_meanwhile, drain, queued, queued_events
 
 from .conftest import PASSWORD
 
@@ -191,19 +190,12 @@ def test_a_check_and_its_case_in_flight_at_once_never_lose_the_check(client, peo
     checked_at = datetime.now(timezone.utc)
     expected = {"asset_tag": "T-1", "found": False, "asset": None, "checked_at": checked_at.isoformat()}
 
-    def meanwhile(envelope: dict) -> threading.Thread:
-        thread = threading.Thread(target=bus.consume, args=(envelope,), daemon=True)
-        thread.start()
-        thread.join(0.5)
-        assert thread.is_alive(), "it did not wait for the other transaction"
-        return thread
-
     # the case is being opened (not committed yet) when the check comes
     code, submitted = _submitted(client, people, "T-1")
     check = _checked(code, False, checked_at)
     with bus.unit_of_work() as uow:
         handlers.open_case(uow, Event.from_envelope(submitted))
-        waiting = meanwhile(check)
+        waiting = consumed_meanwhile(bus, check)
         uow.commit()
     waiting.join(30)
     assert _kept(code) == (expected, 0)
@@ -213,7 +205,7 @@ def test_a_check_and_its_case_in_flight_at_once_never_lose_the_check(client, peo
     check = _checked(code, False, checked_at)
     with bus.unit_of_work() as uow:
         handlers.on_asset_checked(uow, Event.from_envelope(check))
-        waiting = meanwhile(submitted)
+        waiting = consumed_meanwhile(bus, submitted)
         uow.commit()
     waiting.join(30)
     assert _kept(code) == (expected, 0)

@@ -1,7 +1,6 @@
 """Email out, against the real SMTP listener the test run started: one delivery row per
 (event, recipient, template), retries with backoff when the server is away, dead letters, and
 headers that form input can never extend."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from services.notify.tests.factory import deliveries, exhaust_retries, opened, s
 from shared import db
 from shared.config import get_settings, set_settings
 from shared.events import Event
+from shared.testing import consumed_meanwhile
 
 
 @pytest.mark.parametrize("language, greeting, subject", [
@@ -65,18 +65,11 @@ def test_an_early_event_and_its_request_in_flight_at_once_never_lose_the_email(c
     """The request and the case's first event are handled at the same moment by two workers:
     whichever locks the tracking code first, the other waits for its commit and then sees what
     it wrote, so the email is written exactly once either way."""
-    def meanwhile(envelope: dict) -> threading.Thread:
-        thread = threading.Thread(target=bus.consume, args=(envelope,), daemon=True)
-        thread.start()
-        thread.join(0.5)
-        assert thread.is_alive(), "it did not wait for the other transaction"
-        return thread
-
     for code, first, second in (("SD-RACE1-00001", submitted, opened), ("SD-RACE2-00001", opened, submitted)):
         one, other = first(code), second(code)
         with bus.unit_of_work() as uow:
             bus.handler(one["type"])(uow, Event.from_envelope(one))
-            waiting = meanwhile(other)
+            waiting = consumed_meanwhile(bus, other)
             uow.commit()
         waiting.join(30)
         assert not waiting.is_alive()
