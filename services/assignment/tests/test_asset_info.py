@@ -12,9 +12,8 @@ from itertools import permutations
 import pytest
 from sqlalchemy import func, select
 
-from services.assignment import handlers
 from services.assignment.bus import bus
-from services.assignment.models import Case, EarlyAssetCheck, Inbox
+from services.assignment.models import Case, CaseStep, EarlyAssetCheck, Inbox
 from services.procurement.vendors import tax_id_check_digit
 from shared.events import Event
 from shared.i18n import BANGKOK, THAI_MONTHS
@@ -190,25 +189,17 @@ def test_a_check_and_its_case_in_flight_at_once_never_lose_the_check(client, peo
     checked_at = datetime.now(timezone.utc)
     expected = {"asset_tag": "T-1", "found": False, "asset": None, "checked_at": checked_at.isoformat()}
 
-    # the case is being opened (not committed yet) when the check comes
-    code, submitted = _submitted(client, people, "T-1")
-    check = _checked(code, False, checked_at)
-    with bus.unit_of_work() as uow:
-        handlers.open_case(uow, Event.from_envelope(submitted))
-        waiting = consumed_meanwhile(bus, check)
-        uow.commit()
-    waiting.join(30)
-    assert _kept(code) == (expected, 0)
-
-    # the check is being kept (not committed yet) when the case opens
-    code, submitted = _submitted(client, people, "T-1")
-    check = _checked(code, False, checked_at)
-    with bus.unit_of_work() as uow:
-        handlers.on_asset_checked(uow, Event.from_envelope(check))
-        waiting = consumed_meanwhile(bus, submitted)
-        uow.commit()
-    waiting.join(30)
-    assert _kept(code) == (expected, 0)
+    # the case is being opened (not committed yet) when the check comes, then the other way round
+    for first in ("request.submitted", "procurement.asset_checked"):
+        code, submitted = _submitted(client, people, "T-1")
+        check = _checked(code, False, checked_at)
+        one, other = (submitted, check) if first == "request.submitted" else (check, submitted)
+        with bus.unit_of_work() as uow:
+            bus.handler(one["type"])(uow, Event.from_envelope(one))
+            waiting = consumed_meanwhile(bus, other)
+            uow.commit()
+        waiting.join(30)
+        assert _kept(code) == (expected, 0), first
 
 
 def test_a_batch_of_requests_and_their_checks_is_opened_in_one_pass_and_shares_the_work(client, people, caplog):
@@ -229,7 +220,7 @@ def test_a_batch_of_requests_and_their_checks_is_opened_in_one_pass_and_shares_t
     assert not [r for r in caplog.records if "failed together" in r.getMessage()]
     with bus.session() as session:
         cases = {c.tracking_code: c for c in session.scalars(select(Case))}
-        assignees = sorted(session.scalars(select(handlers.CaseStep.assignee)).all())
+        assignees = sorted(session.scalars(select(CaseStep.assignee)).all())
     held = Counter(assignees)  # nine cases, three officers: nobody holds two more than another
     assert set(held) == {"o1", "o2", "u-officer"} and sum(held.values()) == 9
     assert max(held.values()) - min(held.values()) <= 1, held
