@@ -314,15 +314,25 @@ class Databases:
                 print(f"could not drop database {name}: {exc}", file=sys.stderr)
         self.names.clear()
 
-    def postmaster_pid(self) -> int | None:
+    def postmaster_pid(self) -> int:
+        """The server's main process (the parent of a backend), whose children the CPU meter
+        counts. It must be on this machine: a bench that cannot count PostgreSQL's CPU stops
+        rather than print zeros."""
         import psycopg
 
-        try:
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-            return _ppid(backend)
-        except Exception:
-            return None
+        last: Exception | None = None
+        for _ in range(5):
+            try:
+                with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                    backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+                    parent = _ppid(backend)
+                if parent is not None:
+                    return parent
+                last = RuntimeError(f"backend {backend} is not a process of this machine")
+            except Exception as exc:  # noqa: BLE001
+                last = exc
+            time.sleep(0.5)
+        raise RuntimeError(f"cannot find PostgreSQL's main process for {self.admin_url}: {last}")
 
 
 # --- CPU per group of processes ------------------------------------------------------------------

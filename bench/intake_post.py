@@ -64,6 +64,9 @@ def parse_args(argv=None):
                         help="a PostgreSQL URL allowed to create databases")
     parser.add_argument("--json", help="also write the numbers to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs) and print where")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy (--gil) intake's gunicorn during its first round: raw stacks and a summary in "
+                             "DIR; the profiler slows what it samples, so that round's figures are not comparable")
     return parser.parse_args(argv)
 
 
@@ -197,8 +200,16 @@ def main(argv=None) -> int:
                 meter = CpuMeter(roots={"server": processes.children[f"web-{name}"].pid,
                                         "redis": processes.children["redis"].pid},
                                  postmaster=postmaster, databases=(app["db"],)).start()
+                profile = None
+                if args.profile and k == 1 and name == "intake":
+                    from bench.pipeline import Profiler
+
+                    profile = Profiler(Path(args.profile), {"web-intake": processes.children["web-intake"].pid})
+                    profile.start()
                 numbers, wrk_cpu, _raw = run_wrk(app["port"], script, args.seconds, args.connections, args.threads)
                 cpu = meter.stop()
+                if profile:
+                    profile.stop()
                 rows = count_rows(urls[name], rows_query[name]) - rows_before
                 served = max(1, numbers["requests"])
                 server_cpu = cpu.get("server", 0) + cpu.get("redis", 0) + cpu.get(CpuMeter.PG_BENCH, 0)
@@ -263,6 +274,12 @@ def main(argv=None) -> int:
                     f"{ratios[-1]:.2f}x, median {ratios[len(ratios) // 2]:.2f}x); {cpu_ratio:.1f}x the CPU per request")
         text.append(f"whole run {time.time() - started:.0f} s")
         print("\n" + "\n".join(text))
+        if args.profile:
+            from bench.profile_summary import summarise_folder
+
+            summary = summarise_folder(Path(args.profile))
+            (Path(args.profile) / "summary.txt").write_text(summary)
+            print(f"\nprofile (round 1 of intake): raw stacks and summary.txt in {args.profile}")
         if args.json:
             Path(args.json).write_text(json.dumps({"args": vars(args), "load_at_start": load, "rounds": rounds,
                                                    "overall": overall, "ratio": ratio, "cpu_ratio": cpu_ratio},

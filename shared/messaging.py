@@ -28,7 +28,9 @@ keeping anything: what is owed lives in the producer's database until its consum
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
+import json
 import logging
 import os
 import threading
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, func, insert, or_, select, text, update
+from sqlalchemy import JSON, Index, Integer, String, Text, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +51,8 @@ from shared.events import Event
 from shared.routing import subscribers
 
 log = logging.getLogger(__name__)
+
+_json = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))  # an envelope, as stored
 
 
 class OutboxMixin:
@@ -644,6 +648,30 @@ class ServiceBus:
         session.commit()
         return len(fully_sent)
 
+    def _pending_sql(self):
+        """A unit of work's events, given as one JSON array: their outbox rows (an event nobody
+        subscribes to is published as it is written) and one row per subscriber it is owed to,
+        in one statement written once, whatever the number of events."""
+        statement = self._statements.get("pending")
+        if statement is None:
+            owed, outbox = self.Owed.__table__.fullname, self.Outbox.__table__.fullname
+            statement = text(f"""
+                WITH events AS (
+                    SELECT * FROM json_to_recordset(CAST(:events AS json))
+                        AS e(id text, type text, correlation_id text, created_at timestamptz, envelope json,
+                             subscribers json)
+                ), written AS (
+                    INSERT INTO {outbox} (id, type, correlation_id, envelope, created_at, published_at, attempts)
+                    SELECT id, type, correlation_id, envelope, created_at,
+                           CASE WHEN json_array_length(subscribers) = 0 THEN created_at END, 0
+                    FROM events
+                )
+                INSERT INTO {owed} (event_id, subscriber, type, correlation_id, created_at, due_at, sends)
+                SELECT e.id, s.subscriber, e.type, e.correlation_id, e.created_at, e.created_at, 0
+                FROM events AS e CROSS JOIN LATERAL json_array_elements_text(e.subscribers) AS s(subscriber)""")
+            self._statements["pending"] = statement
+        return statement
+
     def _confirmed_sql(self):
         """Delete the owed rows of the confirmed (event id, subscriber) pairs: one statement,
         written once, the pairs bound as two arrays."""
@@ -786,30 +814,23 @@ class UnitOfWork:
              version: int = 1) -> Event:
         event = Event(type=event_type, source=self.bus.service, payload=payload,
                       correlation_id=correlation_id, version=version)
-        targets = subscribers(event.type)
-        envelope = event.to_envelope()
-        outbox = {"id": event.id, "type": event.type, "correlation_id": correlation_id, "envelope": envelope,
-                  "created_at": event.occurred_at, "published_at": None if targets else event.occurred_at,
-                  "attempts": 0, "last_error": None}
-        # owed to each subscriber until it confirms
-        owed = [{"event_id": event.id, "subscriber": target, "type": event.type, "correlation_id": correlation_id,
-                 "created_at": event.occurred_at, "sent_at": None, "due_at": event.occurred_at, "sends": 0}
-                for target in targets]
-        self._pending.append(_Emitted(envelope, outbox, owed))
+        self._pending.append(_Emitted(event.to_envelope(), subscribers(event.type)))
         return event
 
     def _write_pending(self) -> None:
+        """The outbox rows of every event emitted, and the rows owed to each of its subscribers
+        until it confirms, in one statement with one parameter (the events as JSON)."""
         if not self._pending:
             return
-        self.session.execute(insert(self.bus.Outbox.__table__), [e.outbox for e in self._pending])
-        owed = [row for e in self._pending for row in e.owed]
-        if owed:
-            self.session.execute(insert(self.bus.Owed.__table__), owed)
+        self.session.execute(self.bus._pending_sql(), {"events": _json([
+            {"id": e.envelope["id"], "type": e.envelope["type"], "correlation_id": e.envelope["correlation_id"],
+             "created_at": e.envelope["occurred_at"], "envelope": e.envelope, "subscribers": e.subscribers}
+            for e in self._pending])})
 
     def commit(self) -> None:
         self._write_pending()
         self.session.commit()
-        self._committed.extend(e.envelope for e in self._pending if e.owed)
+        self._committed.extend(e.envelope for e in self._pending if e.subscribers)
         self._pending.clear()
 
     def rollback(self) -> None:
@@ -834,8 +855,7 @@ class UnitOfWork:
 class _Emitted:
     """An event emitted in a unit of work, written with its commit."""
     envelope: dict[str, Any]
-    outbox: dict[str, Any]
-    owed: list[dict[str, Any]]
+    subscribers: list[str]
 
 
 class Relay:

@@ -25,6 +25,13 @@ TIMEOUT_SECONDS = 0.5
 BACKOFF_SECONDS = 5.0
 
 
+COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -49,6 +56,9 @@ class RateLimiter:
                                             socket_timeout=TIMEOUT_SECONDS)
         self._down_until = 0.0
         self._lock = threading.Lock()
+        # count and, on the window's first hit, set its expiry: one command, atomic (EVALSHA; the
+        # script is loaded again by redis-py if Redis restarted and forgot it)
+        self._count = self._client.register_script(COUNT_SCRIPT)
 
     def hit(self, bucket: str, who: str, rate: str, now: float | None = None) -> Decision:
         """Count one request of ``who`` in ``bucket`` against ``rate`` (e.g. ``20/minute``)."""
@@ -60,10 +70,7 @@ class RateLimiter:
             return Decision(True, limit, limit, 0, counted=False)
         key = f"{self.prefix}:{bucket}:{window}:{index}:{who}"
         try:
-            pipe = self._client.pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expire(key, window + 1)
-            count, _ = pipe.execute()
+            count = self._count(keys=[key], args=[window + 1])
         except redis.RedisError as exc:
             with self._lock:
                 self._down_until = time.monotonic() + BACKOFF_SECONDS

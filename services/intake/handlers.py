@@ -3,18 +3,19 @@ closed case, hand files back to those allowed, and keep the requester's view of 
 case events. Plain functions over a unit of work; no Flask here."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from services.intake import privacy
 from services.intake.bus import bus
 from shared.files import StoredFile
-from services.intake.models import (AccessLog, Answer, Attachment, CaseDecision, Request, RequestStep,
-                                    SurveyAnswer)
+from services.intake.models import (AccessLog, Answer, Attachment, CaseDecision, PrivacyNotice, Request,
+                                    RequestStep, SurveyAnswer)
 from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
@@ -73,28 +74,38 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
           notice, files, uploaded_by: str, code: str) -> FiledRequest:
     with bus.unit_of_work() as uow:
         request_id = db.new_id()
-        # one Core INSERT: nothing here reads the row back, so no ORM object to build and flush
-        uow.session.execute(insert(Request.__table__).values(
-            id=request_id,
-            tracking_code=code,
-            sop=sop.full_key,
-            requester_name=data["requester_name"],
-            requester_email=data["requester_email"],
-            requester_phone=data.get("requester_phone"),
-            requester_unit=data["requester_unit"],
-            subject=data["subject"],
-            details=data["details"],
-            form_fields=form_fields,
-            language=language,
-            consent=True,
-            privacy_notice_version=notice.version,
-            channel=channel,
-            filed_by=filed_by,
-            received_at=received_at,
-            status="submitted",
-            sop_title=sop.title,
-        ))
-        privacy.record(uow.session, notice)
+        now = db.utcnow()
+        # one statement for the request row and the privacy notice it consents to (kept once per
+        # version): written once, nothing read back, no ORM object to build and flush
+        uow.session.execute(_filing_statement(), {
+            "id": request_id,
+            "tracking_code": code,
+            "sop": sop.full_key,
+            "requester_name": data["requester_name"],
+            "requester_email": data["requester_email"],
+            "requester_phone": data.get("requester_phone"),
+            "requester_unit": data["requester_unit"],
+            "subject": data["subject"],
+            "details": data["details"],
+            "form_fields": form_fields,
+            "language": language,
+            "consent": True,
+            "privacy_notice_version": notice.version,
+            "channel": channel,
+            "filed_by": filed_by,
+            "received_at": received_at,
+            "created_at": now,
+            "status": "submitted",
+            "sop_title": sop.title,
+            "current_step": None,
+            "due_at": None,
+            "closed_at": None,
+            "result": None,
+            "case_seq": 0,
+            "notice_sop": notice.sop,
+            "notice_texts": notice.texts,
+            "notice_created_at": now,
+        })
         attachments = _record_files(uow, request_id, files, uploaded_by, purpose="form")
         uow.emit(
             "request.submitted",
@@ -122,6 +133,27 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
         )
         uow.commit()
         return FiledRequest(tracking_code=code, request_id=request_id, attachments=attachments)
+
+
+@functools.cache
+def _filing_statement():
+    """``INSERT`` of the request (every column, bound by name with the column's type) with, in the
+    same statement, the privacy notice's ``INSERT … ON CONFLICT DO NOTHING``. Built once."""
+    requests, notices = Request.__table__, PrivacyNotice.__table__
+    names = [column.name for column in requests.columns]
+    statement = text(f"""
+        WITH notice AS (
+            INSERT INTO {notices.name} (version, sop, texts, created_at)
+            VALUES (:privacy_notice_version, :notice_sop, :notice_texts, :notice_created_at)
+            ON CONFLICT (version) DO NOTHING
+        )
+        INSERT INTO {requests.name} ({", ".join(names)})
+        VALUES ({", ".join(":" + name for name in names)})""")
+    return statement.bindparams(
+        *(bindparam(column.name, type_=column.type) for column in requests.columns),
+        bindparam("notice_sop", type_=notices.c.sop.type),
+        bindparam("notice_texts", type_=notices.c.texts.type),
+        bindparam("notice_created_at", type_=notices.c.created_at.type))
 
 
 def _record_files(uow: UnitOfWork, request_id: str, files, uploaded_by: str, purpose: str,

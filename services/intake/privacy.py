@@ -3,18 +3,15 @@ what is kept (this SOP's fields, by label), for how long, who sees it and whom t
 
 Its version is a digest of its words in both languages, so any change (a pack's form, the
 retention period, the contact) is a new version; each version is stored word for word the first
-time someone consents to it, and the request keeps the version it consented to."""
+time someone consents to it (in the same statement as the request: ``handlers._file``), and
+the request keeps the version it consented to."""
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
-
 from services.intake import messages  # noqa: F401  (registers the texts)
-from services.intake.models import PrivacyNotice
 from shared.config import Settings
 from shared.i18n import LANGUAGES, pick, translate
 from shared.packs import Sop
@@ -38,7 +35,24 @@ def _kept(sop: Sop, lang: str) -> str:
     return ", ".join(labels)
 
 
+_NOTICES: dict[tuple, tuple[Sop, Notice]] = {}
+
+
 def notice_for(sop: Sop, settings: Settings) -> Notice:
+    """The notice for this SOP under these settings: worked out once per SOP object (a loaded
+    pack's SOPs do not change; a new version is a new object) and setting, not on every request."""
+    key = (id(sop), settings.privacy_contact, settings.retention_years)
+    known = _NOTICES.get(key)
+    if known is not None and known[0] is sop:
+        return known[1]
+    notice = _work_out(sop, settings)
+    if len(_NOTICES) > 1000:  # packs reloaded many times (tests): start again
+        _NOTICES.clear()
+    _NOTICES[key] = (sop, notice)
+    return notice
+
+
+def _work_out(sop: Sop, settings: Settings) -> Notice:
     texts = {}
     for lang in LANGUAGES:
         contact = settings.privacy_contact.strip() or translate("intake.privacy.default_contact", lang)
@@ -51,14 +65,3 @@ def notice_for(sop: Sop, settings: Settings) -> Notice:
         }
     digest = hashlib.sha256(json.dumps(texts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     return Notice(version=f"n1-{digest[:12]}", sop=sop.full_key, texts=texts)
-
-
-def record(session: Session, notice: Notice) -> None:
-    """Keep the notice's words under its version, once (in the caller's transaction): one
-    INSERT that does nothing when the version is stored already (by an earlier request, or by
-    another at the same moment), not a read, a savepoint and a write on every request."""
-    session.execute(
-        pg_insert(PrivacyNotice.__table__)
-        .values(version=notice.version, sop=notice.sop, texts=notice.texts)
-        .on_conflict_do_nothing(index_elements=["version"])
-    )

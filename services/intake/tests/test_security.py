@@ -169,3 +169,10 @@ def test_the_limiter_counts_in_fixed_windows():
     assert decisions[2].retry_after == 58
     assert limiter.hit("b", "203.0.113.9", "2/minute", now=start + 60).allowed  # the next window
     assert limiter.hit("other", "203.0.113.9", "2/minute", now=start + 2).allowed  # another bucket
+    # each window's count expires a second after the window: set with its first hit, not moved after
+    key = f"sopdesk:test-ratelimit:b:60:{int(start // 60)}:203.0.113.9"
+    assert 0 < limiter._client.ttl(key) <= 61
+    # a Redis that forgot the counting script (restarted, flushed) is given it again
+    limiter._client.script_flush()
+    assert limiter.hit("b", "203.0.113.9", "2/minute", now=start + 61).allowed
+    assert int(limiter._client.get(f"sopdesk:test-ratelimit:b:60:{int(start // 60) + 1}:203.0.113.9")) == 2
