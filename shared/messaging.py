@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -860,11 +861,13 @@ class _Emitted:
 
 class Relay:
     """Sends a service's newly committed events from a thread of its own, in batches: whatever
-    commits while one batch is being sent goes in the next. One per service and process (started
-    on first use, again after a fork). What it has not sent when its process dies is sent by the
-    sweep, which takes rows older than a few seconds."""
+    commits while one batch is being sent, or within ``LINGER`` of the last round, goes in the
+    next (a round costs a message per subscriber and a statement, whatever its size). One per
+    service and process (started on first use, again after a fork). What it has not sent when
+    its process dies is sent by the sweep, which takes rows older than a few seconds."""
 
     MAX_EVENTS = 500  # events per round: one message per subscriber per 100, one UPDATE to mark them sent
+    LINGER = 0.01  # seconds between rounds when busy: at most 100 rounds a second, each taking all waiting
 
     def __init__(self, bus: ServiceBus) -> None:
         self.bus = bus
@@ -883,18 +886,26 @@ class Relay:
             self._cond.notify_all()
 
     def _run(self) -> None:
+        ended = 0.0  # when the last round ended
         while True:
             with self._cond:
                 while not self._waiting:
                     self._busy = False
                     self._cond.notify_all()
                     self._cond.wait()
-                batch, self._waiting = self._waiting[:self.MAX_EVENTS], self._waiting[self.MAX_EVENTS:]
                 self._busy = True
+            # busy (the last round ended less than LINGER ago): let what commits meanwhile join
+            # this round, like Nagle's algorithm; a quiet service's events go at once
+            pause = self.LINGER - (time.monotonic() - ended)
+            if pause > 0:
+                time.sleep(pause)
+            with self._cond:
+                batch, self._waiting = self._waiting[:self.MAX_EVENTS], self._waiting[self.MAX_EVENTS:]
             try:
                 self.bus.send_committed(batch)
             except Exception:  # the sweep publishes what the relay could not
                 log.exception("%s relay failed; the outbox sweep will send %d events", self.bus.service, len(batch))
+            ended = time.monotonic()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted has been sent (or failed). True if it has."""
