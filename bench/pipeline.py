@@ -1069,7 +1069,7 @@ def main(argv=None) -> int:
             out["phases"].append({"name": r.name, **numbers})
         text.append("")
         text.append("database afterwards: dead letters " + ", ".join(f"{k} {v}" for k, v in views["dead_letters"].items())
-                    + "; unpublished outbox rows " + ", ".join(f"{k} {v}" for k, v in views["unpublished"].items())
+                    + "; outbox rows not yet seen delivered (the sweep marks them) " + ", ".join(f"{k} {v}" for k, v in views["unpublished"].items())
                     + "; events still owed " + ", ".join(f"{k} {v}" for k, v in views["owed"].items()))
         out["dead_letters"], out["unpublished"] = views["dead_letters"], views["unpublished"]
         if args.embedded:

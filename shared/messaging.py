@@ -2,8 +2,8 @@
 
 * A service writes its state change and the events it causes in one transaction
   (``UnitOfWork.emit`` adds an outbox row in the same session).
-* After the commit the relay publishes the new rows; a periodic sweep publishes whatever is left
-  (the broker was down, the process died between commit and publish).
+* After the commit the relay sends the new events; a periodic sweep sends whatever is left (the
+  broker was down, the process died between commit and send) once it falls due.
 * A consumer records the event id in its inbox in the same transaction as the effect, so a
   redelivered event changes nothing.
 * A handler that keeps failing ends as a dead-letter row that an admin can list and replay.
@@ -18,9 +18,11 @@ append-only file loses every queue), so it is not trusted alone:
 * A consumer, after its inbox row has committed (or the event was a duplicate, or it was
   dead-lettered, which an admin now owns), confirms it: one ``RPUSH`` of ``subscriber|event id``
   to the producer's confirmation list in Redis.
-* The producer's sweep takes the confirmations and deletes those owed rows; a row still owed
-  when it falls due is sent again, with the wait doubling each time (``SOPDESK_REDELIVER_SECONDS``,
-  then twice that, up to an hour), and the consumer's inbox makes the repeat a no-op.
+* An owed row is written due ``SOPDESK_REDELIVER_SECONDS`` after the event. The relay's send right
+  after the commit writes nothing: it is the fast path. The producer's sweep takes the
+  confirmations and deletes those owed rows; a row still owed when it falls due (the message was
+  lost, or the process died before its relay sent it) is sent again, with the wait doubling each
+  time (up to an hour), and the consumer's inbox makes the repeat a no-op.
 
 A lost confirmation only costs a repeat; a lost message is sent again. Nothing rests on Redis
 keeping anything: what is owed lives in the producer's database until its consumer has it.
@@ -40,9 +42,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, func, or_, select, text, update
+from sqlalchemy import JSON, Index, Integer, String, Text, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
@@ -548,31 +549,35 @@ class ServiceBus:
     def send_committed(self, envelopes: list[dict[str, Any]]) -> int:
         """The relay's send: events this process has just committed, to every subscriber, from
         memory (no read back, no lock: what it has it wrote, and every subscriber is owed them).
-        Marking them sent only touches rows never sent: if the sweep took one first (the relay
-        was seconds late), the subscriber gets it twice and its inbox turns the second away."""
+        Nothing is written when the broker takes them: their owed rows were written due
+        ``redeliver_seconds`` after the commit, and are sent again then unless confirmed (the
+        fast path needs no record; a process killed before it sent waits that long, as a message
+        the broker lost does). Rows the broker refused fall due now, for the next sweep.
+        Returns how many events went to every subscriber."""
         owed = [(envelope["id"], target, envelope) for envelope in envelopes
                 for target in subscribers(envelope["type"])]
-        with self.engine.connect() as connection:  # no ORM session: two statements at most
-            return self._publish(connection, owed, first_sends=True)
+        sent, failed, error = self._send(owed)
+        if failed:
+            with self.engine.begin() as connection:
+                self._record_refusal(connection, failed, error, due_now=True)
+        return len({event_id for event_id, _ in sent} - {event_id for event_id, _ in failed})
 
-    def sweep(self, older_than_seconds: float = 2.0, batch: int = 500) -> int:
-        """Take the subscribers' confirmations, then send what has fallen due: events the relay
-        left behind (the broker was down, the process died between commit and send), and events
-        sent but not confirmed in time (lost by the broker or a dying worker), again. Rows younger
-        than ``older_than_seconds`` are left to the relay that is probably sending them now.
-        Safe to run in parallel with itself. Returns how many events it sent."""
+    def sweep(self, batch: int = 500) -> int:
+        """Take the subscribers' confirmations, mark the events every subscriber has confirmed as
+        delivered, then send what has fallen due: events not confirmed ``redeliver_seconds`` after
+        they were written or last sent (lost by the broker or a dying worker, left behind by a
+        relay that died or found the broker down), again. Safe to run in parallel with itself.
+        Returns how many events it sent."""
         self.absorb_confirmations()
+        self._mark_delivered()
         published = 0
         now = db.utcnow()
-        cutoff = now - timedelta(seconds=older_than_seconds)
-        self._mark_delivered(cutoff)
         while True:
             with self.session() as session:
                 query = (
                     select(self.Owed.event_id, self.Owed.subscriber, self.Outbox.envelope)
                     .join(self.Outbox, self.Outbox.id == self.Owed.event_id)
-                    .where(self.Owed.due_at <= now,
-                           or_(self.Owed.sent_at.is_not(None), self.Owed.created_at <= cutoff))
+                    .where(self.Owed.due_at <= now)
                     .order_by(self.Owed.due_at)
                     .limit(batch)
                     .with_for_update(of=self.Owed, skip_locked=True)
@@ -580,46 +585,45 @@ class ServiceBus:
                 owed = [tuple(row) for row in session.execute(query).all()]
                 if not owed:
                     return published
-                count = self._publish(session, owed)
-                published += count
-                if count < len({event_id for event_id, _, _ in owed}):  # the broker refused: next sweep
+                sent, failed, error = self._send(owed)
+                if failed:
+                    self._record_refusal(session, failed, error, due_now=False)
+                if sent:
+                    session.execute(self._mark_sent_sql(), {
+                        **_pair_params(sent), "now": db.utcnow(), "redeliver": get_settings().redeliver_seconds,
+                        "longest": MAX_REDELIVER_SECONDS})
+                session.commit()
+                published += len({event_id for event_id, _ in sent})
+                if failed:  # the broker refused: next sweep
                     return published
 
-    def _mark_delivered(self, cutoff: datetime) -> None:
-        """An event whose every subscriber has it (no owed row left unsent) is published, even if
-        the process that sent it died before it could say so (its subscribers confirmed, and
-        those rows are gone): ``published_at`` then tells the truth again."""
+    def _mark_delivered(self) -> None:
+        """An event that no subscriber is owed any more (each confirmed it, or it went to a dead
+        letter an admin now owns) is delivered: ``published_at`` says when that was seen."""
         outbox, owed = self.Outbox.__table__, self.Owed.__table__
         with self.session() as session:
             session.execute(
                 outbox.update()
-                .where(outbox.c.published_at.is_(None), outbox.c.created_at <= cutoff,
-                       ~select(owed.c.event_id).where(owed.c.event_id == outbox.c.id,
-                                                      owed.c.sent_at.is_(None)).exists())
+                .where(outbox.c.published_at.is_(None),
+                       ~select(owed.c.event_id).where(owed.c.event_id == outbox.c.id).exists())
                 .values(published_at=func.now())
             )
             session.commit()
 
-    def _publish(self, session: Session | Connection, owed: list[tuple[str, str, dict]],
-                 first_sends: bool = False) -> int:
-        """Send each owed (event id, subscriber, envelope), one message per subscriber carrying
-        up to ``BATCH_SIZE`` events, mark them sent and when they fall due again if not confirmed
-        by then (the wait doubling with each send), and commit. Rows the broker refused stay as
-        they were. Returns the events sent to every subscriber they were owed to here."""
+    def _send(self, owed: list[tuple[str, str, dict]]):
+        """Send each owed (event id, subscriber, envelope) through the broker, one message per
+        subscriber carrying up to ``BATCH_SIZE`` events, all in one Redis pipeline. Returns
+        (the pairs sent, the pairs refused, the broker's error): all or nothing."""
         from shared.celery_app import celery
 
-        if not owed:
-            session.commit()
-            return 0
-        now = db.utcnow()
         by_subscriber: dict[str, list[tuple[str, dict]]] = {}
         for event_id, subscriber, envelope in owed:
             by_subscriber.setdefault(subscriber, []).append((event_id, envelope))
-        sent: list[tuple[str, str]] = []
-        failed_events: set[str] = set()
-        error: Exception | None = None
         chunks = [(subscriber, items[start:start + BATCH_SIZE])
                   for subscriber, items in by_subscriber.items() for start in range(0, len(items), BATCH_SIZE)]
+        pairs = [(event_id, subscriber) for subscriber, chunk in chunks for event_id, _ in chunk]
+        if not pairs:
+            return [], [], None
         try:
             # every message of the round in one Redis pipeline (kombu's publish batch), sent at the end
             with celery.producer_or_acquire() as producer, producer.batch():
@@ -628,31 +632,34 @@ class ServiceBus:
                                      queue=subscriber, routing_key=subscriber, retry=False, producer=producer,
                                      # not a repr of every envelope in the headers: the count
                                      argsrepr=f"[{len(chunk)} events]", kwargsrepr="{}")
-            sent = [(event_id, subscriber) for subscriber, chunk in chunks for event_id, _ in chunk]
-        except Exception as exc:  # broker down: none counts as sent; they stay due for the sweep
-            error = exc
-            failed_events = {event_id for _, chunk in chunks for event_id, _ in chunk}
-            log.warning("publish of %d events to %s failed: %s", len(failed_events),
+        except Exception as exc:  # broker down: none counts as sent
+            log.warning("publish of %d events to %s failed: %s", len({e for e, _ in pairs}),
                         ", ".join(by_subscriber), exc)
-        if failed_events:
-            session.execute(
-                update(self.Outbox)
-                .where(self.Outbox.id.in_(failed_events))
-                .values(attempts=self.Outbox.attempts + 1, last_error=str(error)[:2000])
-            )
-        # an event is published once every subscriber it was owed to has been sent it
-        fully_sent = list(dict.fromkeys(e for e, _ in sent if e not in failed_events))
-        if sent:
-            session.execute(self._mark_sent_sql(first_sends), {
-                **_pair_params(sent), "published": fully_sent, "now": now,
-                "redeliver": get_settings().redeliver_seconds, "longest": MAX_REDELIVER_SECONDS})
-        session.commit()
-        return len(fully_sent)
+            return [], pairs, exc
+        return pairs, [], None
+
+    def _record_refusal(self, connection, failed: list[tuple[str, str]], error: Exception | None,
+                        due_now: bool) -> None:
+        """The broker refused these pairs: count the attempt and keep the error on the events,
+        and (the relay's) make them due at once, for the next sweep."""
+        events = list(dict.fromkeys(event_id for event_id, _ in failed))
+        connection.execute(
+            update(self.Outbox).where(self.Outbox.id.in_(events))
+            .values(attempts=self.Outbox.attempts + 1, last_error=str(error)[:2000]))
+        if due_now:
+            owed = self.Owed.__table__
+            connection.execute(text(f"""
+                UPDATE {owed.fullname} AS owed SET due_at = :now
+                FROM unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)
+                WHERE owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber"""),
+                {**_pair_params(failed), "now": db.utcnow()})
 
     def _pending_sql(self):
         """A unit of work's events, given as one JSON array: their outbox rows (an event nobody
-        subscribes to is published as it is written) and one row per subscriber it is owed to,
-        in one statement written once, whatever the number of events."""
+        subscribes to is delivered as it is written) and one row per subscriber it is owed to,
+        due ``:redeliver`` seconds later (the relay sends it at once; if it is not confirmed by
+        then, the sweep sends it again), in one statement written once, whatever the number of
+        events."""
         statement = self._statements.get("pending")
         if statement is None:
             owed, outbox = self.Owed.__table__.fullname, self.Outbox.__table__.fullname
@@ -668,7 +675,8 @@ class ServiceBus:
                     FROM events
                 )
                 INSERT INTO {owed} (event_id, subscriber, type, correlation_id, created_at, due_at, sends)
-                SELECT e.id, s.subscriber, e.type, e.correlation_id, e.created_at, e.created_at, 0
+                SELECT e.id, s.subscriber, e.type, e.correlation_id, e.created_at,
+                       e.created_at + make_interval(secs => :redeliver), 0
                 FROM events AS e CROSS JOIN LATERAL json_array_elements_text(e.subscribers) AS s(subscriber)""")
             self._statements["pending"] = statement
         return statement
@@ -685,30 +693,21 @@ class ServiceBus:
             self._statements["confirmed"] = statement
         return statement
 
-    def _mark_sent_sql(self, first_sends: bool):
-        """One statement, written once (no SQL to build or compile per round), whatever the number
-        of rows: the sent (event id, subscriber) pairs, bound as two arrays and unnested, are
-        marked sent and due again after R * 2^(sends before this one) seconds, at most
-        ``:longest``; the events sent to every subscriber are marked published. Only rows never
-        sent are touched when ``first_sends`` (the relay: the sweep may have sent one first)."""
-        key = ("mark_sent", first_sends)
-        statement = self._statements.get(key)
+    def _mark_sent_sql(self):
+        """The sweep's sends, marked in one statement written once whatever the number of rows:
+        the sent (event id, subscriber) pairs, bound as two arrays and unnested, are due again
+        after R * 2^(sends, counting this one) seconds, at most ``:longest`` (the relay's first
+        send waited R)."""
+        statement = self._statements.get("mark_sent")
         if statement is None:
-            owed, outbox = self.Owed.__table__.fullname, self.Outbox.__table__.fullname
             statement = text(f"""
-                WITH marked AS (
-                    UPDATE {owed} AS owed
-                    SET sends = owed.sends + 1, sent_at = :now,
-                        due_at = CAST(:now AS timestamptz)
-                                 + make_interval(secs => least(:longest, :redeliver * power(2, owed.sends)))
-                    FROM unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)
-                    WHERE owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber
-                          {"AND owed.sent_at IS NULL" if first_sends else ""}
-                    RETURNING 1
-                )
-                UPDATE {outbox} SET published_at = :now
-                WHERE id = ANY(CAST(:published AS text[])) AND published_at IS NULL""")
-            self._statements[key] = statement
+                UPDATE {self.Owed.__table__.fullname} AS owed
+                SET sends = owed.sends + 1, sent_at = :now,
+                    due_at = CAST(:now AS timestamptz)
+                             + make_interval(secs => least(:longest, :redeliver * power(2, owed.sends + 1)))
+                FROM unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)
+                WHERE owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber""")
+            self._statements["mark_sent"] = statement
         return statement
 
     def absorb_confirmations(self, limit: int = 100_000) -> int:
@@ -823,7 +822,7 @@ class UnitOfWork:
         until it confirms, in one statement with one parameter (the events as JSON)."""
         if not self._pending:
             return
-        self.session.execute(self.bus._pending_sql(), {"events": _json([
+        self.session.execute(self.bus._pending_sql(), {"redeliver": get_settings().redeliver_seconds, "events": _json([
             {"id": e.envelope["id"], "type": e.envelope["type"], "correlation_id": e.envelope["correlation_id"],
              "created_at": e.envelope["occurred_at"], "envelope": e.envelope, "subscribers": e.subscribers}
             for e in self._pending])})

@@ -103,7 +103,7 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
             "result": None,
             "case_seq": 0,
             "notice_sop": notice.sop,
-            "notice_texts": notice.texts,
+            "notice_texts": notice.texts_json,
             "notice_created_at": now,
         })
         attachments = _record_files(uow, request_id, files, uploaded_by, purpose="form")
@@ -144,7 +144,7 @@ def _filing_statement():
     statement = text(f"""
         WITH notice AS (
             INSERT INTO {notices.name} (version, sop, texts, created_at)
-            VALUES (:privacy_notice_version, :notice_sop, :notice_texts, :notice_created_at)
+            VALUES (:privacy_notice_version, :notice_sop, CAST(:notice_texts AS json), :notice_created_at)
             ON CONFLICT (version) DO NOTHING
         )
         INSERT INTO {requests.name} ({", ".join(names)})
@@ -152,7 +152,7 @@ def _filing_statement():
     return statement.bindparams(
         *(bindparam(column.name, type_=column.type) for column in requests.columns),
         bindparam("notice_sop", type_=notices.c.sop.type),
-        bindparam("notice_texts", type_=notices.c.texts.type),
+        bindparam("notice_texts"),  # already JSON text
         bindparam("notice_created_at", type_=notices.c.created_at.type))
 
 

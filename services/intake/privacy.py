@@ -24,6 +24,7 @@ class Notice:
     version: str
     sop: str
     texts: dict  # lang -> part -> text
+    texts_json: str  # the texts as stored (written with every request, dumped once)
 
     def parts(self, lang: str) -> list[str]:
         return [self.texts[lang][part] for part in PARTS]
@@ -63,5 +64,6 @@ def _work_out(sop: Sop, settings: Settings) -> Notice:
             "retention": translate("intake.privacy.retention", lang, years=settings.retention_years),
             "contact": translate("intake.privacy.contact", lang, contact=contact),
         }
-    digest = hashlib.sha256(json.dumps(texts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return Notice(version=f"n1-{digest[:12]}", sop=sop.full_key, texts=texts)
+    words = json.dumps(texts, sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(words.encode()).hexdigest()
+    return Notice(version=f"n1-{digest[:12]}", sop=sop.full_key, texts=texts, texts_json=words)

@@ -33,7 +33,9 @@ def test_emitted_event_commits_with_the_change_and_reaches_every_subscriber_queu
         uow.commit()
     assert flush_relays(), "the relay thread sends what was committed"
     [row] = _outbox_rows()
-    assert row.published_at is not None, "the relay publishes right after the commit"
+    # owed to each subscriber until it confirms: delivered (published_at) only then
+    assert row.published_at is None and row.attempts == 0
+    assert _owed() == {(row.id, target) for target in subscribers("request.submitted")}
     for queue in ("assignment", "notify"):
         [message] = queued(queue)
         assert message["task"] == f"{queue}.handle_events"
@@ -66,6 +68,8 @@ def test_broker_down_leaves_the_row_for_the_sweep(clean, dead_broker):
     flush_relays()
     [row] = _outbox_rows()
     assert row.published_at is None and row.attempts == 1 and row.last_error
+    with bus.session() as session:  # due at once, for the next sweep (not after the redelivery time)
+        assert all(owed.due_at <= db.utcnow() for owed in session.scalars(select(Owed)))
 
 
 def test_sweep_publishes_what_the_relay_left_once_the_broker_is_back(clean):
@@ -77,21 +81,24 @@ def test_sweep_publishes_what_the_relay_left_once_the_broker_is_back(clean):
                 uow.emit("request.submitted", {"n": n}, correlation_id=f"SD-{n}")
             uow.commit()
         flush_relays()
-        assert bus.sweep(older_than_seconds=0) == 0  # still down: nothing published, nothing lost
+        assert bus.sweep() == 0  # still down: nothing sent, nothing lost
     finally:
         reconfigure(settings)
-    assert bus.sweep(older_than_seconds=0) == 3
-    assert all(r.published_at is not None for r in _outbox_rows())
+    assert bus.sweep() == 3
+    with bus.session() as session:
+        assert {owed.sends for owed in session.scalars(select(Owed))} == {1}
     [message] = queued("assignment")  # the three in one message
     assert [envelope["payload"]["n"] for envelope in message["args"][0]] == [0, 1, 2]
-    assert bus.sweep(older_than_seconds=0) == 0  # published rows are not sent again
+    assert bus.sweep() == 0  # sent: not again before the redelivery time
 
 
-def test_sweep_leaves_young_rows_to_the_relay(clean, dead_broker):
+def test_the_sweep_leaves_what_the_relay_sent_until_the_redelivery_time(clean):
     with bus.unit_of_work() as uow:
         uow.emit("request.submitted", {}, correlation_id="SD-D")
         uow.commit()
-    assert bus.sweep(older_than_seconds=60) == 0
+    assert flush_relays()
+    assert bus.sweep() == 0
+    assert len(queued("assignment")) == 1, "sent once, by the relay"
 
 
 def _request_event(code="SD-E1"):
@@ -224,15 +231,16 @@ def test_a_sent_event_falls_due_again_after_the_redelivery_time_doubling_each_se
     redeliver = get_settings().redeliver_seconds
     with bus.session() as session:
         rows = session.scalars(select(Owed).where(Owed.event_id == event_id)).all()
-    assert {row.sends for row in rows} == {1}
+    # the relay's send is not written down: each row was written due R after the event
+    assert {(row.sends, row.sent_at) for row in rows} == {(0, None)}
     for row in rows:
-        assert row.due_at - row.sent_at == timedelta(seconds=redeliver)
-    # sent a second and a third time: the wait doubles each time, and never passes an hour
-    for sends, wait in ((2, 2 * redeliver), (3, 4 * redeliver)):
+        assert row.due_at - row.created_at == timedelta(seconds=redeliver)
+    # sent a second and a third time by the sweep: the wait doubles each time, and never passes an hour
+    for sends, wait in ((1, 2 * redeliver), (2, 4 * redeliver)):
         with bus.session() as session:
             session.execute(update(Owed).values(due_at=db.utcnow() - timedelta(seconds=5)))
             session.commit()
-        assert bus.sweep(older_than_seconds=0) == 1
+        assert bus.sweep() == 1
         with bus.session() as session:
             for row in session.scalars(select(Owed).where(Owed.event_id == event_id)):
                 assert (row.sends, row.due_at - row.sent_at) == (sends, timedelta(seconds=min(MAX_REDELIVER_SECONDS, wait)))
@@ -276,7 +284,7 @@ def test_a_dead_lettered_event_is_confirmed_and_no_longer_sent(clean):
     handle_event.apply(args=[envelope], retries=get_settings().max_retries - 1)  # the last attempt fails
     [letter] = assignment_bus.dead_letters()
     assert letter.event_id == event.id
-    bus.sweep(older_than_seconds=3600)
+    bus.sweep()
     assert _owed() == set()
 
 
@@ -451,9 +459,8 @@ def test_a_handler_that_keeps_failing_is_tried_max_retries_times_then_dead_lette
     assert f"assignment|{envelope['id']}".encode() in broker_client().lrange(confirmations_key("intake"), 0, -1)
 
 
-def test_an_event_its_subscribers_confirmed_is_published_though_its_sender_died_before_saying_so(clean):
-    """The relay sent it and was killed before its commit (bench/chaos.py saw ten such rows): the
-    subscribers have it and confirmed, so nothing is owed, and the sweep marks it published."""
+def test_an_event_every_subscriber_confirmed_is_marked_delivered(clean):
+    """``published_at`` says when the sweep saw that no subscriber is owed the event any more."""
     event = Event(type="request.submitted", source="intake", correlation_id="SD-P1", payload={})
     with bus.session() as session:
         session.add(Outbox(id=event.id, type=event.type, correlation_id="SD-P1", envelope=event.to_envelope(),
@@ -462,12 +469,12 @@ def test_an_event_its_subscribers_confirmed_is_published_though_its_sender_died_
                          created_at=event.occurred_at - timedelta(seconds=30), sent_at=None,
                          due_at=event.occurred_at - timedelta(seconds=30)))
         session.commit()
-    bus.sweep(older_than_seconds=3600)  # still owed and never sent: not published
+    bus.sweep()  # still owed (sent again here): not delivered
     assert _outbox_rows()[0].published_at is None
-    with bus.session() as session:  # the subscriber confirmed what the dead relay had sent
+    with bus.session() as session:  # the subscriber confirmed it
         session.execute(Owed.__table__.delete())
         session.commit()
-    bus.sweep(older_than_seconds=2)
+    bus.sweep()
     assert _outbox_rows()[0].published_at is not None
 
 
