@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, MetaData, create_engine, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -110,6 +111,22 @@ def lock_for_transaction(session, space: int, key: str) -> None:
     needs nothing written."""
     with session.no_autoflush:
         session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": space, "key": key})
+
+
+def driver_execute(session, sql: str, params: dict) -> None:
+    """Run one statement straight through the driver (psycopg, ``%(name)s`` placeholders) on the
+    session's connection, inside its transaction: for the hottest writes, where SQLAlchemy's own
+    work per statement (compiling, binding, its execution context) costs more than the statement
+    (intake's POST and the outbox rows it writes). Values go as psycopg adapts them (aware
+    datetimes, lists as arrays; JSON as text cast in the SQL). A constraint the statement breaks
+    raises SQLAlchemy's ``IntegrityError``, as a statement through the session would."""
+    import psycopg
+
+    connection = session.connection().connection.driver_connection
+    try:
+        connection.execute(sql, params)
+    except psycopg.IntegrityError as exc:
+        raise IntegrityError(sql, params, exc) from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker:

@@ -661,11 +661,11 @@ class ServiceBus:
         then, the sweep sends it again), in one statement written once, whatever the number of
         events."""
         statement = self._statements.get("pending")
-        if statement is None:
+        if statement is None:  # run through the driver (db.driver_execute): psycopg's placeholders
             owed, outbox = self.Owed.__table__.fullname, self.Outbox.__table__.fullname
-            statement = text(f"""
+            statement = f"""
                 WITH events AS (
-                    SELECT * FROM json_to_recordset(CAST(:events AS json))
+                    SELECT * FROM json_to_recordset(CAST(%(events)s AS json))
                         AS e(id text, type text, correlation_id text, created_at timestamptz, envelope json,
                              subscribers json)
                 ), written AS (
@@ -676,8 +676,8 @@ class ServiceBus:
                 )
                 INSERT INTO {owed} (event_id, subscriber, type, correlation_id, created_at, due_at, sends)
                 SELECT e.id, s.subscriber, e.type, e.correlation_id, e.created_at,
-                       e.created_at + make_interval(secs => :redeliver), 0
-                FROM events AS e CROSS JOIN LATERAL json_array_elements_text(e.subscribers) AS s(subscriber)""")
+                       e.created_at + make_interval(secs => CAST(%(redeliver)s AS double precision)), 0
+                FROM events AS e CROSS JOIN LATERAL json_array_elements_text(e.subscribers) AS s(subscriber)"""
             self._statements["pending"] = statement
         return statement
 
@@ -822,10 +822,11 @@ class UnitOfWork:
         until it confirms, in one statement with one parameter (the events as JSON)."""
         if not self._pending:
             return
-        self.session.execute(self.bus._pending_sql(), {"redeliver": get_settings().redeliver_seconds, "events": _json([
-            {"id": e.envelope["id"], "type": e.envelope["type"], "correlation_id": e.envelope["correlation_id"],
-             "created_at": e.envelope["occurred_at"], "envelope": e.envelope, "subscribers": e.subscribers}
-            for e in self._pending])})
+        db.driver_execute(self.session, self.bus._pending_sql(), {
+            "redeliver": get_settings().redeliver_seconds, "events": _json([
+                {"id": e.envelope["id"], "type": e.envelope["type"], "correlation_id": e.envelope["correlation_id"],
+                 "created_at": e.envelope["occurred_at"], "envelope": e.envelope, "subscribers": e.subscribers}
+                for e in self._pending])})
 
     def commit(self) -> None:
         self._write_pending()

@@ -4,10 +4,11 @@ case events. Plain functions over a unit of work; no Flask here."""
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import JSON, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -76,8 +77,8 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
         request_id = db.new_id()
         now = db.utcnow()
         # one statement for the request row and the privacy notice it consents to (kept once per
-        # version): written once, nothing read back, no ORM object to build and flush
-        uow.session.execute(_filing_statement(), {
+        # version), written once and run through the driver: nothing read back, no ORM object
+        db.driver_execute(uow.session, _filing_statement(), {
             "id": request_id,
             "tracking_code": code,
             "sop": sop.full_key,
@@ -87,7 +88,7 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
             "requester_unit": data["requester_unit"],
             "subject": data["subject"],
             "details": data["details"],
-            "form_fields": form_fields,
+            "form_fields": _json(form_fields),
             "language": language,
             "consent": True,
             "privacy_notice_version": notice.version,
@@ -96,7 +97,7 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
             "received_at": received_at,
             "created_at": now,
             "status": "submitted",
-            "sop_title": sop.title,
+            "sop_title": _json(sop.title),
             "current_step": None,
             "due_at": None,
             "closed_at": None,
@@ -136,24 +137,26 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
 
 
 @functools.cache
-def _filing_statement():
-    """``INSERT`` of the request (every column, bound by name with the column's type) with, in the
-    same statement, the privacy notice's ``INSERT … ON CONFLICT DO NOTHING``. Built once."""
+def _filing_statement() -> str:
+    """``INSERT`` of the request (every column, by name; JSON columns given as JSON text) with, in
+    the same statement, the privacy notice's ``INSERT … ON CONFLICT DO NOTHING``. Built once."""
     requests, notices = Request.__table__, PrivacyNotice.__table__
     names = [column.name for column in requests.columns]
-    statement = text(f"""
+    values = [f"CAST(%({column.name})s AS json)" if isinstance(column.type, JSON) else f"%({column.name})s"
+              for column in requests.columns]
+    return f"""
         WITH notice AS (
             INSERT INTO {notices.name} (version, sop, texts, created_at)
-            VALUES (:privacy_notice_version, :notice_sop, CAST(:notice_texts AS json), :notice_created_at)
+            VALUES (%(privacy_notice_version)s, %(notice_sop)s, CAST(%(notice_texts)s AS json),
+                    %(notice_created_at)s)
             ON CONFLICT (version) DO NOTHING
         )
         INSERT INTO {requests.name} ({", ".join(names)})
-        VALUES ({", ".join(":" + name for name in names)})""")
-    return statement.bindparams(
-        *(bindparam(column.name, type_=column.type) for column in requests.columns),
-        bindparam("notice_sop", type_=notices.c.sop.type),
-        bindparam("notice_texts"),  # already JSON text
-        bindparam("notice_created_at", type_=notices.c.created_at.type))
+        VALUES ({", ".join(values)})"""
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _record_files(uow: UnitOfWork, request_id: str, files, uploaded_by: str, purpose: str,
