@@ -4,7 +4,7 @@
 #
 #   docker build -t sopdesk .
 #   docker run --env-file prod.env sopdesk                    # gunicorn serving intake on :8000
-#   docker run --env-file prod.env sopdesk gunicorn --bind 0.0.0.0:8000 'services.gateway:service_app("notify")'
+#   docker run --env-file prod.env sopdesk gunicorn --bind 0.0.0.0:8000 'sopdesk.gateway:service_app("notify")'
 #   docker run --env-file prod.env sopdesk sopdesk worker --queues notify
 FROM python:3.11-slim
 
@@ -18,6 +18,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY pyproject.toml /tmp/sopdesk/
 COPY shared /tmp/sopdesk/shared
 COPY services /tmp/sopdesk/services
+COPY sopdesk /tmp/sopdesk/sopdesk
 RUN pip install /tmp/sopdesk \
  && rm -rf /tmp/sopdesk
 
@@ -38,4 +39,4 @@ EXPOSE 8000
 # otherwise, as docker-compose.yml does for each of the four).
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", \
      "--access-logfile", "-", "--forwarded-allow-ips", "*", \
-     "services.gateway:service_app(\"intake\")"]
+     "sopdesk.gateway:service_app(\"intake\")"]

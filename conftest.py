@@ -185,4 +185,4 @@ def pytest_report_header(config):
             f"SMTP listener on 127.0.0.1 (port chosen at start)"]
 
 
-pytest_plugins = ["shared.testing"]
+pytest_plugins = ["sopdesk.testing"]

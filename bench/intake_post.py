@@ -8,7 +8,7 @@ scratch databases on the PostgreSQL server ``--admin-url`` names (intake's, migr
 ``sopdesk migrate --service intake``, and the bare app's), and two gunicorns with the SAME flags
 (docker-compose.yml's for intake: 2 workers, 4 threads, access log):
 
-* A: intake, ``services.gateway:service_app("intake")``, SOPDESK_ENV=production, rate limit raised;
+* A: intake, ``sopdesk.gateway:service_app("intake")``, SOPDESK_ENV=production, rate limit raised;
 * B: bench/bare_intake_app.py, which takes the same JSON and inserts one row per POST into a table
   with intake's request columns.
 
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
         bare_env = clean_env(BARE_DATABASE_URL=bare_url)
 
         apps = {}
-        for name, app_env, target, db in (("intake", env, 'services.gateway:service_app("intake")', intake_db),
+        for name, app_env, target, db in (("intake", env, 'sopdesk.gateway:service_app("intake")', intake_db),
                                           ("bare", bare_env, "bench.bare_intake_app:create_app()", bare_db)):
             port = free_port()
             processes.start(f"web-{name}", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_FLAGS,

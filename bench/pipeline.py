@@ -66,7 +66,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared.embedded import WORKER_CONCURRENCY as EMBEDDED_CONCURRENCY  # noqa: E402
+from sopdesk.embedded import WORKER_CONCURRENCY as EMBEDDED_CONCURRENCY  # noqa: E402
 from bench.harness import (BIN, CpuMeter, Databases, Processes, clean_env, exit_on_sigterm,  # noqa: E402
                            free_port, percentile, start_redis, table, wait_port, wait_status,
                            with_database)
@@ -403,7 +403,7 @@ class ProductionShape(Shape):
             port = self.ports[service] = free_port()
             self.processes.start(f"web-{service}", [
                 str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_FLAGS,
-                f'services.gateway:service_app("{service}")'], env=self.env)
+                f'sopdesk.gateway:service_app("{service}")'], env=self.env)
         for service in SERVICES:
             self.processes.start(f"worker-{service}", [
                 str(BIN / "sopdesk"), "worker", "--queues", service, "--pool", "prefork",
@@ -474,7 +474,7 @@ class ProductionShape(Shape):
         return []
 
 
-# the one worker sopdesk up starts, on every queue (shared/embedded.py): a prefork pool, a process per core
+# the one worker sopdesk up starts, on every queue (sopdesk/embedded.py): a prefork pool, a process per core
 EMBEDDED_WORKER = ("prefork", EMBEDDED_CONCURRENCY)
 EMBEDDED_ROLES = {"broker": "redis"}  # CPU groups named after sopdesk up's children; its broker is a Redis
 
@@ -592,7 +592,7 @@ class EmbeddedShape(Shape):
             "embedded worker's pool and concurrency, as sopdesk up runs its own."]
 
     def close(self) -> list[str]:
-        from shared.embedded import _stop_leftovers
+        from sopdesk.embedded import _stop_leftovers
         from shared.pgserver import EmbeddedPostgres
 
         lines = []

@@ -9,18 +9,29 @@ until its subscriber confirms it (shared/messaging.py).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from celery import Celery
 from kombu import Exchange, Queue
 
 from shared.config import Settings, get_settings
 from shared.routing import QUEUES
 
-TASK_MODULES = [
-    "services.intake.tasks",
-    "services.assignment.tasks",
-    "services.notify.tasks",
-    "services.procurement.tasks",
-]
+# what the composition root (sopdesk/worker.py) wires in: the services' task modules and the beat
+# schedule. This library names no service's task.
+_task_modules: list[str] = []
+_schedule: Callable[[Settings], dict] | None = None
+
+
+def wire(task_modules: list[str], schedule: Callable[[Settings], dict]) -> None:
+    """Name the modules that define the tasks (imported by workers and by
+    ``celery.loader.import_default_modules()``) and the beat schedule, a function of the
+    settings. Called once by the composition root."""
+    global _schedule
+    _task_modules[:] = task_modules
+    _schedule = schedule
+    if celery.configured:  # the settings were read already: bring the running config up to date
+        celery.conf.update(include=list(_task_modules), beat_schedule=schedule(get_settings()))
 
 
 def celery_config(settings: Settings) -> dict:
@@ -37,38 +48,6 @@ def celery_config(settings: Settings) -> dict:
         "socket_keepalive": True,
         # publishing never waits long: a failed publish leaves the outbox row for the sweep
         "max_retries": 0,
-    }
-    schedule = {}
-    for service in QUEUES:
-        schedule[f"{service}.sweep_outbox"] = {
-            "task": f"{service}.sweep_outbox",
-            "schedule": float(settings.sweep_seconds),
-            "options": {"queue": service, "expires": max(5, settings.sweep_seconds * 3)},
-        }
-    schedule["notify.sweep_deliveries"] = {
-        "task": "notify.sweep_deliveries",
-        "schedule": float(settings.sweep_seconds),
-        "options": {"queue": "notify", "expires": max(5, settings.sweep_seconds * 3)},
-    }
-    # missed deadlines: an indexed query over unreported late steps, cheap to run often
-    schedule["assignment.sweep_sla"] = {
-        "task": "assignment.sweep_sla",
-        "schedule": float(settings.sweep_seconds),
-        "options": {"queue": "assignment", "expires": max(5, settings.sweep_seconds * 3)},
-    }
-    # the daily summary checks the time and a table of who heard today: cheap, and a beat that
-    # was down at the hour still sends it when it comes back
-    schedule["assignment.daily_summaries"] = {
-        "task": "assignment.daily_summaries",
-        "schedule": 60.0,
-        "options": {"queue": "assignment", "expires": 120},
-    }
-    # milestone reminders and overdue notices: the same kind of cheap check, once a minute; each
-    # notice is recorded with its event, so a run that is late or repeated tells nobody twice
-    schedule["procurement.reminders"] = {
-        "task": "procurement.reminders",
-        "schedule": 60.0,
-        "options": {"queue": "procurement", "expires": 120},
     }
     return {
         "broker_url": settings.broker_url,
@@ -89,19 +68,19 @@ def celery_config(settings: Settings) -> dict:
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "enable_utc": True,
         "timezone": "UTC",
-        "beat_schedule": schedule,
+        "include": list(_task_modules),
+        "beat_schedule": _schedule(settings) if _schedule else {},
     }
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
-    app = Celery("sopdesk", include=TASK_MODULES)
+    app = Celery("sopdesk")
     # read lazily, so that importing this module touches no settings
     app.add_defaults(lambda: celery_config(settings or get_settings()))
     return app
 
 
 celery = make_celery()
-app = celery  # `celery -A shared.celery_app` finds it by this name as well
 
 
 def reconfigure(settings: Settings) -> None:

@@ -52,7 +52,7 @@ class Stack:
     def start_web(self) -> None:
         self.web = subprocess.Popen(
             [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "4",
-             "--log-level", "warning", "services.gateway:create_gateway()"],
+             "--log-level", "warning", "sopdesk.gateway:create_gateway()"],
             env=self.env, cwd=ROOT, stdout=self._log("web"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

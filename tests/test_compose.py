@@ -2,7 +2,7 @@
 
 Nothing here needs Docker: the files are parsed and compared with what the code declares
 (shared.config.SERVICES and ENV_VARS, shared.routing.QUEUES, the ``sopdesk`` command's parser,
-the gunicorn entry points in services.gateway). Each check is a function that returns a list of
+the gunicorn entry points in sopdesk.gateway). Each check is a function that returns a list of
 problems, so that the tests can also feed it a broken copy and see it report the break.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from shared.cli import build_parser
+from sopdesk.cli import build_parser
 from shared.config import ENV_VARS, SERVICES
 from shared.routing import QUEUES
 
@@ -73,7 +73,7 @@ def sopdesk_args(line: list[str]) -> list[str] | None:
         return None
     if Path(line[0]).name == "sopdesk":
         return line[1:]
-    if Path(line[0]).name.startswith("python") and line[1:3] == ["-m", "shared.cli"]:
+    if Path(line[0]).name.startswith("python") and line[1:3] == ["-m", "sopdesk.cli"]:
         return line[3:]
     return None
 
@@ -185,9 +185,9 @@ def web_problems(compose: dict) -> list[str]:
         except (ValueError, SyntaxError) as exc:
             problems.append(f"compose service {service!r}: {exc}")
             continue
-        if parsed != ("services.gateway", "service_app", (service,)):
+        if parsed != ("sopdesk.gateway", "service_app", (service,)):
             problems.append(f"compose service {service!r} runs gunicorn {apps[0]!r}, "
-                            f"expected 'services.gateway:service_app(\"{service}\")'")
+                            f"expected 'sopdesk.gateway:service_app(\"{service}\")'")
     return problems
 
 
@@ -416,7 +416,21 @@ def dockerfile_problems(text: str) -> list[str]:
                 problems.append(f"the Dockerfile sets {var}, which is not in shared.config.ENV_VARS")
     if dockerfile_cmd(text) is None:
         problems.append("the Dockerfile has no exec-form CMD")
+    # every package the project installs is in the copy it builds from
+    copied = {Path(source).name for source in re.findall(r"(?m)^COPY\s+(\S+)\s+\S+", joined)}
+    for package in _installed_packages():
+        if package not in copied:
+            problems.append(f"the Dockerfile does not COPY {package}/, which pyproject.toml installs")
     return problems
+
+
+def _installed_packages() -> list[str]:
+    """The top-level packages pyproject.toml's ``packages.find`` includes (``name*`` patterns)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    return [pattern.rstrip("*") for pattern in patterns]
 
 
 def _report(problems: list[str]) -> str:
@@ -510,7 +524,7 @@ def test_a_database_url_to_nowhere_is_reported():
 def test_a_missing_web_service_or_wrong_entry_point_is_reported():
     compose = copy.deepcopy(load_compose())
     del compose["services"]["procurement"]
-    compose["services"]["notify"]["command"] = ["gunicorn", "services.gateway:service_app(\"intake\")"]
+    compose["services"]["notify"]["command"] = ["gunicorn", "sopdesk.gateway:service_app(\"intake\")"]
     problems = web_problems(compose)
     assert any("'procurement'" in p for p in problems), problems
     assert any("'notify'" in p and "intake" in p for p in problems), problems
@@ -559,8 +573,8 @@ def test_redis_that_may_evict_or_forget_is_reported(tmp_path):
 
 def test_a_missing_gunicorn_entry_point_is_reported():
     compose = copy.deepcopy(load_compose())
-    compose["services"]["intake"]["command"] = ["gunicorn", "services.gateway:intake_app()"]
-    compose["services"]["notify"]["command"] = ["gunicorn", "services.gateway:service_app(\"notify\", 1, 2)"]
+    compose["services"]["intake"]["command"] = ["gunicorn", "sopdesk.gateway:intake_app()"]
+    compose["services"]["notify"]["command"] = ["gunicorn", "sopdesk.gateway:service_app(\"notify\", 1, 2)"]
     problems = entrypoint_problems(compose)
     assert any("'intake'" in p and "intake_app" in p for p in problems), problems
     assert any("'notify'" in p and "cannot be called" in p for p in problems), problems
@@ -589,3 +603,5 @@ def test_dockerfile_mistakes_are_reported():
     assert any("USER" in p for p in problems), problems
     assert any("SOPDESK_MODE" in p for p in problems), problems
     assert any("extras" in p for p in problems), problems
+    missing = dockerfile_problems(text.replace("COPY sopdesk /tmp/sopdesk/sopdesk\n", ""))
+    assert missing == ["the Dockerfile does not COPY sopdesk/, which pyproject.toml installs"]

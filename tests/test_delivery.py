@@ -21,9 +21,9 @@ import pytest
 import redis
 
 import conftest
-from shared.embedded import start_redis
+from sopdesk.embedded import start_redis
 from shared.mailcatcher import MailCatcher, MailStore, free_port
-from shared.testing import wait_for
+from sopdesk.testing import wait_for
 from tests import requests_shim as http
 from tests.stack import BIN, ROOT, Stack
 

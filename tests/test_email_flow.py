@@ -21,7 +21,7 @@ from shared import db
 from shared.auth import Staff, issue_token
 from shared.i18n import BANGKOK
 from shared.packs import find_sop
-from shared.testing import drain
+from sopdesk.testing import drain
 from shared.tracking import tracking_token
 
 REQUESTER = "manee@school.example"

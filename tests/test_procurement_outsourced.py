@@ -20,7 +20,7 @@ from statistics import median
 
 from services.procurement.tests.conftest import procurement_people  # noqa: F401  (the fixture)
 from shared.i18n import BANGKOK
-from shared.testing import drain
+from sopdesk.testing import drain
 
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
 CENT = Decimal("0.01")

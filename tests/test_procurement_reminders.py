@@ -9,9 +9,9 @@ from datetime import date
 from services.notify.tests.factory import deliveries, links
 from services.procurement import reminders
 from services.procurement.tests.test_reminders import bkk, make_contract
-from shared.cli import main as sopdesk
+from sopdesk.cli import main as sopdesk
 from shared.config import get_settings
-from shared.testing import drain
+from sopdesk.testing import drain
 
 OFFICER, CHAIR, MEMBER_EN = "officer@office.example", "chair@office.example", "member.en@office.example"
 

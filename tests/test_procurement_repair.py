@@ -15,7 +15,7 @@ from services.procurement.bus import bus as procurement_bus
 from services.procurement.models import Outbox, Project
 from services.procurement.tests.conftest import procurement_people  # noqa: F401  (the shared staff fixture)
 from shared.i18n import BANGKOK
-from shared.testing import drain
+from sopdesk.testing import drain
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 

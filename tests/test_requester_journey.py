@@ -17,7 +17,7 @@ from services.assignment.models import SurveyScore
 from services.intake.tests.test_files import PNG
 from shared.auth import Staff, issue_token
 from shared.config import get_settings
-from shared.testing import drain
+from sopdesk.testing import drain
 
 pytestmark = pytest.mark.browser
 

@@ -20,7 +20,7 @@ import pytest
 
 from shared.mailcatcher import MailStore, free_port
 from shared.pgserver import EmbeddedPostgres
-from shared.testing import wait_for
+from sopdesk.testing import wait_for
 from tests import requests_shim as http
 from tests.stack import embedded_dir, file_repair  # noqa: F401 - a fixture
 
@@ -82,7 +82,7 @@ def _still_running(processes: dict[int, int]) -> list[str]:
 
 def _worker_of(up: subprocess.Popen) -> int | None:
     for pid in _tree(up.pid):
-        if _stat(pid) and _stat(pid)[0] == up.pid and "shared.cli worker" in _cmdline(pid):
+        if _stat(pid) and _stat(pid)[0] == up.pid and "sopdesk.cli worker" in _cmdline(pid):
             return pid
     return None
 
@@ -203,7 +203,7 @@ def test_sopdesk_up_serves_mails_restarts_a_killed_worker_and_stops_everything(e
     # Ctrl-C: every process it started is gone (PostgreSQL's, gunicorn's workers...), the ports free
     processes = _tree(up.process.pid)
     commands = " | ".join(_cmdline(pid) for pid in processes)
-    assert "postgres" in commands and "redis-server" in commands and "shared.cli beat" in commands
+    assert "postgres" in commands and "redis-server" in commands and "sopdesk.cli beat" in commands
     assert sum("gunicorn" in _cmdline(pid) for pid in processes) == 3, "the master and its two workers"
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(timeout=90) == 0, up.output()

@@ -19,7 +19,7 @@ from shared.events import Event
 from shared.messaging import (MAX_REDELIVER_SECONDS, NotReady, ServiceBus, broker_client, confirmations_key,
                               flush_relays)
 from shared.routing import subscribers
-from shared.testing import queued, queued_events
+from sopdesk.testing import queued, queued_events
 
 
 def _outbox_rows():
@@ -426,7 +426,7 @@ def test_a_worker_behind_takes_the_batches_waiting_behind_its_own_and_nothing_el
                      routing_key="assignment")
     first = broker_client().rpop("assignment")  # the worker's own message
     celery.loader.import_default_modules()
-    from shared.testing import _decode
+    from sopdesk.testing import _decode
 
     _, args, _ = _decode(first)
     celery.tasks["assignment.handle_events"].apply(args=args)
@@ -497,7 +497,7 @@ def test_a_service_nobody_waits_on_lets_a_small_batch_gather_what_queues_up_mean
     queued up behind it meanwhile into the same transaction; without it, it takes only what was
     already waiting."""
     celery.loader.import_default_modules()
-    from shared.testing import _decode
+    from sopdesk.testing import _decode
 
     def run(wait: float) -> int:
         monkeypatch.setattr(assignment_bus, "batch_wait", wait)

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from shared.cli import main
+from sopdesk.cli import main
 from shared.packs import (PackError, Target, branch_values, builtin_packs, find_sop, load_pack, parse_pack,
                           walk_paths)
 

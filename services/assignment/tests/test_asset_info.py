@@ -17,7 +17,7 @@ from services.assignment.models import Case, CaseStep, EarlyAssetCheck, Inbox
 from services.procurement.vendors import tax_id_check_digit
 from shared.events import Event
 from shared.i18n import BANGKOK, THAI_MONTHS
-from shared.testing import consumed_meanwhile, drain, queued, queued_events
+from sopdesk.testing import consumed_meanwhile, drain, queued, queued_events
 
 from .conftest import PASSWORD
 

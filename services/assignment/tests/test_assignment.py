@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from services.assignment.bus import bus
 from services.assignment.models import AccessLog, Case, Outbox, User
-from shared.cli import main
+from sopdesk.cli import main
 from shared.events import Event
 
 

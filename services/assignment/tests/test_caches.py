@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def sopdesk(*args: str) -> None:
     """The command line, in a process of its own."""
-    done = subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env=dict(os.environ),
+    done = subprocess.run([sys.executable, "-m", "sopdesk.cli", *args], cwd=ROOT, env=dict(os.environ),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
 
@@ -79,7 +79,7 @@ def test_an_emptied_database_is_not_read_through_the_cache(client, people):
     them, and what was kept under the old tokens is dropped."""
     with bus.session() as session:
         assert directory.holders(session, ("officer",)) == ["u-officer"]
-    from shared.testing import truncate_all
+    from sopdesk.testing import truncate_all
 
     truncate_all()
     with bus.session() as session:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from services.assignment.directory import add_unit
-from shared.testing import drain
+from sopdesk.testing import drain
 
 pytestmark = pytest.mark.browser
 

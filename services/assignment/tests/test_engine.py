@@ -22,10 +22,10 @@ from services.assignment.tests.test_sops_end_to_end import act, sample
 from services.intake.bus import bus as intake_bus
 from services.procurement.bus import bus as procurement_bus
 from shared import db
-from shared.cli import main
+from sopdesk.cli import main
 from shared.events import Event
 from shared.packs import PACK_DIR, find_sop
-from shared.testing import drain
+from sopdesk.testing import drain
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -629,7 +629,7 @@ def _run(name: str, fn, outcome: dict) -> threading.Thread:
 
 def test_a_sweep_and_an_action_on_the_same_case_do_not_deadlock(people, monkeypatch):
     from shared.auth import Staff
-    from shared.testing import wait_for
+    from sopdesk.testing import wait_for
 
     _late_server_case("SD-LOCKS-00001")
     in_act, go = threading.Event(), threading.Event()
@@ -661,7 +661,7 @@ def test_a_sweep_and_an_action_on_the_same_case_do_not_deadlock(people, monkeypa
 
 
 def test_two_sweeps_never_give_a_case_the_same_seq_twice(people, monkeypatch):
-    from shared.testing import wait_for
+    from sopdesk.testing import wait_for
 
     _late_server_case("SD-LOCKS-00002")
     with bus.session() as session:

@@ -18,7 +18,7 @@ from services.assignment.engine import calendar
 from services.assignment.models import Outbox
 from services.procurement.bus import bus as procurement_bus
 from shared.packs import WAIT_EVENTS, Sop, branch_values, builtin_packs, walk_paths
-from shared.testing import drain
+from sopdesk.testing import drain
 
 PATHS = [pytest.param(sop, path, id=f"{sop.full_key}#{i}")
          for pack in builtin_packs().values() for sop in pack.sops.values()

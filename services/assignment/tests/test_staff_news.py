@@ -14,7 +14,7 @@ from services.assignment.models import DailySummary, Outbox, SurveyScore
 from services.assignment.tests.test_engine import act, bkk, file, read
 from shared import db
 from shared.events import Event
-from shared.testing import drain
+from sopdesk.testing import drain
 
 
 def emitted(event_type: str) -> list[dict]:

@@ -14,7 +14,7 @@ import shared.config
 from services.intake.bus import bus
 from services.intake.models import Answer, Attachment, Outbox, Request, SurveyAnswer
 from shared.config import get_settings
-from shared.testing import drain
+from sopdesk.testing import drain
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

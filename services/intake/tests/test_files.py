@@ -10,7 +10,7 @@ from sqlalchemy import select
 from services.intake.bus import bus
 from services.intake.models import AccessLog, Attachment, Outbox, Request
 from services.intake.tests.conftest import NOTHING, counts, csrf_from, files_on_disk
-from shared.testing import drain
+from sopdesk.testing import drain
 from shared.tracking import tracking_token
 
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"

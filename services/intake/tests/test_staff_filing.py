@@ -11,7 +11,7 @@ from services.intake.tests.conftest import NOTHING, counts, csrf_from
 from services.intake.tests.test_files import PDF, PUBLISH
 from services.intake.tests.test_requests import GOOD
 from services.intake.tests.test_security import desk_login
-from shared.testing import drain
+from sopdesk.testing import drain
 from shared.tracking import tracking_token
 
 FORM = {**GOOD, "consent": "on"}

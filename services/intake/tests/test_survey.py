@@ -7,7 +7,7 @@ from services.intake.bus import bus
 from services.intake.models import Outbox, SurveyAnswer
 from services.intake.tests.conftest import act, counts, csrf_from, post_json
 from services.intake.tests.test_tracking import ESARABAN
-from shared.testing import drain
+from sopdesk.testing import drain
 from shared.tracking import survey_url, tracking_token
 
 

@@ -18,7 +18,7 @@ from services.intake.tests.test_files import PDF, EXE
 from services.intake.tests.test_requests import GOOD
 from shared.i18n import format_datetime
 from shared.messaging import NotReady
-from shared.testing import drain
+from sopdesk.testing import drain
 from shared.tracking import tracking_token
 
 ESARABAN = {"sop": "sesao-sc/esaraban-account", "requester_name": "ครูวิไล ใจดี", "requester_email": "wilai@school.example",
@@ -265,7 +265,7 @@ def test_a_case_s_events_handled_in_one_batch_keep_one_row_per_step(client, staf
     each step is one row, in its order, as when the events come one by one."""
     from services.intake.models import Request, RequestStep
     from shared.messaging import flush_relays
-    from shared.testing import queued_events
+    from sopdesk.testing import queued_events
 
     code = post_json(client, "/intake/requests", GOOD).get_json()["tracking_code"]
     flush_relays()

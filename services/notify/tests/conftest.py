@@ -1,4 +1,4 @@
-"""Fixtures of notify's tests (the shared ones come from shared/testing.py)."""
+"""Fixtures of notify's tests (the shared ones come from sopdesk/testing.py)."""
 import pytest
 
 from shared.config import get_settings, set_settings

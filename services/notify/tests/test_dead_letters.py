@@ -10,10 +10,10 @@ from sqlalchemy import select
 from services.notify.bus import bus
 from services.notify.models import AccessLog
 from services.notify.tests.factory import deliveries, exhaust_retries, mail_of, opened, submitted
-from shared import cli
+from sopdesk import cli
 from shared.celery_app import celery
 from shared.config import set_settings
-from shared.testing import drain, queued
+from sopdesk.testing import drain, queued
 
 
 def dead_delivery(code, smtp_away):

@@ -13,7 +13,7 @@ from services.notify.tests.factory import deliveries, exhaust_retries, opened, s
 from shared import db
 from shared.config import get_settings, set_settings
 from shared.events import Event
-from shared.testing import consumed_meanwhile
+from sopdesk.testing import consumed_meanwhile
 
 
 @pytest.mark.parametrize("language, greeting, subject", [

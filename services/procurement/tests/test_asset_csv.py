@@ -161,7 +161,7 @@ def test_export_imports_back_the_same(two_vendors):
 
 
 def _sopdesk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env=dict(os.environ),
+    return subprocess.run([sys.executable, "-m", "sopdesk.cli", *args], cwd=ROOT, env=dict(os.environ),
                           capture_output=True, text=True, timeout=300)
 
 

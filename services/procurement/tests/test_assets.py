@@ -14,7 +14,7 @@ from services.procurement.models import AccessLog, Asset, AssetLoan, Claim, Outb
 from services.procurement.tests.test_vendors import call, people, tax_id  # noqa: F401  (fixture)
 from shared.events import Event
 from shared.i18n import BANGKOK
-from shared.testing import drain
+from sopdesk.testing import drain
 
 TODAY = datetime.now(BANGKOK).date()
 
@@ -240,7 +240,7 @@ def test_asset_check_answers_each_request_naming_a_tag(client, people):
     assert (d["payload"]["found"], d["payload"]["asset"], d["payload"]["asset_tag"]) == (False, None, "NO-SUCH")
     assert _checked("SD-E") == [] and _checked("SD-F") == []
     # the event went to assignment's queue (the case keeps it)
-    from shared.testing import queued_events
+    from sopdesk.testing import queued_events
 
     kinds = [envelope["type"] for envelope in queued_events("assignment")]
     assert kinds.count("procurement.asset_checked") == 4

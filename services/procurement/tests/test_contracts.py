@@ -678,7 +678,7 @@ def test_a_payment_and_the_case_arriving_side_by_side_tell_the_case_once(client,
     is recorded: the payment waits for it, then sees the case waiting and tells it, once."""
     import threading
 
-    from shared.testing import wait_for
+    from sopdesk.testing import wait_for
 
     people = procurement_people
     vendor_id = make_vendor()

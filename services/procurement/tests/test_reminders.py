@@ -20,11 +20,11 @@ from services.procurement import reminders
 from services.procurement.bus import bus
 from services.procurement.models import (CalendarDay, Committee, CommitteeMember, Contract, Milestone,
                                          MilestoneNotice, Outbox, Project, Vendor, VendorContact)
-from shared.cli import main as sopdesk
+from sopdesk.cli import main as sopdesk
 from shared.config import get_settings, set_settings
 from shared.events import Event
 from shared.i18n import BANGKOK
-from shared.testing import drain
+from sopdesk.testing import drain
 
 OFFICER = {"name": "นางสาวพัสดุ ใจดี", "email": "officer@office.example", "language": "th"}
 MEMBERS = [  # (name, email, language, committee)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from shared.config import SERVICES
+from sopdesk import worker  # noqa: F401  (wires the services' task modules into the Celery app)
 
 
 def truncate_all() -> None:
@@ -91,7 +92,7 @@ def mailbox():
 @pytest.fixture
 def gateway(clean):
     """All four services as one WSGI app (Flask test client over it)."""
-    from services.gateway import create_gateway
+    from sopdesk.gateway import create_gateway
 
     return create_gateway()
 
@@ -120,7 +121,7 @@ def drain(max_messages: int = 10_000) -> list[str]:
     an event not ready yet (NotReady) goes back to the end of its queue, as a retry would."""
     import redis
 
-    from shared.celery_app import celery
+    from sopdesk.worker import celery
     from shared.config import SERVICES, get_settings
     from shared.messaging import NotReady, flush_relays
 

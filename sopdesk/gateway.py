@@ -52,7 +52,7 @@ def create_gateway(settings: Settings | None = None, extra: dict[str, object] | 
 
 
 def service_app(service: str):
-    """gunicorn entry point for one service: ``gunicorn 'services.gateway:service_app("intake")'``."""
+    """gunicorn entry point for one service: ``gunicorn 'sopdesk.gateway:service_app("intake")'``."""
     return create_service(service)
 
 
@@ -61,7 +61,7 @@ def embedded_app():
     from shared.mailcatcher import inbox_app
 
     from shared import db
-    from shared.embedded import wait_for_migrations
+    from sopdesk.embedded import wait_for_migrations
 
     settings = get_settings()
     app = create_gateway(settings, extra={"mail": inbox_app(settings)})

@@ -472,8 +472,8 @@ def run_embedded() -> int:
         # databases are up to date (wait_for_migrations), while it loads in parallel with them
         gunicorn = [str(bin_dir / "gunicorn"), "--bind", f"{settings.host}:{settings.port}", "--workers", "2",
                     "--threads", "4", "--preload", "--graceful-timeout", "10", "--access-logfile", "-",
-                    "--log-level", "warning", "services.gateway:embedded_app()"]
-        sopdesk = [sys.executable, "-m", "shared.cli"]
+                    "--log-level", "warning", "sopdesk.gateway:embedded_app()"]
+        sopdesk = [sys.executable, "-m", "sopdesk.cli"]
 
         def launcher(argv: list[str]) -> Callable[[], subprocess.Popen]:
             return lambda: subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True)

@@ -9,7 +9,7 @@ from shared.config import SERVICES
 
 
 def _cmd_up(args) -> int:
-    from shared.embedded import run_embedded
+    from sopdesk.embedded import run_embedded
 
     try:
         return run_embedded()
@@ -78,7 +78,7 @@ def _celery_command(argv: list[str]) -> int:
     from celery.bin.celery import celery as command
     from click.exceptions import Exit
 
-    from shared.celery_app import celery
+    from sopdesk.worker import celery
 
     command.params[0].default = celery
     try:

@@ -1,0 +1,40 @@
+"""What a worker and beat run: the services' task modules and the beat schedule, wired into the
+one Celery app of ``shared.celery_app``. ``celery -A sopdesk.worker`` finds the app here;
+``sopdesk worker`` and ``sopdesk beat`` use it."""
+from __future__ import annotations
+
+from shared.celery_app import celery, wire
+from shared.config import Settings
+from shared.routing import QUEUES
+
+TASK_MODULES = [
+    "services.intake.tasks",
+    "services.assignment.tasks",
+    "services.notify.tasks",
+    "services.procurement.tasks",
+]
+
+
+def beat_schedule(settings: Settings) -> dict:
+    """The periodic tasks, each on its service's queue and expiring when the next run is due."""
+    def every(task: str, seconds: float, expires: float) -> dict:
+        queue = task.split(".", 1)[0]
+        return {"task": task, "schedule": float(seconds), "options": {"queue": queue, "expires": expires}}
+
+    sweep = settings.sweep_seconds
+    schedule = {f"{service}.sweep_outbox": every(f"{service}.sweep_outbox", sweep, max(5, sweep * 3))
+                for service in QUEUES}
+    schedule["notify.sweep_deliveries"] = every("notify.sweep_deliveries", sweep, max(5, sweep * 3))
+    # missed deadlines: an indexed query over unreported late steps, cheap to run often
+    schedule["assignment.sweep_sla"] = every("assignment.sweep_sla", sweep, max(5, sweep * 3))
+    # the daily summary checks the time and a table of who heard today: cheap, and a beat that
+    # was down at the hour still sends it when it comes back
+    schedule["assignment.daily_summaries"] = every("assignment.daily_summaries", 60, 120)
+    # milestone reminders and overdue notices: the same kind of cheap check, once a minute; each
+    # notice is recorded with its event, so a run that is late or repeated tells nobody twice
+    schedule["procurement.reminders"] = every("procurement.reminders", 60, 120)
+    return schedule
+
+
+wire(TASK_MODULES, beat_schedule)
+app = celery  # `celery -A sopdesk.worker` finds it by this name as well
