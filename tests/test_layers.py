@@ -70,3 +70,60 @@ def test_a_service_imports_no_other_service_and_not_the_root():
 
     breaches = _breaches([p for s in SERVICES for p in _product_files(f"services/{s}")], forbidden)
     assert breaches == [], "a service learns from events, and the root wires it:\n" + "\n".join(breaches)
+
+
+def _module_of(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_the_cycle_finder_finds_a_loop_through_three_modules():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    """No two modules of the product import each other, however far round and wherever the
+    import stands (a lazy import inside a function is still a tie)."""
+    files = [p for folder in ("shared", "services", "sopdesk") for p in _product_files(folder)]
+    modules = {_module_of(p): p for p in files}
+    graph = {}
+    for module, path in modules.items():
+        graph[module] = {name for _, imported in _imports(path) for name in (imported,)
+                         if name in modules and name != module}
+    assert _cycles(graph) == [], "modules that import each other: give the shared concern one home"

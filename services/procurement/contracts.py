@@ -13,7 +13,7 @@ At least one ``evidence`` document (e.g. the training sign-in sheet) must be on 
 anyone accepts it. When every member accepted in the round, the milestone is accepted; finance or
 supplies record the payment (the amount less the fine). When every milestone is paid the contract
 and the project are completed and, when the project serves a case waiting on the contract,
-``procurement.contract_completed`` moves that case on (``complete_case_if_done``).
+``procurement.contract_completed`` moves that case on (``projects.complete_case_if_done``).
 
 No Flask here. Every use case runs in one unit of work: its change and its events commit together;
 a ``ProcurementError`` rolls everything back (uploaded files are removed again).
@@ -563,7 +563,7 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
 def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: date, payment_ref: str,
                    note: str = "", files: Sequence = (), now: datetime | None = None) -> dict:
     """Pay an accepted milestone: the amount less its fine. When it is the last one, the contract and
-    its project are completed, and a case waiting on the contract is told (``complete_case_if_done``)."""
+    its project are completed, and a case waiting on the contract is told (``projects.complete_case_if_done``)."""
     _require(staff, PAYMENT_ROLES, "record payments")
     now = utc_now(now)
     if not (payment_ref or "").strip():
@@ -597,43 +597,10 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
               {"milestone": _milestone_brief(milestone), "payment_ref": milestone.payment_ref, "note": note or "",
                "contract_completed": completed, "recorded_by": staff.username})
         if completed:
-            complete_case_if_done(uow, contract.project, now=now)
+            projects.complete_case_if_done(uow, contract.project, now=now)
         result = milestone_json(session, contract, milestone)
         uow.commit()
     return result
-
-
-def complete_case_if_done(uow, project: Project, now: datetime | None = None) -> bool:
-    """Tell the case a project serves that its contract is done: when a contract of the project is
-    completed (every milestone accepted and paid), the case waits on ``procurement-contract`` and
-    was not told yet. Emits ``procurement.contract_completed`` and sets ``case_notified_at``.
-
-    Runs inside the caller's unit of work (a payment, or a case's wait being linked). The project
-    row is locked first and what decides is read from the database afresh, so a payment and the
-    case's arrival at its wait, committing side by side, tell the case exactly once."""
-    session = uow.session
-    session.flush()
-    query = select(Project.tracking_code, Project.case_step, Project.case_waiting_on, Project.case_notified_at
-                   ).where(Project.id == project.id)
-    row = session.execute(for_update(session, query)).one_or_none()
-    if row is None or not row.tracking_code or row.case_waiting_on != "procurement-contract" \
-            or row.case_notified_at is not None:
-        return False
-    done = session.execute(select(Contract.id, Contract.number, Contract.completed_at)
-                           .where(Contract.project_id == project.id, Contract.status == "completed")
-                           .order_by(Contract.completed_at.desc(), Contract.id.desc())).first()
-    if done is None:
-        return False
-    now = utc_now(now)
-    uow.emit("procurement.contract_completed", {
-        "tracking_code": row.tracking_code, "step": row.case_step, "project_id": project.id,
-        "contract_id": done.id, "contract_number": done.number,
-        "note": f"สัญญาเลขที่ {done.number}: ตรวจรับและเบิกจ่ายครบทุกงวดแล้ว / "
-                f"contract {done.number}: every milestone accepted and paid"},
-        correlation_id=row.tracking_code)
-    project.case_notified_at = now
-    session.flush()
-    return True
 
 
 # --- incidents ---------------------------------------------------------------------------------------------

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from services.procurement import documents as docs_module
 from services.procurement.bus import bus
-from services.procurement.common import (bangkok_today, contains_pattern, is_admin, iso, money, money_str,
-                                         parse_moment, utc_now, where_given)
+from services.procurement.common import (bangkok_today, contains_pattern, for_update, is_admin, iso, money,
+                                         money_str, parse_moment, utc_now, where_given)
 from services.procurement.errors import ProcurementError, conflict, forbidden, invalid, not_found
 from services.procurement.models import (APPROVAL_KINDS, COMMITTEE_KINDS, Acceptance,
-                                         AccessLog, Approval, Committee, CommitteeMember, Document, Project, Quote,
-                                         Vendor)
+                                         AccessLog, Approval, Committee, CommitteeMember, Contract, Document,
+                                         Project, Quote, Vendor)
 from shared import db, i18n
 from shared.audit import log_access
 from shared.auth import Staff
@@ -791,6 +791,37 @@ def on_case_waiting(uow: UnitOfWork, event: Event, now: datetime | None = None) 
         _emit(uow, "procurement.project_created", project, title=project.title, kind=project.kind,
               stage=project.stage, budget=None, fiscal_year=project.fiscal_year, created_by="sopdesk")
     _link_case(session, project, payload, WAIT_CONTRACT, since, moment)
-    from services.procurement import contracts  # H2's module; imported here to keep the modules apart
+    complete_case_if_done(uow, project, now=moment)
 
-    contracts.complete_case_if_done(uow, project, now=moment)
+
+def complete_case_if_done(uow, project: Project, now: datetime | None = None) -> bool:
+    """Tell the case a project serves that its contract is done: when a contract of the project is
+    completed (every milestone accepted and paid), the case waits on ``procurement-contract`` and
+    was not told yet. Emits ``procurement.contract_completed`` and sets ``case_notified_at``.
+
+    Runs inside the caller's unit of work (a payment, or a case's wait being linked). The project
+    row is locked first and what decides is read from the database afresh, so a payment and the
+    case's arrival at its wait, committing side by side, tell the case exactly once."""
+    session = uow.session
+    session.flush()
+    query = select(Project.tracking_code, Project.case_step, Project.case_waiting_on, Project.case_notified_at
+                   ).where(Project.id == project.id)
+    row = session.execute(for_update(session, query)).one_or_none()
+    if row is None or not row.tracking_code or row.case_waiting_on != "procurement-contract" \
+            or row.case_notified_at is not None:
+        return False
+    done = session.execute(select(Contract.id, Contract.number, Contract.completed_at)
+                           .where(Contract.project_id == project.id, Contract.status == "completed")
+                           .order_by(Contract.completed_at.desc(), Contract.id.desc())).first()
+    if done is None:
+        return False
+    now = utc_now(now)
+    uow.emit("procurement.contract_completed", {
+        "tracking_code": row.tracking_code, "step": row.case_step, "project_id": project.id,
+        "contract_id": done.id, "contract_number": done.number,
+        "note": f"สัญญาเลขที่ {done.number}: ตรวจรับและเบิกจ่ายครบทุกงวดแล้ว / "
+                f"contract {done.number}: every milestone accepted and paid"},
+        correlation_id=row.tracking_code)
+    project.case_notified_at = now
+    session.flush()
+    return True

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from sqlalchemy import func, select
 
-from services.procurement import contracts
+from services.procurement import contracts, projects
 from services.procurement.bus import bus
 from services.procurement.models import (AccessLog, Acceptance, Approval, Committee, CommitteeMember, Contract,
                                          Document, Incident, Milestone, Outbox, Project, Vendor, VendorContact)
@@ -568,7 +568,7 @@ def test_the_waiting_case_is_told_once_when_the_last_milestone_is_paid(client, p
         "contract_id": contract["id"], "contract_number": "15/2570"}
     assert payload["note"]
     with bus.unit_of_work() as uow:  # asked again (the case's wait linked a second time): nothing more
-        again = contracts.complete_case_if_done(uow, uow.session.get(Project, project["id"]))
+        again = projects.complete_case_if_done(uow, uow.session.get(Project, project["id"]))
         uow.commit()
     assert again is False and len(events("procurement.contract_completed")) == 1
     with bus.session() as session:
@@ -586,7 +586,7 @@ def test_a_contract_finished_before_the_case_waits_moves_it_when_it_gets_there(c
     with bus.unit_of_work() as uow:  # what linking the case's wait does (projects.on_case_waiting)
         found = uow.session.get(Project, project["id"])
         found.case_waiting_on, found.case_step = "procurement-contract", "deliver-milestones"
-        assert contracts.complete_case_if_done(uow, found) is True
+        assert projects.complete_case_if_done(uow, found) is True
         uow.commit()
     [told] = events("procurement.contract_completed")
     assert told["payload"]["step"] == "deliver-milestones"
@@ -597,7 +597,7 @@ def test_an_unfinished_contract_does_not_move_the_case(client, signed):
         found = uow.session.get(Project, signed["project"]["id"])
         found.tracking_code, found.case_step = "X-1", "deliver-milestones"
         found.case_waiting_on = "procurement-contract"
-        assert contracts.complete_case_if_done(uow, found) is False
+        assert projects.complete_case_if_done(uow, found) is False
         uow.commit()
     assert events("procurement.contract_completed") == []
 
@@ -712,7 +712,7 @@ def test_a_payment_and_the_case_arriving_side_by_side_tell_the_case_once(client,
         wait_for(lambda: watcher.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar(),
                  message="the payment to wait for the case's transaction")
     # the contract is not completed as far as the case's transaction can see: nothing to tell yet
-    assert contracts.complete_case_if_done(linking, found) is False
+    assert projects.complete_case_if_done(linking, found) is False
     linking.commit()
     linking.__exit__(None, None, None)
     worker.join(timeout=30)
