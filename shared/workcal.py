@@ -281,3 +281,17 @@ def calendar_for(settings: Any, added_holidays: Mapping[date, str] | Iterable[da
     opens, closes = parse_office_hours(getattr(settings, "office_hours", DEFAULT_OFFICE_HOURS))
     return WorkingCalendar(opens=opens, closes=closes, tz=BANGKOK,
                            added_holidays=added_holidays, removed_holidays=removed_holidays)
+
+
+def calendar_from_days(settings: Any, days: Iterable[Any]) -> WorkingCalendar:
+    """The working calendar of these settings with an admin's changes, given as rows with
+    ``day``, ``kind`` and ``name`` (each service keeps its own table of them): ``holiday`` adds a
+    holiday, ``workday`` makes a holiday a working day, ``reset`` leaves the holiday library's
+    word. One reading of those rows for every service."""
+    added, removed = {}, set()
+    for row in days:
+        if row.kind == "holiday":
+            added[row.day] = row.name
+        elif row.kind == "workday":
+            removed.add(row.day)
+    return calendar_for(settings, added_holidays=added, removed_holidays=removed)

@@ -21,7 +21,7 @@ from shared.config import get_settings
 from shared.i18n import BANGKOK
 from shared.messaging import UnitOfWork
 from shared.packs import Sop, Step, Target
-from shared.workcal import WorkingCalendar, calendar_for
+from shared.workcal import WorkingCalendar, calendar_from_days
 
 # actions every step has besides its pack outcomes
 BUILTIN_ACTIONS = ("assign", "set-target", "note")
@@ -57,13 +57,7 @@ def calendar(session: Session) -> WorkingCalendar:
     settings = get_settings()
 
     def read() -> WorkingCalendar:
-        added, removed = {}, set()
-        for row in session.scalars(select(CalendarDay)):
-            if row.kind == "holiday":
-                added[row.day] = row.name
-            else:
-                removed.add(row.day)
-        return calendar_for(settings, added_holidays=added, removed_holidays=removed)
+        return calendar_from_days(settings, session.scalars(select(CalendarDay)))
 
     return caches.cached(caches.CALENDAR, settings.office_hours, session, read)
 

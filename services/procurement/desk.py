@@ -21,7 +21,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from services.procurement import contracts, messages, projects, timeline  # noqa: F401  (messages registers texts)
+from services.procurement import contracts, messages, projects, reminders, timeline  # noqa: F401  (messages registers texts)
 from services.procurement.asset_schemas import PaperDate
 from services.procurement.bus import bus
 from services.procurement.errors import ProcurementError
@@ -304,15 +304,6 @@ def payment(staff, contract_id: int, milestone_id: int):
 # What falls due, and what awaits my word
 
 
-def _calendar(session):
-    from services.procurement import reminders
-
-    if hasattr(reminders, "calendar"):
-        return reminders.calendar(session)
-    from shared.config import get_settings
-    from shared.workcal import calendar_for
-
-    return calendar_for(get_settings())
 
 
 def working_days_until(cal, today: date, due_on: date) -> int:
@@ -347,7 +338,7 @@ def due(staff):
     upcoming = contracts.due_between(today, today + timedelta(days=DUE_DAYS))
     overdue = contracts.due_between(date(1900, 1, 1), today - timedelta(days=1))
     with bus.session() as session:
-        cal = _calendar(session)
+        cal = reminders.calendar(session)
     overdue_rows = [_due_row(m, today, cal) for m in overdue]
     overdue_rows.sort(key=lambda r: (not r["view"]["overdue"], r["milestone"].due_on, r["milestone"].id))
     return render_template("procurement/due.html", staff=staff, today=today, days=DUE_DAYS,

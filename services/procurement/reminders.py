@@ -47,7 +47,7 @@ from shared.config import get_settings
 from shared.events import Event
 from shared.i18n import BANGKOK
 from shared.messaging import PermanentError, UnitOfWork
-from shared.workcal import WorkingCalendar, calendar_for
+from shared.workcal import WorkingCalendar, calendar_from_days
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,7 @@ _ONE_DAY = timedelta(days=1)
 
 def calendar(session: Session) -> WorkingCalendar:
     """Thai working time from configuration plus the admin's changes assignment announced."""
-    added, removed = {}, set()
-    for row in session.scalars(select(CalendarDay)):
-        if row.kind == "holiday":
-            added[row.day] = row.name
-        elif row.kind == "workday":
-            removed.add(row.day)
-        # "reset": back to the holiday library
-    return calendar_for(get_settings(), added_holidays=added, removed_holidays=removed)
+    return calendar_from_days(get_settings(), session.scalars(select(CalendarDay)))
 
 
 def on_calendar_changed(uow: UnitOfWork, event: Event) -> None:

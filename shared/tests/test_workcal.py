@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shared.config import ENV_VARS, ConfigError, Settings
 from shared.workcal import (
-    WorkingCalendar, calendar_for, fiscal_year, fiscal_year_be, fiscal_year_bounds, parse_office_hours,
+    WorkingCalendar, calendar_for, calendar_from_days, fiscal_year, fiscal_year_be, fiscal_year_bounds, parse_office_hours,
 )
 
 BKK = ZoneInfo("Asia/Bangkok")
@@ -82,6 +82,22 @@ def test_added_and_removed_holidays():
     assert date(2026, 5, 1) not in days and date(2026, 5, 1) in CAL.holidays(2026)
     assert list(days) == sorted(days) and all(d.year == 2026 for d in days)
     assert "Songkran Festival" in cal.holidays(2026, lang="en").values()
+
+
+def test_an_admins_calendar_rows_read_the_same_in_every_service():
+    """holiday adds one, workday takes one away, reset leaves the library's word."""
+    from types import SimpleNamespace as Row
+
+    settings = Settings()
+    rows = [Row(day=date(2026, 11, 20), kind="holiday", name="วันหยุดพิเศษ (มติ ครม.)"),
+            Row(day=date(2026, 5, 1), kind="workday", name=None),
+            Row(day=date(2026, 4, 13), kind="reset", name=None)]
+    cal = calendar_from_days(settings, rows)
+    assert not cal.is_working_day(date(2026, 11, 20)) and cal.holiday_name(date(2026, 11, 20)) == rows[0].name
+    assert cal.is_working_day(date(2026, 5, 1))  # Labour Day, made a working day
+    assert not cal.is_working_day(date(2026, 4, 13)) and not CAL.is_working_day(date(2026, 4, 13))  # Songkran
+    plain = calendar_for(settings)
+    assert [d for d in cal.holidays(2026) if d not in plain.holidays(2026)] == [date(2026, 11, 20)]
 
 
 # -- deadlines ------------------------------------------------------------------------------------
