@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
 
 from shared.config import SERVICES
 from sopdesk import worker  # noqa: F401  (wires the services' task modules into the Celery app)
@@ -14,19 +13,31 @@ from sopdesk import worker  # noqa: F401  (wires the services' task modules into
 
 def truncate_all() -> None:
     """Empty every service's tables (not the migration version): each test starts clean."""
-    import importlib
-
     from shared import db
     from shared.config import get_settings
     from shared.messaging import flush_relays
 
-    flush_relays()  # a relay still sending the last test's events would hold locks TRUNCATE needs
+    flush_relays()  # a relay still sending the last test's events would hold locks on its rows
     for service in SERVICES:
-        metadata = importlib.import_module(f"services.{service}.models").Base.metadata
-        names = ", ".join(f'"{service}"."{t.name}"' for t in metadata.sorted_tables)
         engine = db.get_engine(service, get_settings().database_url(service))
         with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} CASCADE"))
+            conn.exec_driver_sql(_emptying_sql(service))
+
+
+_EMPTYING: dict[str, str] = {}
+
+
+def _emptying_sql(service: str) -> str:
+    """``DELETE FROM`` every table of the service, children before parents, as one batch of
+    statements: a test leaves a few rows in a few tables, and deleting them costs far less than
+    ``TRUNCATE`` (a new file per table, 60 of them: 0.4 s before every test)."""
+    import importlib
+
+    if service not in _EMPTYING:
+        metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+        _EMPTYING[service] = "; ".join(f'DELETE FROM "{service}"."{table.name}"'
+                                       for table in reversed(metadata.sorted_tables))
+    return _EMPTYING[service]
 
 
 def purge_queues() -> None:

@@ -121,9 +121,9 @@ def sop_for(full_key: str, version: int | None = None, session: Session | None =
 
 
 def forget() -> None:
-    """Drop the parse cache, the versions kept and every cached group (tests, after emptying the
-    tables: the same version may then be loaded with other content)."""
-    _parsed.cache_clear()
+    """Drop the versions kept and every cached group (tests, after emptying the tables: the same
+    version may then be loaded with other content). The parse cache stays: it is keyed by the
+    text itself, so what it holds is right whatever the tables hold."""
     _versions.clear()
     caches.forget()
 
