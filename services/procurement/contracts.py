@@ -188,6 +188,11 @@ def _project_brief(project: Project) -> dict:
             "stage": project.stage}
 
 
+def payable(amount, fine) -> Decimal:
+    """What a milestone's payment is: its amount less its fine (none: nothing less)."""
+    return money(amount) - money(fine or 0)
+
+
 def _milestone_brief(milestone: Milestone) -> dict:
     return {"id": milestone.id, "seq": milestone.seq, "title": milestone.title,
             "deliverables": milestone.deliverables, "due_on": iso(milestone.due_on),
@@ -584,7 +589,7 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
                                      f"({milestone.accepted_on.isoformat()}).")
         _store(up, files, "payment", staff, contract, milestone)
         milestone.paid_on = paid_on
-        milestone.paid_amount = money(milestone.amount) - money(milestone.fine_amount)
+        milestone.paid_amount = payable(milestone.amount, milestone.fine_amount)
         milestone.payment_ref = payment_ref.strip()
         milestone.paid_recorded_by = staff.username
         completed = all(m.paid_on is not None for m in contract.milestones)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 from datetime import date, timedelta
-from decimal import Decimal
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -222,7 +221,7 @@ def _actions(staff, contract: dict) -> dict[int, dict]:
             if may(contracts.PAPER_SIGNATURE_ROLES) and m["awaiting"]:
                 forms["paper_acceptance"] = m["awaiting"]
         if active and m["state"] == "accepted" and may(contracts.PAYMENT_ROLES):
-            forms["payment"] = {"amount": Decimal(m["amount"]) - Decimal(m["fine_amount"] or 0)}
+            forms["payment"] = {"amount": contracts.payable(m["amount"], m["fine_amount"])}
         if forms:
             out[m["id"]] = forms
     return out
@@ -304,21 +303,6 @@ def payment(staff, contract_id: int, milestone_id: int):
 # What falls due, and what awaits my word
 
 
-
-
-def working_days_until(cal, today: date, due_on: date) -> int:
-    """Working days from ``today`` to ``due_on``: how many steps back from the due date, one
-    working day at a time, reach today (0 on the due date; due on a Saturday is 1 on Friday),
-    the way the reminders count them."""
-    steps, day = 0, due_on
-    while day > today:
-        day -= timedelta(days=1)
-        while not cal.is_working_day(day) and day > today:
-            day -= timedelta(days=1)
-        steps += 1
-    return steps
-
-
 def _due_row(m, today: date, cal) -> dict:
     contract, project = m.contract, m.contract.project
     view = timeline.milestone_view(m, today)
@@ -327,7 +311,7 @@ def _due_row(m, today: date, cal) -> dict:
     if view["overdue"]:
         row["fine_so_far"] = contracts.fine_for(contract, m, today)[1]
     elif m.due_on >= today:
-        row["working_days"] = working_days_until(cal, today, m.due_on)
+        row["working_days"] = reminders.days_ahead(cal, today, m.due_on)
     return row
 
 

@@ -114,13 +114,14 @@ def reminder_day(cal: WorkingCalendar, due_on: date, n: int) -> date:
 
 
 def days_ahead(cal: WorkingCalendar, today: date, due_on: date) -> int:
-    """How many working days back from ``due_on`` reach ``today`` (a working day, on or before
-    the due date): 0 on the due date, 1 on the day of the 1-day reminder."""
-    if not cal.is_working_day(today):
-        raise ValueError(f"{today} is not a working day")
+    """How many steps back from ``due_on``, one working day at a time, reach ``today``: 0 on the
+    due date, 1 on the day of the 1-day reminder (due on a Monday: 1 on the Friday before, and on
+    the weekend between). The reminders count on working days; the desk shows it any day."""
     steps, day = 0, due_on
     while day > today:
-        day = previous_working_day(cal, day)
+        day -= _ONE_DAY
+        while not cal.is_working_day(day) and day > today:
+            day -= _ONE_DAY
         steps += 1
     return steps
 

@@ -123,6 +123,20 @@ def set_delivered(contract_id: int, seq: int, delivered_on: date | None = None, 
 
 # --- the right working days ------------------------------------------------------------------------
 
+def test_working_days_ahead_are_counted_back_from_the_due_date_whatever_today_is():
+    """The reminders' count and the desk's "in N working days", one rule: the steps back from the
+    due date, one working day at a time, until today is reached."""
+    from shared.workcal import WorkingCalendar
+
+    cal = WorkingCalendar()
+    friday, saturday, monday = date(2026, 11, 27), date(2026, 11, 28), date(2026, 11, 30)
+    assert [cal.is_working_day(d) for d in (friday, saturday, monday)] == [True, False, True]
+    assert reminders.days_ahead(cal, monday, monday) == 0
+    assert reminders.days_ahead(cal, friday, monday) == 1  # Monday -> Friday: one step back
+    assert reminders.days_ahead(cal, saturday, monday) == 1  # the weekend counts as the Friday
+    assert reminders.days_ahead(cal, date(2026, 11, 25), monday) == 3  # Wed <- Thu <- Fri <- Mon
+
+
 def test_reminders_and_overdue_notices_fall_on_the_right_thai_working_days(clean):
     make_contract([
         date(2026, 11, 23),  # 1: a Monday right after a weekend
