@@ -127,3 +127,20 @@ def test_no_import_cycles():
         graph[module] = {name for _, imported in _imports(path) for name in (imported,)
                          if name in modules and name != module}
     assert _cycles(graph) == [], "modules that import each other: give the shared concern one home"
+
+
+OUTSIDE_PARTS = ("flask", "werkzeug", "sqlalchemy", "alembic", "celery", "kombu", "redis", "psycopg", "marshmallow")
+
+
+def test_a_domain_imports_no_outside_part_and_nothing_of_its_service_but_its_domain():
+    """A service's rules (``services/<service>/domain/``) run without a web framework, a database
+    or a broker: pure Python, tested without any of them."""
+    def forbidden(path: Path, module: str) -> bool:
+        own = ".".join(path.relative_to(ROOT).parts[:2])
+        return (any(_is(module, part) for part in OUTSIDE_PARTS) or _is(module, "sopdesk")
+                or (_is(module, "services") and not _is(module, f"{own}.domain") and module not in ("services", own)))
+
+    domains = [p for s in SERVICES for p in _product_files(f"services/{s}/domain")]
+    assert domains, "no service has a domain/ yet"
+    breaches = _breaches(domains, forbidden)
+    assert breaches == [], "a domain is pure rules:\n" + "\n".join(breaches)

@@ -20,6 +20,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.intake import dates, handlers, privacy
+from services.intake.domain import channels
 from shared import files
 from shared.files import MAX_FILES_PER_FIELD, UploadError, clean_filename, discard_all
 from services.intake.messages import kinds_text, t
@@ -277,34 +278,26 @@ def submit():
     if sop is not None and not sop.requester and current_staff() is None:
         sop = None  # planned work has no public form to show again
 
-    # who is filing, and through which channel
-    if bearer:
-        staff, channel = current_staff(), "staff"
-    elif as_json:
-        staff, channel = _desk_staff(), "api"
-    elif csrf_ok():
-        staff, channel = _desk_staff(), "web"
-    elif _origin_allowed():
-        staff, channel = None, "external"
-    else:
+    # who is filing, and through which channel (the policy: domain/channels.py)
+    form_token = not bearer and not as_json and csrf_ok()
+    staff = current_staff() if bearer else (_desk_staff() if as_json or form_token else None)
+    how = channels.filing(bearer=bearer, as_json=as_json, form_token=form_token,
+                          origin_allowed=not (bearer or as_json or form_token) and _origin_allowed(),
+                          staff=staff is not None)
+    if how is None:
         text = t("intake.refused.csrf", lang)
         if wants_json() or sop is None:
             return _refusal(403, text)
         return _render_form(sop, data, {"_schema": [text]}, 403)
-    desk_form = staff is not None and not bearer and not as_json
 
     errors: dict = {}
     cleaned = None
     try:
-        cleaned = request_schema(sop_key, lang, staff is not None).load(data)
+        cleaned = request_schema(sop_key, lang, how.by_staff).load(data)
     except ValidationError as exc:
         errors = dict(exc.messages)
-    if staff is None:
-        for name in ("received_at", "channel"):
-            if data.get(name) not in (None, ""):
-                errors.setdefault(name, []).append(msg("staff_only", lang))
-    elif desk_form and not (data.get("channel") or "").strip():
-        errors.setdefault("channel", []).append(msg("required", lang))
+    for name, reason in channels.field_refusals(how, data).items():
+        errors.setdefault(name, []).append(msg(reason, lang))
     file_specs = [f for f in sop.form if f.type == "file"] if sop is not None else []
     stored, file_errors = [], {}
     if not as_json:
@@ -316,8 +309,7 @@ def submit():
         if wants_json() or sop is None:
             return error_response(422, errors)
         return _render_form(sop, data, errors, 422)
-    if staff is not None:
-        channel = cleaned.get("channel") or channel
+    channel = channels.channel_of(how, cleaned.get("channel"))
     try:
         filed = handlers.submit_request(cleaned, channel=channel, language=lang,
                                         filed_by=staff.username if staff else None, files=stored,
