@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.assignment import caches
+from services.assignment.domain import assignees
 from services.assignment.bus import bus
 from services.assignment.models import CaseStep, Delegation, Unit, User, UserRole
 from shared.auth import Staff, hash_password, verify_password
@@ -204,12 +205,10 @@ def holders(session: Session, roles: tuple[str, ...], pack: str | None = None) -
 def choose_assignee(session: Session, candidates: list[str]) -> str | None:
     """The candidate with the least open work (ties: by name); someone away is replaced by their
     delegate."""
-    away = away_today(session)
-    present = sorted({away.get(name, name) for name in candidates})
-    if not present:
+    people = assignees.present(candidates, away_today(session))
+    if not people:
         return None
-    work = open_work(session, present)
-    return min(present, key=lambda name: (work[name], name))
+    return assignees.least_open_work(people, open_work(session, people))
 
 
 def user_by_name(session: Session, username: str) -> User | None:
