@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.assignment import caches, directory
+from services.assignment.domain import clock
 from services.assignment.directory import ON_BEHALF_OF_REQUESTER, Actor
 from services.assignment.models import CalendarDay, Case, CaseStep, TrailEntry
 from shared import db
@@ -267,11 +268,10 @@ class Engine:
     def resume_clock(self) -> None:
         """The requester answered: the case's deadline moves on by the working time it waited."""
         paused_since, self.case.paused_since = self.case.paused_since, None
-        waited = self.cal.working_minutes_between(paused_since, self.now)
-        self.case.paused_minutes = (self.case.paused_minutes or 0) + waited
-        if self.case.due_at is not None and self.case.due_at > paused_since:
-            remaining = self.cal.working_minutes_between(paused_since, self.case.due_at)
-            self.case.due_at = self.cal.add(self.now, remaining)
+        resumed = clock.resume(self.cal, paused_since, self.now, self.case.due_at)
+        self.case.paused_minutes = (self.case.paused_minutes or 0) + resumed.waited_minutes
+        if resumed.moved:
+            self.case.due_at = resumed.due_at
             self.case.deadline_breached_at = None  # a new deadline may be reported once more
 
     # -- acting -------------------------------------------------------------------------------
