@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.orm import Session
 
 from shared import db
 from shared.auth import Staff
+from services.procurement.domain.fines import HUNDRED, SATANG, money  # noqa: F401  (one rounding rule)
 from shared.i18n import BANGKOK
 
-SATANG = Decimal("0.01")
-HUNDRED = Decimal("100")
 
 
 # --- the clock --------------------------------------------------------------------------------------
@@ -51,11 +49,6 @@ def iso(value) -> str | None:
 
 
 # --- money ------------------------------------------------------------------------------------------
-
-
-def money(value) -> Decimal:
-    """Baht to the satang, half up (Thai rounding of fines and shares)."""
-    return Decimal(value).quantize(SATANG, rounding=ROUND_HALF_UP)
 
 
 def money_str(value) -> str | None:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from services.procurement import documents, models, projects
 from services.procurement.bus import bus
+from services.procurement.domain import fines
 from services.procurement.common import (HUNDRED, bangkok_today, for_update, iso, may, money, money_str, utc_now,
                                          where_given)
 from services.procurement.errors import ProcurementError, conflict, forbidden, invalid, not_found
@@ -74,19 +75,11 @@ def whole_months_between(start: date, end: date) -> int:
 
 
 def fine_for(contract: Contract, milestone: Milestone, delivered_on: date) -> tuple[int, Decimal]:
-    """(days late, fine) of a delivery on ``delivered_on``.
-
-    Days late are calendar days after ``due_on`` (Thai contracts count calendar days, holidays
-    included). The fine per day is ``fine_rate_percent`` % of the basis (the milestone's amount,
-    or the whole contract's when ``fine_basis`` is ``contract``), at least ``fine_min_per_day``,
-    rounded to the satang (half up); the fine is that times the days late."""
-    days = (delivered_on - milestone.due_on).days
-    if days <= 0:
-        return 0, Decimal("0.00")
-    basis = Decimal(contract.amount) if contract.fine_basis == "contract" else Decimal(milestone.amount)
-    per_day = money(basis * Decimal(contract.fine_rate_percent) / HUNDRED)
-    per_day = max(per_day, money(contract.fine_min_per_day or 0))
-    return days, money(per_day * days)
+    """(days late, fine) of a delivery on ``delivered_on``: the rule is ``domain.fines.late_fine``,
+    with this contract's terms."""
+    return fines.late_fine(milestone.due_on, delivered_on, amount=milestone.amount, contract_amount=contract.amount,
+                           basis=contract.fine_basis, rate_percent=contract.fine_rate_percent,
+                           min_per_day=contract.fine_min_per_day)
 
 
 def _require(staff: Staff, roles: Iterable[str], what: str) -> None:
@@ -186,11 +179,6 @@ def _contract_brief(contract: Contract) -> dict:
 def _project_brief(project: Project) -> dict:
     return {"id": project.id, "title": project.title, "tracking_code": project.tracking_code,
             "stage": project.stage}
-
-
-def payable(amount, fine) -> Decimal:
-    """What a milestone's payment is: its amount less its fine (none: nothing less)."""
-    return money(amount) - money(fine or 0)
 
 
 def _milestone_brief(milestone: Milestone) -> dict:
@@ -589,7 +577,7 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
                                      f"({milestone.accepted_on.isoformat()}).")
         _store(up, files, "payment", staff, contract, milestone)
         milestone.paid_on = paid_on
-        milestone.paid_amount = payable(milestone.amount, milestone.fine_amount)
+        milestone.paid_amount = fines.payable(milestone.amount, milestone.fine_amount)
         milestone.payment_ref = payment_ref.strip()
         milestone.paid_recorded_by = staff.username
         completed = all(m.paid_on is not None for m in contract.milestones)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 from services.procurement import contracts, messages, projects, reminders, timeline  # noqa: F401  (messages registers texts)
 from services.procurement.asset_schemas import PaperDate
 from services.procurement.bus import bus
+from services.procurement.domain import fines
 from services.procurement.errors import ProcurementError
 from services.procurement.models import (ASSET_STATUSES, PROJECT_STAGES, AccessLog, Contract, Project)
 from shared import i18n
@@ -221,7 +222,7 @@ def _actions(staff, contract: dict) -> dict[int, dict]:
             if may(contracts.PAPER_SIGNATURE_ROLES) and m["awaiting"]:
                 forms["paper_acceptance"] = m["awaiting"]
         if active and m["state"] == "accepted" and may(contracts.PAYMENT_ROLES):
-            forms["payment"] = {"amount": contracts.payable(m["amount"], m["fine_amount"])}
+            forms["payment"] = {"amount": fines.payable(m["amount"], m["fine_amount"])}
         if forms:
             out[m["id"]] = forms
     return out
