@@ -39,8 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import (BIN, CpuMeter, Databases, Processes, clean_env, exit_on_sigterm,  # noqa: E402
-                           free_port, table, wait_port, wait_status)
+from bench.harness import (BIN, CpuMeter, Databases, Processes, Profiler, clean_env,  # noqa: E402
+                           exit_on_sigterm, free_port, table, wait_port, wait_status)
 
 GUNICORN_FLAGS = ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
 BODY = {
@@ -202,8 +202,6 @@ def main(argv=None) -> int:
                                  postmaster=postmaster, databases=(app["db"],)).start()
                 profile = None
                 if args.profile and k == 1 and name == "intake":
-                    from bench.pipeline import Profiler
-
                     profile = Profiler(Path(args.profile), {"web-intake": processes.children["web-intake"].pid})
                     profile.start()
                 numbers, wrk_cpu, _raw = run_wrk(app["port"], script, args.seconds, args.connections, args.threads)

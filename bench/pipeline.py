@@ -67,9 +67,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sopdesk.embedded import WORKER_CONCURRENCY as EMBEDDED_CONCURRENCY  # noqa: E402
-from bench.harness import (BIN, CpuMeter, Databases, Processes, clean_env, exit_on_sigterm,  # noqa: E402
-                           free_port, percentile, start_redis, table, wait_port, wait_status,
-                           with_database)
+from bench.harness import (BIN, CpuMeter, Databases, Processes, Profiler, clean_env,  # noqa: E402
+                           exit_on_sigterm, free_port, percentile, start_redis, table, wait_port,
+                           wait_status, with_database)
 
 SERVICES = ("intake", "assignment", "notify", "procurement")
 WORKER_CONCURRENCY = 2  # docker-compose.yml: --pool prefork --concurrency 2
@@ -817,44 +817,6 @@ def run_bare_phase(name: str, n: int, rate: float | None, clients: int, queues: 
     print(f"[bare {name}] {n - lost}/{n} chains done in {result.wall_s:.1f} s{'' if all_done else ' (TIMED OUT)'}",
           flush=True)
     return result
-
-
-# --- profiling -----------------------------------------------------------------------------------
-
-
-class Profiler:
-    """py-spy record (raw collapsed stacks) of some process trees while a phase runs. Only samples
-    holding the GIL are kept (``--gil``): a thread waiting on a socket (PostgreSQL, Redis) releases
-    it, and py-spy does not count those waits as idle, so without it the profile is wall time."""
-
-    def __init__(self, folder: Path, targets: dict[str, int]) -> None:
-        self.folder = folder
-        self.targets = targets
-        self.running: dict[str, subprocess.Popen] = {}
-
-    def start(self) -> None:
-        py_spy = shutil.which("py-spy", path=f"{BIN}:{os.environ.get('PATH', '')}")
-        if py_spy is None:
-            raise RuntimeError("py-spy is not installed: .venv/bin/pip install -e '.[bench]'")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for name, pid in self.targets.items():
-            self.running[name] = subprocess.Popen(
-                [py_spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "100", "--nolineno", "--gil",
-                 "--nonblocking", "--output", str(self.folder / f"{name}.raw.txt")],
-                stdout=open(self.folder / f"{name}.py-spy.log", "wb"), stderr=subprocess.STDOUT,
-                start_new_session=True)
-
-    def stop(self) -> None:
-        for name, process in self.running.items():
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for name, process in self.running.items():
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.running.clear()
 
 
 # --- report --------------------------------------------------------------------------------------

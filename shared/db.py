@@ -6,6 +6,7 @@ service's tables are even visible on its connections.
 """
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -111,6 +112,12 @@ def lock_for_transaction(session, space: int, key: str) -> None:
     needs nothing written."""
     with session.no_autoflush:
         session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": space, "key": key})
+
+
+def json_text(value) -> str:
+    """A value as JSON text for ``driver_execute`` (cast to ``json`` in the SQL): Thai as it is,
+    not escaped, and no spaces."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def driver_execute(session, sql: str, params: dict) -> None:

@@ -30,7 +30,6 @@ keeping anything: what is owed lives in the producer's database until its consum
 from __future__ import annotations
 
 import atexit
-import functools
 import importlib
 import json
 import logging
@@ -54,7 +53,9 @@ from shared.routing import subscribers
 
 log = logging.getLogger(__name__)
 
-_json = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))  # an envelope, as stored
+# the (event id, subscriber) pairs of a statement, bound as two arrays
+_PAIRS = "unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)"
+_PAIR_MATCH = "owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber"
 
 
 class OutboxMixin:
@@ -269,7 +270,6 @@ return taken
 def _batch_of(raw: bytes) -> list[dict[str, Any]]:
     """The envelopes a ``handle_events`` message carries (kombu's JSON message on a Redis list)."""
     import base64
-    import json
 
     message = json.loads(raw)
     body = message["body"]
@@ -560,7 +560,7 @@ class ServiceBus:
         if failed:
             with self.engine.begin() as connection:
                 self._record_refusal(connection, failed, error, due_now=True)
-        return len({event_id for event_id, _ in sent} - {event_id for event_id, _ in failed})
+        return len({event_id for event_id, _ in sent})
 
     def sweep(self, batch: int = 500) -> int:
         """Take the subscribers' confirmations, mark the events every subscriber has confirmed as
@@ -647,12 +647,11 @@ class ServiceBus:
             update(self.Outbox).where(self.Outbox.id.in_(events))
             .values(attempts=self.Outbox.attempts + 1, last_error=str(error)[:2000]))
         if due_now:
-            owed = self.Owed.__table__
-            connection.execute(text(f"""
-                UPDATE {owed.fullname} AS owed SET due_at = :now
-                FROM unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)
-                WHERE owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber"""),
-                {**_pair_params(failed), "now": db.utcnow()})
+            statement = self._statements.get("due_now")
+            if statement is None:
+                statement = self._statements["due_now"] = text(
+                    f"UPDATE {self.Owed.__table__.fullname} AS owed SET due_at = :now FROM {_PAIRS} WHERE {_PAIR_MATCH}")
+            connection.execute(statement, {**_pair_params(failed), "now": db.utcnow()})
 
     def _pending_sql(self):
         """A unit of work's events, given as one JSON array: their outbox rows (an event nobody
@@ -687,9 +686,7 @@ class ServiceBus:
         statement = self._statements.get("confirmed")
         if statement is None:
             statement = text(f"""
-                DELETE FROM {self.Owed.__table__.fullname} AS owed
-                USING unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)
-                WHERE owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber""")
+                DELETE FROM {self.Owed.__table__.fullname} AS owed USING {_PAIRS} WHERE {_PAIR_MATCH}""")
             self._statements["confirmed"] = statement
         return statement
 
@@ -705,8 +702,7 @@ class ServiceBus:
                 SET sends = owed.sends + 1, sent_at = :now,
                     due_at = CAST(:now AS timestamptz)
                              + make_interval(secs => least(:longest, :redeliver * power(2, owed.sends + 1)))
-                FROM unnest(CAST(:event_ids AS text[]), CAST(:subscribers AS text[])) AS pairs(event_id, subscriber)
-                WHERE owed.event_id = pairs.event_id AND owed.subscriber = pairs.subscriber""")
+                FROM {_PAIRS} WHERE {_PAIR_MATCH}""")
             self._statements["mark_sent"] = statement
         return statement
 
@@ -823,7 +819,7 @@ class UnitOfWork:
         if not self._pending:
             return
         db.driver_execute(self.session, self.bus._pending_sql(), {
-            "redeliver": get_settings().redeliver_seconds, "events": _json([
+            "redeliver": get_settings().redeliver_seconds, "events": db.json_text([
                 {"id": e.envelope["id"], "type": e.envelope["type"], "correlation_id": e.envelope["correlation_id"],
                  "created_at": e.envelope["occurred_at"], "envelope": e.envelope, "subscribers": e.subscribers}
                 for e in self._pending])})
@@ -864,9 +860,9 @@ class Relay:
     commits while one batch is being sent, or within ``LINGER`` of the last round, goes in the
     next (a round costs a message per subscriber and a statement, whatever its size). One per
     service and process (started on first use, again after a fork). What it has not sent when
-    its process dies is sent by the sweep, which takes rows older than a few seconds."""
+    its process dies is sent by the sweep when it falls due (``SOPDESK_REDELIVER_SECONDS``)."""
 
-    MAX_EVENTS = 500  # events per round: one message per subscriber per 100, one UPDATE to mark them sent
+    MAX_EVENTS = 500  # events per round: one message per subscriber per 100 (BATCH_SIZE), one Redis pipeline
     LINGER = 0.01  # seconds between rounds when busy: at most 100 rounds a second, each taking all waiting
 
     def __init__(self, bus: ServiceBus) -> None:

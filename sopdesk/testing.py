@@ -11,7 +11,7 @@ from shared.config import SERVICES
 from sopdesk import worker  # noqa: F401  (wires the services' task modules into the Celery app)
 
 
-def truncate_all() -> None:
+def empty_all() -> None:
     """Empty every service's tables (not the migration version): each test starts clean."""
     from shared import db
     from shared.config import get_settings
@@ -76,7 +76,7 @@ def consumed_meanwhile(bus, envelope: dict) -> threading.Thread:
 
 
 def load_packs() -> None:
-    """The shipped packs, as `sopdesk migrate` loads them (truncate_all empties their table)."""
+    """The shipped packs, as `sopdesk migrate` loads them (empty_all empties their table)."""
     from services.assignment import packstore
 
     packstore.forget()
@@ -86,7 +86,7 @@ def load_packs() -> None:
 @pytest.fixture
 def clean():
     """A clean database (with the shipped packs loaded) and empty queues for one test."""
-    truncate_all()
+    empty_all()
     purge_queues()
     load_packs()
     yield

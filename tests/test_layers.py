@@ -124,8 +124,7 @@ def test_no_import_cycles():
     modules = {_module_of(p): p for p in files}
     graph = {}
     for module, path in modules.items():
-        graph[module] = {name for _, imported in _imports(path) for name in (imported,)
-                         if name in modules and name != module}
+        graph[module] = {imported for _, imported in _imports(path) if imported in modules and imported != module}
     assert _cycles(graph) == [], "modules that import each other: give the shared concern one home"
 
 

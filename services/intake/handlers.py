@@ -4,7 +4,6 @@ case events. Plain functions over a unit of work; no Flask here."""
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -88,7 +87,7 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
             "requester_unit": data["requester_unit"],
             "subject": data["subject"],
             "details": data["details"],
-            "form_fields": _json(form_fields),
+            "form_fields": db.json_text(form_fields),
             "language": language,
             "consent": True,
             "privacy_notice_version": notice.version,
@@ -97,7 +96,7 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
             "received_at": received_at,
             "created_at": now,
             "status": "submitted",
-            "sop_title": _json(sop.title),
+            "sop_title": db.json_text(sop.title),
             "current_step": None,
             "due_at": None,
             "closed_at": None,
@@ -153,10 +152,6 @@ def _filing_statement() -> str:
         )
         INSERT INTO {requests.name} ({", ".join(names)})
         VALUES ({", ".join(values)})"""
-
-
-def _json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _record_files(uow: UnitOfWork, request_id: str, files, uploaded_by: str, purpose: str,

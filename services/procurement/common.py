@@ -8,11 +8,10 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy.orm import Session
 
+from services.procurement.domain.fines import HUNDRED, SATANG, money  # noqa: F401  (one rounding rule)
 from shared import db
 from shared.auth import Staff
-from services.procurement.domain.fines import HUNDRED, SATANG, money  # noqa: F401  (one rounding rule)
 from shared.i18n import BANGKOK
-
 
 
 # --- the clock --------------------------------------------------------------------------------------

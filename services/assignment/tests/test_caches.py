@@ -79,9 +79,9 @@ def test_an_emptied_database_is_not_read_through_the_cache(client, people):
     them, and what was kept under the old tokens is dropped."""
     with bus.session() as session:
         assert directory.holders(session, ("officer",)) == ["u-officer"]
-    from sopdesk.testing import truncate_all
+    from sopdesk.testing import empty_all
 
-    truncate_all()
+    empty_all()
     with bus.session() as session:
         assert directory.holders(session, ("officer",)) == []
         assert packstore.latest_versions(session) == {}
