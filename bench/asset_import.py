@@ -47,7 +47,7 @@ def with_database(url: str, name: str) -> str:
 
 
 def generate(rows: int, tax_ids: list[str], bad_lines: tuple[int, ...] = ()) -> bytes:
-    from services.procurement.csvio import COLUMNS
+    from services.procurement.handlers.csvio import COLUMNS
 
     out = io.StringIO(newline="")
     out.write("\ufeff")
@@ -90,9 +90,9 @@ def main(argv=None) -> int:
     # sopdesk reads its settings now, from the environment set above
     from sqlalchemy import func, select
 
-    from services.procurement import csvio, vendors
-    from services.procurement.bus import bus
-    from services.procurement.models import Asset
+    from services.procurement.adapters.bus import bus
+    from services.procurement.adapters.models import Asset
+    from services.procurement.handlers import csvio, vendors
     from shared import db, migrations
     from shared.auth import Staff
     from sopdesk.cli import _ProgressBar

@@ -104,9 +104,9 @@ def main() -> int:
 def _measure(args, admin, database: str, sink_out: Path) -> int:
     from sqlalchemy import func, select
 
-    from services.notify import handlers
-    from services.notify.bus import bus
-    from services.notify.models import Delivery
+    from services.notify.adapters.bus import bus
+    from services.notify.adapters.models import Delivery
+    from services.notify.handlers import emails as handlers
     from services.notify.tests.factory import opened, submitted
     from shared import migrations
     from shared.events import Event

@@ -173,9 +173,9 @@ def main(argv=None) -> int:
     # sopdesk reads its settings now, from the environment set above
     from sqlalchemy import func, select
 
-    from services.assignment import handlers
-    from services.assignment.bus import bus
-    from services.assignment.models import Outbox
+    from services.assignment.adapters.bus import bus
+    from services.assignment.adapters.models import Outbox
+    from services.assignment.handlers import cases as handlers
     from shared import db, migrations
 
     try:

@@ -1,6 +1,6 @@
 """Each service's own Alembic history, run the same way for all four.
 
-``services/<service>/migrations/env.py`` calls ``run_env``; ``upgrade`` brings a service's
+``services/<service>/adapters/migrations/env.py`` calls ``run_env``; ``upgrade`` brings a service's
 schema to the newest revision.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ def alembic_config(service: str) -> Config:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}")
     config = Config()
-    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    config.set_main_option("script_location", str(SERVICES_DIR / service / "adapters" / "migrations"))
     config.attributes["service"] = service
     return config
 

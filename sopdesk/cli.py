@@ -26,7 +26,7 @@ def _cmd_migrate(args) -> int:
         print(f"{service}: at {migrations.current(service)}")
     if "assignment" in services and not args.no_packs:
         # the packs shipped with this release; one already loaded is left as it is
-        from services.assignment.packstore import load_builtin_packs
+        from services.assignment.adapters.packstore import load_builtin_packs
 
         for result in load_builtin_packs():
             print(f"pack {result}")
@@ -41,7 +41,7 @@ def _cmd_revision(args) -> int:
 
 
 def _cmd_users_add(args) -> int:
-    from services.assignment.directory import DirectoryError, add_user
+    from services.assignment.handlers.directory import DirectoryError, add_user
 
     try:
         user = add_user(args.username, args.password, args.role, display_name=args.name or "", email=args.email,
@@ -93,7 +93,7 @@ def _celery_command(argv: list[str]) -> int:
 def _bus(service: str):
     import importlib
 
-    return importlib.import_module(f"services.{service}.bus").bus
+    return importlib.import_module(f"services.{service}.adapters.bus").bus
 
 
 def _cmd_dead_list(args) -> int:
@@ -187,7 +187,7 @@ def _cmd_packs_check(args) -> int:
 
 
 def _cmd_packs_load(args) -> int:
-    from services.assignment.packstore import load_pack_file
+    from services.assignment.adapters.packstore import load_pack_file
     from shared.packs import PackError
 
     failed = 0
@@ -201,7 +201,7 @@ def _cmd_packs_load(args) -> int:
 
 
 def _cmd_units_add(args) -> int:
-    from services.assignment.directory import DirectoryError, add_unit
+    from services.assignment.handlers.directory import DirectoryError, add_unit
 
     try:
         unit = add_unit(args.key, args.pack, args.name, args.name_en or "")
@@ -215,7 +215,7 @@ def _cmd_units_add(args) -> int:
 def _cmd_delegate(args) -> int:
     from datetime import date
 
-    from services.assignment.directory import DirectoryError, delegate
+    from services.assignment.handlers.directory import DirectoryError, delegate
 
     try:
         row = delegate(args.away, args.to, date.fromisoformat(args.starts), date.fromisoformat(args.ends),
@@ -228,7 +228,7 @@ def _cmd_delegate(args) -> int:
 
 
 def _cmd_holidays(args) -> int:
-    from services.assignment import calendar_admin
+    from services.assignment.handlers import calendar_admin
 
     try:
         if args.holidays_command == "list":
@@ -277,7 +277,7 @@ def _cli_staff(command: str):
 
 
 def _cmd_assets_import(args) -> int:
-    from services.procurement import csvio
+    from services.procurement.handlers import csvio
 
     try:
         with open(args.file, "rb") as source:
@@ -301,7 +301,7 @@ def _cmd_assets_import(args) -> int:
 
 
 def _cmd_assets_export(args) -> int:
-    from services.procurement import csvio
+    from services.procurement.handlers import csvio
 
     try:
         count = csvio.export_file(args.file, _cli_staff("assets export"), "asset register: CSV export (command line)")

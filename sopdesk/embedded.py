@@ -100,7 +100,7 @@ def start_redis(folder: Path, socket_path: Path | None = None, port: int = 0,
 
 def demo_accounts(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
     """Demo staff accounts, created once with random passwords kept (0600) in the data folder."""
-    from services.assignment.directory import DirectoryError, add_user
+    from services.assignment.handlers.directory import DirectoryError, add_user
 
     path = settings.data_dir / "demo-accounts.json"
     if path.exists():
@@ -485,7 +485,7 @@ def run_embedded() -> int:
 
         print("sopdesk: bringing the databases up to date…", flush=True)
         migrations.upgrade_all()
-        from services.assignment.packstore import load_builtin_packs
+        from services.assignment.adapters.packstore import load_builtin_packs
 
         for result in load_builtin_packs():
             print(f"sopdesk: pack {result}", flush=True)

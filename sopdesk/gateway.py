@@ -34,13 +34,13 @@ def _not_found(environ, start_response):
 
 def create_service(service: str, settings: Settings | None = None):
     if service == "intake":
-        from services.intake.app import create_app
+        from services.intake.entrypoints.app import create_app
     elif service == "assignment":
-        from services.assignment.app import create_app
+        from services.assignment.entrypoints.app import create_app
     elif service == "notify":
-        from services.notify.app import create_app
+        from services.notify.entrypoints.app import create_app
     elif service == "procurement":
-        from services.procurement.app import create_app
+        from services.procurement.entrypoints.app import create_app
     else:
         raise ValueError(f"unknown service {service!r}")
     return create_app(settings)
@@ -58,9 +58,8 @@ def service_app(service: str):
 
 def embedded_app():
     """gunicorn entry point of the embedded default: the four services and the mail inbox."""
-    from shared.mailcatcher import inbox_app
-
     from shared import db
+    from shared.mailcatcher import inbox_app
     from sopdesk.embedded import wait_for_migrations
 
     settings = get_settings()

@@ -34,7 +34,7 @@ def _emptying_sql(service: str) -> str:
     import importlib
 
     if service not in _EMPTYING:
-        metadata = importlib.import_module(f"services.{service}.models").Base.metadata
+        metadata = importlib.import_module(f"services.{service}.adapters.models").Base.metadata
         _EMPTYING[service] = "; ".join(f'DELETE FROM "{service}"."{table.name}"'
                                        for table in reversed(metadata.sorted_tables))
     return _EMPTYING[service]
@@ -77,7 +77,7 @@ def consumed_meanwhile(bus, envelope: dict) -> threading.Thread:
 
 def load_packs() -> None:
     """The shipped packs, as `sopdesk migrate` loads them (empty_all empties their table)."""
-    from services.assignment import packstore
+    from services.assignment.adapters import packstore
 
     packstore.forget()
     packstore.load_builtin_packs()
@@ -118,7 +118,7 @@ def client(gateway):
 @pytest.fixture
 def staff_token(clean):
     """A bearer token for a staff member with the officer and head roles."""
-    from services.assignment.directory import add_user
+    from services.assignment.handlers.directory import add_user
     from shared.auth import Staff, issue_token
 
     user = add_user("tester", "correct horse battery", ["officer", "head"])
@@ -132,9 +132,9 @@ def drain(max_messages: int = 10_000) -> list[str]:
     an event not ready yet (NotReady) goes back to the end of its queue, as a retry would."""
     import redis
 
-    from sopdesk.worker import celery
     from shared.config import SERVICES, get_settings
     from shared.messaging import NotReady, flush_relays
+    from sopdesk.worker import celery
 
     celery.loader.import_default_modules()
     client = redis.Redis.from_url(get_settings().broker_url)
@@ -154,7 +154,7 @@ def drain(max_messages: int = 10_000) -> list[str]:
             if task.endswith((".handle_events", ".handle_event")):  # the consumer, without Celery's retries
                 import importlib
 
-                bus = importlib.import_module(f"services.{queue}.bus").bus
+                bus = importlib.import_module(f"services.{queue}.adapters.bus").bus
                 if task.endswith(".handle_event"):
                     bus.consume(*args)
                 else:  # a batch: an event not ready goes back alone, as the task sends its retry

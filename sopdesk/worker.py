@@ -8,10 +8,10 @@ from shared.config import Settings
 from shared.routing import QUEUES
 
 TASK_MODULES = [
-    "services.intake.tasks",
-    "services.assignment.tasks",
-    "services.notify.tasks",
-    "services.procurement.tasks",
+    "services.intake.entrypoints.tasks",
+    "services.assignment.entrypoints.tasks",
+    "services.notify.entrypoints.tasks",
+    "services.procurement.entrypoints.tasks",
 ]
 
 

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from sopdesk.cli import build_parser
 from shared.config import ENV_VARS, SERVICES
 from shared.routing import QUEUES
+from sopdesk.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -21,8 +21,8 @@ import pytest
 import redis
 
 import conftest
-from sopdesk.embedded import start_redis
 from shared.mailcatcher import MailCatcher, MailStore, free_port
+from sopdesk.embedded import start_redis
 from sopdesk.testing import wait_for
 from tests import requests_shim as http
 from tests.stack import BIN, ROOT, Stack

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 import conftest
-from sopdesk.embedded import start_redis
 from shared.mailcatcher import MailCatcher, MailStore, free_port
 from shared.pgserver import EmbeddedPostgres
+from sopdesk.embedded import start_redis
 from sopdesk.testing import wait_for
 from tests import requests_shim as http
 from tests.stack import Stack, embedded_dir  # noqa: F401 - a fixture

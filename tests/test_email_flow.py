@@ -10,19 +10,19 @@ from datetime import datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from services.assignment import handlers
-from services.assignment.bus import bus as assignment_bus
-from services.assignment.directory import add_unit, add_user
-from services.assignment.engine import calendar
+from services.assignment.adapters.bus import bus as assignment_bus
+from services.assignment.handlers import cases as handlers
+from services.assignment.handlers.directory import add_unit, add_user
+from services.assignment.handlers.engine import calendar
 from services.assignment.tests.test_sops_end_to_end import sample
-from services.notify.bus import bus as notify_bus
-from services.notify.models import Delivery
+from services.notify.adapters.bus import bus as notify_bus
+from services.notify.adapters.models import Delivery
 from shared import db
 from shared.auth import Staff, issue_token
 from shared.i18n import BANGKOK
 from shared.packs import find_sop
-from sopdesk.testing import drain
 from shared.tracking import tracking_token
+from sopdesk.testing import drain
 
 REQUESTER = "manee@school.example"
 # staff of a unit take the work of their unit's pack

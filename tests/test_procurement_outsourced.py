@@ -259,7 +259,7 @@ def test_an_outsourced_development_runs_from_request_to_close(client, procuremen
     waited = next(s for s in final["steps"] if s["step"] == "deliver-milestones")
     assert waited["actor"] == "procurement" and waited["outcome"] == "accepted"
     # the requester's tracking view followed it to the end
-    from services.intake.handlers import find_request
+    from services.intake.handlers.requests import find_request
 
     assert find_request(code).status == "closed"
 

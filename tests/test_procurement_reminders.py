@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date
 
 from services.notify.tests.factory import deliveries, links
-from services.procurement import reminders
+from services.procurement.handlers import reminders
 from services.procurement.tests.test_reminders import bkk, make_contract
-from sopdesk.cli import main as sopdesk
 from shared.config import get_settings
+from sopdesk.cli import main as sopdesk
 from sopdesk.testing import drain
 
 OFFICER, CHAIR, MEMBER_EN = "officer@office.example", "chair@office.example", "member.en@office.example"

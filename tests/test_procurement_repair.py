@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from services.assignment.bus import bus as assignment_bus
-from services.procurement.bus import bus as procurement_bus
-from services.procurement.models import Outbox, Project
+from services.assignment.adapters.bus import bus as assignment_bus
+from services.procurement.adapters.bus import bus as procurement_bus
+from services.procurement.adapters.models import Outbox, Project
 from services.procurement.tests.conftest import procurement_people  # noqa: F401  (the shared staff fixture)
 from shared.i18n import BANGKOK
 from sopdesk.testing import drain

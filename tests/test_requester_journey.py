@@ -11,9 +11,9 @@ import re
 import pytest
 
 import shared.config
-from services.assignment.bus import bus as assignment_bus
-from services.assignment.directory import add_unit, add_user
-from services.assignment.models import SurveyScore
+from services.assignment.adapters.bus import bus as assignment_bus
+from services.assignment.adapters.models import SurveyScore
+from services.assignment.handlers.directory import add_unit, add_user
 from services.intake.tests.test_files import PNG
 from shared.auth import Staff, issue_token
 from shared.config import get_settings

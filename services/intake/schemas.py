@@ -11,7 +11,7 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
 
-from services.intake import dates
+from services.intake.domain import dates
 from services.intake.messages import t
 from shared import db
 from shared.i18n import LANGUAGES, translate

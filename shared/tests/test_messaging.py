@@ -8,16 +8,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from services.assignment.bus import bus as assignment_bus
-from services.assignment.models import Case
-from services.intake.bus import bus
-from services.intake.models import Outbox, Owed
+from services.assignment.adapters.bus import bus as assignment_bus
+from services.assignment.adapters.models import Case
+from services.intake.adapters.bus import bus
+from services.intake.adapters.models import Outbox, Owed
 from shared import db
 from shared.celery_app import celery, celery_config, reconfigure
 from shared.config import get_settings, set_settings
 from shared.events import Event
-from shared.messaging import (MAX_REDELIVER_SECONDS, NotReady, ServiceBus, broker_client, confirmations_key,
-                              flush_relays)
+from shared.messaging import MAX_REDELIVER_SECONDS, NotReady, ServiceBus, broker_client, confirmations_key, flush_relays
 from shared.routing import subscribers
 from sopdesk.testing import queued, queued_events
 
@@ -339,7 +338,7 @@ def test_doctor_lists_what_is_owed_and_fails_past_the_promise(clean):
 
     for queue in ("notify", "procurement"):
         [envelope] = [e for e in queued_events(queue) if e["id"] == event_id]
-        __import__(f"services.{queue}.bus", fromlist=["bus"]).bus.consume(envelope)
+        __import__(f"services.{queue}.adapters.bus", fromlist=["bus"]).bus.consume(envelope)
     # (assignment's own events of the case it opened are owed too, and may be late on a slow
     # machine: this test is about intake's)
     ok = _doctor("--service", "intake")

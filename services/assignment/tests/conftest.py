@@ -3,10 +3,9 @@ import functools
 
 import pytest
 
-from services.assignment import directory
-from services.assignment.directory import add_unit, add_user
-from shared.auth import hash_password
-from shared.auth import Staff, issue_token
+from services.assignment.handlers import directory
+from services.assignment.handlers.directory import add_unit, add_user
+from shared.auth import Staff, hash_password, issue_token
 from shared.packs import ROLES
 
 PASSWORD = "correct horse battery"

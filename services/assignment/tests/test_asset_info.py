@@ -12,9 +12,9 @@ from itertools import permutations
 import pytest
 from sqlalchemy import func, select
 
-from services.assignment.bus import bus
-from services.assignment.models import Case, CaseStep, EarlyAssetCheck, Inbox
-from services.procurement.vendors import tax_id_check_digit
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import Case, CaseStep, EarlyAssetCheck, Inbox
+from services.procurement.handlers.vendors import tax_id_check_digit
 from shared.events import Event
 from shared.i18n import BANGKOK, THAI_MONTHS
 from sopdesk.testing import consumed_meanwhile, drain, queued, queued_events

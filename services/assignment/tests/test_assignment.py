@@ -3,10 +3,10 @@ import json
 
 from sqlalchemy import select
 
-from services.assignment.bus import bus
-from services.assignment.models import AccessLog, Case, Outbox, User
-from sopdesk.cli import main
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import AccessLog, Case, Outbox, User
 from shared.events import Event
+from sopdesk.cli import main
 
 
 def request_submitted(code="SD-AAAAA-00001"):
@@ -84,7 +84,7 @@ def test_staff_reads_need_a_token_and_log_the_access(client, staff_token):
 
 
 def test_a_role_without_the_step_gets_no_actions(client, clean):
-    from services.assignment.directory import add_user
+    from services.assignment.handlers.directory import add_user
     from shared.auth import Staff, issue_token
 
     bus.consume(request_submitted())

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from services.assignment import directory, packstore
-from services.assignment.bus import bus
-from services.assignment.engine import calendar
-from services.assignment.models import Case, CaseStep, User
+from services.assignment.adapters import packstore
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import Case, CaseStep, User
+from services.assignment.handlers import directory
+from services.assignment.handlers.engine import calendar
 from services.assignment.tests.test_engine import _pack_v2, file
 from shared.packs import find_sop
 

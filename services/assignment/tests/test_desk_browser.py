@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from services.assignment.directory import add_unit
+from services.assignment.handlers.directory import add_unit
 from sopdesk.testing import drain
 
 pytestmark = pytest.mark.browser

@@ -14,17 +14,18 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from services.assignment import directory, handlers, packstore
-from services.assignment.bus import bus
-from services.assignment.engine import Command, Engine, Forbidden, calendar
-from services.assignment.models import Case, CaseStep, Outbox, TrailEntry
+from services.assignment.adapters import packstore
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import Case, CaseStep, Outbox, TrailEntry
+from services.assignment.handlers import cases as handlers, directory
+from services.assignment.handlers.engine import Command, Engine, Forbidden, calendar
 from services.assignment.tests.test_sops_end_to_end import act, sample
-from services.intake.bus import bus as intake_bus
-from services.procurement.bus import bus as procurement_bus
+from services.intake.adapters.bus import bus as intake_bus
+from services.procurement.adapters.bus import bus as procurement_bus
 from shared import db
-from sopdesk.cli import main
 from shared.events import Event
 from shared.packs import PACK_DIR, find_sop
+from sopdesk.cli import main
 from sopdesk.testing import drain
 
 BANGKOK = ZoneInfo("Asia/Bangkok")

@@ -8,8 +8,8 @@ from collections import Counter
 
 from sqlalchemy import event, select
 
-from services.assignment.bus import bus
-from services.assignment.models import Case, CaseStep, TrailEntry
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import Case, CaseStep, TrailEntry
 from services.assignment.tests.test_asset_info import _submitted
 
 REFERENCE_TABLES = {"pack_versions", "users", "user_roles", "units", "delegations", "calendar_days"}

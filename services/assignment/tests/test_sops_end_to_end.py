@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from services.assignment.bus import bus
-from services.assignment.engine import calendar
-from services.assignment.models import Outbox
-from services.procurement.bus import bus as procurement_bus
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import Outbox
+from services.assignment.handlers.engine import calendar
+from services.procurement.adapters.bus import bus as procurement_bus
 from shared.packs import WAIT_EVENTS, Sop, branch_values, builtin_packs, walk_paths
 from sopdesk.testing import drain
 
@@ -114,7 +114,7 @@ def test_every_path_runs_to_its_end(client, people, sop, path):
         types = [e.type for e in session.scalars(select(Outbox).where(Outbox.correlation_id == code)
                                                  .order_by(Outbox.created_at))]
     assert types[0] == "case.opened" and types[-1] == "case.closed" and types.count("case.closed") == 1
-    from services.intake.handlers import find_request
+    from services.intake.handlers.requests import find_request
 
     request = find_request(code)
     assert request.status == "closed" and request.result == last_outcome.result

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from services.assignment import directory, handlers
-from services.assignment.bus import bus
-from services.assignment.models import DailySummary, Outbox, SurveyScore
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import DailySummary, Outbox, SurveyScore
+from services.assignment.handlers import cases as handlers, directory
 from services.assignment.tests.test_engine import act, bkk, file, read
 from shared import db
 from shared.events import Event
@@ -34,7 +34,7 @@ def test_step_events_say_whom_to_write_to_and_whether_approval_is_asked(client, 
                        email="manop@up.example", language="en")
     people.tokens.pop("u-director")
     with bus.unit_of_work() as uow:  # the pack's only director now is manop
-        from services.assignment.models import User
+        from services.assignment.adapters.models import User
 
         uow.session.get(User, directory.user_by_name(uow.session, "u-director").id).active = False
         uow.commit()
@@ -54,7 +54,7 @@ def test_a_breach_names_the_assignee_and_the_heads_with_their_addresses(client, 
                        unit="web", language="en")
     code = file(client, people, "up/server-admin", received_at=db.utcnow() - timedelta(days=14))
     with bus.unit_of_work() as uow:  # make sure the unit's officer holds the late step
-        from services.assignment.models import Case, CaseStep
+        from services.assignment.adapters.models import Case, CaseStep
 
         case = uow.session.scalar(select(Case).where(Case.tracking_code == code))
         row = uow.session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "active"))
@@ -131,7 +131,7 @@ def test_survey_scores_feed_the_report_per_sop_and_per_unit(client, people):
     directory.add_user("wipa", "correct horse battery", ["officer"], email="wipa@ict.example", unit="ict")
     code = file(client, people, "sesao-sc/repair")
     with bus.unit_of_work() as uow:
-        from services.assignment.models import Case, CaseStep
+        from services.assignment.adapters.models import Case, CaseStep
 
         case = uow.session.scalar(select(Case).where(Case.tracking_code == code))
         for row in uow.session.scalars(select(CaseStep).where(CaseStep.case_id == case.id)):

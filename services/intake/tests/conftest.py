@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 import shared.config
-from services.intake.bus import bus
-from services.intake.models import Answer, Attachment, Outbox, Request, SurveyAnswer
+from services.intake.adapters.bus import bus
+from services.intake.adapters.models import Answer, Attachment, Outbox, Request, SurveyAnswer
 from shared.config import get_settings
 from sopdesk.testing import drain
 

@@ -7,11 +7,11 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from services.intake.bus import bus
-from services.intake.models import AccessLog, Attachment, Outbox, Request
+from services.intake.adapters.bus import bus
+from services.intake.adapters.models import AccessLog, Attachment, Outbox, Request
 from services.intake.tests.conftest import NOTHING, counts, csrf_from, files_on_disk
-from sopdesk.testing import drain
 from shared.tracking import tracking_token
+from sopdesk.testing import drain
 
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" + b"\x00" * 32
@@ -297,8 +297,8 @@ def test_clean_filename(raw, clean):
 def test_the_case_at_assignment_knows_the_files(client):
     code = filed_code(upload(client, PUBLISH, {"memo_file": [("memo.pdf", PDF)]}))
     drain()
-    from services.assignment.bus import bus as assignment_bus
-    from services.assignment.models import Case
+    from services.assignment.adapters.bus import bus as assignment_bus
+    from services.assignment.adapters.models import Case
 
     with assignment_bus.session() as session:
         case = session.scalar(select(Case).where(Case.tracking_code == code))

@@ -6,8 +6,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from services.intake.bus import bus
-from services.intake.models import Outbox, PrivacyNotice, Request
+from services.intake.adapters.bus import bus
+from services.intake.adapters.models import Outbox, PrivacyNotice, Request
 from services.intake.tests.conftest import NOTHING, counts, csrf_from, files_on_disk, post_json as _post
 from shared.tracking import tracking_token
 
@@ -116,9 +116,8 @@ def test_bad_input_gets_a_field_message_and_stores_nothing(client, change, field
     ("onesqa/aqa-system-dev", {"kickoff_at": "พรุ่งนี้บ่าย"}, "kickoff_at", "19/11/2569 14:30"),
 ])
 def test_every_field_type_refuses_a_wrong_value_in_thai(client, sop, change, field, thai):
-    from shared.packs import find_sop
-
     from services.assignment.tests.test_sops_end_to_end import sample
+    from shared.packs import find_sop
 
     definition = find_sop(sop)
     body = {**{k: GOOD[k] for k in ("requester_name", "requester_email", "requester_unit", "subject", "details",
@@ -280,9 +279,8 @@ def test_the_form_page_puts_each_message_next_to_its_field(client, files_dir, la
 def test_a_request_while_the_database_is_away_gets_a_503_in_thai_and_nothing_is_stored(client, settings):
     """PostgreSQL restarting (bench/chaos.py saw 500s with a traceback): the caller is told to try
     again, in the page's language, with Retry-After; nothing is stored."""
-    from shared.config import get_settings
-
     from services.intake.tests.conftest import NOTHING, counts, post_json
+    from shared.config import get_settings
 
     real = get_settings().database_urls
     away = {**real, "intake": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"}  # nothing listens there
@@ -302,8 +300,8 @@ def test_a_tracking_code_drawn_twice_is_drawn_again_and_the_first_request_keeps_
     the request is filed under a fresh one."""
     from sqlalchemy import select
 
-    from services.intake import handlers
-    from services.intake.models import Request
+    from services.intake.adapters.models import Request
+    from services.intake.handlers import requests as handlers
     from shared.tracking import new_tracking_code
 
     first = json.loads(_post(client, "/intake/requests", GOOD).get_data())["tracking_code"]

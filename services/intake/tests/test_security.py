@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from services.intake.bus import bus
-from services.intake.models import Request
+from services.intake.adapters.bus import bus
+from services.intake.adapters.models import Request
 from services.intake.tests.conftest import NOTHING, counts, csrf_from, post_json
 from services.intake.tests.test_requests import GOOD, REPAIR_FORM
 from shared.tracking import tracking_token

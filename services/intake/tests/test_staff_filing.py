@@ -5,14 +5,14 @@ import io
 
 from sqlalchemy import select
 
-from services.intake.bus import bus
-from services.intake.models import Attachment, Outbox, Request
+from services.intake.adapters.bus import bus
+from services.intake.adapters.models import Attachment, Outbox, Request
 from services.intake.tests.conftest import NOTHING, counts, csrf_from
 from services.intake.tests.test_files import PDF, PUBLISH
 from services.intake.tests.test_requests import GOOD
 from services.intake.tests.test_security import desk_login
-from sopdesk.testing import drain
 from shared.tracking import tracking_token
+from sopdesk.testing import drain
 
 FORM = {**GOOD, "consent": "on"}
 

@@ -3,12 +3,12 @@ records anything: mail scanners open links), answered once per case by a form wi
 CSRF token or by JSON, announced as survey.answered in the same transaction, thanked for."""
 from sqlalchemy import select
 
-from services.intake.bus import bus
-from services.intake.models import Outbox, SurveyAnswer
+from services.intake.adapters.bus import bus
+from services.intake.adapters.models import Outbox, SurveyAnswer
 from services.intake.tests.conftest import act, counts, csrf_from, post_json
 from services.intake.tests.test_tracking import ESARABAN
-from sopdesk.testing import drain
 from shared.tracking import survey_url, tracking_token
+from sopdesk.testing import drain
 
 
 def closed_case(client, staff_token) -> str:
@@ -81,8 +81,8 @@ def test_a_form_answer_is_stored_once_announced_and_thanked_for(client, staff_to
     track = client.get(f"/intake/track/{code}?token={tracking_token(code)}").get_data(as_text=True)
     assert "ท่านประเมินความพึงพอใจแล้ว 4 จาก 5" in track
     drain()  # assignment keeps the score for its reports
-    from services.assignment.bus import bus as assignment_bus
-    from services.assignment.models import SurveyScore
+    from services.assignment.adapters.bus import bus as assignment_bus
+    from services.assignment.adapters.models import SurveyScore
 
     with assignment_bus.session() as session:
         assert session.scalar(select(SurveyScore.score)) == 4

@@ -9,17 +9,17 @@ import re
 import pytest
 from sqlalchemy import select
 
-from services.assignment.bus import bus as assignment_bus
+from services.assignment.adapters.bus import bus as assignment_bus
 from services.assignment.tests.test_assignment import request_submitted
-from services.intake.bus import bus
-from services.intake.models import Answer, Attachment, Outbox
+from services.intake.adapters.bus import bus
+from services.intake.adapters.models import Answer, Attachment, Outbox
 from services.intake.tests.conftest import act, counts, csrf_from, files_on_disk, post_json
-from services.intake.tests.test_files import PDF, EXE
+from services.intake.tests.test_files import EXE, PDF
 from services.intake.tests.test_requests import GOOD
 from shared.i18n import format_datetime
 from shared.messaging import NotReady
-from sopdesk.testing import drain
 from shared.tracking import tracking_token
+from sopdesk.testing import drain
 
 ESARABAN = {"sop": "sesao-sc/esaraban-account", "requester_name": "ครูวิไล ใจดี", "requester_email": "wilai@school.example",
             "requester_unit": "โรงเรียนบ้านดอน", "subject": "ขอบัญชีสารบรรณ", "details": "ครูย้ายมาใหม่",
@@ -115,7 +115,7 @@ def test_a_wrong_token_or_unknown_code_shows_nothing(client):
 def test_a_case_event_before_its_request_waits(clean):
     event = request_submitted("SD-ORPHN-00001")
     assignment_bus.consume(event)
-    from services.assignment.models import Outbox as AssignmentOutbox
+    from services.assignment.adapters.models import Outbox as AssignmentOutbox
 
     with assignment_bus.session() as session:
         opened = session.scalar(select(AssignmentOutbox.envelope).where(AssignmentOutbox.type == "case.opened"))
@@ -263,7 +263,7 @@ def test_a_case_s_events_handled_in_one_batch_keep_one_row_per_step(client, staf
     """The projection as a worker that has fallen behind sees it: the case's opening, a step
     done and the next step started, all in one batch (one transaction, flushed once at its end):
     each step is one row, in its order, as when the events come one by one."""
-    from services.intake.models import Request, RequestStep
+    from services.intake.adapters.models import Request, RequestStep
     from shared.messaging import flush_relays
     from sopdesk.testing import queued_events
 

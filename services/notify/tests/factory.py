@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select, update
 
-from services.notify import handlers
-from services.notify.bus import bus
-from services.notify.models import Delivery
+from services.notify.adapters.bus import bus
+from services.notify.adapters.models import Delivery
+from services.notify.handlers import emails as handlers
 from shared import db
 from shared.config import get_settings
 from shared.events import Event

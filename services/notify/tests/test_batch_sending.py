@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from services.notify import handlers, mailer
-from services.notify.bus import bus
-from services.notify.models import Delivery
-from services.notify.tests.factory import (case_event, contact, deliveries, exhaust_retries, mail_of, opened,
-                                           submitted)
+from services.notify.adapters import mailer
+from services.notify.adapters.bus import bus
+from services.notify.adapters.models import Delivery
+from services.notify.handlers import emails as handlers
+from services.notify.tests.factory import case_event, contact, deliveries, exhaust_retries, mail_of, opened, submitted
 from shared import db
 from shared.config import get_settings, set_settings
 from shared.events import Event

@@ -7,12 +7,12 @@ import json
 import pytest
 from sqlalchemy import select
 
-from services.notify.bus import bus
-from services.notify.models import AccessLog
+from services.notify.adapters.bus import bus
+from services.notify.adapters.models import AccessLog
 from services.notify.tests.factory import deliveries, exhaust_retries, mail_of, opened, submitted
-from sopdesk import cli
 from shared.celery_app import celery
 from shared.config import set_settings
+from sopdesk import cli
 from sopdesk.testing import drain, queued
 
 
@@ -29,7 +29,7 @@ def dead_delivery(code, smtp_away):
 
 @pytest.fixture
 def admin_token(clean):
-    from services.assignment.directory import add_user
+    from services.assignment.handlers.directory import add_user
     from shared.auth import Staff, issue_token
 
     user = add_user("admin1", "correct horse battery", ["admin"])

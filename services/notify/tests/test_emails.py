@@ -5,9 +5,9 @@ import logging
 
 import pytest
 
-from services.notify.bus import bus
-from services.notify.tests.factory import (CHECK, REQUESTER, SOP_TITLE, case_event, contact, deliveries, links,
-                                           mail_of, opened, query_of, sent, step, submitted)
+from services.notify.adapters.bus import bus
+from services.notify.tests.factory import (CHECK, REQUESTER, SOP_TITLE, case_event, contact, deliveries, links, mail_of,
+                                           opened, query_of, sent, step, submitted)
 from shared.config import get_settings
 from shared.tracking import check_tracking_token
 
@@ -314,7 +314,7 @@ def test_the_daily_summary_lists_open_work_and_marks_the_late(clean, mailbox, la
 
 def test_a_staff_member_without_an_email_is_skipped_and_logged(clean, mailbox, caplog):
     code = "SD-NOADR-00001"
-    caplog.set_level(logging.INFO, logger="services.notify.handlers")
+    caplog.set_level(logging.INFO, logger="services.notify.handlers.emails")
     bus.consume(case_event("case.step_started", code, subject="จอฟ้า",
                            step=step(assignee="somchai", assignee_contact=contact("somchai", None))))
     bus.consume(case_event("staff.daily_summary", "summary:somchai:2026-11-23", username="somchai",

@@ -3,9 +3,8 @@ break in a name or subject is written as a space inside one encoded header line,
 but one plain address is refused (the email goes dead at once, without retries)."""
 import pytest
 
-from services.notify.bus import bus
-from services.notify.tests.factory import (REQUESTER, case_event, contact, deliveries, opened, sent, step,
-                                           submitted)
+from services.notify.adapters.bus import bus
+from services.notify.tests.factory import REQUESTER, case_event, contact, deliveries, opened, sent, step, submitted
 from shared.config import get_settings
 
 INJECTED = "\r\nBcc: victim@evil.example"

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select, update
 
-from services.notify import handlers
-from services.notify.bus import bus
-from services.notify.models import Delivery, EarlyEvent
+from services.notify.adapters.bus import bus
+from services.notify.adapters.models import Delivery, EarlyEvent
+from services.notify.handlers import emails as handlers
 from services.notify.tests.factory import deliveries, exhaust_retries, opened, submitted
 from shared import db
 from shared.config import get_settings, set_settings
@@ -131,7 +131,7 @@ def test_the_migrations_build_the_tables_the_models_describe(clean):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from services.notify.models import Base
+    from services.notify.adapters.models import Base
 
     with bus.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),

@@ -5,8 +5,8 @@ The events are shaped as procurement sends them (the issue-5 event contract)."""
 import pytest
 from sqlalchemy import func, select
 
-from services.notify.bus import bus
-from services.notify.models import Delivery
+from services.notify.adapters.bus import bus
+from services.notify.adapters.models import Delivery
 from services.notify.tests.factory import deliveries, links, mail_of
 from shared.config import get_settings
 from shared.events import Event

@@ -16,10 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from services.notify import handlers
-from services.notify.bus import bus
-from services.notify.tests.factory import (REQUESTER, deliveries, exhaust_retries, mail_of, opened, sent,
-                                           submitted)
+from services.notify.adapters.bus import bus
+from services.notify.handlers import emails as handlers
+from services.notify.tests.factory import REQUESTER, deliveries, exhaust_retries, mail_of, opened, sent, submitted
 from shared.config import get_settings, set_settings
 from shared.mailcatcher import MailStore, free_port
 

@@ -7,8 +7,8 @@ import functools
 
 import pytest
 
-from services.assignment import directory
-from services.assignment.directory import add_user
+from services.assignment.handlers import directory
+from services.assignment.handlers.directory import add_user
 from shared.auth import Staff, hash_password, issue_token
 
 PASSWORD = "correct horse battery"

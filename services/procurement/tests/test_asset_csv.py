@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from services.procurement import csvio, vendors
-from services.procurement.bus import bus
-from services.procurement.models import AccessLog, Asset, Vendor
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import AccessLog, Asset, Vendor
+from services.procurement.handlers import csvio, vendors
 from services.procurement.tests.test_vendors import people, tax_id  # noqa: F401  (fixture)
 from shared.auth import Staff
 

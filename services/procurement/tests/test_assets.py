@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from services.procurement.bus import bus
-from services.procurement.models import AccessLog, Asset, AssetLoan, Claim, Outbox
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import AccessLog, Asset, AssetLoan, Claim, Outbox
 from services.procurement.tests.test_vendors import call, people, tax_id  # noqa: F401  (fixture)
 from shared.events import Event
 from shared.i18n import BANGKOK
@@ -302,8 +302,8 @@ def test_a_repair_case_waiting_on_the_vendor_opens_and_resolves_a_claim(client, 
     assert [c["tracking_code"] for c in detail["claims"]] == [code]
 
     # the same wait announced again by a different event: still one claim
-    from services.assignment.bus import bus as assignment_bus
-    from services.assignment.models import Outbox as AssignmentOutbox
+    from services.assignment.adapters.bus import bus as assignment_bus
+    from services.assignment.adapters.models import Outbox as AssignmentOutbox
 
     with assignment_bus.session() as session:
         envelope = session.scalar(select(AssignmentOutbox.envelope).where(
@@ -349,7 +349,7 @@ def test_a_leased_asset_claim_and_an_asset_on_loan_keeps_its_status(client, peop
 
 
 def test_a_tag_is_found_exactly_first_then_whatever_its_letters_case(client, people):
-    from services.procurement.assets import find_asset
+    from services.procurement.handlers.assets import find_asset
 
     first = make_asset(client, people, tag="PC-07", model="first registered")
     second = make_asset(client, people, tag="pc-07", model="second registered")

@@ -2,18 +2,17 @@
 contract (``projects.contract_blockers``, which ``contracts.create_contract`` applies)."""
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-
-import threading
 
 import pytest
 from sqlalchemy import text
 
-from services.procurement import common, contracts
-from services.procurement.bus import bus
-from services.procurement.errors import ProcurementError
-from services.procurement.models import Contract
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import Contract
+from services.procurement.handlers import common, contracts
+from services.procurement.handlers.errors import ProcurementError
 from services.procurement.tests.test_contracts import contract_body, count, events, make_project, make_vendor, post
 from shared.auth import Staff
 from shared.i18n import BANGKOK

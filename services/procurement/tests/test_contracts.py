@@ -13,10 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from sqlalchemy import func, select
 
-from services.procurement import contracts, projects
-from services.procurement.bus import bus
-from services.procurement.models import (AccessLog, Acceptance, Approval, Committee, CommitteeMember, Contract,
-                                         Document, Incident, Milestone, Outbox, Project, Vendor, VendorContact)
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import (Acceptance, AccessLog, Approval, Committee, CommitteeMember, Contract,
+                                                  Document, Incident, Milestone, Outbox, Project, Vendor, VendorContact)
+from services.procurement.handlers import contracts, projects
 from shared.i18n import BANGKOK
 
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"

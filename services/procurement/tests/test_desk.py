@@ -14,10 +14,11 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import func, select
 
-from services.procurement import contracts, timeline
-from services.procurement.bus import bus
-from services.procurement.models import (Acceptance, AccessLog, Approval, Asset, Committee, CommitteeMember,
-                                         Contract, Document, Milestone, Project, Quote, Vendor)
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import (Acceptance, AccessLog, Approval, Asset, Committee, CommitteeMember,
+                                                  Contract, Document, Milestone, Project, Quote, Vendor)
+from services.procurement.entrypoints import timeline
+from services.procurement.handlers import contracts
 from services.procurement.tests.conftest import PASSWORD
 from shared.i18n import BANGKOK, THAI_MONTHS, THAI_MONTHS_SHORT
 
@@ -395,7 +396,7 @@ def test_supplies_record_a_delivery_from_the_desk(client, data):
 
 
 def test_what_falls_due_with_the_overdue_first_and_working_days_left(client, data):
-    from services.procurement import reminders
+    from services.procurement.handlers import reminders
 
     today = data["today"]
     login(client, "u-officer")

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from services.procurement import timeline
+from services.procurement.entrypoints import timeline
 from services.procurement.tests.conftest import PASSWORD
 from services.procurement.tests.test_desk import build
 

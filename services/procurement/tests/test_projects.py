@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from services.procurement.bus import bus
-from services.procurement.models import (Acceptance, AccessLog, Approval, Committee, CommitteeMember, Contract,
-                                         Document, Milestone, Outbox, Project, Quote, Vendor)
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import (Acceptance, AccessLog, Approval, Committee, CommitteeMember, Contract,
+                                                  Document, Milestone, Outbox, Project, Quote, Vendor)
 from shared.config import get_settings
 from shared.events import Event
 from shared.i18n import BANGKOK

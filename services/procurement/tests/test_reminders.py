@@ -14,16 +14,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from services.assignment.bus import bus as assignment_bus
-from services.assignment.models import Outbox as AssignmentOutbox
-from services.procurement import reminders
-from services.procurement.bus import bus
-from services.procurement.models import (CalendarDay, Committee, CommitteeMember, Contract, Milestone,
-                                         MilestoneNotice, Outbox, Project, Vendor, VendorContact)
-from sopdesk.cli import main as sopdesk
+from services.assignment.adapters.bus import bus as assignment_bus
+from services.assignment.adapters.models import Outbox as AssignmentOutbox
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import (CalendarDay, Committee, CommitteeMember, Contract, Milestone,
+                                                  MilestoneNotice, Outbox, Project, Vendor, VendorContact)
+from services.procurement.handlers import reminders
 from shared.config import get_settings, set_settings
 from shared.events import Event
 from shared.i18n import BANGKOK
+from sopdesk.cli import main as sopdesk
 from sopdesk.testing import drain
 
 OFFICER = {"name": "นางสาวพัสดุ ใจดี", "email": "officer@office.example", "language": "th"}
@@ -344,7 +344,7 @@ def test_an_officer_on_the_committee_is_told_once(clean):
 
 def test_nobody_to_tell_still_records_the_notice_and_warns(clean, caplog):
     make_contract([date(2026, 11, 23)], officer=None, members=[("นายไม่มี อีเมล", None, "th", "inspection")])
-    with caplog.at_level(logging.WARNING, logger="services.procurement.reminders"):
+    with caplog.at_level(logging.WARNING, logger="services.procurement.handlers.reminders"):
         assert reminders.send_due_notices(bkk(2026, 11, 16, 9, 0))["due"] == 1
     [envelope] = events()
     assert envelope["payload"]["recipients"] == []

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from services.assignment import directory
-from services.procurement.bus import bus
-from services.procurement.models import AccessLog, Claim, Contract, Project, Quote, Vendor, VendorContact
-from services.procurement.vendors import tax_id_check_digit, valid_tax_id
+from services.assignment.handlers import directory
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import AccessLog, Claim, Contract, Project, Quote, Vendor, VendorContact
+from services.procurement.handlers.vendors import tax_id_check_digit, valid_tax_id
 from shared.auth import Staff, hash_password, issue_token
 
 PASSWORD = "correct horse battery"

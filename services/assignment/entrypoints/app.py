@@ -1,0 +1,17 @@
+"""Assignment's app factory."""
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.config import Settings
+from shared.web import create_service_app
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    from services.assignment.adapters.bus import bus
+    from services.assignment.entrypoints.desk import desk
+    from services.assignment.entrypoints.views import blp
+    from services.assignment.handlers import cases as handlers  # noqa: F401  (event handlers)
+
+    return create_service_app("assignment", "assignment", [blp], settings, bus=bus,
+                              extra_setup=lambda app: app.register_blueprint(desk))

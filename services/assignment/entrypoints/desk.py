@@ -1,0 +1,170 @@
+"""The staff desk: web pages (Thai and English) for logging in, my work and my unit's queue, a
+case's timeline with the actions I may take now, and each SOP's manual table and flowchart.
+A thin edge: forms are validated by the same marshmallow schemas as the API and handed to the
+same use cases. Logged in by a session cookie; every form carries the session's CSRF token."""
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from services.assignment.adapters import packstore
+from services.assignment.adapters.bus import bus
+from services.assignment.handlers import cases as handlers, directory
+from services.assignment.handlers.engine import ActionError, Command
+from services.assignment.schemas import ActionSchema, TokenRequestSchema
+from shared import db, i18n
+from shared.auth import csrf_ok, current_staff, log_in, log_out
+from shared.packs.flowchart import render_svg
+from shared.web import flatten_errors
+
+desk = Blueprint("desk", __name__, url_prefix="/assignment")
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        staff = current_staff()
+        if staff is None:
+            return redirect(url_for("desk.login", next=request.full_path.rstrip("?")))
+        if request.method == "POST" and not csrf_ok():
+            abort(403, "The form has expired or did not come from sopdesk; reload it and try again.")
+        return view(staff, *args, **kwargs)
+
+    return wrapper
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("desk.work")
+
+
+@desk.route("/login", methods=["GET", "POST"])
+def login():
+    lang = i18n.current_language()
+    errors: dict = {}
+    if request.method == "POST":
+        if not csrf_ok():
+            errors = {"_schema": ["The form has expired; please try again."]}
+        else:
+            try:
+                creds = TokenRequestSchema().load(request.form.to_dict())
+            except ValidationError as exc:
+                errors = flatten_errors(exc.messages)
+            else:
+                staff = directory.authenticate(creds["username"], creds["password"])
+                if staff is not None:
+                    log_in(staff)
+                    return redirect(_safe_next(request.args.get("next")))
+                errors = {"password": [i18n.translate("errors.login", lang)]}
+    status = 401 if errors.get("password") else (422 if errors else 200)
+    return render_template("assignment/login.html", errors=errors, username=request.form.get("username", "")), status
+
+
+@desk.route("/logout", methods=["POST"])
+@login_required
+def logout(staff):
+    log_out()
+    return redirect(url_for("desk.login"))
+
+
+def _rows(pairs):
+    """(step row, case) pairs as what the work table shows."""
+    now = db.utcnow()
+    out = []
+    for row, case in pairs:
+        sop = packstore.sop_for(case.sop, case.pack_version)
+        definition = sop.step(row.step) if sop else None
+        out.append({"code": case.tracking_code, "subject": case.subject, "sop": sop, "step": row,
+                    "title": definition.title if definition else {"th": row.step},
+                    "overdue": bool(row.due_at and row.due_at < now),
+                    "case_overdue": bool(case.due_at and case.due_at < now and case.paused_since is None)})
+    return out
+
+
+@desk.route("/desk")
+@login_required
+def work(staff):
+    queues = handlers.my_work(staff)
+    candidates = {}
+    with bus.session() as session:
+        for row, case in queues["unit"] + queues["unassigned"]:
+            sop = packstore.sop_for(case.sop, case.pack_version)
+            roles = tuple(r for r in sop.step(row.step).roles if r not in directory.NOT_ASSIGNED) if sop else ()
+            candidates[row.id] = directory.holders(session, roles, pack=case.sop.split("/")[0]) if roles else []
+    return render_template("assignment/work.html", mine=_rows(queues["mine"]), unit=_rows(queues["unit"]),
+                           unassigned=_rows(queues["unassigned"]), candidates=candidates, actor=queues["actor"],
+                           staff=staff)
+
+
+@desk.route("/desk/cases/<code>")
+@login_required
+def case_page(staff, code: str, errors: dict | None = None, status: int = 200):
+    case = handlers.read_case(code, staff, purpose="staff desk: case page")
+    if case is None:
+        abort(404)
+    sop = packstore.sop_for(case.sop, case.pack_version)
+    actions = handlers.allowed_actions(case, staff)
+    candidates = {}
+    with bus.session() as session:
+        for action in actions:
+            if "assign" in action["actions"]:
+                roles = tuple(r for r in sop.step(action["step"]).roles if r not in directory.NOT_ASSIGNED)
+                names = list(case.team or []) if "team" in sop.step(action["step"]).roles else []
+                candidates[action["step"]] = sorted(set(names) | set(
+                    directory.holders(session, roles, pack=case.sop.split("/")[0]) if roles else []))
+    return render_template("assignment/case.html", case=case, sop=sop, actions=actions, candidates=candidates,
+                           errors=errors or {}, now=db.utcnow(), staff=staff), status
+
+
+@desk.route("/desk/cases/<code>/act", methods=["POST"])
+@login_required
+def act(staff, code: str):
+    form = request.form
+    data = {"step": form.get("step", ""), "outcome": form.get("outcome", ""), "note": form.get("note") or None,
+            "assignee": form.get("assignee") or None, "target": form.get("target") or None,
+            "values": {k[len("values."):]: v for k, v in form.items() if k.startswith("values.") and v != ""},
+            "team": [n.strip() for n in form.get("team", "").split(",") if n.strip()]}
+    if form.get("doc_key") and form.get("doc_name"):
+        data["documents"] = [{"key": form["doc_key"], "name": form["doc_name"], "ref": form.get("doc_ref", "")}]
+    try:
+        command = Command(**ActionSchema().load(data))
+    except ValidationError as exc:
+        return case_page.__wrapped__(staff, code, errors=flatten_errors(exc.messages), status=422)
+    try:
+        handlers.act(code, staff, command)
+    except LookupError:
+        abort(404)
+    except ActionError as exc:
+        return case_page.__wrapped__(staff, code, errors=exc.errors or {"_schema": [exc.message]},
+                                     status=exc.status)
+    flash(i18n.translate("desk.done_ok", i18n.current_language()))
+    if form.get("next"):
+        return redirect(_safe_next(form["next"]))
+    return redirect(url_for("desk.case_page", code=code))
+
+
+@desk.route("/sops")
+def sops():
+    return render_template("assignment/sops.html", packs=packstore.latest_packs())
+
+
+@desk.route("/sops/<pack>/<sop>")
+def sop_page(pack: str, sop: str):
+    found = packstore.sop_for(f"{pack}/{sop}")
+    if found is None:
+        abort(404)
+    lang = i18n.current_language()
+    return render_template("assignment/sop.html", sop=found, svg=render_svg(found, lang))
+
+
+@desk.route("/sops/<pack>/<sop>/flowchart.svg")
+def sop_flowchart(pack: str, sop: str):
+    found = packstore.sop_for(f"{pack}/{sop}")
+    if found is None:
+        abort(404)
+    return Response(render_svg(found, i18n.current_language()), mimetype="image/svg+xml")

@@ -1,0 +1,20 @@
+"""Assignment's Celery tasks: its durable consumer, outbox sweep and missed-deadline sweep."""
+from services.assignment.adapters.bus import bus
+from services.assignment.handlers import cases as handlers  # also registers the event handlers
+from shared.celery_app import celery
+from shared.tasks import register_service_tasks
+
+handle_event, handle_events, sweep_outbox = register_service_tasks(bus)
+
+
+@celery.task(name="assignment.sweep_sla", ignore_result=True)
+def sweep_sla():
+    """Report each step and case deadline that has passed, once (``sla.breached``)."""
+    result = handlers.sweep_sla()
+    return {"steps": result.steps, "cases": result.cases}
+
+
+@celery.task(name="assignment.daily_summaries", ignore_result=True)
+def daily_summaries():
+    """Each person's open work, once per working day from SOPDESK_DAILY_SUMMARY_AT."""
+    return handlers.send_daily_summaries()

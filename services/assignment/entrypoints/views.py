@@ -1,0 +1,107 @@
+"""Assignment's API: staff log in, list and read cases, act on them. (The desk's pages are in desk.py.)"""
+from __future__ import annotations
+
+from flask import abort, request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from services.assignment.handlers import cases as handlers, directory
+from services.assignment.handlers.engine import ActionError, Command
+from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSchema, CaseSummarySchema,
+                                         SatisfactionQuerySchema, SatisfactionSchema, TokenRequestSchema, TokenSchema)
+from shared import i18n
+from shared.auth import current_staff, issue_token, staff_required
+from shared.config import get_settings
+from shared.web import FieldErrorsSchema, error_response, flatten_errors
+
+blp = Blueprint("assignment", __name__, url_prefix="/assignment", description="Cases, steps and staff")
+
+
+@blp.route("/auth/token", methods=["POST"])
+@blp.doc(summary="Exchange a username and password for a bearer token",
+         requestBody={"required": True, "content": {"application/json": {"schema": TokenRequestSchema},
+                                                     "application/x-www-form-urlencoded": {"schema": TokenRequestSchema}}})
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema, description="wrong username or password")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages")
+def token():
+    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(data, dict):
+        return error_response(400, {"_schema": ["the body must be a JSON object"]})
+    try:
+        creds = TokenRequestSchema().load(data)
+    except ValidationError as exc:
+        return error_response(422, flatten_errors(exc.messages))
+    staff = directory.authenticate(creds["username"], creds["password"])
+    if staff is None:
+        return error_response(401, {"password": [i18n.translate("errors.login", i18n.current_language())]},
+                              "Wrong username or password.")
+    return {"access_token": issue_token(staff), "token_type": "bearer",
+            "expires_in": get_settings().token_hours * 3600, "roles": list(staff.roles)}
+
+
+@blp.route("/cases")
+@staff_required()
+@blp.doc(security=[{"bearer": []}], summary="Cases, newest first")
+@blp.arguments(CaseQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, CaseSummarySchema(many=True))
+@blp.alt_response(401, schema=FieldErrorsSchema)
+def cases(**filters):
+    return handlers.list_cases(**filters)
+
+
+@blp.route("/cases/<code>")
+@staff_required()
+@blp.doc(security=[{"bearer": []}], summary="One case by tracking code, with its steps and the caller's actions")
+@blp.response(200, CaseSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(404, schema=FieldErrorsSchema)
+def case(code: str):
+    staff = current_staff()
+    found = handlers.read_case(code, staff)
+    if found is None:
+        abort(404)
+    found.actions = handlers.allowed_actions(found, staff)
+    return found
+
+
+@blp.route("/cases/<code>/actions", methods=["POST"])
+@staff_required()
+@blp.doc(security=[{"bearer": []}],
+         summary="Act on the case's current step: one of its outcomes, or assign / set-target / note",
+         requestBody={"required": True, "content": {"application/json": {"schema": ActionSchema}}})
+@blp.response(200, CaseSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(403, schema=FieldErrorsSchema, description="your roles may not act on this step")
+@blp.alt_response(404, schema=FieldErrorsSchema)
+@blp.alt_response(409, schema=FieldErrorsSchema, description="not the current step, or the case is closed")
+@blp.alt_response(422, schema=FieldErrorsSchema, description="not an outcome of the step, or missing values")
+def act(code: str):
+    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(data, dict):
+        return error_response(400, {"_schema": ["the body must be a JSON object"]})
+    try:
+        command = Command(**ActionSchema().load(data))
+    except ValidationError as exc:
+        return error_response(422, flatten_errors(exc.messages))
+    staff = current_staff()
+    try:
+        handlers.act(code, staff, command)
+    except LookupError:
+        abort(404)
+    except ActionError as exc:
+        return error_response(exc.status, exc.errors or {"_schema": [exc.message]}, exc.message)
+    found = handlers.read_case(code, staff, purpose="staff action on a case")
+    found.actions = handlers.allowed_actions(found, staff)
+    return found
+
+
+@blp.route("/reports/satisfaction")
+@staff_required("head", "director", "deputy-director", "subhead")
+@blp.doc(security=[{"bearer": []}], summary="Requesters' satisfaction scores per SOP and per unit")
+@blp.arguments(SatisfactionQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, SatisfactionSchema)
+@blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(403, schema=FieldErrorsSchema, description="heads, directors and admins only")
+def satisfaction(fiscal_year: int | None = None):
+    return handlers.satisfaction(fiscal_year)

@@ -1,0 +1,497 @@
+"""Assignment's use cases: open a case when a request is submitted, act on it, resume it when
+another service says what it waited for, report missed deadlines, and read cases and work for
+staff. Each use case is one unit of work: the change, its trail and its events commit together.
+The rules themselves are in ``engine``. No Flask here."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from services.assignment.adapters import packstore
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import (AccessLog, Case, CaseStep, DailySummary, EarlyAssetCheck, SurveyScore,
+                                                 TrailEntry)
+from services.assignment.handlers import directory
+from services.assignment.handlers.engine import (ActionError, Command, Conflict, Engine, Forbidden, Invalid,
+                                                 calendar as working_calendar, emit_case_event, may_act)
+from shared import db, i18n
+from shared.audit import log_access
+from shared.auth import Staff
+from shared.config import get_settings
+from shared.events import Event
+from shared.i18n import BANGKOK
+from shared.messaging import PermanentError, UnitOfWork
+from shared.packs import Sop
+from shared.workcal import fiscal_year_bounds
+
+__all__ = ["ActionError", "Conflict", "Forbidden", "Invalid", "act", "allowed_actions", "list_cases", "my_work",
+           "open_case", "read_case", "satisfaction", "send_daily_summaries", "sweep_sla"]
+
+
+def _sop(case: Case, session=None) -> Sop:
+    sop = packstore.sop_for(case.sop, case.pack_version, session)
+    if sop is None:
+        raise PermanentError(f"{case.sop} version {case.pack_version} is not loaded")
+    return sop
+
+
+@bus.handles("request.submitted")
+def open_case(uow: UnitOfWork, event: Event) -> None:
+    payload = event.payload
+    sop = packstore.sop_for(payload["sop"], session=uow.session)
+    if sop is None:
+        raise PermanentError(f"no SOP {payload['sop']} is loaded")
+    now = db.utcnow()
+    early_check = _take_early_asset_check(uow, payload["tracking_code"])
+    case = Case(
+        id=db.new_id(),  # known now, so that nothing needs flushing before the commit
+        tracking_code=payload["tracking_code"],
+        request_event_id=event.id,
+        sop=sop.full_key,
+        pack_version=sop.pack_version,
+        status="open",
+        subject=payload["subject"],
+        details=payload["details"],
+        requester_name=payload["requester"]["name"],
+        requester_unit=payload["requester"]["unit"],
+        fields=payload.get("fields") or {},
+        attachments=payload.get("attachments") or [],
+        channel=payload.get("channel", "web"),
+        received_at=datetime.fromisoformat(payload["received_at"]),
+        opened_at=now,
+        team=[],
+        values={},
+        seq=0,
+        paused_minutes=0,
+        asset=early_check,  # the case is new: a check kept before it is the newest it has seen
+    )
+    uow.session.add(case)
+    Engine(uow, case, sop, now).open()
+
+
+def _locked_case(uow: UnitOfWork, tracking_code: str) -> Case | None:
+    """The case, locked for this transaction (two actors never move it at once). A case this
+    transaction is opening (an earlier event of its batch) is its own, not yet flushed: no other
+    can see it. Otherwise one read that flushes nothing first: a stored case comes back as the
+    object this session holds, with what earlier events of the batch changed on it."""
+    for pending in uow.session.new:
+        if isinstance(pending, Case) and pending.tracking_code == tracking_code:
+            return pending
+    with uow.session.no_autoflush:
+        return uow.session.scalar(select(Case).where(Case.tracking_code == tracking_code).with_for_update())
+
+
+def act(tracking_code: str, staff: Staff, command: Command) -> None:
+    """An action by a staff member; raises ``ActionError`` (403/409/422) and then changes nothing."""
+    with bus.unit_of_work() as uow:
+        case = _locked_case(uow, tracking_code)
+        if case is None:
+            raise LookupError(tracking_code)
+        actor = directory.actor(uow.session, staff.user_id)
+        if actor is None:
+            raise Forbidden("your account is not active")
+        Engine(uow, case, _sop(case, uow.session)).act(actor, command)
+        uow.commit()
+
+
+def _resume(uow: UnitOfWork, event: Event, waiting_on: str, actor: str) -> None:
+    payload = event.payload
+    case = _locked_case(uow, payload["tracking_code"])
+    if case is None:
+        raise PermanentError(f"no case {payload['tracking_code']}")
+    files = [a for a in payload.get("attachments") or [] if isinstance(a, dict) and a.get("id")]
+    documents = [{"key": a.get("field") or "answer", "name": a.get("name") or "", "ref": f"file:{a['id']}"}
+                 for a in files]
+    resumed = Engine(uow, case, _sop(case, uow.session)).resume_wait(waiting_on, actor, note=payload.get("note"),
+                                                        step_key=payload.get("step"), documents=documents)
+    if resumed and files:
+        case.attachments = [*(case.attachments or []), *files]  # the requester's answer: their files too
+    if not resumed:
+        # already moved on (by hand, or a repeat of the news): keep the fact in the trail only
+        uow.session.add(TrailEntry(case_id=case.id, kind="ignored", actor=actor, step=payload.get("step"),
+                                   data={"event": event.type, "event_id": event.id}))
+
+
+@bus.handles("procurement.delivered")
+def on_procurement_delivered(uow: UnitOfWork, event: Event) -> None:
+    """Procurement says the parts (or goods) bought for a case arrived."""
+    _resume(uow, event, "procurement-delivery", "procurement")
+
+
+@bus.handles("procurement.contract_completed")
+def on_contract_completed(uow: UnitOfWork, event: Event) -> None:
+    """Procurement says the last milestone of the contract serving a case is accepted and paid."""
+    _resume(uow, event, "procurement-contract", "procurement")
+
+
+@bus.handles("procurement.asset_checked")
+def on_asset_checked(uow: UnitOfWork, event: Event) -> None:
+    """Procurement looked up the asset the request names (found or not; under warranty on the day
+    the request was received; leased; the vendor to claim from): keep it on the case, for the
+    desk and ``GET /assignment/cases/<code>``. The case is opened from the same request by this
+    service at the same time, so the check may come first: it is then kept in
+    ``early_asset_checks`` and the case takes it when it opens (no retry). Whatever the order, the
+    newest check (``checked_at``) wins; a repeat, or an older check arriving after a newer one,
+    changes nothing."""
+    payload = event.payload
+    code = payload["tracking_code"]
+    checked_at = _moment(payload.get("checked_at")) or event.occurred_at
+    asset = payload.get("asset")
+    record = {"asset_tag": payload.get("asset_tag"), "found": bool(payload.get("found")),
+              "asset": asset if isinstance(asset, dict) else None, "checked_at": checked_at.isoformat()}
+    case = _locked_case(uow, code)
+    if case is None:
+        _lock_opening(uow, code)
+        case = _locked_case(uow, code)  # opened (and committed) while this waited for the lock
+    if case is None:
+        # the newest check per request is kept: the same rule as on the case, in the upsert
+        stored_at = checked_at if checked_at.tzinfo else checked_at.replace(tzinfo=timezone.utc)
+        row = insert(EarlyAssetCheck).values(tracking_code=code, checked_at=stored_at, asset=record,
+                                             created_at=db.utcnow())
+        uow.session.execute(row.on_conflict_do_update(
+            index_elements=[EarlyAssetCheck.tracking_code],
+            set_={"checked_at": row.excluded.checked_at, "asset": row.excluded.asset},
+            where=EarlyAssetCheck.checked_at <= row.excluded.checked_at))
+        return
+    kept = _moment((case.asset or {}).get("checked_at"))
+    if kept is not None and kept > checked_at:
+        return
+    case.asset = record
+
+
+# the first key of the two-key advisory locks that serialise opening a case with keeping an
+# early asset check for it (the second is the tracking code's hash); an arbitrary constant
+_OPENING_LOCK = 7301
+
+
+def _lock_opening(uow: UnitOfWork, tracking_code: str) -> None:
+    """Until this transaction ends, no other may open the case ``tracking_code`` or keep an early
+    asset check for it. Without it, a check that finds no case and a case that finds no early
+    check could commit side by side (each not seeing the other's uncommitted row), and the check
+    would be lost. With it the second to lock, reading after the first committed, sees the
+    first's row."""
+    db.lock_for_transaction(uow.session, _OPENING_LOCK, tracking_code)
+
+
+def _take_early_asset_check(uow: UnitOfWork, tracking_code: str) -> dict | None:
+    """The asset check that arrived before this case opened (the newest, if several did), taken
+    out of ``early_asset_checks``; None when there is none."""
+    _lock_opening(uow, tracking_code)
+    with uow.session.no_autoflush:  # early checks are written by Core statements: nothing pending
+        return uow.session.execute(
+            delete(EarlyAssetCheck.__table__).where(EarlyAssetCheck.tracking_code == tracking_code)
+            .returning(EarlyAssetCheck.__table__.c.asset)).scalar()
+
+
+def _moment(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+i18n.register({
+    "desk.asset.title": {"th": "ครุภัณฑ์ที่แจ้ง (จากทะเบียนครุภัณฑ์)", "en": "The asset (from the asset register)"},
+    "desk.asset.not_found": {"th": "ไม่พบหมายเลขครุภัณฑ์ {tag} ในทะเบียน", "en": "Asset tag {tag} is not in the register"},
+    "desk.asset.tag": {"th": "หมายเลขครุภัณฑ์", "en": "Asset tag"},
+    "desk.asset.kind": {"th": "ประเภท / รุ่น", "en": "Kind / model"},
+    "desk.asset.serial": {"th": "หมายเลขเครื่อง", "en": "Serial number"},
+    "desk.asset.location": {"th": "ที่ตั้ง", "en": "Location"},
+    "desk.asset.ownership": {"th": "การได้มา", "en": "Owned or leased"},
+    "desk.asset.owned": {"th": "ครุภัณฑ์ของหน่วยงาน", "en": "Owned"},
+    "desk.asset.leased": {"th": "เช่าจากผู้ให้เช่า", "en": "Leased"},
+    "desk.asset.warranty_ends": {"th": "สิ้นสุดการรับประกัน", "en": "Warranty ends"},
+    "desk.asset.no_warranty": {"th": "ไม่มีข้อมูลการรับประกัน", "en": "No warranty recorded"},
+    "desk.asset.under_warranty": {"th": "อยู่ในประกัน ณ วันที่รับแจ้ง", "en": "Under warranty when the request was received"},
+    "desk.asset.out_of_warranty": {"th": "หมดประกันแล้ว ณ วันที่รับแจ้ง", "en": "Out of warranty when the request was received"},
+    "desk.asset.vendor": {"th": "ร้านหรือบริษัทที่ต้องติดต่อเคลม", "en": "Vendor to claim from"},
+    "desk.asset.tax_id": {"th": "เลขประจำตัวผู้เสียภาษี", "en": "Tax id"},
+    "desk.asset.no_vendor": {"th": "ไม่มีผู้ขายในทะเบียน", "en": "No vendor recorded"},
+    "desk.asset.emergency": {"th": "ติดต่อกรณีเร่งด่วน", "en": "emergency contact"},
+    "desk.asset.claim_hint": {"th": "อยู่ในประกันหรือเป็นเครื่องเช่า: ติดต่อเคลมกับผู้ขายด้านล่าง",
+                              "en": "Under warranty or leased: claim from the vendor below"},
+})
+
+
+@bus.handles("request.answered")
+def on_request_answered(uow: UnitOfWork, event: Event) -> None:
+    """The requester answered a return for correction (through the tracking page)."""
+    _resume(uow, event, "requester", "requester")
+
+
+# ---------------------------------------------------------------------------------------------
+# deadlines
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    steps: int
+    cases: int
+
+
+def sweep_sla(now: datetime | None = None, batch: int = 500) -> SweepResult:
+    """Report every step and case deadline that has passed, exactly once each. The queries use
+    the partial indexes on due times of unreported open work, so they read only what is late;
+    ``SKIP LOCKED`` lets two sweeps run side by side without reporting anything twice."""
+    now = now or db.utcnow()
+
+    def late_steps(uow: UnitOfWork):
+        # the case is locked with its step (an action locks the case too), so a sweep and an
+        # action, or two sweeps, never interleave on one case's event sequence
+        query = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+                 .where(CaseStep.status == "active", CaseStep.breached_at.is_(None),
+                        CaseStep.due_at.is_not(None), CaseStep.due_at < now)
+                 .order_by(CaseStep.due_at).limit(batch)
+                 .with_for_update(skip_locked=True, of=(CaseStep, Case)))
+        return uow.session.execute(query).all()
+
+    def report_step(uow: UnitOfWork, found) -> None:
+        row, case = found
+        row.breached_at = now
+        _breach(uow, case, "step", row.due_at, row)
+
+    def late_cases(uow: UnitOfWork):
+        query = (select(Case).where(Case.status == "open", Case.deadline_breached_at.is_(None),
+                                    Case.due_at.is_not(None), Case.due_at < now, Case.paused_since.is_(None))
+                 .order_by(Case.due_at).limit(batch).with_for_update(skip_locked=True))
+        return list(uow.session.scalars(query))
+
+    def report_case(uow: UnitOfWork, case: Case) -> None:
+        case.deadline_breached_at = now
+        _breach(uow, case, "case", case.due_at, None)
+
+    return SweepResult(_in_batches(late_steps, report_step, batch), _in_batches(late_cases, report_case, batch))
+
+
+def _in_batches(select_late, report, batch: int) -> int:
+    """Report what ``select_late`` finds, one transaction per batch, until a batch comes back short."""
+    total = 0
+    while True:
+        with bus.unit_of_work() as uow:
+            found = select_late(uow)
+            for item in found:
+                report(uow, item)
+            uow.commit()
+        total += len(found)
+        if len(found) < batch:
+            return total
+
+
+def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseStep | None) -> None:
+    heads = []
+    if row is not None and row.assignee:
+        user = directory.user_by_name(uow.session, row.assignee)
+        heads = directory.heads_of_unit(uow.session, user.unit if user else None)
+    uow.session.add(TrailEntry(case_id=case.id, kind="breached", actor="sopdesk", step=row.step if row else None,
+                               round=row.round if row else None, data={"deadline": kind, "due_at": due_at.isoformat()}))
+    step = None
+    if row is not None:
+        sop = packstore.sop_for(case.sop, case.pack_version)
+        title = sop.step(row.step).title if sop is not None and any(s.key == row.step for s in sop.steps) else {}
+        step = {"key": row.step, "title": title, "round": row.round, "role": row.role, "assignee": row.assignee,
+                "started_at": row.started_at.isoformat(),
+                "assignee_contact": directory.contact(uow.session, row.assignee)}
+    emit_case_event(uow, case, "sla.breached", {
+        "deadline": kind, "missed_due_at": due_at.isoformat(), "subject": case.subject, "step": step, "heads": heads,
+        "head_contacts": [c for c in (directory.contact(uow.session, h) for h in heads) if c is not None],
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# the daily summary and the satisfaction survey
+
+
+def send_daily_summaries(now: datetime | None = None) -> int:
+    """On a working day, from ``SOPDESK_DAILY_SUMMARY_AT`` (Bangkok time), tell each person with
+    open work what they hold: one ``staff.daily_summary`` per person per day. The summary row and
+    its event commit together, so running this every few seconds (beat does) or twice at once
+    never tells anyone twice. Returns how many summaries this run wrote."""
+    now = now or db.utcnow()
+    local = now.astimezone(BANGKOK)
+    hour, minute = (int(part) for part in get_settings().daily_summary_at.split(":"))
+    if local.time() < time(hour, minute):
+        return 0
+    day = local.date()
+    with bus.unit_of_work() as uow:
+        if not working_calendar(uow.session).is_working_day(day):
+            return 0
+        told_today = select(DailySummary.username).where(DailySummary.day == day)
+        rows = uow.session.execute(
+            select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+            .where(CaseStep.status == "active", CaseStep.assignee.is_not(None),
+                   CaseStep.assignee.not_in(told_today))
+            .order_by(CaseStep.due_at.is_(None), CaseStep.due_at, CaseStep.started_at)).all()
+        work: dict[str, list] = defaultdict(list)
+        for row, case in rows:
+            work[row.assignee].append((row, case))
+        written = 0
+        # no flush before the commit: a concurrent run's rows make this one fail there, whole
+        with uow.session.no_autoflush:
+            for username, items in sorted(work.items()):
+                contact = directory.contact(uow.session, username)
+                # a row for everyone considered (an address or not), so that later runs skip them
+                uow.session.add(DailySummary(day=day, username=username, items=len(items)))
+                if contact is None or not contact["email"]:
+                    continue
+                uow.emit("staff.daily_summary", {
+                    "username": username, "day": day.isoformat(), "contact": contact,
+                    "items": [_summary_item(row, case, now) for row, case in items],
+                }, correlation_id=f"summary:{username}:{day.isoformat()}")
+                written += 1
+        try:
+            uow.commit()
+        except IntegrityError:  # another run wrote today's summaries first
+            uow.rollback()
+            return 0
+        return written
+
+
+def _summary_item(row: CaseStep, case: Case, now: datetime) -> dict:
+    sop = packstore.sop_for(case.sop, case.pack_version)
+    step_title = sop.step(row.step).title if sop is not None else {}
+    return {"tracking_code": case.tracking_code, "sop": case.sop, "sop_title": sop.title if sop else {},
+            "step": row.step, "step_title": step_title, "subject": case.subject,
+            "due_at": row.due_at.isoformat() if row.due_at else None,
+            "late": bool(row.due_at and row.due_at < now), "waiting_on": row.waiting_on}
+
+
+@bus.handles("survey.answered")
+def on_survey_answered(uow: UnitOfWork, event: Event) -> None:
+    """Keep a requester's score for the reports. The unit is that of the last staff member who
+    held a step of the case (the unit that served the request)."""
+    payload = event.payload
+    code = payload["tracking_code"]
+    if uow.session.get(SurveyScore, code) is not None:
+        return  # intake allows one answer per case; a second event changes nothing
+    case = uow.session.scalar(select(Case).where(Case.tracking_code == code))
+    unit = None
+    if case is not None:
+        last = uow.session.scalar(select(CaseStep.assignee).where(CaseStep.case_id == case.id,
+                                                                   CaseStep.assignee.is_not(None))
+                                  .order_by(CaseStep.position.desc()).limit(1))
+        user = directory.user_by_name(uow.session, last) if last else None
+        unit = user.unit if user else None
+    uow.session.add(SurveyScore(tracking_code=code, sop=payload.get("sop") or (case.sop if case else ""),
+                                unit=unit, requester_unit=payload.get("requester_unit"),
+                                score=int(payload["score"]), comment=payload.get("comment"),
+                                answered_at=datetime.fromisoformat(payload["answered_at"])))
+
+
+def satisfaction(fiscal_year: int | None = None) -> dict:
+    """Scores per SOP and per unit (count, mean, and how many gave each score), optionally for
+    one Thai fiscal year in the Buddhist era (2570 is 1 Oct 2026 - 30 Sep 2027)."""
+    query = select(SurveyScore)
+    if fiscal_year is not None:
+        start, last = fiscal_year_bounds(fiscal_year)
+        query = query.where(SurveyScore.answered_at >= datetime.combine(start, time(), BANGKOK),
+                            SurveyScore.answered_at < datetime.combine(last + timedelta(days=1), time(), BANGKOK))
+    with bus.session() as session:
+        rows = list(session.scalars(query))
+
+    def group(key) -> list[dict]:
+        groups: dict[str, list[SurveyScore]] = defaultdict(list)
+        for row in rows:
+            groups[key(row) or ""].append(row)
+        return [{"key": name, "answers": len(items), "mean": round(sum(r.score for r in items) / len(items), 2),
+                 "scores": {str(n): sum(1 for r in items if r.score == n) for n in range(1, 6)}}
+                for name, items in sorted(groups.items())]
+
+    return {"fiscal_year": fiscal_year, "answers": len(rows), "by_sop": group(lambda r: r.sop),
+            "by_unit": group(lambda r: r.unit)}
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def list_cases(sop: str | None = None, status: str | None = None, assignee: str | None = None,
+               overdue: bool | None = None, limit: int = 100, offset: int = 0) -> list[Case]:
+    query = select(Case).order_by(Case.opened_at.desc()).limit(limit).offset(offset)
+    if sop:
+        query = query.where(Case.sop == sop)
+    if status:
+        query = query.where(Case.status == status)
+    if assignee:
+        query = query.where(Case.steps.any((CaseStep.assignee == assignee) & (CaseStep.status == "active")))
+    if overdue is not None:
+        now = db.utcnow()
+        late = or_(Case.steps.any((CaseStep.status == "active") & (CaseStep.due_at < now)),
+                   and_(Case.status == "open", Case.due_at < now))
+        query = query.where(late if overdue else ~late)
+    with bus.session() as session:
+        return list(session.scalars(query))
+
+
+def read_case(tracking_code: str, staff: Staff, purpose: str = "staff read of a case") -> Case | None:
+    """A case with its steps and trail; the read of the requester's data is logged."""
+    with bus.session() as session:
+        case = session.scalar(select(Case).where(Case.tracking_code == tracking_code)
+                              .options(selectinload(Case.steps), selectinload(Case.trail)))
+        if case is not None:
+            log_access(session, AccessLog, staff, "case", case.tracking_code, purpose)
+            session.commit()
+            session.expunge(case)
+        return case
+
+
+def allowed_actions(case: Case, staff: Staff) -> list[dict]:
+    """What the caller may do now on the current step: its outcomes (with the values and documents
+    each needs), and the built-in actions (assign, set a target, add a note)."""
+    if case.status != "open":
+        return []
+    sop = _sop(case)
+    with bus.session() as session:
+        actor = directory.actor(session, staff.user_id)
+    if actor is None:
+        return []
+    actions = []
+    for row in case.steps:
+        if row.status != "active":
+            continue
+        definition = sop.step(row.step)
+        allowed, on_behalf_of = may_act(actor, definition, case.team or [])
+        builtin = []
+        if actor.is_head or allowed:
+            builtin.append("assign")
+        if allowed:
+            builtin.append("note")
+            if definition.target.kind == "by-assignee":
+                builtin.append("set-target")
+        outcomes = list(definition.outcomes) if allowed else []
+        if outcomes or builtin:
+            actions.append({"step": row.step, "outcomes": outcomes, "actions": builtin,
+                            "on_behalf_of": on_behalf_of, "waiting_on": row.waiting_on})
+    return actions
+
+
+def my_work(staff: Staff) -> dict:
+    """The steps waiting for this person (theirs and those of anyone they stand in for), and for a
+    head, the open steps of their unit and the unassigned ones; with the person as the engine
+    sees them today (``actor``)."""
+    with bus.session() as session:
+        actor = directory.actor(session, staff.user_id)
+        if actor is None:
+            return {"actor": None, "mine": [], "unit": [], "unassigned": []}
+        names = [actor.username, *sorted(actor.acting_for_users)]
+        base = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+                .where(CaseStep.status == "active").order_by(CaseStep.due_at.is_(None), CaseStep.due_at,
+                                                             CaseStep.started_at))
+        mine = session.execute(base.where(CaseStep.assignee.in_(names))).all()
+        unit, unassigned = [], []
+        if actor.is_head:
+            members = directory.unit_members(session, actor.unit) if actor.unit else []
+            others = [m for m in members if m not in names]
+            if others:
+                unit = session.execute(base.where(CaseStep.assignee.in_(others))).all()
+            unassigned = session.execute(base.where(CaseStep.assignee.is_(None),
+                                                    CaseStep.role != "requester")).all()
+        for row, case in mine + unit + unassigned:
+            session.expunge(row)
+            session.expunge(case)
+        return {"actor": actor, "mine": mine, "unit": unit, "unassigned": unassigned}

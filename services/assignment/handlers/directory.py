@@ -1,0 +1,245 @@
+"""The staff directory: units, people, their roles, delegations while someone is away, logging in,
+and who gets new work. No Flask here.
+
+The lookups an event makes (``holders``, ``away_today``, ``contact``, ``heads_of_unit``,
+``unit_members``) are kept in process memory, in the ``directory`` group of ``caches``: every
+change of a user, role, unit or delegation (these functions', or any other ORM write) drops them
+in this process at once and, through the group's change token written in the same transaction,
+in every other process at its next transaction. ``open_work`` is never kept: it changes with
+every step started or finished."""
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.assignment.adapters import caches
+from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import CaseStep, Delegation, Unit, User, UserRole
+from services.assignment.domain import assignees
+from shared.auth import Staff, hash_password, verify_password
+from shared.i18n import BANGKOK
+from shared.packs import ROLES
+
+USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,100}$")
+# one plain address, nothing a mail header could read as a second one
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# staff who may record a requester's answer given on paper or by telephone
+ON_BEHALF_OF_REQUESTER = ("intake-clerk", "officer", "head")
+# roles nobody is assigned work for: the requester and vendors never log in
+NOT_ASSIGNED = ("requester", "vendor", "team")
+
+
+class DirectoryError(ValueError):
+    pass
+
+
+def today() -> date:
+    return datetime.now(BANGKOK).date()
+
+
+def add_unit(key: str, pack: str, name_th: str, name_en: str = "") -> Unit:
+    if not re.match(r"^[a-z0-9][a-z0-9-]*$", key or ""):
+        raise DirectoryError("unit: lower-case letters, digits and -")
+    with bus.session() as session:
+        unit = session.get(Unit, key) or Unit(key=key)
+        unit.pack, unit.name = pack, {"th": name_th, "en": name_en or name_th}
+        session.add(unit)
+        session.commit()
+        return unit
+
+
+def add_user(username: str, password: str, roles: list[str], display_name: str = "",
+             email: str | None = None, unit: str | None = None, language: str = "th") -> User:
+    if not USERNAME.match(username or ""):
+        raise DirectoryError("username: 2-100 letters, digits or . _ @ -")
+    if len(password or "") < 8:
+        raise DirectoryError("password: at least 8 characters")
+    if language not in ("th", "en"):
+        raise DirectoryError("language: th or en")
+    if email is not None and not EMAIL.match(email):
+        raise DirectoryError(f"email: not an address: {email!r}")
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        raise DirectoryError(f"role: unknown {', '.join(unknown)}; choose from {', '.join(ROLES)}" if unknown
+                             else "role: at least one")
+    with bus.session() as session:
+        if session.scalar(select(User.id).where(User.username == username)):
+            raise DirectoryError(f"username: {username} exists already")
+        if unit and session.get(Unit, unit) is None:
+            raise DirectoryError(f"unit: no unit {unit}")
+        user = User(username=username, password_hash=hash_password(password), display_name=display_name or username,
+                    email=email, unit=unit, language=language, roles=[UserRole(role=r) for r in sorted(set(roles))])
+        session.add(user)
+        session.commit()
+        return user
+
+
+def authenticate(username: str, password: str) -> Staff | None:
+    with bus.session() as session:
+        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+        if not verify_password(user.password_hash if user else None, password):
+            return None
+        return Staff(user_id=user.id, username=user.username, roles=user.role_names)
+
+
+def delegate(delegator: str, delegate_to: str, starts_on: date, ends_on: date, created_by: str,
+             note: str = "") -> Delegation:
+    """``delegator`` is away from ``starts_on`` to ``ends_on``; ``delegate_to`` acts for them."""
+    if ends_on < starts_on:
+        raise DirectoryError("ends_on: before starts_on")
+    if delegator == delegate_to:
+        raise DirectoryError("delegate: someone else")
+    with bus.session() as session:
+        users = {u.username: u for u in session.scalars(select(User).where(User.username.in_([delegator, delegate_to])))}
+        for name in (delegator, delegate_to):
+            if name not in users:
+                raise DirectoryError(f"username: no user {name}")
+        row = Delegation(delegator_id=users[delegator].id, delegate_id=users[delegate_to].id, starts_on=starts_on,
+                         ends_on=ends_on, created_by=created_by, note=note)
+        session.add(row)
+        session.commit()
+        return row
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A staff member as the engine sees them today: their own roles, and the roles they hold for
+    someone away (role -> that person's username)."""
+
+    user_id: str
+    username: str
+    display_name: str
+    unit: str | None
+    roles: frozenset[str]
+    acting_for: dict[str, str] = field(default_factory=dict)  # role -> delegator
+    acting_for_users: frozenset[str] = frozenset()
+
+    def holds(self, role: str) -> tuple[bool, str | None]:
+        """(may act with this role, on whose behalf or None)."""
+        if role in self.roles:
+            return True, None
+        if role in self.acting_for:
+            return True, self.acting_for[role]
+        return False, None
+
+    @property
+    def is_head(self) -> bool:
+        return self.holds("head")[0]
+
+
+def _active_delegations(on: date):
+    return select(Delegation).where(Delegation.starts_on <= on, Delegation.ends_on >= on)
+
+
+def actor(session: Session, user_id: str, on: date | None = None) -> Actor | None:
+    on = on or today()
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    acting_for, names = {}, set()
+    for row in session.scalars(_active_delegations(on).where(Delegation.delegate_id == user.id)):
+        delegator = session.get(User, row.delegator_id)
+        if delegator is None or not delegator.active:
+            continue
+        names.add(delegator.username)
+        for role in delegator.role_names:
+            if role not in user.role_names:
+                acting_for.setdefault(role, delegator.username)
+    return Actor(user_id=user.id, username=user.username, display_name=user.display_name, unit=user.unit,
+                 roles=frozenset(user.role_names), acting_for=acting_for, acting_for_users=frozenset(names))
+
+
+def away_today(session: Session, on: date | None = None) -> dict[str, str]:
+    """username -> delegate's username, for everyone away today."""
+    on = on or today()
+
+    def read() -> dict[str, str]:
+        rows = session.scalars(_active_delegations(on)).all()
+        ids = {r.delegator_id for r in rows} | {r.delegate_id for r in rows}
+        names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+        return {names[r.delegator_id]: names[r.delegate_id] for r in rows if r.delegator_id in names}
+
+    return dict(caches.cached(caches.DIRECTORY, ("away", on), session, read))
+
+
+def open_work(session: Session, usernames: list[str]) -> dict[str, int]:
+    """How many active steps each person holds now, counting the steps this unit of work added
+    and has not flushed (the earlier cases of a batch) from memory, so that nothing is flushed
+    here; only when a step already stored was changed or deleted is everything flushed first, as
+    always (the batch's rows then go to the database in one flush, at its end)."""
+    if not usernames:
+        return {}
+    names = set(usernames)
+    changed = any(isinstance(o, CaseStep) for o in (*session.dirty, *session.deleted))
+    pending = [] if changed else [o.assignee for o in session.new
+                                  if isinstance(o, CaseStep) and o.assignee in names and o.status == "active"]
+    with contextlib.nullcontext() if changed else session.no_autoflush:
+        counts = dict(session.execute(
+            select(CaseStep.assignee, func.count()).where(CaseStep.assignee.in_(usernames), CaseStep.status == "active")
+            .group_by(CaseStep.assignee)).all())
+    for name in pending:
+        counts[name] = counts.get(name, 0) + 1
+    return {name: counts.get(name, 0) for name in usernames}
+
+
+def holders(session: Session, roles: tuple[str, ...], pack: str | None = None) -> list[str]:
+    """Active people holding any of ``roles``; those in a unit of ``pack`` first when there are any."""
+    roles = tuple(roles)
+
+    def read() -> tuple[str, ...]:
+        query = (select(User.username, Unit.pack).join(UserRole, UserRole.user_id == User.id)
+                 .outerjoin(Unit, Unit.key == User.unit)
+                 .where(UserRole.role.in_(roles), User.active.is_(True)).distinct())
+        rows = session.execute(query).all()
+        in_pack = sorted({name for name, unit_pack in rows if pack and unit_pack == pack})
+        return tuple(in_pack or sorted({name for name, unit_pack in rows if unit_pack is None or not pack}))
+
+    return list(caches.cached(caches.DIRECTORY, ("holders", roles, pack), session, read))
+
+
+def choose_assignee(session: Session, candidates: list[str]) -> str | None:
+    """The candidate with the least open work (ties: by name); someone away is replaced by their
+    delegate."""
+    people = assignees.present(candidates, away_today(session))
+    if not people:
+        return None
+    return assignees.least_open_work(people, open_work(session, people))
+
+
+def user_by_name(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+
+
+def contact(session: Session, username: str | None) -> dict | None:
+    """Whom notify writes to for a staff member: travels in the events (notify keeps no staff
+    directory of its own). ``email`` may be None; notify then writes nothing."""
+    if not username:
+        return None
+
+    def read() -> dict | None:
+        user = user_by_name(session, username)
+        if user is None:
+            return None
+        return {"username": user.username, "name": user.display_name or user.username, "email": user.email,
+                "language": user.language or "th"}
+
+    found = caches.cached(caches.DIRECTORY, ("contact", username), session, read)
+    return dict(found) if found is not None else None
+
+
+def heads_of_unit(session: Session, unit: str | None) -> list[str]:
+    if not unit:
+        return []
+    return list(caches.cached(caches.DIRECTORY, ("heads", unit), session, lambda: tuple(sorted(session.scalars(
+        select(User.username).join(UserRole, UserRole.user_id == User.id)
+        .where(User.unit == unit, UserRole.role == "head", User.active.is_(True)))))))
+
+
+def unit_members(session: Session, unit: str) -> list[str]:
+    return list(caches.cached(caches.DIRECTORY, ("members", unit), session, lambda: tuple(sorted(session.scalars(
+        select(User.username).where(User.unit == unit, User.active.is_(True)))))))

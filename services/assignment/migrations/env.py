@@ -1,4 +1,0 @@
-from services.assignment.models import Base
-from shared.migrations import run_env
-
-run_env("assignment", Base.metadata)

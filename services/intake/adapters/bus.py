@@ -1,0 +1,5 @@
+"""Intake's side of the event bus."""
+from services.intake.adapters.models import DeadLetter, Inbox, Outbox, Owed
+from shared.messaging import ServiceBus
+
+bus = ServiceBus("intake", Outbox, Inbox, DeadLetter, Owed, handlers_module="services.intake.handlers.requests")

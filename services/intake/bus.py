@@ -1,5 +1,0 @@
-"""Intake's side of the event bus."""
-from services.intake.models import DeadLetter, Inbox, Outbox, Owed
-from shared.messaging import ServiceBus
-
-bus = ServiceBus("intake", Outbox, Inbox, DeadLetter, Owed, handlers_module="services.intake.handlers")

@@ -1,0 +1,16 @@
+"""Intake's app factory."""
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.config import Settings
+from shared.web import create_service_app
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    from services.intake import messages  # noqa: F401  (the service's words)
+    from services.intake.adapters.bus import bus
+    from services.intake.entrypoints.views import blp
+    from services.intake.handlers import requests  # noqa: F401  (event handlers)
+
+    return create_service_app("intake", "intake", [blp], settings, bus=bus)

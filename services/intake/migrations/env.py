@@ -1,4 +1,0 @@
-from services.intake.models import Base
-from shared.migrations import run_env
-
-run_env("intake", Base.metadata)

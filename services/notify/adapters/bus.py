@@ -1,0 +1,5 @@
+"""Notify's side of the event bus."""
+from services.notify.adapters.models import DeadLetter, Inbox, Outbox, Owed
+from shared.messaging import ServiceBus
+
+bus = ServiceBus("notify", Outbox, Inbox, DeadLetter, Owed, handlers_module="services.notify.handlers.emails")

@@ -1,0 +1,15 @@
+"""Notify's app factory."""
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.config import Settings
+from shared.web import create_service_app
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    from services.notify.adapters.bus import bus
+    from services.notify.entrypoints.views import blp
+    from services.notify.handlers import emails as handlers  # noqa: F401  (event handlers)
+
+    return create_service_app("notify", "notify", [blp], settings, bus=bus)

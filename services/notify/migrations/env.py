@@ -1,4 +1,0 @@
-from services.notify.models import Base
-from shared.migrations import run_env
-
-run_env("notify", Base.metadata)

@@ -1,0 +1,358 @@
+"""The procurement desk: web pages (Thai and English) for supplies, finance, heads and the
+committees. Projects by stage, one project's whole trail, a contract with its milestones drawn as
+a timeline (``timeline.render_svg``) and the forms for the next step (delivery, evidence, the
+inspection committee's word, payment), what falls due in the next 30 days, each committee member's
+pending acceptances, and a search of the asset register.
+
+A thin edge like assignment's desk: logged in through ``/assignment/login`` (the same session
+cookie; an anonymous visit is sent there with ``next=``), every form carries the session's CSRF
+token, forms are validated by marshmallow and handed to the use cases of ``contracts``; a refusal
+re-renders the page with the field messages and the use case's status (422, 403, 409), and
+nothing is stored."""
+from __future__ import annotations
+
+import functools
+from datetime import date, timedelta
+from urllib.parse import quote, urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from services.procurement import messages  # noqa: F401  (messages registers texts)
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import ASSET_STATUSES, PROJECT_STAGES, AccessLog, Contract, Project
+from services.procurement.domain import fines
+from services.procurement.entrypoints import timeline
+from services.procurement.handlers import contracts, projects, reminders
+from services.procurement.handlers.errors import ProcurementError
+from services.procurement.schemas.assets import PaperDate
+from shared import i18n
+from shared.audit import log_access
+from shared.auth import csrf_ok, current_staff
+from shared.web import flatten_errors
+
+desk = Blueprint("procurement_desk", __name__, url_prefix="/procurement/desk")
+
+# who may see these pages (admin too)
+DESK_ROLES = ("supplies", "finance", "officer", "head", "subhead", "director", "deputy-director",
+              "tor-committee", "procurement-committee", "inspection-committee", "admin")
+DUE_DAYS = 30
+LOGIN_PATH = "/assignment/login"
+
+
+def _lang() -> str:
+    return i18n.current_language()
+
+
+def _t(key: str, **values) -> str:
+    return i18n.translate(key, _lang(), **values)
+
+
+def _refused(message_key: str, status: int = 403):
+    return render_template("procurement/refused.html", message=_t(message_key), staff=current_staff()), status
+
+
+def desk_page(view):
+    """Logged-in staff with a procurement role only; a POST needs the session's CSRF token."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        staff = current_staff()
+        if staff is None:
+            return redirect(f"{LOGIN_PATH}?next={quote(request.full_path.rstrip('?'), safe='/')}")
+        if not staff.has_any(DESK_ROLES):
+            return _refused("proc.refused.roles")
+        if request.method == "POST" and not csrf_ok():
+            return _refused("proc.refused.csrf")
+        return view(staff, *args, **kwargs)
+
+    return wrapper
+
+
+@desk.errorhandler(404)
+def _not_found(exc):
+    return render_template("procurement/refused.html", message=_t("proc.not_found"), staff=current_staff()), 404
+
+
+@desk.app_template_global()
+def fmt_day(value, short: bool = False) -> str:
+    return timeline.format_date(value, _lang(), short)
+
+
+@desk.app_template_global()
+def fmt_money(value) -> str:
+    return timeline.format_money(value)
+
+
+@desk.app_template_global()
+def fiscal_year_text(be: int | None) -> str:
+    if not be:
+        return "-"
+    return _t("proc.fiscal_year.value", be=be, ce=be - 543)
+
+
+def _safe_next(target: str | None, fallback: str) -> str:
+    """Only a path of this desk (no open redirect)."""
+    if target and target.startswith("/procurement/desk") and not urlsplit(target).netloc and "//" not in target:
+        return target
+    return fallback
+
+
+def _today() -> date:
+    return contracts.today()
+
+
+# ---------------------------------------------------------------------------------------------
+# Forms (what the desk's forms post; the use cases check the rest)
+
+
+def _date_field(**kwargs):
+    return PaperDate(error_messages={"required": _t("proc.v.required"), "invalid": _t("proc.v.date"),
+                                     "null": _t("proc.v.required")}, **kwargs)
+
+
+def _text_field(max_length: int, required: bool = False, **kwargs):
+    messages_ = {"required": _t("proc.v.required"), "null": _t("proc.v.required")}
+    validators = [validate.Length(max=max_length, error=_t("proc.v.too_long", max=max_length))]
+    if required:
+        validators.insert(0, validate.Length(min=1, error=_t("proc.v.required")))
+    return fields.String(required=required, validate=validators, error_messages=messages_, **kwargs)
+
+
+def _form_schema(kind: str) -> Schema:
+    """The schema of one of the desk's forms, its messages in the page's language."""
+    if kind == "delivery":
+        shape = {"delivered_on": _date_field(required=True), "note": _text_field(5000, load_default=""),
+                 "ref": _text_field(500, load_default=None), "ref_name": _text_field(200, load_default=None)}
+    elif kind == "evidence":
+        shape = {"ref": _text_field(500, load_default=None), "ref_name": _text_field(200, load_default=None)}
+    elif kind == "acceptance":
+        shape = {"decision": fields.String(required=True, validate=validate.OneOf(contracts.DECISIONS,
+                                                                                  error=_t("proc.v.choice")),
+                                           error_messages={"required": _t("proc.v.required")}),
+                 "note": _text_field(5000, load_default=""),
+                 "member_id": fields.Integer(load_default=None, allow_none=True,
+                                             error_messages={"invalid": _t("proc.v.choice")})}
+    elif kind == "payment":
+        shape = {"paid_on": _date_field(required=True), "payment_ref": _text_field(200, required=True),
+                 "note": _text_field(5000, load_default="")}
+    else:
+        raise ValueError(kind)
+    shape["next"] = fields.String(load_default=None)
+    return Schema.from_dict(shape, name=f"Desk{kind.title()}Form")(unknown=EXCLUDE)
+
+
+def _form_data() -> dict:
+    """The form's fields, empty ones left out (an empty optional field is not given)."""
+    return {k: v for k, v in request.form.items() if k != "csrf_token" and v.strip() != ""}
+
+
+# ---------------------------------------------------------------------------------------------
+# Projects
+
+
+@desk.route("/")
+@desk_page
+def index(staff):
+    fy = request.args.get("fy", type=int)
+    with bus.session() as session:
+        years = sorted((y for y in session.scalars(select(Project.fiscal_year).distinct()) if y), reverse=True)
+        query = select(Project).order_by(Project.updated_at.desc(), Project.id.desc())
+        if fy:
+            query = query.where(Project.fiscal_year == fy)
+        found = session.scalars(query.limit(2000)).all()
+        by_stage: dict[str, list[dict]] = {stage: [] for stage in PROJECT_STAGES}
+        for p in found:
+            by_stage.setdefault(p.stage, []).append({
+                "id": p.id, "title": p.title, "tracking_code": p.tracking_code, "reference_price": p.reference_price,
+                "budget": p.budget, "officer": p.officer, "updated_at": p.updated_at, "fiscal_year": p.fiscal_year,
+                "kind": p.kind, "contracts": [{"id": c.id, "number": c.number} for c in p.contracts]})
+    return render_template("procurement/projects.html", staff=staff, by_stage=by_stage, years=years, fy=fy,
+                           total=len(found))
+
+
+@desk.route("/projects/<int:project_id>")
+@desk_page
+def project_page(staff, project_id: int):
+    with bus.unit_of_work() as uow:
+        project = uow.session.get(Project, project_id)
+        if project is None:
+            abort(404)
+        data = projects.project_json(uow.session, project, None)
+        purpose = f"procurement desk: project page {project.id}"
+        members = [m["id"] for c in data["committees"] for m in c["members"]]
+        if members:  # the members' names are shown
+            log_access(uow.session, AccessLog, staff, "committee_member", members, purpose)
+        if project.officer_contact:
+            log_access(uow.session, AccessLog, staff, "project_officer", str(project.id), purpose)
+        uow.commit()
+    quotes = data["quotes"]
+    median = data["reference_price"]
+    if median is None and quotes:
+        median = projects.median_price([q["amount"] for q in quotes])
+    contracts_ = []
+    if data["contracts"]:
+        contracts_ = contracts.list_contracts(project_id=project_id)
+    return render_template("procurement/project.html", staff=staff, project=data, median=median,
+                           contracts=contracts_)
+
+
+# ---------------------------------------------------------------------------------------------
+# A contract and its milestones
+
+
+def _actions(staff, contract: dict) -> dict[int, dict]:
+    """For each milestone, the forms this person may use now."""
+    admin = "admin" in staff.roles
+    may = lambda roles: admin or staff.has_any(roles)  # noqa: E731
+    active = contract["status"] == "active"
+    mine = next((m for m in contract["inspection_committee"] if m["username"] == staff.username), None)
+    out = {}
+    for m in contract["milestones"]:
+        forms = {}
+        if active and m["state"] == "pending" and may(contracts.DELIVERY_ROLES):
+            forms["delivery"] = True
+        if active and m["state"] in ("pending", "delivered") and m["delivered_on"] is not None \
+                and may(contracts.DELIVERY_ROLES + ("inspection-committee",)):
+            forms["evidence"] = True
+        if active and m["state"] == "delivered":
+            awaiting = {a["member_id"] for a in m["awaiting"]}
+            if mine is not None and mine["member_id"] in awaiting:
+                forms["acceptance"] = {"member_id": None}
+            if may(contracts.PAPER_SIGNATURE_ROLES) and m["awaiting"]:
+                forms["paper_acceptance"] = m["awaiting"]
+        if active and m["state"] == "accepted" and may(contracts.PAYMENT_ROLES):
+            forms["payment"] = {"amount": fines.payable(m["amount"], m["fine_amount"])}
+        if forms:
+            out[m["id"]] = forms
+    return out
+
+
+def _contract_page(staff, contract_id: int, errors: dict | None = None, failed: tuple | None = None,
+                   status: int = 200):
+    lang, today = _lang(), _today()
+    with bus.unit_of_work() as uow:
+        contract = uow.session.scalars(
+            select(Contract).where(Contract.id == contract_id)
+            .options(joinedload(Contract.project), joinedload(Contract.vendor))).unique().one_or_none()
+        if contract is None:
+            abort(404)
+        data = contracts.contract_json(uow.session, contract, staff,
+                                       purpose=f"procurement desk: contract page {contract.id}")
+        svg = timeline.render_svg(contract, lang, today)
+        views = {m.id: timeline.milestone_view(m, today) for m in contract.milestones}
+        uow.commit()
+    return render_template("procurement/contract.html", staff=staff, contract=data, svg=svg, views=views,
+                           actions=_actions(staff, data), errors=errors or {}, failed=failed, today=today,
+                           form=request.form if failed else {}), status
+
+
+@desk.route("/contracts/<int:contract_id>")
+@desk_page
+def contract_page(staff, contract_id: int):
+    return _contract_page(staff, contract_id)
+
+
+def _act(staff, contract_id: int, milestone_id: int, kind: str, run):
+    """Validate the form, run the use case; on a refusal show the contract page again with the
+    messages (and the use case's status), else go back where the form came from."""
+    try:
+        data = _form_schema(kind).load(_form_data())
+    except ValidationError as exc:
+        return _contract_page(staff, contract_id, flatten_errors(exc.messages), (kind, milestone_id), 422)
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    try:
+        run(data, files)
+    except ProcurementError as exc:
+        if exc.status == 404:
+            abort(404)
+        return _contract_page(staff, contract_id, exc.errors, (kind, milestone_id), exc.status)
+    flash(_t("proc.saved"))
+    return redirect(_safe_next(data.get("next"), url_for("procurement_desk.contract_page", contract_id=contract_id)))
+
+
+@desk.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/delivery", methods=["POST"])
+@desk_page
+def deliver(staff, contract_id: int, milestone_id: int):
+    return _act(staff, contract_id, milestone_id, "delivery", lambda data, files: contracts.record_delivery(
+        staff, contract_id, milestone_id, data["delivered_on"], data["note"], files, ref=data.get("ref"),
+        ref_name=data.get("ref_name")))
+
+
+@desk.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/evidence", methods=["POST"])
+@desk_page
+def evidence(staff, contract_id: int, milestone_id: int):
+    return _act(staff, contract_id, milestone_id, "evidence", lambda data, files: contracts.add_evidence(
+        staff, contract_id, milestone_id, files, ref=data.get("ref"), ref_name=data.get("ref_name")))
+
+
+@desk.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/acceptance", methods=["POST"])
+@desk_page
+def acceptance(staff, contract_id: int, milestone_id: int):
+    return _act(staff, contract_id, milestone_id, "acceptance", lambda data, files: contracts.decide_acceptance(
+        staff, contract_id, milestone_id, data["decision"], data["note"], files, member_id=data.get("member_id")))
+
+
+@desk.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/payment", methods=["POST"])
+@desk_page
+def payment(staff, contract_id: int, milestone_id: int):
+    return _act(staff, contract_id, milestone_id, "payment", lambda data, files: contracts.record_payment(
+        staff, contract_id, milestone_id, data["paid_on"], data["payment_ref"], data["note"], files))
+
+
+# ---------------------------------------------------------------------------------------------
+# What falls due, and what awaits my word
+
+
+def _due_row(m, today: date, cal) -> dict:
+    contract, project = m.contract, m.contract.project
+    view = timeline.milestone_view(m, today)
+    row = {"milestone": m, "contract": contract, "project": project, "view": view, "fine_so_far": None,
+           "working_days": None}
+    if view["overdue"]:
+        row["fine_so_far"] = contracts.fine_for(contract, m, today)[1]
+    elif m.due_on >= today:
+        row["working_days"] = reminders.days_ahead(cal, today, m.due_on)
+    return row
+
+
+@desk.route("/due")
+@desk_page
+def due(staff):
+    today = _today()
+    upcoming = contracts.due_between(today, today + timedelta(days=DUE_DAYS))
+    overdue = contracts.due_between(date(1900, 1, 1), today - timedelta(days=1))
+    with bus.session() as session:
+        cal = reminders.calendar(session)
+    overdue_rows = [_due_row(m, today, cal) for m in overdue]
+    overdue_rows.sort(key=lambda r: (not r["view"]["overdue"], r["milestone"].due_on, r["milestone"].id))
+    return render_template("procurement/due.html", staff=staff, today=today, days=DUE_DAYS,
+                           overdue=overdue_rows, upcoming=[_due_row(m, today, cal) for m in upcoming])
+
+
+@desk.route("/acceptances")
+@desk_page
+def acceptances(staff):
+    return render_template("procurement/acceptances.html", staff=staff,
+                           items=contracts.pending_acceptances(staff.username))
+
+
+# ---------------------------------------------------------------------------------------------
+# The asset register
+
+
+@desk.route("/assets")
+@desk_page
+def assets_page(staff):
+    from services.procurement.handlers import assets
+
+    q = (request.args.get("q") or "").strip()[:200]
+    status = request.args.get("status") if request.args.get("status") in ASSET_STATUSES else None
+    found = None
+    if q or status:
+        found = assets.list_assets(staff, q=q or None, status=status, per_page=100)
+    return render_template("procurement/assets.html", staff=staff, q=q, status=status, found=found,
+                           statuses=ASSET_STATUSES)
+

@@ -1,0 +1,13 @@
+"""Procurement's Celery tasks: its durable consumer, outbox sweep, and the milestone reminders."""
+from services.procurement.adapters.bus import bus
+from services.procurement.handlers import reminders
+from shared.celery_app import celery
+from shared.tasks import register_service_tasks
+
+handle_event, handle_events, sweep_outbox = register_service_tasks(bus)
+
+
+@celery.task(name="procurement.reminders", ignore_result=True)
+def send_reminders():
+    """Milestone reminders and overdue notices, once each, from SOPDESK_REMINDERS_AT on working days."""
+    return reminders.send_due_notices()

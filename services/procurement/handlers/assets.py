@@ -1,0 +1,442 @@
+"""The asset register (ทะเบียนครุภัณฑ์): items by tag, their loans (a replacement machine lent while
+the borrower's own is in repair) and the warranty or lease claims on their vendors; and the
+asset check of repair requests. No Flask here: the views are thin.
+
+Who may do what (the views' guards and the rules below):
+
+* ``supplies`` (and ``admin``) keep the register: create, change any field, retire.
+* ``officer`` records loans and returns, and moves an asset between ``in_use`` and ``in_repair``
+  (``status`` and ``note`` only).
+* Reading is for staff with a procurement role, officers and heads (``READ_ROLES``).
+* ``on_loan`` is never set by hand: lending sets it and the return clears it (one open loan per
+  asset). A claim opened for a repair case moves an ``in_use`` asset to ``in_repair`` and its
+  resolution moves it back.
+
+Holders and borrowers are people: a read that shows them adds a PDPA access row.
+
+Events consumed (from ``handlers``): ``request.submitted`` naming an ``asset_tag`` (any SOP) gets
+``procurement.asset_checked`` back; ``case.step_waiting`` on ``vendor`` opens a claim for the case's
+asset when it has a vendor; ``case.step_resumed`` from that wait resolves it."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.exc import IntegrityError
+
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import AccessLog, Asset, AssetLoan, Claim, Vendor
+from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, iso, may, parse_moment,
+                                                  utc_now, where_given)
+from services.procurement.handlers.errors import ProcurementError, conflict, forbidden, invalid, not_found
+from services.procurement.handlers.vendors import claim_json, contact_card, normalise_tax_id, vendor_ref
+from shared.audit import log_access
+from shared.auth import Staff
+from shared.events import Event
+from shared.i18n import BANGKOK
+from shared.messaging import UnitOfWork
+
+READ_ROLES = ("supplies", "finance", "inspection-committee", "procurement-committee", "tor-committee",
+              "officer", "head", "subhead", "director", "deputy-director")
+WRITE_ROLES = ("supplies",)
+LOAN_ROLES = ("supplies", "officer")
+OFFICER_FIELDS = frozenset({"status", "note"})
+OFFICER_STATUSES = frozenset({"in_use", "in_repair"})
+EDITABLE = ("kind", "model", "serial", "location", "holder", "acquired_on", "price", "warranty_ends_on",
+            "ownership", "status", "note")
+
+
+def is_under_warranty(asset: Asset, on: date) -> bool:
+    return asset.warranty_ends_on is not None and asset.warranty_ends_on >= on
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON shapes
+
+
+def loan_json(loan: AssetLoan) -> dict:
+    return {"id": loan.id, "asset_tag": loan.asset.tag if loan.asset else None, "borrower": loan.borrower,
+            "borrower_unit": loan.borrower_unit, "tracking_code": loan.tracking_code,
+            "replaces_tag": loan.replaces_tag, "lent_on": loan.lent_on, "due_back_on": loan.due_back_on,
+            "returned_on": loan.returned_on, "open": loan.returned_on is None, "note": loan.note,
+            "created_by": loan.created_by, "created_at": loan.created_at}
+
+
+def asset_json(asset: Asset, today: date) -> dict:
+    return {"id": asset.id, "tag": asset.tag, "kind": asset.kind, "model": asset.model, "serial": asset.serial,
+            "location": asset.location, "holder": asset.holder, "vendor": vendor_ref(asset.vendor),
+            "acquired_on": asset.acquired_on, "price": asset.price, "warranty_ends_on": asset.warranty_ends_on,
+            "under_warranty": is_under_warranty(asset, today), "ownership": asset.ownership,
+            "status": asset.status, "note": asset.note, "created_at": asset.created_at,
+            "updated_at": asset.updated_at}
+
+
+def _log_holders(session, staff: Staff, assets, purpose: str) -> None:
+    ids = [str(a.id) for a in assets if a.holder]
+    if ids:
+        log_access(session, AccessLog, staff, "asset", ids, purpose)
+
+
+# ---------------------------------------------------------------------------------------------
+# finding
+
+
+# the asset a tag names: the exact tag first, else the first registered whatever its letters' case
+# (one indexed read, written once: every repair request with a tag asks it)
+_TAG_LOOKUP = "SELECT id FROM assets WHERE lower(tag) = :lowered ORDER BY (tag = :tag) DESC, id LIMIT 1"
+_TAG_LOOKUPS = {False: text(_TAG_LOOKUP), True: text(_TAG_LOOKUP + " FOR UPDATE")}
+
+
+def find_asset(session, tag: str, lock: bool = False) -> Asset | None:
+    """The asset with this tag (spaces around it ignored; letters' case too when no exact match).
+    Its id from one indexed query (locking the row when ``lock``), then the asset itself."""
+    tag = (tag or "").strip()
+    if not tag:
+        return None
+    found = session.execute(_TAG_LOOKUPS[lock], {"lowered": tag.lower(), "tag": tag}).scalar()
+    if found is None:
+        return None
+    # the row is locked already when `lock` (FOR UPDATE cannot reach the vendor outer-joined to it)
+    return session.get(Asset, found, populate_existing=lock)
+
+
+def _get(session, tag: str, lock: bool = False) -> Asset:
+    asset = find_asset(session, tag, lock=lock)
+    if asset is None:
+        raise not_found("asset")
+    return asset
+
+
+def resolve_vendor(session, data: dict) -> tuple[bool, int | None]:
+    """The vendor an asset's input names by ``vendor_id`` or ``vendor_tax_id``: (given?, id or None)."""
+    if "vendor_id" in data and data["vendor_id"] is not None:
+        if session.get(Vendor, data["vendor_id"]) is None:
+            raise invalid("vendor_id", "no such vendor")
+        return True, data["vendor_id"]
+    if data.get("vendor_tax_id"):
+        tax_id = normalise_tax_id(data["vendor_tax_id"])
+        found = session.scalar(select(Vendor.id).where(Vendor.tax_id == tax_id))
+        if found is None:
+            raise invalid("vendor_tax_id", "no vendor with this tax id is registered")
+        return True, found
+    if "vendor_id" in data or "vendor_tax_id" in data:  # given as null / empty: no vendor
+        return True, None
+    return False, None
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def list_assets(staff: Staff, q: str | None = None, status: str | None = None, kind: str | None = None,
+                ownership: str | None = None, warranty: str | None = None, vendor_id: int | None = None,
+                page: int = 1, per_page: int = 50, now: datetime | None = None) -> dict:
+    """A page of the register by tag, with the total the filters match. ``warranty`` is
+    ``active`` (ends today or later, Bangkok date) or ``expired``; assets without a warranty
+    date match neither."""
+    today = bangkok_today(now)
+    query = select(Asset)
+    if q:
+        pattern = contains_pattern(q.strip())
+        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in
+                                  (Asset.tag, Asset.kind, Asset.model, Asset.serial, Asset.location,
+                                   Asset.holder))))
+    query = where_given(query, (Asset.status, status), (Asset.kind, kind), (Asset.ownership, ownership),
+                        (Asset.vendor_id, vendor_id))
+    if warranty == "active":
+        query = query.where(Asset.warranty_ends_on >= today)
+    elif warranty == "expired":
+        query = query.where(Asset.warranty_ends_on < today)
+    with bus.session() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(query.order_by(Asset.tag).limit(per_page).offset((page - 1) * per_page)).all()
+        items = [asset_json(a, today) for a in rows]
+        _log_holders(session, staff, rows, "asset register: list")
+        session.commit()
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+def _open_loan(session, asset: Asset) -> AssetLoan | None:
+    return session.scalar(select(AssetLoan).where(AssetLoan.asset_id == asset.id, AssetLoan.returned_on.is_(None)))
+
+
+def _detail(session, staff: Staff, asset: Asset, today: date, purpose: str) -> dict:
+    loan = _open_loan(session, asset)
+    claims = session.scalars(select(Claim).where(Claim.asset_id == asset.id)
+                             .order_by(Claim.opened_at.desc(), Claim.id.desc())).all()
+    data = {**asset_json(asset, today), "open_loan": loan_json(loan) if loan else None,
+            "claims": [claim_json(c) for c in claims]}
+    _log_holders(session, staff, [asset], purpose)
+    if loan is not None:
+        log_access(session, AccessLog, staff, "asset_loan", str(loan.id), purpose)
+    return data
+
+
+def asset_detail(staff: Staff, tag: str, now: datetime | None = None) -> dict:
+    with bus.session() as session:
+        asset = _get(session, tag)
+        data = _detail(session, staff, asset, bangkok_today(now), "asset record")
+        session.commit()
+        return data
+
+
+def list_loans(staff: Staff, tag: str) -> list[dict]:
+    with bus.session() as session:
+        asset = _get(session, tag)
+        loans = session.scalars(select(AssetLoan).where(AssetLoan.asset_id == asset.id)
+                                .order_by(AssetLoan.lent_on.desc(), AssetLoan.id.desc())).all()
+        if loans:
+            log_access(session, AccessLog, staff, "asset_loan", [str(loan.id) for loan in loans], "asset loans")
+        result = [loan_json(loan) for loan in loans]
+        session.commit()
+        return result
+
+
+def list_claims(open: bool | None = None, vendor_id: int | None = None, tracking_code: str | None = None,
+                tag: str | None = None) -> list[dict]:
+    query = where_given(select(Claim).order_by(Claim.opened_at.desc(), Claim.id.desc()),
+                        (Claim.vendor_id, vendor_id), (Claim.tracking_code, tracking_code))
+    if open is True:
+        query = query.where(Claim.resolved_at.is_(None))
+    elif open is False:
+        query = query.where(Claim.resolved_at.is_not(None))
+    with bus.session() as session:
+        if tag:
+            asset = find_asset(session, tag)
+            if asset is None:
+                return []
+            query = query.where(Claim.asset_id == asset.id)
+        return [claim_json(c) for c in session.scalars(query)]
+
+
+# ---------------------------------------------------------------------------------------------
+# changing the register
+
+
+def create_asset(staff: Staff, data: dict, now: datetime | None = None) -> dict:
+    if data.get("status") == "on_loan":
+        raise invalid("status", "an asset goes on loan by recording the loan (POST .../loans)")
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        tag = data["tag"].strip()
+        if session.scalar(select(Asset.id).where(Asset.tag == tag)) is not None:
+            raise conflict("an asset with this tag is registered already", "tag")
+        _, vendor_id = resolve_vendor(session, data)
+        asset = Asset(tag=tag, vendor_id=vendor_id,
+                      **{name: data[name] for name in EDITABLE if data.get(name) is not None})
+        if now is not None:
+            asset.created_at = asset.updated_at = now
+        session.add(asset)
+        try:
+            session.flush()
+        except IntegrityError:  # registered at the same moment by someone else
+            raise conflict("an asset with this tag is registered already", "tag") from None
+        session.refresh(asset)
+        result = _detail(session, staff, asset, bangkok_today(now), "asset registered")
+        uow.commit()
+        return result
+
+
+def update_asset(staff: Staff, tag: str, data: dict, now: datetime | None = None) -> dict:
+    """Change an asset. ``supplies`` may change any field; an ``officer`` only ``status``
+    (``in_use`` / ``in_repair``) and ``note``."""
+    keeper = may(staff, WRITE_ROLES)
+    if not keeper:
+        if not may(staff, ("officer",)):
+            raise forbidden("only supplies keep the asset register")
+        extra = sorted(set(data) - OFFICER_FIELDS)
+        if extra:
+            raise ProcurementError(403, {name: ["only supplies change this"] for name in extra},
+                                   "an officer changes only the status (in use / in repair) and the note")
+        if "status" in data and data["status"] not in OFFICER_STATUSES:
+            raise forbidden("an officer moves an asset only between in use and in repair")
+    status = data.get("status")
+    if status == "on_loan":
+        raise invalid("status", "an asset goes on loan by recording the loan (POST .../loans)")
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        asset = _get(session, tag, lock=True)
+        if status is not None and status != asset.status and asset.status == "on_loan":
+            raise conflict("the asset is on loan: record its return first", "status")
+        if asset.status == "retired" and not keeper:
+            raise conflict("the asset is retired: only supplies change it", "status")
+        given, vendor_id = resolve_vendor(session, data)
+        if given:
+            asset.vendor_id = vendor_id
+        for name in EDITABLE:
+            if name in data:
+                value = data[name]
+                if value is None and name in ("model", "serial", "location", "holder", "note"):
+                    value = ""
+                if value is None and name in ("kind", "ownership", "status"):
+                    raise invalid(name, "may not be empty")
+                setattr(asset, name, value)
+        if now is not None:
+            asset.updated_at = now
+        session.flush()
+        session.refresh(asset)
+        result = _detail(session, staff, asset, bangkok_today(now), "asset changed")
+        uow.commit()
+        return result
+
+
+# ---------------------------------------------------------------------------------------------
+# loans
+
+
+def lend(staff: Staff, tag: str, data: dict, now: datetime | None = None) -> dict:
+    """Lend an asset in use (e.g. a replacement while ``replaces_tag`` is in repair): it goes
+    ``on_loan`` until the return. One open loan per asset."""
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        asset = _get(session, tag, lock=True)
+        if asset.status == "retired":
+            raise conflict("the asset is retired", "status")
+        if asset.status == "on_loan" or _open_loan(session, asset) is not None:
+            raise conflict("the asset is on loan already: record its return first", "status")
+        if asset.status != "in_use":
+            raise conflict("only an asset in use can be lent (this one is in repair)", "status")
+        replaces = (data.get("replaces_tag") or "").strip() or None
+        if replaces is not None:
+            other = find_asset(session, replaces)
+            if other is None:
+                raise invalid("replaces_tag", "no asset with this tag is registered")
+            if other.id == asset.id:
+                raise invalid("replaces_tag", "an asset cannot replace itself")
+            replaces = other.tag
+        loan = AssetLoan(asset_id=asset.id, borrower=data["borrower"].strip(),
+                         borrower_unit=(data.get("borrower_unit") or "").strip(),
+                         tracking_code=(data.get("tracking_code") or "").strip() or None, replaces_tag=replaces,
+                         lent_on=data["lent_on"], due_back_on=data.get("due_back_on"), note=data.get("note") or "",
+                         created_by=staff.username)
+        if now is not None:
+            loan.created_at = now
+        session.add(loan)
+        asset.status = "on_loan"
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent loan of the same machine
+            raise conflict("the asset is on loan already: record its return first", "status") from None
+        session.refresh(loan)
+        log_access(session, AccessLog, staff, "asset_loan", str(loan.id), "asset lent")
+        result = loan_json(loan)
+        uow.commit()
+        return result
+
+
+def return_loan(staff: Staff, tag: str, loan_id: int, data: dict, now: datetime | None = None) -> dict:
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        asset = _get(session, tag, lock=True)
+        loan = session.get(AssetLoan, loan_id)
+        if loan is None or loan.asset_id != asset.id:
+            raise not_found("loan")
+        if loan.returned_on is not None:
+            raise conflict("this loan was returned already", "returned_on")
+        if data["returned_on"] < loan.lent_on:
+            raise invalid("returned_on", "before the day it was lent")
+        loan.returned_on = data["returned_on"]
+        if data.get("note"):
+            loan.note = f"{loan.note}\n{data['note']}".strip()
+        if asset.status == "on_loan":
+            asset.status = "in_use"
+        session.flush()
+        log_access(session, AccessLog, staff, "asset_loan", str(loan.id), "asset returned")
+        result = loan_json(loan)
+        uow.commit()
+        return result
+
+
+# ---------------------------------------------------------------------------------------------
+# repair cases: the asset check and warranty / lease claims
+
+
+def check_payload(asset: Asset, on: date) -> dict:
+    """What assignment keeps of an asset for a case (``procurement.asset_checked``'s ``asset``)."""
+    vendor = asset.vendor
+    return {
+        "tag": asset.tag, "kind": asset.kind, "model": asset.model, "serial": asset.serial,
+        "location": asset.location, "ownership": asset.ownership, "status": asset.status,
+        "acquired_on": iso(asset.acquired_on), "warranty_ends_on": iso(asset.warranty_ends_on),
+        "under_warranty": is_under_warranty(asset, on), "leased": asset.ownership == "leased",
+        "vendor": None if vendor is None else {**vendor_ref(vendor),
+                                               "contacts": [contact_card(c) for c in vendor.contacts]},
+    }
+
+
+def _received_on(payload: dict, now: datetime) -> date:
+    """The Bangkok date the request was received (``received_at``; else ``now``)."""
+    return parse_moment(payload.get("received_at"), now).astimezone(BANGKOK).date()
+
+
+def check_requested_asset(uow: UnitOfWork, event: Event, now: datetime | None = None) -> None:
+    """A request naming ``asset_tag`` (any SOP): tell the case what the register knows of it:
+    found or not, under warranty on the day the request was received, leased, the vendor to
+    claim from with its contacts. Without an asset tag: nothing."""
+    payload = event.payload
+    tag = str((payload.get("fields") or {}).get("asset_tag") or "").strip()
+    code = payload.get("tracking_code")
+    if not tag or not code:
+        return
+    now = utc_now(now)
+    asset = find_asset(uow.session, tag)
+    uow.emit("procurement.asset_checked", {
+        "tracking_code": code, "asset_tag": tag, "found": asset is not None,
+        "asset": None if asset is None else check_payload(asset, _received_on(payload, now)),
+        "checked_at": now.isoformat(),
+    }, correlation_id=code)
+
+
+def _wait_key(payload: dict) -> tuple[str | None, str | None]:
+    return payload.get("tracking_code"), (payload.get("step") or {}).get("key")
+
+
+def on_vendor_wait(uow: UnitOfWork, event: Event, now: datetime | None = None) -> None:
+    """A case waits on a vendor (e.g. the repair SOP's ``vendor-claim``): when its ``asset_tag``
+    names an asset with a vendor, open a claim (``leased`` for a leased asset, else ``warranty``)
+    unless one is open for this case and step; the asset is ``in_repair`` meanwhile."""
+    payload = event.payload
+    code, step = _wait_key(payload)
+    tag = str((payload.get("fields") or {}).get("asset_tag") or "").strip()
+    if not code or not step or not tag:
+        return
+    session = uow.session
+    asset = find_asset(session, tag, lock=True)  # claims of one asset are opened one at a time
+    if asset is None or asset.vendor_id is None:
+        return
+    same = select(Claim.id).where(Claim.tracking_code == code, Claim.step == step)
+    if session.scalar(same.where(Claim.resolved_at.is_(None))) is not None:
+        return  # open already (a second event saying the same)
+    if session.scalar(same.where(Claim.resolved_at >= event.occurred_at)) is not None:
+        return  # a stale event: the wait it announces was over before it was handled
+    now = utc_now(now)
+    session.add(Claim(vendor_id=asset.vendor_id, asset_id=asset.id, tracking_code=code, step=step,
+                      reason="leased" if asset.ownership == "leased" else "warranty", opened_at=now,
+                      note=str(payload.get("subject") or "")[:2000]))
+    if asset.status == "in_use":
+        asset.status = "in_repair"
+
+
+def on_vendor_wait_ended(uow: UnitOfWork, event: Event, now: datetime | None = None) -> None:
+    """The wait on the vendor ended: resolve the open claim of that case and step; the asset is
+    back ``in_use`` when it was ``in_repair`` and no other claim on it is open."""
+    code, step = _wait_key(event.payload)
+    if not code or not step:
+        return
+    session = uow.session
+    claims = session.scalars(select(Claim).where(Claim.tracking_code == code, Claim.step == step,
+                                                 Claim.resolved_at.is_(None))).all()
+    if not claims:
+        return
+    now = utc_now(now)
+    for claim in claims:
+        asset = None
+        if claim.asset_id is not None:
+            asset = session.scalar(for_update(session, select(Asset).where(Asset.id == claim.asset_id), of=Asset))
+        claim.resolved_at = now
+        session.flush()
+        if asset is not None and asset.status == "in_repair":
+            still_open = session.scalar(select(Claim.id).where(Claim.asset_id == asset.id,
+                                                               Claim.resolved_at.is_(None)))
+            if still_open is None:
+                asset.status = "in_use"

@@ -1,0 +1,88 @@
+"""Small rules every procurement module shares: the clock (an aware UTC ``now``, Bangkok's date
+of the paper world), money to the satang, who counts as allowed (``admin`` may do anything), the
+row locks (SELECT ... FOR UPDATE), and the plain filters of the list queries. No Flask here."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timezone
+
+from sqlalchemy.orm import Session
+
+from services.procurement.domain.fines import HUNDRED, SATANG, money  # noqa: F401  (one rounding rule)
+from shared import db
+from shared.auth import Staff
+from shared.i18n import BANGKOK
+
+# --- the clock --------------------------------------------------------------------------------------
+
+
+def utc_now(now: datetime | None = None) -> datetime:
+    """``now`` (an aware datetime, as UTC), or the current moment: every use case takes an
+    optional ``now`` so that tests move the clock."""
+    if now is None:
+        return db.utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware UTC datetime")
+    return now.astimezone(timezone.utc)
+
+
+def bangkok_today(now: datetime | None = None) -> date:
+    """Today's date in Bangkok (the date of signed, due, delivered and paid papers) at ``now``."""
+    return utc_now(now).astimezone(BANGKOK).date()
+
+
+def parse_moment(raw, fallback: datetime) -> datetime:
+    """An event's ISO timestamp (one without a zone is UTC), or ``fallback`` when it is missing
+    or unreadable."""
+    try:
+        moment = datetime.fromisoformat(str(raw))
+    except (TypeError, ValueError):
+        return fallback
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def iso(value) -> str | None:
+    """A date or datetime for an event's payload (None stays None)."""
+    return value.isoformat() if value is not None else None
+
+
+# --- money ------------------------------------------------------------------------------------------
+
+
+def money_str(value) -> str | None:
+    """Money in an event's payload: a string with two decimals ("12500.00"); None stays None."""
+    return None if value is None else str(money(value))
+
+
+# --- who may ----------------------------------------------------------------------------------------
+
+
+def may(staff: Staff, roles: Iterable[str] = ()) -> bool:
+    """Has one of ``roles``, or is ``admin`` (who may do anything)."""
+    return "admin" in staff.roles or staff.has_any(roles)
+
+
+def is_admin(staff: Staff) -> bool:
+    return may(staff)
+
+
+# --- locks and filters ------------------------------------------------------------------------------
+
+
+def for_update(session: Session, query, of=None):
+    """``query`` locking the rows it reads (``SELECT ... FOR UPDATE``)."""
+    return query.with_for_update(of=of) if of is not None else query.with_for_update()
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (escape ``\\``) matching ``text`` anywhere, its ``%``, ``_`` and ``\\`` as
+    themselves."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def where_given(query, *conditions):
+    """``query`` narrowed by each ``(column, value)`` whose value is given (not None, not empty)."""
+    for column, value in conditions:
+        if value is not None and value != "":
+            query = query.where(column == value)
+    return query

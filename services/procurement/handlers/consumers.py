@@ -1,0 +1,39 @@
+"""Procurement's event consumers: one registration per event type (a bus takes one handler per
+type), each handing the event to the use case that owns it. Every handler runs in the consuming
+unit of work, with the event's inbox row: its effect and its events commit together, once."""
+from __future__ import annotations
+
+from services.procurement.adapters.bus import bus
+from services.procurement.handlers import assets, projects, reminders
+from shared.events import Event
+from shared.messaging import UnitOfWork
+
+
+@bus.handles("request.submitted")
+def on_request_submitted(uow: UnitOfWork, event: Event) -> None:
+    """A request naming an asset tag: look it up (warranty, lease, vendor) for the case."""
+    assets.check_requested_asset(uow, event)
+
+
+@bus.handles("case.step_waiting")
+def on_case_waiting(uow: UnitOfWork, event: Event) -> None:
+    """A case waits on a purchase, a contract or a vendor's claim."""
+    waiting_on = event.payload.get("waiting_on")
+    if waiting_on in ("procurement-delivery", "procurement-contract"):
+        projects.on_case_waiting(uow, event)
+    elif waiting_on == "vendor":
+        assets.on_vendor_wait(uow, event)
+    # a wait on the requester is none of procurement's business
+
+
+@bus.handles("case.step_resumed")
+def on_case_resumed(uow: UnitOfWork, event: Event) -> None:
+    """A wait ended (e.g. the vendor repaired under warranty): close what was open for it."""
+    if event.payload.get("waiting_on") == "vendor":
+        assets.on_vendor_wait_ended(uow, event)
+
+
+@bus.handles("calendar.changed")
+def on_calendar_changed(uow: UnitOfWork, event: Event) -> None:
+    """The admin added or removed a day off: reminders count working days with it."""
+    reminders.on_calendar_changed(uow, event)

@@ -1,0 +1,839 @@
+"""Contracts (สัญญา) and their milestones (งวดงาน), from signing to the last payment.
+
+A contract is signed for a project at stage ``procurement`` (principle and budget approved, an
+inspection committee appointed), which moves the project to ``contract``. Each milestone then goes
+
+    pending -> delivered -> accepted -> paid
+
+Delivery is recorded with its documents (kind ``delivery``), and the days late and the late fine
+(ค่าปรับ) are computed then (``fine_for``). Every member of the project's inspection committee
+accepts or rejects the delivery (``Acceptance``, one per member and delivery round); a rejection
+sends the milestone back to ``pending`` for a new delivery (a new round; the earlier words stay).
+At least one ``evidence`` document (e.g. the training sign-in sheet) must be on the milestone before
+anyone accepts it. When every member accepted in the round, the milestone is accepted; finance or
+supplies record the payment (the amount less the fine). When every milestone is paid the contract
+and the project are completed and, when the project serves a case waiting on the contract,
+``procurement.contract_completed`` moves that case on (``projects.complete_case_if_done``).
+
+No Flask here. Every use case runs in one unit of work: its change and its events commit together;
+a ``ProcurementError`` rolls everything back (uploaded files are removed again).
+"""
+from __future__ import annotations
+
+import calendar as _calendar
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from services.procurement.adapters import documents, models
+from services.procurement.adapters.bus import bus
+from services.procurement.adapters.models import (Acceptance, Committee, CommitteeMember, Contract, Document, Incident,
+                                                  Milestone, Project, Vendor)
+from services.procurement.domain import fines
+from services.procurement.handlers import projects
+from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, may, money, money_str,
+                                                  utc_now, where_given)
+from services.procurement.handlers.errors import ProcurementError, conflict, forbidden, invalid, not_found
+from shared.audit import log_access
+from shared.auth import Staff
+
+MAX_MILESTONES = 60
+
+# who may do what (admin may do anything)
+CREATE_ROLES = ("supplies",)
+DELIVERY_ROLES = ("supplies", "officer")
+PAYMENT_ROLES = ("finance", "supplies")
+PAPER_SIGNATURE_ROLES = ("supplies",)  # record a committee member's paper signature (member_id)
+INCIDENT_ROLES = ("officer", "inspection-committee", "supplies", "head", "subhead")
+READ_ROLES = ("supplies", "finance", "inspection-committee", "procurement-committee", "tor-committee", "officer",
+              "head", "subhead", "director", "deputy-director")
+DECISIONS = ("accepted", "rejected")
+SEVERITIES = ("high", "critical")
+
+
+# --- small rules ----------------------------------------------------------------------------------
+
+
+today = bangkok_today  # today's date in Bangkok (the date of the paper world) at ``now``
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months; the 31st becomes the last day of a shorter month."""
+    years, month0 = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, month0 + 1
+    return date(year, month, min(day.day, _calendar.monthrange(year, month)[1]))
+
+
+def whole_months_between(start: date, end: date) -> int:
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if months > 0 and add_months(start, months) > end:
+        months -= 1
+    return max(months, 0)
+
+
+def fine_for(contract: Contract, milestone: Milestone, delivered_on: date) -> tuple[int, Decimal]:
+    """(days late, fine) of a delivery on ``delivered_on``: the rule is ``domain.fines.late_fine``,
+    with this contract's terms."""
+    return fines.late_fine(milestone.due_on, delivered_on, amount=milestone.amount, contract_amount=contract.amount,
+                           basis=contract.fine_basis, rate_percent=contract.fine_rate_percent,
+                           min_per_day=contract.fine_min_per_day)
+
+
+def _require(staff: Staff, roles: Iterable[str], what: str) -> None:
+    if may(staff, roles):
+        return
+    raise forbidden(f"Your roles may not {what}.")
+
+
+def current_round(milestone: Milestone) -> int:
+    """The delivery round a milestone is in: 1, plus one for every rejected delivery (a rejection
+    ends its round; only one member can reject a round, since the milestone goes back then)."""
+    return 1 + len({a.delivery_round for a in milestone.acceptances if a.decision == "rejected"})
+
+
+def inspection_committee(project: Project) -> Committee | None:
+    return projects.committee(project, "inspection")
+
+
+# --- loading ----------------------------------------------------------------------------------------
+
+
+def _contract(session: Session, contract_id: int, lock: bool = False) -> Contract:
+    query = (select(Contract).where(Contract.id == contract_id)
+             .options(joinedload(Contract.project), joinedload(Contract.vendor)))
+    if lock:
+        # one change at a time per contract: two payments, or a payment and a decision, never interleave
+        query = for_update(session, query, of=Contract)
+    contract = session.scalars(query).unique().one_or_none()
+    if contract is None:
+        raise not_found("contract")
+    return contract
+
+
+def _milestone(contract: Contract, milestone_id: int) -> Milestone:
+    milestone = next((m for m in contract.milestones if m.id == milestone_id), None)
+    if milestone is None:
+        raise not_found("milestone")
+    return milestone
+
+
+def _documents_of(session: Session, **where) -> list[Document]:
+    query = select(Document)
+    for key, value in where.items():
+        query = query.where(getattr(Document, key) == value)
+    return list(session.scalars(query.order_by(Document.uploaded_at, Document.id)))
+
+
+def _files(files: Sequence | None) -> list:
+    return [f for f in files or () if f is not None and getattr(f, "filename", None)]
+
+
+def _store(up: documents.Uploads, files: Sequence, kind: str, staff: Staff, contract: Contract,
+           milestone: Milestone | None) -> list[Document]:
+    """Keep uploaded files as documents of the contract (and milestone), removed again by ``up``
+    if its transaction fails."""
+    files = _files(files)
+    if not files:
+        return []
+    return up.keep(documents.store_uploads(up.uow.session, files, kind, staff.username,
+                                           project_id=contract.project_id, contract_id=contract.id,
+                                           milestone_id=milestone.id if milestone else None))
+
+
+def _reference(session: Session, kind: str, ref: str, name: str | None, staff: Staff, contract: Contract,
+               milestone: Milestone | None) -> Document:
+    """A document kept elsewhere (a paper file's number, a link), recorded by its reference."""
+    return documents.add_reference(session, kind, name or ref, ref, staff.username, project_id=contract.project_id,
+                                   contract_id=contract.id, milestone_id=milestone.id if milestone else None)
+
+
+def _attach(up: documents.Uploads, kind: str, files: Sequence, ref: str | None, ref_name: str | None, staff: Staff,
+            contract: Contract, milestone: Milestone) -> None:
+    """The uploaded files and the paper reference (if any) given with a milestone's action."""
+    _store(up, files, kind, staff, contract, milestone)
+    if (ref or "").strip():
+        _reference(up.uow.session, kind, ref.strip(), ref_name, staff, contract, milestone)
+
+
+def _active_milestone(session: Session, contract_id: int, milestone_id: int) -> tuple[Contract, Milestone]:
+    """The contract (locked) and its milestone, while the contract is active."""
+    contract = _contract(session, contract_id, lock=True)
+    milestone = _milestone(contract, milestone_id)
+    if contract.status != "active":
+        raise conflict(f"The contract is {contract.status}.")
+    return contract, milestone
+
+
+# --- payloads -------------------------------------------------------------------------------------
+
+
+def _contract_brief(contract: Contract) -> dict:
+    return {"id": contract.id, "number": contract.number, "amount": money_str(contract.amount),
+            "vendor_id": contract.vendor_id, "vendor_name": contract.vendor.name if contract.vendor else None,
+            "status": contract.status}
+
+
+def _project_brief(project: Project) -> dict:
+    return {"id": project.id, "title": project.title, "tracking_code": project.tracking_code,
+            "stage": project.stage}
+
+
+def _milestone_brief(milestone: Milestone) -> dict:
+    return {"id": milestone.id, "seq": milestone.seq, "title": milestone.title,
+            "deliverables": milestone.deliverables, "due_on": iso(milestone.due_on),
+            "amount": money_str(milestone.amount), "state": milestone.state, "round": current_round(milestone),
+            "delivered_on": iso(milestone.delivered_on), "days_late": milestone.days_late,
+            "fine_amount": money_str(milestone.fine_amount), "accepted_on": iso(milestone.accepted_on),
+            "paid_on": iso(milestone.paid_on), "paid_amount": money_str(milestone.paid_amount)}
+
+
+def _emit(uow, event_type: str, contract: Contract, payload: dict) -> None:
+    project = contract.project
+    uow.emit(event_type, {"contract": _contract_brief(contract), "project": _project_brief(project), **payload},
+             correlation_id=project.tracking_code)
+
+
+# --- milestones as given ----------------------------------------------------------------------------
+
+
+def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequence[dict]) -> list[dict]:
+    """Check the milestones of a new contract and give each its amount. Each item has ``title``,
+    ``deliverables``, ``due_on`` and either ``amount`` or ``share_percent`` (all the same way):
+    due dates lie within the contract's dates and increase; amounts sum to the contract's amount
+    exactly, or shares to 100 (then the last takes the rounding remainder)."""
+    errors: dict[str, list[str]] = {}
+    if not items:
+        raise invalid("milestones", "A contract has at least one milestone.")
+    if len(items) > MAX_MILESTONES:
+        raise invalid("milestones", f"At most {MAX_MILESTONES} milestones.")
+    by_amount = [i.get("amount") is not None for i in items]
+    by_share = [i.get("share_percent") is not None for i in items]
+    for n, (a, s) in enumerate(zip(by_amount, by_share)):
+        if a == s:
+            errors.setdefault(f"milestones.{n}.amount", []).append(
+                "Give either the amount or the share_percent of this milestone (one of them).")
+    if errors:
+        raise ProcurementError(422, errors)
+    if any(by_amount) and any(by_share):
+        raise invalid("milestones", "Give every milestone by amount, or every one by share_percent, not a mix.")
+    previous = None
+    for n, item in enumerate(items):
+        due = item["due_on"]
+        if not starts_on <= due <= ends_on:
+            errors.setdefault(f"milestones.{n}.due_on", []).append(
+                f"The due date must lie within the contract ({starts_on.isoformat()} to {ends_on.isoformat()}).")
+        elif previous is not None and due <= previous:
+            errors.setdefault(f"milestones.{n}.due_on", []).append(
+                "Each milestone falls due after the one before it.")
+        previous = due
+    planned = []
+    if all(by_amount):
+        amounts = [Decimal(i["amount"]) for i in items]
+        for n, value in enumerate(amounts):
+            if value <= 0:
+                errors.setdefault(f"milestones.{n}.amount", []).append("The amount must be more than 0.")
+        total = sum(amounts, Decimal("0"))
+        if not errors and total != amount:
+            errors.setdefault("milestones", []).append(
+                f"The milestones' amounts sum to {money(total)}; they must sum to the contract's amount "
+                f"{money(amount)} exactly.")
+        shares = [None] * len(items)
+    else:
+        shares = [Decimal(i["share_percent"]) for i in items]
+        for n, value in enumerate(shares):
+            if value <= 0:
+                errors.setdefault(f"milestones.{n}.share_percent", []).append("The share must be more than 0.")
+        total = sum(shares, Decimal("0"))
+        if not errors and total != HUNDRED:
+            errors.setdefault("milestones", []).append(f"The shares sum to {total}%; they must sum to 100% exactly.")
+        amounts = [money(amount * s / HUNDRED) for s in shares[:-1]]
+        amounts.append(amount - sum(amounts, Decimal("0")))  # the last takes the rounding remainder
+        if not errors and any(a <= 0 for a in amounts):
+            errors.setdefault("milestones", []).append("Every milestone's amount must come to more than 0.")
+    if errors:
+        raise ProcurementError(422, errors)
+    for n, item in enumerate(items):
+        planned.append({"seq": n + 1, "title": item.get("title") or "", "deliverables": item.get("deliverables") or "",
+                        "due_on": item["due_on"], "amount": money(amounts[n]), "share_percent": shares[n]})
+    return planned
+
+
+# --- signing ----------------------------------------------------------------------------------------
+
+
+def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> dict:
+    """Sign a contract for a project (see the module's rules); the project moves to ``contract``.
+    ``data`` as ``ContractCreateSchema`` loads it. Returns the contract as ``contract_json``."""
+    _require(staff, CREATE_ROLES, "sign contracts")
+    now = utc_now(now)
+    amount = Decimal(data["amount"])
+    errors: dict[str, list[str]] = {}
+    if amount <= 0:
+        errors.setdefault("amount", []).append("The amount must be more than 0.")
+    starts_on, ends_on = data["starts_on"], data["ends_on"]
+    if ends_on < starts_on:
+        errors.setdefault("ends_on", []).append("The contract cannot end before it starts.")
+    if data["signed_on"] > today(now):
+        errors.setdefault("signed_on", []).append("The signing date cannot be in the future.")
+    months, warranty_ends_on = data.get("warranty_months"), data.get("warranty_ends_on")
+    if months is None and warranty_ends_on is None:
+        errors.setdefault("warranty_months", []).append("Give warranty_months or warranty_ends_on.")
+    elif warranty_ends_on is not None and warranty_ends_on < ends_on:
+        errors.setdefault("warranty_ends_on", []).append("The warranty cannot end before the contract does.")
+    rate = Decimal(data.get("fine_rate_percent") if data.get("fine_rate_percent") is not None else "0.1")
+    if not Decimal("0") < rate <= Decimal("1"):
+        errors.setdefault("fine_rate_percent", []).append("The fine rate is more than 0 and at most 1 (% per day).")
+    minimum = Decimal(data.get("fine_min_per_day") or 0)
+    if minimum < 0:
+        errors.setdefault("fine_min_per_day", []).append("The minimum fine per day cannot be negative.")
+    if errors:
+        raise ProcurementError(422, errors)
+    planned = plan_milestones(amount, starts_on, ends_on, data.get("milestones") or [])
+    if warranty_ends_on is None:
+        warranty_ends_on = add_months(ends_on, months)
+    elif months is None:
+        months = whole_months_between(ends_on, warranty_ends_on)
+
+    with documents.Uploads() as up:
+        uow = up.uow
+        session = uow.session
+        project = session.get(Project, data["project_id"], with_for_update=True)
+        if project is None:
+            raise invalid("project_id", "There is no such project.")
+        vendor = session.get(Vendor, data["vendor_id"])
+        if vendor is None:
+            raise invalid("vendor_id", "There is no such vendor.")
+        if not vendor.active:
+            raise invalid("vendor_id", "The vendor is no longer active.")
+        number = data["number"].strip()
+        if session.scalar(select(Contract.id).where(func.lower(Contract.number) == number.lower())) is not None:
+            raise conflict(f"A contract numbered {number} is recorded already.", "number")
+        blockers = projects.contract_blockers(project)
+        if blockers:
+            raise ProcurementError(409, {"project_id": blockers}, blockers[0])
+        contract = Contract(project_id=project.id, number=number, vendor_id=vendor.id, amount=money(amount),
+                            signed_on=data["signed_on"], starts_on=starts_on, ends_on=ends_on,
+                            warranty_months=months, warranty_ends_on=warranty_ends_on, fine_rate_percent=rate,
+                            fine_basis=data.get("fine_basis") or "milestone", fine_min_per_day=money(minimum),
+                            status="active", created_by=staff.username, created_at=now)
+        contract.vendor = vendor
+        contract.project = project
+        for item in planned:
+            contract.milestones.append(Milestone(**item))
+        session.add(contract)
+        try:
+            session.flush()
+        except IntegrityError:  # signed under the same number by someone else at the same moment
+            raise conflict(f"A contract numbered {number} is recorded already.", "number") from None
+        for ref in data.get("documents") or []:
+            _reference(session, "contract", ref["ref"], ref.get("name"), staff, contract, None)
+        project.stage = "contract"
+        _emit(uow, "procurement.contract_signed", contract, {
+            "signed_on": iso(contract.signed_on), "starts_on": iso(starts_on), "ends_on": iso(ends_on),
+            "warranty_ends_on": iso(warranty_ends_on), "fine_rate_percent": str(rate),
+            "fine_basis": contract.fine_basis, "fine_min_per_day": money_str(contract.fine_min_per_day),
+            "milestones": [_milestone_brief(m) for m in contract.milestones], "signed_by": staff.username})
+        result = contract_json(session, contract, staff, purpose=None)
+        uow.commit()
+    return result
+
+
+def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | None = None) -> dict:
+    """Add a milestone to a contract while none is delivered yet. The amounts must still sum to the
+    contract's: ``rebalance`` ([{milestone_id, amount}]) gives the other milestones' new amounts
+    (e.g. a milestone split in two). The milestones are numbered again by due date."""
+    _require(staff, CREATE_ROLES, "change contracts")
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        contract = _contract(session, contract_id, lock=True)
+        if contract.status != "active":
+            raise conflict(f"The contract is {contract.status}.")
+        if any(m.delivered_on or m.accepted_on or m.paid_on or m.acceptances for m in contract.milestones):
+            raise conflict("A milestone was delivered already: the milestones cannot change any more.")
+        errors: dict[str, list[str]] = {}
+        due = data["due_on"]
+        if not contract.starts_on <= due <= contract.ends_on:
+            errors.setdefault("due_on", []).append(
+                f"The due date must lie within the contract ({contract.starts_on.isoformat()} to "
+                f"{contract.ends_on.isoformat()}).")
+        elif any(m.due_on == due for m in contract.milestones):
+            errors.setdefault("due_on", []).append("Another milestone falls due that day.")
+        if (data.get("amount") is None) == (data.get("share_percent") is None):
+            errors.setdefault("amount", []).append("Give either the amount or the share_percent (one of them).")
+        if errors:
+            raise ProcurementError(422, errors)
+        if data.get("amount") is not None:
+            new_amount = money(data["amount"])
+        else:
+            new_amount = money(Decimal(contract.amount) * Decimal(data["share_percent"]) / HUNDRED)
+        if new_amount <= 0:
+            raise invalid("amount", "The amount must be more than 0.")
+        amounts = {m.id: Decimal(m.amount) for m in contract.milestones}
+        for n, item in enumerate(data.get("rebalance") or []):
+            if item["milestone_id"] not in amounts:
+                errors.setdefault(f"rebalance.{n}.milestone_id", []).append("Not a milestone of this contract.")
+            elif money(item["amount"]) <= 0:
+                errors.setdefault(f"rebalance.{n}.amount", []).append("The amount must be more than 0.")
+            else:
+                amounts[item["milestone_id"]] = money(item["amount"])
+        if errors:
+            raise ProcurementError(422, errors)
+        total = sum(amounts.values(), Decimal("0")) + new_amount
+        if total != Decimal(contract.amount):
+            raise invalid("amount", f"With this milestone the amounts sum to {money(total)}; they must sum to the "
+                                    f"contract's amount {money(contract.amount)} exactly (give the others' new "
+                                    "amounts in rebalance).")
+        by_shares = any(m.share_percent is not None for m in contract.milestones)
+        for m in contract.milestones:
+            if money(m.amount) != amounts[m.id]:
+                m.amount = amounts[m.id]
+                if by_shares:
+                    m.share_percent = _share(amounts[m.id], contract.amount)
+        added = Milestone(title=data.get("title") or "", deliverables=data.get("deliverables") or "", due_on=due,
+                          amount=new_amount, seq=0,
+                          share_percent=_share(new_amount, contract.amount) if by_shares else None)
+        # number them again by due date: out of the way first (the (contract, seq) key is unique)
+        for m in contract.milestones:
+            m.seq = -m.seq
+        session.flush()
+        contract.milestones.append(added)
+        ordered = sorted(contract.milestones, key=lambda m: m.due_on)
+        for n, m in enumerate(ordered):
+            m.seq = -(1000 + n)
+        session.flush()
+        for n, m in enumerate(ordered):
+            m.seq = n + 1
+        session.flush()
+        contract.milestones.sort(key=lambda m: m.seq)
+        _emit(uow, "procurement.milestone_added", contract, {"milestone": _milestone_brief(added),
+                                                            "milestones": [_milestone_brief(m) for m in ordered],
+                                                            "added_by": staff.username})
+        result = milestone_json(session, contract, added)
+        uow.commit()
+    return result
+
+
+def _share(amount, contract_amount) -> Decimal:
+    return money(Decimal(amount) * HUNDRED / Decimal(contract_amount))
+
+
+# --- delivery, evidence ---------------------------------------------------------------------------------
+
+
+def record_delivery(staff: Staff, contract_id: int, milestone_id: int, delivered_on: date, note: str = "",
+                    files: Sequence = (), ref: str | None = None, ref_name: str | None = None,
+                    now: datetime | None = None) -> dict:
+    """The vendor delivered a milestone on ``delivered_on`` (not in the future): keep the delivery
+    documents (uploaded files, or a reference to a paper file) and compute days late and fine."""
+    _require(staff, DELIVERY_ROLES, "record deliveries")
+    now = utc_now(now)
+    if delivered_on > today(now):
+        raise invalid("delivered_on", "The delivery date cannot be in the future.")
+    if not _files(files) and not (ref or "").strip():
+        raise invalid("documents", "Attach the delivery documents, or give the reference (ref) of the paper file.")
+    with documents.Uploads() as up:
+        uow = up.uow
+        session = uow.session
+        contract, milestone = _active_milestone(session, contract_id, milestone_id)
+        if milestone.state != "pending":
+            raise conflict(f"Milestone {milestone.seq} is {milestone.state} already; a delivery is recorded while it "
+                           "is pending.")
+        if delivered_on < contract.signed_on:
+            raise invalid("delivered_on", "The delivery date cannot be before the contract was signed.")
+        _attach(up, "delivery", files, ref, ref_name, staff, contract, milestone)
+        days, fine = fine_for(contract, milestone, delivered_on)
+        milestone.delivered_on = delivered_on
+        milestone.delivery_note = note or ""
+        milestone.delivered_recorded_by = staff.username
+        milestone.days_late = days
+        # the fine is deducted from this milestone's payment: it cannot take more than the milestone
+        milestone.fine_amount = min(fine, money(milestone.amount))
+        session.flush()
+        _emit(uow, "procurement.milestone_delivered", contract,
+              {"milestone": _milestone_brief(milestone), "fine_uncapped": money_str(fine),
+               "recorded_by": staff.username})
+        result = milestone_json(session, contract, milestone)
+        uow.commit()
+    return result
+
+
+def add_evidence(staff: Staff, contract_id: int, milestone_id: int, files: Sequence = (), ref: str | None = None,
+                 ref_name: str | None = None, now: datetime | None = None) -> dict:
+    """Evidence for the inspection committee (e.g. the training sign-in sheet), any time before the
+    milestone is accepted."""
+    _require(staff, DELIVERY_ROLES + ("inspection-committee",), "add evidence")
+    if not _files(files) and not (ref or "").strip():
+        raise invalid("documents", "Attach the evidence files, or give the reference (ref) of the paper file.")
+    with documents.Uploads() as up:
+        uow = up.uow
+        session = uow.session
+        contract, milestone = _active_milestone(session, contract_id, milestone_id)
+        if milestone.accepted_on is not None:
+            raise conflict(f"Milestone {milestone.seq} is accepted already; evidence is added before acceptance.")
+        _attach(up, "evidence", files, ref, ref_name, staff, contract, milestone)
+        session.flush()
+        result = milestone_json(session, contract, milestone)
+        uow.commit()
+    return result
+
+
+# --- acceptance -------------------------------------------------------------------------------------------
+
+
+def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decision: str, note: str = "",
+                      files=(), member_id: int | None = None, now: datetime | None = None) -> Milestone:
+    """One inspection committee member's word on the milestone's current delivery. The member is
+    the caller (by username), or ``member_id`` when supplies (or admin) record a paper signature.
+    Accepting needs at least one evidence document on the milestone; a rejection needs a note and
+    sends the milestone back for a new delivery. When every member accepted in the round, the
+    milestone is accepted (``accepted_on`` today, Bangkok)."""
+    now = utc_now(now)
+    if decision not in DECISIONS:
+        raise invalid("decision", "The decision is accepted or rejected.")
+    if decision == "rejected" and not (note or "").strip():
+        raise invalid("note", "Say why the delivery is rejected.")
+    with documents.Uploads() as up:
+        uow = up.uow
+        session = uow.session
+        contract = _contract(session, contract_id, lock=True)
+        milestone = _milestone(contract, milestone_id)
+        committee = inspection_committee(contract.project)
+        members = list(committee.members) if committee else []
+        if member_id is not None:
+            _require(staff, PAPER_SIGNATURE_ROLES, "record a committee member's decision on their behalf")
+            member = next((m for m in members if m.id == member_id), None)
+            if member is None:
+                raise invalid("member_id", "Not a member of this project's inspection committee.")
+        else:
+            member = next((m for m in members if m.username and m.username == staff.username), None)
+            if member is None:
+                raise forbidden("Only the members of this project's inspection committee accept its milestones.")
+        if contract.status != "active":
+            raise conflict(f"The contract is {contract.status}.")
+        if milestone.state != "delivered":
+            raise conflict(f"Milestone {milestone.seq} is {milestone.state}; it is accepted or rejected once "
+                           "delivered, before acceptance.")
+        round_ = current_round(milestone)
+        if any(a.member_id == member.id and a.delivery_round == round_ for a in milestone.acceptances):
+            raise conflict(f"{member.name} decided on this delivery already.")
+        _store(up, files, "evidence", staff, contract, milestone)
+        session.flush()
+        if decision == "accepted" and not _documents_of(session, milestone_id=milestone.id, kind="evidence"):
+            raise conflict("Add the evidence (e.g. the training sign-in sheet) to the milestone before accepting it.",
+                           "documents")
+        acceptance = Acceptance(member_id=member.id, delivery_round=round_, decision=decision, note=note or "",
+                                decided_by=staff.username, decided_at=now)
+        acceptance.member = member
+        milestone.acceptances.append(acceptance)
+        session.flush()
+        word = {"member_id": member.id, "member_name": member.name, "position": member.position,
+                "decision": decision, "note": note or "", "round": round_, "decided_by": staff.username}
+        if decision == "rejected":
+            milestone.delivered_on = None
+            milestone.delivered_recorded_by = None
+            milestone.days_late = 0
+            milestone.fine_amount = Decimal("0")
+            _emit(uow, "procurement.milestone_rejected", contract,
+                  {"milestone": _milestone_brief(milestone), "rejected_round": round_, "acceptance": word})
+        else:
+            accepted = {a.member_id for a in milestone.acceptances
+                        if a.delivery_round == round_ and a.decision == "accepted"}
+            if {m.id for m in members} <= accepted:
+                milestone.accepted_on = today(now)
+                _emit(uow, "procurement.milestone_accepted", contract,
+                      {"milestone": _milestone_brief(milestone), "round": round_,
+                       "members": [m.id for m in members], "acceptance": word})
+        uow.commit()
+    return milestone
+
+
+# --- payment ----------------------------------------------------------------------------------------------
+
+
+def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: date, payment_ref: str,
+                   note: str = "", files: Sequence = (), now: datetime | None = None) -> dict:
+    """Pay an accepted milestone: the amount less its fine. When it is the last one, the contract and
+    its project are completed, and a case waiting on the contract is told (``projects.complete_case_if_done``)."""
+    _require(staff, PAYMENT_ROLES, "record payments")
+    now = utc_now(now)
+    if not (payment_ref or "").strip():
+        raise invalid("payment_ref", "Give the payment's reference (e.g. the disbursement voucher number).")
+    if paid_on > today(now):
+        raise invalid("paid_on", "The payment date cannot be in the future.")
+    with documents.Uploads() as up:
+        uow = up.uow
+        session = uow.session
+        contract, milestone = _active_milestone(session, contract_id, milestone_id)
+        if milestone.state == "paid":
+            raise conflict(f"Milestone {milestone.seq} is paid already.")
+        if milestone.state != "accepted":
+            raise conflict(f"Milestone {milestone.seq} is {milestone.state}; it is paid once the inspection committee "
+                           "accepted it.")
+        if paid_on < milestone.accepted_on:
+            raise invalid("paid_on", "The payment cannot be before the acceptance "
+                                     f"({milestone.accepted_on.isoformat()}).")
+        _store(up, files, "payment", staff, contract, milestone)
+        milestone.paid_on = paid_on
+        milestone.paid_amount = fines.payable(milestone.amount, milestone.fine_amount)
+        milestone.payment_ref = payment_ref.strip()
+        milestone.paid_recorded_by = staff.username
+        completed = all(m.paid_on is not None for m in contract.milestones)
+        if completed:
+            contract.status = "completed"
+            contract.completed_at = now
+            contract.project.stage = "completed"
+        session.flush()
+        _emit(uow, "procurement.milestone_paid", contract,
+              {"milestone": _milestone_brief(milestone), "payment_ref": milestone.payment_ref, "note": note or "",
+               "contract_completed": completed, "recorded_by": staff.username})
+        if completed:
+            projects.complete_case_if_done(uow, contract.project, now=now)
+        result = milestone_json(session, contract, milestone)
+        uow.commit()
+    return result
+
+
+# --- incidents ---------------------------------------------------------------------------------------------
+
+
+def incident_recipients(vendor: Vendor) -> list[dict]:
+    """The vendor's emergency contacts with an email; if none, every contact with one."""
+    with_email = [c for c in vendor.contacts if (c.email or "").strip()]
+    chosen = [c for c in with_email if c.emergency] or with_email
+    return [{"name": c.name, "email": c.email.strip(), "language": vendor.language or "th", "contact_id": c.id}
+            for c in chosen]
+
+
+def report_incident(staff: Staff, contract_id: int, data: dict, now: datetime | None = None) -> dict:
+    """An emergency on a contract (e.g. the server is down): recorded, and the vendor's contacts are
+    told at once (``procurement.incident_reported``, which notify mails). Without any contact email
+    the incident is still recorded, and the answer carries a ``warning``."""
+    _require(staff, INCIDENT_ROLES, "report incidents")
+    now = utc_now(now)
+    severity = data.get("severity") or "high"
+    if severity not in SEVERITIES:
+        raise invalid("severity", "The severity is high or critical.")
+    description = (data.get("description") or "").strip()
+    if not description:
+        raise invalid("description", "Describe the incident.")
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        contract = _contract(session, contract_id)
+        if contract.status == "terminated":
+            raise conflict("The contract is terminated.")
+        incident = Incident(contract_id=contract.id, severity=severity, description=description,
+                            reported_by=staff.username, reported_at=now)
+        session.add(incident)
+        session.flush()
+        vendor = contract.vendor
+        recipients = incident_recipients(vendor)
+        project = contract.project
+        uow.emit("procurement.incident_reported", {
+            "incident": {"id": incident.id, "severity": severity, "description": description,
+                         "reported_at": now.isoformat(), "reported_by": staff.username},
+            "contract": {"id": contract.id, "number": contract.number, "vendor_name": vendor.name},
+            "project": {"id": project.id, "title": project.title, "tracking_code": project.tracking_code},
+            "vendor": {"id": vendor.id, "name": vendor.name},
+            "recipients": [{k: r[k] for k in ("name", "email", "language")} for r in recipients],
+        }, correlation_id=project.tracking_code)
+        warning = None
+        if not recipients:
+            warning = ("The vendor has no contact with an email: the incident is recorded but nobody at the vendor "
+                       "was told. Telephone them. / ผู้รับจ้างไม่มีอีเมลผู้ติดต่อ: บันทึกเหตุแล้วแต่ยังไม่ได้แจ้งใคร "
+                       "กรุณาโทรแจ้ง")
+        else:
+            log_access(session, models.AccessLog, staff, "vendor_contact", [r["contact_id"] for r in recipients],
+                       "incident reported: the vendor's contacts told")
+        result = {"id": incident.id, "contract_id": contract.id, "severity": severity, "description": description,
+                  "reported_by": staff.username, "reported_at": now, "resolved_at": None, "resolution": "",
+                  "recipients": [{"name": r["name"], "email": r["email"]} for r in recipients],
+                  "warning": warning}
+        uow.commit()
+    return result
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+
+def _document_json(doc: Document) -> dict:
+    return documents.as_json(doc)
+
+
+def milestone_json(session: Session, contract: Contract, milestone: Milestone,
+                   docs: list[Document] | None = None) -> dict:
+    committee = inspection_committee(contract.project)
+    members = list(committee.members) if committee else []
+    round_ = current_round(milestone)
+    decided = {a.member_id for a in milestone.acceptances if a.delivery_round == round_}
+    if docs is None:
+        docs = _documents_of(session, milestone_id=milestone.id)
+    awaiting = []
+    if milestone.state == "delivered":
+        awaiting = [{"member_id": m.id, "name": m.name, "position": m.position, "username": m.username}
+                    for m in members if m.id not in decided]
+    return {
+        "id": milestone.id, "contract_id": contract.id, "seq": milestone.seq, "title": milestone.title,
+        "deliverables": milestone.deliverables, "due_on": milestone.due_on, "amount": milestone.amount,
+        "share_percent": milestone.share_percent, "state": milestone.state, "round": round_,
+        "delivered_on": milestone.delivered_on, "delivery_note": milestone.delivery_note,
+        "delivered_recorded_by": milestone.delivered_recorded_by, "days_late": milestone.days_late,
+        "fine_amount": milestone.fine_amount, "accepted_on": milestone.accepted_on, "paid_on": milestone.paid_on,
+        "paid_amount": milestone.paid_amount, "payment_ref": milestone.payment_ref,
+        "paid_recorded_by": milestone.paid_recorded_by,
+        "acceptances": [{"id": a.id, "member_id": a.member_id, "member_name": a.member.name if a.member else None,
+                         "position": a.member.position if a.member else None, "round": a.delivery_round,
+                         "decision": a.decision, "note": a.note, "decided_by": a.decided_by,
+                         "decided_at": a.decided_at} for a in milestone.acceptances],
+        "awaiting": awaiting,
+        "documents": [_document_json(d) for d in docs],
+    }
+
+
+def contract_json(session: Session, contract: Contract, staff: Staff | None,
+                  purpose: str | None = "read a contract") -> dict:
+    """A contract with its milestones (state, dates, fines, payments, each member's word, the
+    documents), its committee and incidents. Logs the reading of committee members' names."""
+    docs = _documents_of(session, contract_id=contract.id)
+    by_milestone: dict[int | None, list[Document]] = {}
+    for doc in docs:
+        by_milestone.setdefault(doc.milestone_id, []).append(doc)
+    committee = inspection_committee(contract.project)
+    members = list(committee.members) if committee else []
+    milestones = [milestone_json(session, contract, m, by_milestone.get(m.id, [])) for m in contract.milestones]
+    incidents = list(session.scalars(select(Incident).where(Incident.contract_id == contract.id)
+                                     .order_by(Incident.reported_at, Incident.id)))
+    amount = Decimal(contract.amount)
+    paid = sum((Decimal(m.paid_amount) for m in contract.milestones if m.paid_amount is not None), Decimal("0"))
+    fines = sum((Decimal(m.fine_amount or 0) for m in contract.milestones), Decimal("0"))
+    settled = sum((Decimal(m.amount) for m in contract.milestones if m.paid_on is not None), Decimal("0"))
+    if purpose and staff is not None and members:
+        log_access(session, models.AccessLog, staff, "committee_member", [m.id for m in members], purpose)
+    return {
+        "id": contract.id, "number": contract.number, "status": contract.status,
+        "project": {"id": contract.project.id, "title": contract.project.title, "stage": contract.project.stage,
+                    "tracking_code": contract.project.tracking_code},
+        "project_id": contract.project_id, "vendor_id": contract.vendor_id,
+        "vendor": {"id": contract.vendor.id, "name": contract.vendor.name},
+        "amount": contract.amount, "signed_on": contract.signed_on, "starts_on": contract.starts_on,
+        "ends_on": contract.ends_on, "warranty_months": contract.warranty_months,
+        "warranty_ends_on": contract.warranty_ends_on, "fine_rate_percent": contract.fine_rate_percent,
+        "fine_basis": contract.fine_basis, "fine_min_per_day": contract.fine_min_per_day,
+        "completed_at": contract.completed_at, "created_by": contract.created_by, "created_at": contract.created_at,
+        "totals": {"amount": amount, "paid": paid, "fines": fines, "outstanding": amount - settled},
+        "inspection_committee": [{"member_id": m.id, "name": m.name, "position": m.position, "username": m.username}
+                                 for m in members],
+        "milestones": milestones,
+        "documents": [_document_json(d) for d in by_milestone.get(None, [])],
+        "incidents": [{"id": i.id, "contract_id": i.contract_id, "severity": i.severity, "description": i.description,
+                       "reported_by": i.reported_by, "reported_at": i.reported_at, "resolved_at": i.resolved_at,
+                       "resolution": i.resolution} for i in incidents],
+    }
+
+
+def get_contract(staff: Staff, contract_id: int) -> dict:
+    with bus.unit_of_work() as uow:
+        contract = _contract(uow.session, contract_id)
+        result = contract_json(uow.session, contract, staff)
+        uow.commit()
+    return result
+
+
+def get_milestone(staff: Staff, contract_id: int, milestone_id: int) -> dict:
+    with bus.unit_of_work() as uow:
+        contract = _contract(uow.session, contract_id)
+        result = milestone_json(uow.session, contract, _milestone(contract, milestone_id))
+    return result
+
+
+def list_milestones(staff: Staff, contract_id: int) -> list[dict]:
+    with bus.unit_of_work() as uow:
+        contract = _contract(uow.session, contract_id)
+        docs = _documents_of(uow.session, contract_id=contract.id)
+        return [milestone_json(uow.session, contract, m, [d for d in docs if d.milestone_id == m.id])
+                for m in contract.milestones]
+
+
+def list_contracts(status: str | None = None, vendor_id: int | None = None, project_id: int | None = None,
+                   limit: int = 100, offset: int = 0) -> list[dict]:
+    """Contracts, newest first, with their progress in numbers (no personal data)."""
+    with bus.session() as session:
+        query = (select(Contract).options(joinedload(Contract.project), joinedload(Contract.vendor))
+                 .order_by(Contract.signed_on.desc(), Contract.id.desc()))
+        query = where_given(query, (Contract.status, status), (Contract.vendor_id, vendor_id),
+                            (Contract.project_id, project_id))
+        contracts = session.scalars(query.limit(limit).offset(offset)).unique().all()
+        out = []
+        for c in contracts:
+            states = [m.state for m in c.milestones]
+            upcoming = next((m for m in c.milestones if m.accepted_on is None), None)
+            out.append({
+                "id": c.id, "number": c.number, "status": c.status, "project_id": c.project_id,
+                "project": {"id": c.project.id, "title": c.project.title, "stage": c.project.stage,
+                            "tracking_code": c.project.tracking_code},
+                "vendor_id": c.vendor_id, "vendor": {"id": c.vendor.id, "name": c.vendor.name},
+                "amount": c.amount, "signed_on": c.signed_on, "starts_on": c.starts_on, "ends_on": c.ends_on,
+                "completed_at": c.completed_at, "milestone_count": len(states),
+                "milestones_paid": states.count("paid"), "milestones_accepted": states.count("accepted"),
+                "next_due_on": upcoming.due_on if upcoming else None,
+            })
+        return out
+
+
+def pending_acceptances(username: str) -> list[dict]:
+    """The deliveries waiting on this person's word as an inspection committee member: milestones
+    delivered in their current round that they have not decided on yet, oldest due first."""
+    with bus.session() as session:
+        rows = session.execute(
+            select(Milestone, CommitteeMember)
+            .join(Contract, Contract.id == Milestone.contract_id)
+            .join(Committee, (Committee.project_id == Contract.project_id) & (Committee.kind == "inspection"))
+            .join(CommitteeMember, CommitteeMember.committee_id == Committee.id)
+            .where(CommitteeMember.username == username, Contract.status == "active",
+                   Milestone.delivered_on.is_not(None), Milestone.accepted_on.is_(None))
+            .options(joinedload(Milestone.contract).joinedload(Contract.project),
+                     joinedload(Milestone.contract).joinedload(Contract.vendor))
+            .order_by(Milestone.due_on, Milestone.id)).unique().all()
+        out = []
+        for milestone, member in rows:
+            round_ = current_round(milestone)
+            if any(a.member_id == member.id and a.delivery_round == round_ for a in milestone.acceptances):
+                continue
+            contract = milestone.contract
+            evidence = session.scalar(select(func.count(Document.id)).where(
+                Document.milestone_id == milestone.id, Document.kind == "evidence")) or 0
+            others = [a.member.name for a in milestone.acceptances
+                      if a.delivery_round == round_ and a.decision == "accepted" and a.member]
+            out.append({
+                "member_id": member.id,
+                "contract": {"id": contract.id, "number": contract.number, "amount": contract.amount,
+                             "vendor_name": contract.vendor.name},
+                "project": {"id": contract.project.id, "title": contract.project.title,
+                            "tracking_code": contract.project.tracking_code},
+                "milestone": {"id": milestone.id, "seq": milestone.seq, "title": milestone.title,
+                              "deliverables": milestone.deliverables, "due_on": milestone.due_on,
+                              "amount": milestone.amount, "delivered_on": milestone.delivered_on,
+                              "days_late": milestone.days_late, "fine_amount": milestone.fine_amount,
+                              "round": round_, "state": milestone.state},
+                "evidence_count": evidence,
+                "accepted_by": others,
+                "desk_path": f"/procurement/desk/contracts/{contract.id}",
+            })
+        return out
+
+
+def due_between(start: date, end: date) -> list[Milestone]:
+    """Milestones of active contracts falling due from ``start`` to ``end`` (both included) and not
+    accepted yet, by due date; each with its contract, vendor and project loaded."""
+    with bus.session() as session:
+        return list(session.scalars(
+            select(Milestone).join(Contract, Contract.id == Milestone.contract_id)
+            .where(Contract.status == "active", Milestone.due_on >= start, Milestone.due_on <= end,
+                   Milestone.accepted_on.is_(None))
+            .options(joinedload(Milestone.contract).joinedload(Contract.project).selectinload(Project.committees),
+                     joinedload(Milestone.contract).joinedload(Contract.vendor),
+                     selectinload(Milestone.acceptances))
+            .order_by(Milestone.due_on, Milestone.id)).unique())

@@ -1,0 +1,1 @@
+"""Procurement's shapes of what its API takes and gives (marshmallow), by what they describe."""
