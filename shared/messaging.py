@@ -46,7 +46,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
-from shared import db
+from shared import db, event_catalogue
 from shared.config import get_settings
 from shared.events import Event
 from shared.routing import subscribers
@@ -377,7 +377,8 @@ class ServiceBus:
         and handed back in ``failed`` while the others commit; duplicates (in the inbox already,
         or twice in the batch) are no-ops. After the commit every event handled or duplicate is
         confirmed to its producer with one Redis round trip, then the after-consume and
-        after-batch hooks run. A malformed envelope or an event nobody here handles fails with a
+        after-batch hooks run. A malformed envelope, a payload that does not match its type and
+        version in ``shared.event_catalogue``, or an event nobody here handles fails with a
         ``PermanentError``. If the commit itself fails, the exception propagates and nothing of
         the batch is stored or confirmed (the caller retries it, or its producer sends it again)."""
         self.load_handlers()
@@ -390,6 +391,12 @@ class ServiceBus:
                 event = Event.from_envelope(envelope)
             except Exception as exc:  # malformed envelope: no retry will mend it
                 failed.append((envelope, PermanentError(f"malformed envelope: {exc}")))
+                continue
+            # a payload its catalogue entry does not describe: no retry will mend it either
+            if event_catalogue.ENFORCED and (errors := event_catalogue.payload_errors(
+                    event.type, event.version, event.payload)):
+                failed.append((envelope, PermanentError(
+                    f"payload of {event.type} v{event.version} does not match the event catalogue: {errors}")))
                 continue
             if self._handlers.get(event.type) is None:  # routed here but nobody handles it: never drop it
                 failed.append((envelope, PermanentError(f"{self.service} has no handler for {event.type}")))
@@ -808,6 +815,10 @@ class UnitOfWork:
 
     def emit(self, event_type: str, payload: dict[str, Any], correlation_id: str | None = None,
              version: int = 1) -> Event:
+        # a payload the catalogue does not describe is the producer's bug: raised here, inside the
+        # unit of work, so that nothing of it commits
+        if event_catalogue.ENFORCED:
+            event_catalogue.check_payload(event_type, version, payload)
         event = Event(type=event_type, source=self.bus.service, payload=payload,
                       correlation_id=correlation_id, version=version)
         self._pending.append(_Emitted(event.to_envelope(), subscribers(event.type)))

@@ -171,6 +171,20 @@ def _cmd_doctor(args) -> int:
     return 1 if late else 0
 
 
+def _cmd_events_catalogue(args) -> int:
+    """The event catalogue as Markdown (``docs/events.md`` is this, committed), to standard output
+    or ``--out``."""
+    from shared.event_catalogue import render_markdown
+
+    text = render_markdown()
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _cmd_packs_check(args) -> int:
     from shared.packs import PackError, load_pack
 
@@ -425,6 +439,13 @@ def build_parser() -> argparse.ArgumentParser:
     aexp.add_argument("file")
     aexp.set_defaults(func=_cmd_assets_export)
 
+    events = sub.add_parser("events", help="the events the services publish")
+    esub = events.add_subparsers(dest="events_command", required=True)
+    ecat = esub.add_parser("catalogue", help="every event type, version, producer, consumers and payload fields, "
+                                             "as Markdown (docs/events.md)")
+    ecat.add_argument("--out", help="write it to this file instead of standard output")
+    ecat.set_defaults(func=_cmd_events_catalogue)
+
     packs = sub.add_parser("packs", help="SOP packs")
     psub = packs.add_subparsers(dest="packs_command", required=True)
     check = psub.add_parser("check", help="validate pack files")
@@ -457,7 +478,7 @@ def _database_problem() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.func not in (_cmd_up, _cmd_packs_check):  # the others all work on a database
+    if args.func not in (_cmd_up, _cmd_packs_check, _cmd_events_catalogue):  # the others all work on a database
         problem = _database_problem()
         if problem:
             print(f"sopdesk {args.command}: {problem}", file=sys.stderr)
