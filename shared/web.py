@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared import db, i18n
 from shared.auth import csrf_token
 from shared.config import Settings, get_settings
+from shared.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Refusal
 
 log = logging.getLogger(__name__)
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
@@ -165,6 +166,11 @@ def create_service_app(
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
+    @app.errorhandler(Refusal)
+    def refused(exc: Refusal):
+        """Every use case's refusal, whichever service: its kind's status, its field messages."""
+        return refusal_response(exc)
+
     @app.errorhandler(OperationalError)
     def database_away(exc: OperationalError):
         """The database is restarting or out of reach: nothing was stored (the transaction did
@@ -208,6 +214,22 @@ def _lang_url(code: str, base: str | None = None) -> str:
     return (base or request.path) + "?" + urlencode(args)
 
 
+STATUS_OF: dict[str, int] = {
+    BadRequest.kind: 400,
+    Forbidden.kind: 403,
+    NotFound.kind: 404,
+    Conflict.kind: 409,
+    Invalid.kind: 422,
+}
+"""The one place a refusal's kind becomes an HTTP status."""
+
+
+def refusal_response(exc: Refusal):
+    """The JSON answer to a use case's refusal (the app answers any a view lets through with it;
+    a view that answers a page catches the refusal itself and shows its messages)."""
+    return error_response(STATUS_OF[exc.kind], exc.errors, exc.message)
+
+
 def error_response(status: int, errors: dict[str, list[str]], message: str | None = None):
     lang = i18n.current_language()
     body = {
@@ -219,6 +241,38 @@ def error_response(status: int, errors: dict[str, list[str]], message: str | Non
     response = jsonify(body)
     response.status_code = status
     return response
+
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+NOT_OBJECT = "the body must be a JSON object or a form"
+
+
+def read_body(*, files: bool = True, keep_blank: bool = False, strict: bool = False,
+              not_object: str = NOT_OBJECT, not_object_message: str | None = None) -> dict:
+    """The request's fields, the one way every service reads a body: a JSON object, or a form's
+    fields (a desk or an outside form posts a form). A form's blank fields are left out, as if not
+    sent (an empty date box is no date), unless ``keep_blank``. Refuses (``BadRequest``, a 400)
+    a body that is not an object (with ``strict``, also a body neither JSON nor a form; without it
+    such a body reads as an empty form), with ``not_object`` as the field message and
+    ``not_object_message`` as the answer's message (None: ``error_response``'s translated default);
+    and (``Invalid`` on ``documents``) a form carrying files when ``files`` is False. The files
+    themselves: ``uploads()``. A body over the size cap raises werkzeug's RequestEntityTooLarge."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if isinstance(data, dict):
+            return data
+    elif request.mimetype in FORM_TYPES or not strict:
+        if not files and request.files:
+            raise Invalid(errors={"documents": ["This action takes no files."]})
+        return {key: value for key, value in request.form.items() if keep_blank or value.strip() != ""}
+    refused = BadRequest(errors={"_schema": [not_object]})
+    refused.message = not_object_message  # None keeps error_response's own message
+    raise refused
+
+
+def uploads(*names: str) -> list:
+    """The uploaded files (empty file inputs left out) of the named multipart fields, or of every field."""
+    return [f for name in (names or request.files.keys()) for f in request.files.getlist(name) if f and f.filename]
 
 
 def wants_json() -> bool:

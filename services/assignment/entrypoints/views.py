@@ -1,7 +1,7 @@
 """Assignment's API: staff log in, list and read cases, act on them. (The desk's pages are in desk.py.)"""
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
@@ -12,7 +12,7 @@ from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSche
 from shared import i18n
 from shared.auth import current_staff, issue_token, staff_required
 from shared.config import get_settings
-from shared.web import FieldErrorsSchema, error_response, flatten_errors
+from shared.web import FieldErrorsSchema, error_response, flatten_errors, read_body
 
 blp = Blueprint("assignment", __name__, url_prefix="/assignment", description="Cases, steps and staff")
 
@@ -25,9 +25,7 @@ blp = Blueprint("assignment", __name__, url_prefix="/assignment", description="C
 @blp.alt_response(401, schema=FieldErrorsSchema, description="wrong username or password")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages")
 def token():
-    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
-    if not isinstance(data, dict):
-        return error_response(400, {"_schema": ["the body must be a JSON object"]})
+    data = read_body(keep_blank=True, not_object="the body must be a JSON object")
     try:
         creds = TokenRequestSchema().load(data)
     except ValidationError as exc:
@@ -77,9 +75,7 @@ def case(code: str):
 @blp.alt_response(409, schema=FieldErrorsSchema, description="not the current step, or the case is closed")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="not an outcome of the step, or missing values")
 def act(code: str):
-    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
-    if not isinstance(data, dict):
-        return error_response(400, {"_schema": ["the body must be a JSON object"]})
+    data = read_body(keep_blank=True, not_object="the body must be a JSON object")
     try:
         command = Command(**ActionSchema().load(data))
     except ValidationError as exc:

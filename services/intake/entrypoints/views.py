@@ -31,7 +31,7 @@ from shared.config import get_settings
 from shared.files import MAX_FILES_PER_FIELD, UploadError, clean_filename, discard_all
 from shared.packs import FILE_KINDS, Sop, builtin_packs, find_sop
 from shared.tracking import check_tracking_token, tracking_token, tracking_url
-from shared.web import FieldErrorsSchema, error_response, wants_json
+from shared.web import STATUS_OF, FieldErrorsSchema, error_response, read_body, wants_json
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,6 @@ def _requester_post(lang: str, back: str):
         data, uploads, as_json = _read_body()
     except RequestEntityTooLarge:
         return None, _refusal(413, _too_large_text(lang), "intake.page.too_large", back=back)
-    if not isinstance(data, dict):
-        return None, error_response(400, {"_schema": [i18n.translate("errors.invalid_input", lang)]},
-                                    "The body must be a JSON object.")
     if not as_json and not csrf_ok():
         return None, _refusal(403, t("intake.refused.csrf", lang), back=back)
     return (data, uploads, as_json), None
@@ -127,10 +124,12 @@ def _desk_staff():
 
 
 def _read_body():
-    """(data, uploads, as_json); raises RequestEntityTooLarge for a body over the cap."""
-    if request.is_json:
-        return request.get_json(silent=True), None, True
-    return request.form.to_dict(), request.files, False
+    """(data, uploads, as_json) through the one body reader (``shared.web.read_body``): a JSON
+    body that is not an object is refused there with a 400; a body over the cap raises
+    RequestEntityTooLarge."""
+    data = read_body(keep_blank=True, not_object=i18n.translate("errors.invalid_input", i18n.current_language()),
+                     not_object_message="The body must be a JSON object.")
+    return (data, None, True) if request.is_json else (data, request.files, False)
 
 
 def _store_uploads(specs, uploads, lang: str, enforce_required: bool) -> tuple[list, dict]:
@@ -269,9 +268,6 @@ def submit():
         if wants_json() or form_sop is None:
             return _refusal(413, text, "intake.page.too_large", back=url_for("intake.index"))
         return _render_form(form_sop, {}, {"_schema": [text]}, 413)
-    if as_json and not isinstance(data, dict):
-        return error_response(400, {"_schema": [i18n.translate("errors.invalid_input", lang)]},
-                              "The body must be a JSON object.")
     sop_key = data.get("sop").strip() if isinstance(data.get("sop"), str) else None
     sop = find_sop(sop_key or "")
     if sop is not None and not sop.requester and current_staff() is None:
@@ -445,7 +441,7 @@ def answer(code: str):
     except LookupError:
         return _not_found()
     except handlers.Refused as refused:
-        return _refusal(409, t(f"intake.refused.{refused.reason}", lang), back=back)
+        return _refusal(STATUS_OF[refused.kind], t(f"intake.refused.{refused.reason}", lang), back=back)
     errors: dict = {}
     cleaned = None
     try:
@@ -467,7 +463,7 @@ def answer(code: str):
         result = handlers.answer(code, cleaned["note"], stored, uploaded_by="requester")
     except handlers.Refused as refused:
         discard_all(stored)
-        return _refusal(409, t(f"intake.refused.{refused.reason}", lang), back=back)
+        return _refusal(STATUS_OF[refused.kind], t(f"intake.refused.{refused.reason}", lang), back=back)
     except BaseException:
         discard_all(stored)
         raise
@@ -545,7 +541,7 @@ def survey(code: str):
     try:
         row = handlers.answer_survey(code, cleaned["score"], cleaned.get("comment"))
     except handlers.Refused as refused:
-        return _refusal(409, t(f"intake.refused.{refused.reason}", lang), back=back)
+        return _refusal(STATUS_OF[refused.kind], t(f"intake.refused.{refused.reason}", lang), back=back)
     if wants_json():
         return {"tracking_code": code, "score": row.score, "answered_at": row.answered_at}, 201
     return redirect(url_for("intake.survey", code=code, token=token, lang=lang), code=303)

@@ -19,6 +19,7 @@ from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.config import get_settings
+from shared.errors import Conflict
 from shared.events import Event
 from shared.files import StoredFile
 from shared.messaging import NotReady, UnitOfWork
@@ -29,9 +30,9 @@ BASE_FIELDS = ("sop", "requester_name", "requester_email", "requester_phone", "r
                "details", "consent", "language", "received_at", "channel")
 
 
-class Refused(Exception):
-    """The request is understood but its case's state does not allow it now (HTTP 409);
-    ``reason`` names the message."""
+class Refused(Conflict):
+    """The request is understood but its case's state does not allow it now; ``reason`` names the
+    message (``intake.refused.<reason>``), which the page shows in its language."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

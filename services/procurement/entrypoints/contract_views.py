@@ -8,7 +8,8 @@ import functools
 
 from flask_smorest import Blueprint
 
-from services.procurement.entrypoints.web import SECURITY, alt_responses, answers, read_body, request_body, uploads
+from services.procurement.entrypoints.web import SECURITY, alt_responses, answers, request_body
+from shared.web import read_body, uploads
 from services.procurement.handlers import contracts
 from services.procurement.schemas.contracts import (AcceptanceInSchema, ContractCreateSchema, ContractQuerySchema,
                                                     ContractSchema, ContractSummarySchema, DeliverySchema,

@@ -12,7 +12,8 @@ from flask_smorest import Blueprint
 from services.procurement.adapters import documents
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Document
-from services.procurement.entrypoints.web import SECURITY, alt_responses, answers, read_body, request_body, uploads
+from services.procurement.entrypoints.web import SECURITY, alt_responses, answers, request_body
+from shared.web import read_body, uploads
 from services.procurement.handlers import projects
 from services.procurement.schemas.projects import (ApprovalCreateSchema, CommitteeInSchema, ProjectCancelSchema,
                                                    ProjectCreateSchema, ProjectDocumentUploadSchema, ProjectQuerySchema,

@@ -1,12 +1,12 @@
 """The edge that procurement's three API modules (asset_views, project_views, contract_views) share:
-answering the domain's errors, reading a body (JSON or a form, with files), documenting it, and the
-error answers each route lists in OpenAPI. Answers go through ``shared.web.error_response``."""
+answering the domain's errors, documenting a body (JSON or a form, with files), and the
+error answers each route lists in OpenAPI. Answers go through ``shared.web.error_response``; bodies
+are read with ``shared.web.read_body``, the one reader every service uses."""
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
 
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -15,8 +15,6 @@ from services.procurement.handlers.errors import ProcurementError
 from shared.web import FieldErrorsSchema, error_response
 
 SECURITY = [{"bearer": []}]
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
-NOT_OBJECT = "the body must be a JSON object or a form"
 
 
 def dotted(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -61,33 +59,6 @@ def answers(view=None, *, flatten: Callable[[object], dict] = dotted, invalid_me
         return wrapper
 
     return decorate(view) if view is not None else decorate
-
-
-def read_body(*, files: bool = True, keep_blank: bool = False, strict: bool = False,
-              not_object: str = NOT_OBJECT, not_object_message: str | None = None) -> dict:
-    """The request's fields: a JSON object, or a form's fields (the desk posts forms, with its CSRF
-    token). A form's blank fields are left out, as if not sent (an empty date box is no date), unless
-    ``keep_blank``. Raises ProcurementError (so call it inside ``answers``): 400 for a body that is not
-    an object (with ``strict``, also for a body neither JSON nor a form; without it such a body reads
-    as an empty form), with ``not_object`` as the field message and ``not_object_message`` (None:
-    error_response's translated default); 422 on ``documents`` when ``files`` is False and the form
-    carries files. The files themselves: ``uploads()``."""
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if isinstance(data, dict):
-            return data
-    elif request.mimetype in FORM_TYPES or not strict:
-        if not files and request.files:
-            raise ProcurementError(422, {"documents": ["This action takes no files."]})
-        return {key: value for key, value in request.form.items() if keep_blank or value.strip() != ""}
-    refused = ProcurementError(400, {"_schema": [not_object]})
-    refused.message = not_object_message  # None keeps error_response's own message
-    raise refused
-
-
-def uploads(*names: str) -> list:
-    """The uploaded files (empty file inputs left out) of the named multipart fields, or of every field."""
-    return [f for name in (names or request.files.keys()) for f in request.files.getlist(name) if f and f.filename]
 
 
 def request_body(schema, *, multipart: bool = False, form: bool = True) -> dict:
