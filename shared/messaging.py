@@ -166,6 +166,15 @@ class DeadLetterMixin:
     replayed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+def message_tables(base: type, module: str) -> tuple[type, type, type, type]:
+    """A service's own outbox, inbox, dead-letter and owed tables on its declarative base, as
+    classes of its models module, in the order ``ServiceBus`` takes them:
+    ``Outbox, Inbox, DeadLetter, Owed = message_tables(Base, __name__)``."""
+    return tuple(type(name, (mixin, base), {"__module__": module})
+                 for name, mixin in (("Outbox", OutboxMixin), ("Inbox", InboxMixin),
+                                     ("DeadLetter", DeadLetterMixin), ("Owed", OwedMixin)))
+
+
 class NotReady(Exception):
     """The event cannot be handled yet (it arrived before one it depends on): retry later."""
 

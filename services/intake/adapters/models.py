@@ -10,25 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared import db
 from shared.audit import AccessLogMixin
-from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin, OwedMixin
+from shared.messaging import message_tables
 
 Base = db.make_base("intake")
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class Inbox(InboxMixin, Base):
-    pass
-
-
-class Owed(OwedMixin, Base):
-    pass
-
-
-class DeadLetter(DeadLetterMixin, Base):
-    pass
+# the service's side of the event bus: outbox, inbox, dead letters, events owed to each subscriber
+Outbox, Inbox, DeadLetter, Owed = message_tables(Base, __name__)
 
 
 class AccessLog(AccessLogMixin, Base):

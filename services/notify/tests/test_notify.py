@@ -125,15 +125,3 @@ def test_every_event_routed_to_notify_has_its_handler():
     from shared.routing import SUBSCRIPTIONS
 
     assert bus.handled_types == SUBSCRIPTIONS["notify"]
-
-
-def test_the_migrations_build_the_tables_the_models_describe(clean):
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    from services.notify.adapters.models import Base
-
-    with bus.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
-                                       Base.metadata)
-    assert differences == []
