@@ -14,6 +14,8 @@ from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index,
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.procurement.domain import milestones
+from services.procurement.domain.stages import APPROVAL_KINDS, PROJECT_STAGES  # noqa: F401  (the rules' words)
 from shared import db
 from shared.audit import AccessLogMixin
 from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin, OwedMixin
@@ -25,10 +27,7 @@ MONEY = Numeric(14, 2)
 ASSET_STATUSES = ("in_use", "in_repair", "on_loan", "retired")
 OWNERSHIP = ("owned", "leased")
 PROJECT_KINDS = ("purchase", "hire", "rent")  # ซื้อ, จ้าง, เช่า
-# ร่าง TOR -> ใบเสนอราคา -> ขออนุมัติ -> จัดซื้อจัดจ้าง -> สัญญา -> ส่งมอบครบ / ปิด
-PROJECT_STAGES = ("draft", "quotes", "approval", "procurement", "contract", "delivered", "completed", "cancelled")
 METHODS = ("specific", "selection", "e-bidding", "e-market")  # เฉพาะเจาะจง, คัดเลือก, e-bidding, e-market
-APPROVAL_KINDS = ("principle-budget", "tor", "reference-price", "vendor-selection")
 COMMITTEE_KINDS = ("tor", "procurement", "inspection")
 COMMITTEE_POSITIONS = ("chair", "member", "secretary")
 DOCUMENT_KINDS = ("tor", "memo", "quote", "approval", "appointment", "selection-report", "contract", "delivery",
@@ -379,14 +378,8 @@ class Milestone(Base):
 
     @property
     def state(self) -> str:
-        """pending, delivered, accepted or paid: how far the instalment has gone."""
-        if self.paid_on:
-            return "paid"
-        if self.accepted_on:
-            return "accepted"
-        if self.delivered_on:
-            return "delivered"
-        return "pending"
+        """pending, delivered, accepted or paid: how far the instalment has gone (``milestones.state_of``)."""
+        return milestones.state_of(self.delivered_on, self.accepted_on, self.paid_on)
 
 
 class Acceptance(Base):

@@ -8,7 +8,8 @@ A thin edge like assignment's desk: logged in through ``/assignment/login`` (the
 cookie; an anonymous visit is sent there with ``next=``), every form carries the session's CSRF
 token, forms are validated by marshmallow and handed to the use cases of ``contracts``; a refusal
 re-renders the page with the field messages and the use case's status (422, 403, 409), and
-nothing is stored."""
+nothing is stored. Who sees which page and which form is ``domain.permissions``' answer, the one
+the use cases apply."""
 from __future__ import annotations
 
 import functools
@@ -23,7 +24,8 @@ from sqlalchemy.orm import joinedload
 from services.procurement import messages  # noqa: F401  (messages registers texts)
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import ASSET_STATUSES, PROJECT_STAGES, AccessLog, Contract, Project
-from services.procurement.domain import fines
+from services.procurement.domain import fines, permissions, stages
+from services.procurement.domain.milestones import MilestoneFacts, Word
 from services.procurement.entrypoints import timeline
 from services.procurement.handlers import contracts, projects, reminders
 from services.procurement.handlers.errors import ProcurementError
@@ -35,9 +37,6 @@ from shared.web import flatten_errors
 
 desk = Blueprint("procurement_desk", __name__, url_prefix="/procurement/desk")
 
-# who may see these pages (admin too)
-DESK_ROLES = ("supplies", "finance", "officer", "head", "subhead", "director", "deputy-director",
-              "tor-committee", "procurement-committee", "inspection-committee", "admin")
 DUE_DAYS = 30
 LOGIN_PATH = "/assignment/login"
 
@@ -62,7 +61,7 @@ def desk_page(view):
         staff = current_staff()
         if staff is None:
             return redirect(f"{LOGIN_PATH}?next={quote(request.full_path.rstrip('?'), safe='/')}")
-        if not staff.has_any(DESK_ROLES):
+        if not permissions.may_read(staff):
             return _refused("proc.refused.roles")
         if request.method == "POST" and not csrf_ok():
             return _refused("proc.refused.csrf")
@@ -191,7 +190,7 @@ def project_page(staff, project_id: int):
     quotes = data["quotes"]
     median = data["reference_price"]
     if median is None and quotes:
-        median = projects.median_price([q["amount"] for q in quotes])
+        median = stages.median_price([q["amount"] for q in quotes])
     contracts_ = []
     if data["contracts"]:
         contracts_ = contracts.list_contracts(project_id=project_id)
@@ -203,27 +202,31 @@ def project_page(staff, project_id: int):
 # A contract and its milestones
 
 
+def _milestone_facts(m: dict) -> MilestoneFacts:
+    """A milestone as ``contracts.contract_json`` gives it, as the rules see it."""
+    return MilestoneFacts(seq=m["seq"], delivered_on=m["delivered_on"], accepted_on=m["accepted_on"],
+                          paid_on=m["paid_on"], words=tuple(Word(member_id=a["member_id"], round=a["round"],
+                                                                 decision=a["decision"]) for a in m["acceptances"]))
+
+
 def _actions(staff, contract: dict) -> dict[int, dict]:
-    """For each milestone, the forms this person may use now."""
-    admin = "admin" in staff.roles
-    may = lambda roles: admin or staff.has_any(roles)  # noqa: E731
-    active = contract["status"] == "active"
-    mine = next((m for m in contract["inspection_committee"] if m["username"] == staff.username), None)
+    """For each milestone, the forms this person may use now: ``permissions.desk_offer``."""
+    members = [permissions.Member(id=m["member_id"], name=m["name"], username=m["username"], position=m["position"])
+               for m in contract["inspection_committee"]]
     out = {}
     for m in contract["milestones"]:
+        offer = permissions.desk_offer(staff, contract["status"], _milestone_facts(m), members)
         forms = {}
-        if active and m["state"] == "pending" and may(contracts.DELIVERY_ROLES):
+        if offer.deliver:
             forms["delivery"] = True
-        if active and m["state"] in ("pending", "delivered") and m["delivered_on"] is not None \
-                and may(contracts.DELIVERY_ROLES + ("inspection-committee",)):
+        if offer.add_evidence:
             forms["evidence"] = True
-        if active and m["state"] == "delivered":
-            awaiting = {a["member_id"] for a in m["awaiting"]}
-            if mine is not None and mine["member_id"] in awaiting:
-                forms["acceptance"] = {"member_id": None}
-            if may(contracts.PAPER_SIGNATURE_ROLES) and m["awaiting"]:
-                forms["paper_acceptance"] = m["awaiting"]
-        if active and m["state"] == "accepted" and may(contracts.PAYMENT_ROLES):
+        if offer.accept_as is not None:
+            forms["acceptance"] = {"member_id": None}
+        if offer.accept_for:
+            forms["paper_acceptance"] = [{"member_id": a.id, "name": a.name, "position": a.position,
+                                          "username": a.username} for a in offer.accept_for]
+        if offer.pay:
             forms["payment"] = {"amount": fines.payable(m["amount"], m["fine_amount"])}
         if forms:
             out[m["id"]] = forms

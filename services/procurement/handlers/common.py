@@ -1,6 +1,7 @@
-"""Small rules every procurement module shares: the clock (an aware UTC ``now``, Bangkok's date
-of the paper world), money to the satang, who counts as allowed (``admin`` may do anything), the
-row locks (SELECT ... FOR UPDATE), and the plain filters of the list queries. No Flask here."""
+"""Small helpers every procurement module shares: the clock (an aware UTC ``now``, Bangkok's date
+of the paper world), money to the satang, a domain refusal raised as the use case's error (who counts
+as allowed is ``domain.permissions``: ``admin`` may do anything), the row locks (SELECT ... FOR
+UPDATE), and the plain filters of the list queries. No Flask here."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -8,7 +9,9 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy.orm import Session
 
+from services.procurement.domain import permissions
 from services.procurement.domain.fines import HUNDRED, SATANG, money  # noqa: F401  (one rounding rule)
+from services.procurement.handlers.errors import ProcurementError
 from shared import db
 from shared.auth import Staff
 from shared.i18n import BANGKOK
@@ -58,12 +61,19 @@ def money_str(value) -> str | None:
 
 
 def may(staff: Staff, roles: Iterable[str] = ()) -> bool:
-    """Has one of ``roles``, or is ``admin`` (who may do anything)."""
-    return "admin" in staff.roles or staff.has_any(roles)
+    """Has one of ``roles``, or is ``admin`` (who may do anything): ``permissions.may``."""
+    return permissions.may(staff, roles)
 
 
 def is_admin(staff: Staff) -> bool:
-    return may(staff)
+    return permissions.is_admin(staff)
+
+
+def refuse(status: int, errors: dict[str, list[str]]) -> None:
+    """Raise a domain rule's refusal (field-keyed messages; none: go on) with ``status`` (403 who,
+    409 the state, 422 what was given)."""
+    if errors:
+        raise ProcurementError(status, errors)
 
 
 # --- locks and filters ------------------------------------------------------------------------------

@@ -15,13 +15,17 @@ supplies record the payment (the amount less the fine). When every milestone is 
 and the project are completed and, when the project serves a case waiting on the contract,
 ``procurement.contract_completed`` moves that case on (``projects.complete_case_if_done``).
 
+The milestones' state machine and its guards are ``domain.milestones``, who may do each move
+``domain.permissions`` (the desk offers its forms from the same answer); this module reads the
+facts from the tables, asks, and records.
+
 No Flask here. Every use case runs in one unit of work: its change and its events commit together;
 a ``ProcurementError`` rolls everything back (uploaded files are removed again).
 """
 from __future__ import annotations
 
 import calendar as _calendar
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -33,9 +37,10 @@ from services.procurement.adapters import documents, models
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import (Acceptance, Committee, CommitteeMember, Contract, Document, Incident,
                                                   Milestone, Project, Vendor)
-from services.procurement.domain import fines
+from services.procurement.domain import fines, milestones, permissions
+from services.procurement.domain.milestones import MilestoneFacts, Word
 from services.procurement.handlers import projects
-from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, may, money, money_str,
+from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, money, money_str, refuse,
                                                   utc_now, where_given)
 from services.procurement.handlers.errors import ProcurementError, conflict, forbidden, invalid, not_found
 from shared.audit import log_access
@@ -43,15 +48,13 @@ from shared.auth import Staff
 
 MAX_MILESTONES = 60
 
-# who may do what (admin may do anything)
-CREATE_ROLES = ("supplies",)
-DELIVERY_ROLES = ("supplies", "officer")
-PAYMENT_ROLES = ("finance", "supplies")
-PAPER_SIGNATURE_ROLES = ("supplies",)  # record a committee member's paper signature (member_id)
-INCIDENT_ROLES = ("officer", "inspection-committee", "supplies", "head", "subhead")
-READ_ROLES = ("supplies", "finance", "inspection-committee", "procurement-committee", "tor-committee", "officer",
-              "head", "subhead", "director", "deputy-director")
-DECISIONS = ("accepted", "rejected")
+# who may call the API's routes (``permissions``; admin may do anything): the views' first gate
+CREATE_ROLES = permissions.contract_roles("sign")
+DELIVERY_ROLES = permissions.contract_roles("deliver")
+PAYMENT_ROLES = permissions.contract_roles("pay")
+INCIDENT_ROLES = permissions.contract_roles("report-incident")
+READ_ROLES = permissions.READ_ROLES
+DECISIONS = milestones.DECISIONS
 SEVERITIES = ("high", "critical")
 
 
@@ -83,20 +86,32 @@ def fine_for(contract: Contract, milestone: Milestone, delivered_on: date) -> tu
                            min_per_day=contract.fine_min_per_day)
 
 
-def _require(staff: Staff, roles: Iterable[str], what: str) -> None:
-    if may(staff, roles):
-        return
-    raise forbidden(f"Your roles may not {what}.")
+def _require(staff: Staff, action: str) -> None:
+    """403 unless ``staff``'s roles may do ``action`` on a contract (``permissions.contract_refusal``)."""
+    refuse(403, permissions.contract_refusal(staff, action))
+
+
+def milestone_facts(milestone: Milestone) -> MilestoneFacts:
+    """What the milestone rules look at, read from its row and its committee's words."""
+    return MilestoneFacts(seq=milestone.seq, delivered_on=milestone.delivered_on, accepted_on=milestone.accepted_on,
+                          paid_on=milestone.paid_on,
+                          words=tuple(Word(member_id=a.member_id, round=a.delivery_round, decision=a.decision)
+                                      for a in milestone.acceptances))
 
 
 def current_round(milestone: Milestone) -> int:
-    """The delivery round a milestone is in: 1, plus one for every rejected delivery (a rejection
-    ends its round; only one member can reject a round, since the milestone goes back then)."""
-    return 1 + len({a.delivery_round for a in milestone.acceptances if a.decision == "rejected"})
+    """The delivery round a milestone is in: ``milestones.current_round``."""
+    return milestone_facts(milestone).round
 
 
 def inspection_committee(project: Project) -> Committee | None:
     return projects.committee(project, "inspection")
+
+
+def committee_members(committee: Committee | None) -> list[permissions.Member]:
+    """The inspection committee as the permissions see it."""
+    return [permissions.Member(id=m.id, name=m.name, username=m.username, position=m.position)
+            for m in (committee.members if committee else ())]
 
 
 # --- loading ----------------------------------------------------------------------------------------
@@ -163,8 +178,7 @@ def _active_milestone(session: Session, contract_id: int, milestone_id: int) -> 
     """The contract (locked) and its milestone, while the contract is active."""
     contract = _contract(session, contract_id, lock=True)
     milestone = _milestone(contract, milestone_id)
-    if contract.status != "active":
-        raise conflict(f"The contract is {contract.status}.")
+    refuse(409, milestones.contract_errors(contract.status))
     return contract, milestone
 
 
@@ -268,7 +282,7 @@ def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequ
 def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> dict:
     """Sign a contract for a project (see the module's rules); the project moves to ``contract``.
     ``data`` as ``ContractCreateSchema`` loads it. Returns the contract as ``contract_json``."""
-    _require(staff, CREATE_ROLES, "sign contracts")
+    _require(staff, "sign")
     now = utc_now(now)
     amount = Decimal(data["amount"])
     errors: dict[str, list[str]] = {}
@@ -346,14 +360,12 @@ def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | No
     """Add a milestone to a contract while none is delivered yet. The amounts must still sum to the
     contract's: ``rebalance`` ([{milestone_id, amount}]) gives the other milestones' new amounts
     (e.g. a milestone split in two). The milestones are numbered again by due date."""
-    _require(staff, CREATE_ROLES, "change contracts")
+    _require(staff, "change")
     with bus.unit_of_work() as uow:
         session = uow.session
         contract = _contract(session, contract_id, lock=True)
-        if contract.status != "active":
-            raise conflict(f"The contract is {contract.status}.")
-        if any(m.delivered_on or m.accepted_on or m.paid_on or m.acceptances for m in contract.milestones):
-            raise conflict("A milestone was delivered already: the milestones cannot change any more.")
+        refuse(409, milestones.contract_errors(contract.status))
+        refuse(409, milestones.plan_change_errors(milestone_facts(m) for m in contract.milestones))
         errors: dict[str, list[str]] = {}
         due = data["due_on"]
         if not contract.starts_on <= due <= contract.ends_on:
@@ -429,7 +441,7 @@ def record_delivery(staff: Staff, contract_id: int, milestone_id: int, delivered
                     now: datetime | None = None) -> dict:
     """The vendor delivered a milestone on ``delivered_on`` (not in the future): keep the delivery
     documents (uploaded files, or a reference to a paper file) and compute days late and fine."""
-    _require(staff, DELIVERY_ROLES, "record deliveries")
+    _require(staff, "deliver")
     now = utc_now(now)
     if delivered_on > today(now):
         raise invalid("delivered_on", "The delivery date cannot be in the future.")
@@ -439,9 +451,7 @@ def record_delivery(staff: Staff, contract_id: int, milestone_id: int, delivered
         uow = up.uow
         session = uow.session
         contract, milestone = _active_milestone(session, contract_id, milestone_id)
-        if milestone.state != "pending":
-            raise conflict(f"Milestone {milestone.seq} is {milestone.state} already; a delivery is recorded while it "
-                           "is pending.")
+        refuse(409, milestones.delivery_errors(milestone_facts(milestone)))
         if delivered_on < contract.signed_on:
             raise invalid("delivered_on", "The delivery date cannot be before the contract was signed.")
         _attach(up, "delivery", files, ref, ref_name, staff, contract, milestone)
@@ -465,15 +475,14 @@ def add_evidence(staff: Staff, contract_id: int, milestone_id: int, files: Seque
                  ref_name: str | None = None, now: datetime | None = None) -> dict:
     """Evidence for the inspection committee (e.g. the training sign-in sheet), any time before the
     milestone is accepted."""
-    _require(staff, DELIVERY_ROLES + ("inspection-committee",), "add evidence")
+    _require(staff, "add-evidence")
     if not _files(files) and not (ref or "").strip():
         raise invalid("documents", "Attach the evidence files, or give the reference (ref) of the paper file.")
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
         contract, milestone = _active_milestone(session, contract_id, milestone_id)
-        if milestone.accepted_on is not None:
-            raise conflict(f"Milestone {milestone.seq} is accepted already; evidence is added before acceptance.")
+        refuse(409, milestones.evidence_errors(milestone_facts(milestone)))
         _attach(up, "evidence", files, ref, ref_name, staff, contract, milestone)
         session.flush()
         result = milestone_json(session, contract, milestone)
@@ -504,27 +513,23 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
         committee = inspection_committee(contract.project)
         members = list(committee.members) if committee else []
         if member_id is not None:
-            _require(staff, PAPER_SIGNATURE_ROLES, "record a committee member's decision on their behalf")
-            member = next((m for m in members if m.id == member_id), None)
-            if member is None:
+            _require(staff, "sign-for-member")
+            found = permissions.member_by_id(committee_members(committee), member_id)
+            if found is None:
                 raise invalid("member_id", "Not a member of this project's inspection committee.")
         else:
-            member = next((m for m in members if m.username and m.username == staff.username), None)
-            if member is None:
-                raise forbidden("Only the members of this project's inspection committee accept its milestones.")
-        if contract.status != "active":
-            raise conflict(f"The contract is {contract.status}.")
-        if milestone.state != "delivered":
-            raise conflict(f"Milestone {milestone.seq} is {milestone.state}; it is accepted or rejected once "
-                           "delivered, before acceptance.")
-        round_ = current_round(milestone)
-        if any(a.member_id == member.id and a.delivery_round == round_ for a in milestone.acceptances):
-            raise conflict(f"{member.name} decided on this delivery already.")
+            found = permissions.inspector(staff, committee_members(committee))
+            if found is None:
+                raise forbidden(permissions.NOT_A_MEMBER)
+        member = next(m for m in members if m.id == found.id)
+        refuse(409, milestones.contract_errors(contract.status))
+        facts = milestone_facts(milestone)
+        round_ = facts.round
+        refuse(409, milestones.decision_errors(facts, member.id, member.name))
         _store(up, files, "evidence", staff, contract, milestone)
         session.flush()
-        if decision == "accepted" and not _documents_of(session, milestone_id=milestone.id, kind="evidence"):
-            raise conflict("Add the evidence (e.g. the training sign-in sheet) to the milestone before accepting it.",
-                           "documents")
+        evidence = _documents_of(session, milestone_id=milestone.id, kind="evidence") if decision == "accepted" else []
+        refuse(409, milestones.evidence_needed_errors(decision, len(evidence)))
         acceptance = Acceptance(member_id=member.id, delivery_round=round_, decision=decision, note=note or "",
                                 decided_by=staff.username, decided_at=now)
         acceptance.member = member
@@ -539,14 +544,11 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
             milestone.fine_amount = Decimal("0")
             _emit(uow, "procurement.milestone_rejected", contract,
                   {"milestone": _milestone_brief(milestone), "rejected_round": round_, "acceptance": word})
-        else:
-            accepted = {a.member_id for a in milestone.acceptances
-                        if a.delivery_round == round_ and a.decision == "accepted"}
-            if {m.id for m in members} <= accepted:
-                milestone.accepted_on = today(now)
-                _emit(uow, "procurement.milestone_accepted", contract,
-                      {"milestone": _milestone_brief(milestone), "round": round_,
-                       "members": [m.id for m in members], "acceptance": word})
+        elif milestones.accepted_by_all(milestone_facts(milestone), [m.id for m in members]):
+            milestone.accepted_on = today(now)
+            _emit(uow, "procurement.milestone_accepted", contract,
+                  {"milestone": _milestone_brief(milestone), "round": round_,
+                   "members": [m.id for m in members], "acceptance": word})
         uow.commit()
     return milestone
 
@@ -558,7 +560,7 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
                    note: str = "", files: Sequence = (), now: datetime | None = None) -> dict:
     """Pay an accepted milestone: the amount less its fine. When it is the last one, the contract and
     its project are completed, and a case waiting on the contract is told (``projects.complete_case_if_done``)."""
-    _require(staff, PAYMENT_ROLES, "record payments")
+    _require(staff, "pay")
     now = utc_now(now)
     if not (payment_ref or "").strip():
         raise invalid("payment_ref", "Give the payment's reference (e.g. the disbursement voucher number).")
@@ -568,11 +570,7 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
         uow = up.uow
         session = uow.session
         contract, milestone = _active_milestone(session, contract_id, milestone_id)
-        if milestone.state == "paid":
-            raise conflict(f"Milestone {milestone.seq} is paid already.")
-        if milestone.state != "accepted":
-            raise conflict(f"Milestone {milestone.seq} is {milestone.state}; it is paid once the inspection committee "
-                           "accepted it.")
+        refuse(409, milestones.payment_errors(milestone_facts(milestone)))
         if paid_on < milestone.accepted_on:
             raise invalid("paid_on", "The payment cannot be before the acceptance "
                                      f"({milestone.accepted_on.isoformat()}).")
@@ -581,7 +579,7 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
         milestone.paid_amount = fines.payable(milestone.amount, milestone.fine_amount)
         milestone.payment_ref = payment_ref.strip()
         milestone.paid_recorded_by = staff.username
-        completed = all(m.paid_on is not None for m in contract.milestones)
+        completed = milestones.all_paid(milestone_facts(m) for m in contract.milestones)
         if completed:
             contract.status = "completed"
             contract.completed_at = now
@@ -612,7 +610,7 @@ def report_incident(staff: Staff, contract_id: int, data: dict, now: datetime | 
     """An emergency on a contract (e.g. the server is down): recorded, and the vendor's contacts are
     told at once (``procurement.incident_reported``, which notify mails). Without any contact email
     the incident is still recorded, and the answer carries a ``warning``."""
-    _require(staff, INCIDENT_ROLES, "report incidents")
+    _require(staff, "report-incident")
     now = utc_now(now)
     severity = data.get("severity") or "high"
     if severity not in SEVERITIES:
@@ -667,14 +665,13 @@ def milestone_json(session: Session, contract: Contract, milestone: Milestone,
                    docs: list[Document] | None = None) -> dict:
     committee = inspection_committee(contract.project)
     members = list(committee.members) if committee else []
-    round_ = current_round(milestone)
-    decided = {a.member_id for a in milestone.acceptances if a.delivery_round == round_}
+    facts = milestone_facts(milestone)
+    round_ = facts.round
     if docs is None:
         docs = _documents_of(session, milestone_id=milestone.id)
-    awaiting = []
-    if milestone.state == "delivered":
-        awaiting = [{"member_id": m.id, "name": m.name, "position": m.position, "username": m.username}
-                    for m in members if m.id not in decided]
+    waiting_on = set(milestones.awaiting(facts, [m.id for m in members]))
+    awaiting = [{"member_id": m.id, "name": m.name, "position": m.position, "username": m.username}
+                for m in members if m.id in waiting_on]
     return {
         "id": milestone.id, "contract_id": contract.id, "seq": milestone.seq, "title": milestone.title,
         "deliverables": milestone.deliverables, "due_on": milestone.due_on, "amount": milestone.amount,
@@ -799,8 +796,9 @@ def pending_acceptances(username: str) -> list[dict]:
             .order_by(Milestone.due_on, Milestone.id)).unique().all()
         out = []
         for milestone, member in rows:
-            round_ = current_round(milestone)
-            if any(a.member_id == member.id and a.delivery_round == round_ for a in milestone.acceptances):
+            facts = milestone_facts(milestone)
+            round_ = facts.round
+            if member.id in milestones.decided(facts):
                 continue
             contract = milestone.contract
             evidence = session.scalar(select(func.count(Document.id)).where(

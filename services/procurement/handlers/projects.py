@@ -9,12 +9,12 @@ Decimals as Python objects: the view's schema writes them out). Consumers take t
 unit of work instead and never commit.
 
 Stages: draft -> quotes -> approval -> procurement -> contract -> completed, or delivered (a plain
-purchase recorded as delivered), or cancelled. See ``change_stage`` for each move's rule."""
+purchase recorded as delivered), or cancelled. Each move's rule, the standing rejection and the
+reference price are ``domain.stages`` (asked with ``project_facts``); who may is
+``domain.permissions``."""
 from __future__ import annotations
 
-import statistics
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 
 from services.procurement.adapters import documents as docs_module
 from services.procurement.adapters.bus import bus
-from services.procurement.adapters.models import (APPROVAL_KINDS, COMMITTEE_KINDS, Acceptance, AccessLog, Approval,
-                                                  Committee, CommitteeMember, Contract, Document, Project, Quote,
-                                                  Vendor)
-from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, is_admin, iso, money,
-                                                  money_str, parse_moment, utc_now, where_given)
-from services.procurement.handlers.errors import ProcurementError, conflict, forbidden, invalid, not_found
+from services.procurement.adapters.models import (COMMITTEE_KINDS, Acceptance, AccessLog, Approval, Committee,
+                                                  CommitteeMember, Contract, Document, Project, Quote, Vendor)
+from services.procurement.domain import permissions, stages
+from services.procurement.domain.stages import MAX_QUOTES, OPEN_STAGES, ProjectFacts
+from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, iso, money_str,
+                                                  parse_moment, refuse, utc_now, where_given)
+from services.procurement.handlers.errors import ProcurementError, conflict, invalid, not_found
 from shared import db, i18n
 from shared.audit import log_access
 from shared.auth import Staff
@@ -35,17 +36,12 @@ from shared.events import Event
 from shared.messaging import UnitOfWork
 from shared.workcal import fiscal_year_be
 
-# who may do what (``admin`` may do anything)
-READ_ROLES = ("supplies", "finance", "officer", "head", "subhead", "director", "deputy-director",
-              "tor-committee", "procurement-committee", "inspection-committee")
-WRITE_ROLES = ("supplies", "head", "subhead")  # head and subhead only while the TOR and quotes are gathered
-EARLY_STAGES = ("draft", "quotes")
-APPROVER_ROLES = ("director", "deputy-director", "head")
-DELIVERY_ROLES = ("supplies",)
+# who may call the API's routes (``permissions``; admin may do anything): the views' first gate
+READ_ROLES = permissions.READ_ROLES
+WRITE_ROLES = permissions.PROJECT_WRITE_ROLES  # head and subhead only while the TOR and quotes are gathered
+APPROVER_ROLES = permissions.APPROVER_ROLES
+DELIVERY_ROLES = permissions.PURCHASE_DELIVERY_ROLES
 
-OPEN_STAGES = ("draft", "quotes", "approval", "procurement", "contract")
-FINAL_STAGES = ("delivered", "completed", "cancelled")
-MAX_QUOTES = 3
 MAX_MEMBERS = 15
 
 WAIT_DELIVERY = "procurement-delivery"
@@ -56,24 +52,12 @@ WAIT_CONTRACT = "procurement-contract"
 # small helpers
 
 
-def _may_write(staff: Staff, project: Project | None) -> bool:
-    if is_admin(staff) or "supplies" in staff.roles:
-        return True
-    if staff.has_any(("head", "subhead")):
-        return project is None or project.stage in EARLY_STAGES
-    return False
-
-
 def _require_write(staff: Staff, project: Project | None) -> None:
-    if not _may_write(staff, project):
-        if project is not None and staff.has_any(("head", "subhead")):
-            raise forbidden("from the approval stage on, only supplies changes a project")
-        raise forbidden("only supplies (or a head or subhead while the TOR and quotes are gathered) may do this")
-
-
-def _require_open(project: Project, what: str = "change") -> None:
-    if project.stage in ("completed", "cancelled"):
-        raise conflict(f"the project is {project.stage}: nothing more to {what}", "stage")
+    """403 unless ``staff`` may change ``project`` at its stage (None: open a new one)."""
+    if project is None:
+        refuse(403, permissions.project_refusal(staff, "create"))
+    else:
+        refuse(403, permissions.project_refusal(staff, "change", project.stage))
 
 
 def _load(session: Session, project_id: int, lock: bool = False) -> Project:
@@ -83,55 +67,33 @@ def _load(session: Session, project_id: int, lock: bool = False) -> Project:
     return project
 
 
-def median_price(amounts) -> Decimal | None:
-    """The reference price: the median of the quotes' amounts (two quotes: their mean), to the satang."""
-    values = [Decimal(a) for a in amounts]
-    if not values:
-        return None
-    return money(statistics.median(values))
-
-
 def _recompute_price(project: Project) -> None:
-    project.reference_price = median_price(q.amount for q in project.quotes)
+    project.reference_price = stages.median_price(q.amount for q in project.quotes)
 
 
-def latest_decisions(project: Project) -> dict[str, Approval | None]:
-    """Each approval kind's standing decision: the latest one, or None."""
-    standing: dict[str, Approval | None] = {kind: None for kind in APPROVAL_KINDS}
-    for approval in sorted(project.approvals, key=lambda a: (a.decided_at, a.id or 0)):
-        standing[approval.kind] = approval
-    return standing
-
-
-def _approved(project: Project, kind: str) -> bool:
-    found = latest_decisions(project)[kind]
-    return found is not None and found.decision == "approved"
-
-
-def _standing_rejections(project: Project) -> list[str]:
-    return [kind for kind, a in latest_decisions(project).items() if a is not None and a.decision == "rejected"]
+def latest_decisions(project: Project) -> dict[str, str | None]:
+    """Each approval kind's standing decision (approved, rejected) or None: ``stages.standing_decisions``."""
+    return stages.standing_decisions(stages.Decision(kind=a.kind, decision=a.decision, decided_at=a.decided_at,
+                                                     order=a.id or 0) for a in project.approvals)
 
 
 def committee(project: Project, kind: str) -> Committee | None:
     return next((c for c in project.committees if c.kind == kind), None)
 
 
-def contract_blockers(project: Project) -> list[str]:
-    """Why a contract may not be signed for this project now (empty: it may). The one rule, which
-    ``contracts.create_contract`` applies: the project is at the ``procurement`` stage (one
-    contract per project: signing moves it on to ``contract``), the latest decision on its
-    principle and budget is an approval, and its inspection committee is appointed with at least
-    one member."""
-    blockers = []
-    if project.stage != "procurement":
-        blockers.append(f"The project is at stage {project.stage}; a contract is signed at stage procurement "
-                        "(after its approvals, committees and the choice of the vendor).")
-    if not _approved(project, "principle-budget"):
-        blockers.append("The project's principle and budget are not approved.")
+def project_facts(project: Project) -> ProjectFacts:
+    """What the stage rules look at, read from the project's rows."""
     inspection = committee(project, "inspection")
-    if inspection is None or not inspection.members:
-        blockers.append("The project has no inspection committee with members: appoint it before signing.")
-    return blockers
+    return ProjectFacts(stage=project.stage, kind=project.kind, quotes=len(project.quotes),
+                        decisions=latest_decisions(project), contracts=tuple(c.status for c in project.contracts),
+                        inspection_members=len(inspection.members) if inspection else 0,
+                        delivered=project.delivered_on is not None)
+
+
+def contract_blockers(project: Project) -> list[str]:
+    """Why a contract may not be signed for this project now (empty: it may):
+    ``stages.contract_blockers``, which ``contracts.create_contract`` applies."""
+    return stages.contract_blockers(project_facts(project))
 
 
 def _emit(uow: UnitOfWork, event_type: str, project: Project, **payload) -> None:
@@ -152,7 +114,7 @@ def project_json(session: Session, project: Project, staff: Staff | None = None,
                                                            Document.contract_id.is_(None),
                                                            Document.milestone_id.is_(None))
                                      .order_by(Document.id)))
-    standing = latest_decisions(project)
+    facts = project_facts(project)
     committees = [{
         "id": c.id, "kind": c.kind, "order_ref": c.order_ref, "appointed_on": c.appointed_on,
         "members": [{"id": m.id, "username": m.username, "name": m.name, "email": m.email, "language": m.language,
@@ -181,11 +143,11 @@ def project_json(session: Session, project: Project, staff: Staff | None = None,
         "approvals": [{"id": a.id, "kind": a.kind, "decision": a.decision, "decided_by": a.decided_by,
                        "role": a.role, "note": a.note, "document_id": a.document_id, "decided_at": a.decided_at}
                       for a in project.approvals],
-        "approval_status": {kind: (a.decision if a else None) for kind, a in standing.items()},
+        "approval_status": dict(facts.decisions),
         "committees": committees,
         "documents": [docs_module.as_json(d) for d in doc_rows],
         "contracts": [{"id": c.id, "number": c.number, "status": c.status} for c in project.contracts],
-        "next_stages": next_stages(project),
+        "next_stages": stages.next_stages(facts),
     }
 
 
@@ -223,9 +185,8 @@ def list_projects(staff: Staff | None = None, stage: str | None = None, tracking
 
 
 def next_stages(project: Project) -> list[str]:
-    """The stages ``change_stage`` would accept now (whoever asks)."""
-    return [stage for stage in ("draft", "quotes", "approval", "procurement", "completed")
-            if not _stage_errors(project, stage)]
+    """The stages ``change_stage`` would accept now (whoever asks): ``stages.next_stages``."""
+    return stages.next_stages(project_facts(project))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,7 +236,7 @@ def update_project(staff: Staff, project_id: int, data: dict, now: datetime | No
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
-        _require_open(project)
+        refuse(409, stages.closed_errors(project.stage))
         changed = {}
         for name in UPDATABLE:
             if name not in data:
@@ -313,8 +274,7 @@ def add_documents(staff: Staff, project_id: int, kind: str, files=(), name: str 
         uow = up.uow
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
-        if project.stage == "cancelled":
-            raise conflict("the project is cancelled", "stage")
+        refuse(409, stages.documents_errors(project.stage))
         stored = up.keep(docs_module.store_uploads(uow.session, list(files or ()), kind, staff.username,
                                                    project_id=project.id))
         added = list(stored)
@@ -325,9 +285,10 @@ def add_documents(staff: Staff, project_id: int, kind: str, files=(), name: str 
             raise invalid("documents", "attach at least one file, or give a paper document's name and ref")
         for doc in added:
             doc.uploaded_at = moment
-        if kind == "tor" and project.stage == "draft":
-            project.stage = "quotes"
-            _emit(uow, "procurement.project_stage_changed", project, stage="quotes", previous="draft",
+        moved = stages.moves_on_with(project.stage, tor_added=kind == "tor")
+        if moved != project.stage:
+            previous, project.stage = project.stage, moved
+            _emit(uow, "procurement.project_stage_changed", project, stage=moved, previous=previous,
                   changed_by=staff.username, note="TOR added")
         project.updated_at = moment
         _emit(uow, "procurement.documents_added", project, kind=kind,
@@ -351,9 +312,7 @@ def add_quote(staff: Staff, project_id: int, data: dict, file=None, now: datetim
         session = uow.session
         project = _load(session, project_id, lock=True)
         _require_write(staff, project)
-        if project.stage not in EARLY_STAGES:
-            raise conflict(f"quotes are gathered at the draft or quotes stage; the project is at {project.stage}",
-                           "stage")
+        refuse(409, stages.quote_errors(project.stage))
         errors: dict[str, list[str]] = {}
         vendor = session.get(Vendor, data["vendor_id"])
         if vendor is None:
@@ -390,8 +349,7 @@ def add_quote(staff: Staff, project_id: int, data: dict, file=None, now: datetim
         session.flush()
         _recompute_price(project)
         previous = project.stage
-        if project.stage == "draft":
-            project.stage = "quotes"
+        project.stage = stages.moves_on_with(project.stage, quote_added=True)
         project.updated_at = moment
         _emit(uow, "procurement.quote_added", project, quote_id=quote.id,
               vendor={"id": vendor.id, "name": vendor.name}, amount=money_str(quote.amount),
@@ -417,9 +375,7 @@ def remove_quote(staff: Staff, project_id: int, quote_id: int, now: datetime | N
         quote = next((q for q in project.quotes if q.id == quote_id), None)
         if quote is None:
             raise not_found("quote")
-        if project.stage not in EARLY_STAGES:
-            raise conflict(f"quotes change only at the draft or quotes stage; the project is at {project.stage}",
-                           "stage")
+        refuse(409, stages.quote_errors(project.stage, removing=True))
         project.quotes.remove(quote)
         uow.session.flush()
         _recompute_price(project)
@@ -436,67 +392,12 @@ def remove_quote(staff: Staff, project_id: int, quote_id: int, now: datetime | N
 # stages
 
 
-def _stage_errors(project: Project, target: str) -> dict[str, list[str]]:
-    """Why ``project`` may not move to ``target`` now (empty: it may)."""
-    current = project.stage
-
-    def no(message: str, field: str = "stage") -> dict[str, list[str]]:
-        return {field: [message]}
-
-    if target == current:
-        return no(f"the project is at {current} already")
-    if target == "cancelled":
-        return no("cancel with POST /procurement/projects/<id>/cancel and a reason")
-    if target == "delivered":
-        return no("record the delivery with POST /procurement/projects/<id>/delivery")
-    if current in ("completed", "cancelled", "delivered") and target != "completed":
-        return no(f"the project is {current}")
-    if target == "draft":
-        return {} if current == "quotes" else no("only a project at quotes goes back to draft")
-    if target == "quotes":
-        if current in ("draft", "approval"):
-            return {}
-        return no("quotes follow the draft (or go back from approval)")
-    if target == "approval":
-        if current == "procurement" and not project.contracts:
-            return {}
-        if current != "quotes":
-            return no("approval follows the quotes stage")
-        if not project.quotes:
-            return no("no quote yet: an approval needs at least one quote and its reference price", "quotes")
-        return {}
-    if target == "procurement":
-        if current != "approval":
-            return no("procurement follows approval")
-        errors: dict[str, list[str]] = {}
-        if not _approved(project, "principle-budget"):
-            errors["approvals"] = ["the principle and budget must be approved first"]
-        rejected = _standing_rejections(project)
-        if rejected:
-            errors.setdefault("approvals", []).append(f"rejected and not yet approved again: {', '.join(rejected)}")
-        return errors
-    if target == "contract":
-        return no("a contract is signed with POST /procurement/contracts, which moves the project on")
-    if target == "completed":
-        if current == "delivered":
-            return {}
-        if current == "contract":
-            live = [c for c in project.contracts if c.status != "terminated"]
-            if live and all(c.status == "completed" for c in live):
-                return {}
-            return no("the contract is not completed yet")
-        return no("a project completes after its delivery or its contract")
-    return no(f"unknown stage {target}")
-
-
 def change_stage(staff: Staff, project_id: int, stage: str, note: str = "", now: datetime | None = None) -> dict:
     moment = utc_now(now)
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
-        if not (_may_write(staff, project) or (staff.has_any(("head", "subhead")) and stage in EARLY_STAGES
-                                               and project.stage in (*EARLY_STAGES, "approval"))):
-            _require_write(staff, project)
-        errors = _stage_errors(project, stage)
+        refuse(403, permissions.project_refusal(staff, "move", project.stage, target=stage))
+        errors = stages.stage_errors(project_facts(project), stage)
         if errors:
             status = 409 if "stage" in errors else 422
             raise ProcurementError(status, errors)
@@ -517,22 +418,15 @@ def decide_approval(staff: Staff, project_id: int, kind: str, decision: str, not
                     document_id: int | None = None, now: datetime | None = None) -> dict:
     """A director's, deputy director's or head's decision; every decision is kept. A rejection
     needs a note; a standing rejection stops the project moving on until approved again."""
-    if not staff.has_any(APPROVER_ROLES) and not is_admin(staff):
-        raise forbidden("approvals are decided by the director, a deputy director or a head")
+    refuse(403, permissions.project_refusal(staff, "decide-approval"))
     moment = utc_now(now)
     with docs_module.Uploads() as up:
         uow = up.uow
         session = uow.session
         project = _load(session, project_id, lock=True)
-        if project.stage in FINAL_STAGES:
-            raise conflict(f"the project is {project.stage}", "stage")
-        errors: dict[str, list[str]] = {}
-        if decision == "rejected" and not (note or "").strip():
-            errors["note"] = ["say why it is rejected"]
-        if kind == "reference-price" and project.reference_price is None:
-            errors.setdefault("kind", []).append("no reference price yet: add a quote first")
-        if kind == "vendor-selection" and project.stage not in ("procurement", "contract"):
-            errors.setdefault("kind", []).append("a vendor is selected at the procurement stage")
+        refuse(409, stages.final_errors(project.stage))
+        errors = stages.approval_errors(project.stage, kind, decision, note,
+                                        has_reference_price=project.reference_price is not None)
         if document_id is not None:
             doc = session.get(Document, document_id)
             if doc is None or doc.project_id != project.id:
@@ -544,7 +438,7 @@ def decide_approval(staff: Staff, project_id: int, kind: str, decision: str, not
                                                        project_id=project.id, field="document"))
             stored[0].uploaded_at = moment
             document_id = stored[0].id
-        role = next((r for r in (*APPROVER_ROLES, "admin") if r in staff.roles), "")
+        role = permissions.approver_role(staff)
         approval = Approval(project_id=project.id, kind=kind, decision=decision, decided_by=staff.username,
                             role=role, note=(note or "").strip(), document_id=document_id, decided_at=moment)
         project.approvals.append(approval)
@@ -572,8 +466,7 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, data: dict, now:
         session = uow.session
         project = _load(session, project_id, lock=True)
         _require_write(staff, project)
-        if project.stage in FINAL_STAGES:
-            raise conflict(f"the project is {project.stage}", "stage")
+        refuse(409, stages.final_errors(project.stage))
         members = data["members"]
         errors: dict[str, list[str]] = {}
         if not members:
@@ -642,21 +535,13 @@ def record_delivery(staff: Staff, project_id: int, delivered_on: date, note: str
                     ref: str = "", ref_name: str = "", now: datetime | None = None) -> dict:
     """Supplies records that a purchase (or a rental) arrived, with its delivery documents (files,
     or a paper's reference). The project is then ``delivered``; a case waiting on it resumes."""
-    if not (is_admin(staff) or staff.has_any(DELIVERY_ROLES)):
-        raise forbidden("supplies records deliveries")
+    refuse(403, permissions.project_refusal(staff, "record-delivery"))
     moment = utc_now(now)
     with docs_module.Uploads() as up:
         uow = up.uow
         session = uow.session
         project = _load(session, project_id, lock=True)
-        if project.stage == "delivered" or project.delivered_on is not None:
-            raise conflict("the delivery is recorded already", "stage")
-        if project.stage in ("completed", "cancelled"):
-            raise conflict(f"the project is {project.stage}", "stage")
-        if project.stage == "contract" or project.contracts:
-            raise conflict("this project has a contract: deliveries are recorded per milestone", "stage")
-        if project.kind == "hire":
-            raise conflict("a hire is delivered by its contract's milestones", "kind")
+        refuse(409, stages.purchase_delivery_errors(project_facts(project)))
         if delivered_on > bangkok_today(moment):
             raise invalid("delivered_on", "may not be in the future")
         stored = up.keep(docs_module.store_uploads(session, list(files or ()), "delivery", staff.username,
@@ -687,10 +572,7 @@ def cancel_project(staff: Staff, project_id: int, reason: str, now: datetime | N
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
-        if project.stage in FINAL_STAGES:
-            raise conflict(f"the project is {project.stage}", "stage")
-        if any(c.status == "active" for c in project.contracts):
-            raise conflict("the project has an active contract: terminate it first", "stage")
+        refuse(409, stages.cancel_errors(project_facts(project)))
         reason = (reason or "").strip()
         if not reason:
             raise invalid("reason", "say why the project is cancelled")

@@ -1,0 +1,155 @@
+"""A contract's milestones (งวดงาน) as a state machine, over plain values.
+
+    pending -> delivered -> accepted -> paid
+       ^           |
+       '-----------'  a member rejects the delivery: back to pending, a new round
+
+A milestone is delivered (with its documents) while it is pending; every member of the project's
+inspection committee gives their word on the delivery of the current round, once; a rejection ends
+the round and sends the milestone back for a new delivery (the earlier words stay); when every
+member accepted in the round, it is accepted (accepting needs an evidence document on it first).
+Evidence is added any time before acceptance. An accepted milestone is paid once; when every
+milestone is paid the contract is completed. Nothing moves on a contract that is not active, and
+the milestones of a contract change only while none of them was delivered.
+
+Each guard answers field-keyed messages (``{"_schema": ["..."]}``), empty when the move is allowed:
+the API answers them as a 409. Who may make each move is ``permissions``."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+STATES = ("pending", "delivered", "accepted", "paid")
+DECISIONS = ("accepted", "rejected")
+
+Errors = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One inspection committee member's word on one delivery round."""
+    member_id: int
+    round: int
+    decision: str  # accepted or rejected
+
+
+def state_of(delivered_on: date | None, accepted_on: date | None, paid_on: date | None) -> str:
+    """pending, delivered, accepted or paid: how far the instalment has gone."""
+    if paid_on:
+        return "paid"
+    if accepted_on:
+        return "accepted"
+    if delivered_on:
+        return "delivered"
+    return "pending"
+
+
+def current_round(words: Iterable[Word]) -> int:
+    """The delivery round a milestone is in: 1, plus one for every rejected delivery (a rejection
+    ends its round; only one member can reject a round, since the milestone goes back then)."""
+    return 1 + len({w.round for w in words if w.decision == "rejected"})
+
+
+@dataclass(frozen=True)
+class MilestoneFacts:
+    """What the milestone rules look at: its number, its dates and the committee's words."""
+    seq: int
+    delivered_on: date | None = None
+    accepted_on: date | None = None
+    paid_on: date | None = None
+    words: tuple[Word, ...] = ()
+
+    @property
+    def state(self) -> str:
+        return state_of(self.delivered_on, self.accepted_on, self.paid_on)
+
+    @property
+    def round(self) -> int:
+        return current_round(self.words)
+
+
+def decided(milestone: MilestoneFacts) -> set[int]:
+    """The members who gave their word on the current round's delivery."""
+    round_ = milestone.round
+    return {w.member_id for w in milestone.words if w.round == round_}
+
+
+def awaiting(milestone: MilestoneFacts, member_ids: Iterable[int]) -> list[int]:
+    """The members whose word the delivery waits on (none unless the milestone is delivered), in
+    the committee's order."""
+    if milestone.state != "delivered":
+        return []
+    done = decided(milestone)
+    return [member_id for member_id in member_ids if member_id not in done]
+
+
+def accepted_by_all(milestone: MilestoneFacts, member_ids: Iterable[int]) -> bool:
+    """Every member of the committee accepted the current round's delivery."""
+    round_ = milestone.round
+    accepted = {w.member_id for w in milestone.words if w.round == round_ and w.decision == "accepted"}
+    return set(member_ids) <= accepted
+
+
+def all_paid(milestones: Iterable[MilestoneFacts]) -> bool:
+    """The contract is completed when every milestone is paid."""
+    return all(m.paid_on is not None for m in milestones)
+
+
+# --- guards ----------------------------------------------------------------------------------------
+
+
+def _no(message: str, field: str = "_schema") -> Errors:
+    return {field: [message]}
+
+
+def contract_errors(status: str) -> Errors:
+    """Milestones move only on an active contract."""
+    return {} if status == "active" else _no(f"The contract is {status}.")
+
+
+def delivery_errors(milestone: MilestoneFacts) -> Errors:
+    if milestone.state != "pending":
+        return _no(f"Milestone {milestone.seq} is {milestone.state} already; a delivery is recorded while it "
+                   "is pending.")
+    return {}
+
+
+def evidence_errors(milestone: MilestoneFacts) -> Errors:
+    if milestone.accepted_on is not None:
+        return _no(f"Milestone {milestone.seq} is accepted already; evidence is added before acceptance.")
+    return {}
+
+
+def decision_errors(milestone: MilestoneFacts, member_id: int, member_name: str) -> Errors:
+    """A member's word is given on a delivered milestone, once per round."""
+    if milestone.state != "delivered":
+        return _no(f"Milestone {milestone.seq} is {milestone.state}; it is accepted or rejected once "
+                   "delivered, before acceptance.")
+    if member_id in decided(milestone):
+        return _no(f"{member_name} decided on this delivery already.")
+    return {}
+
+
+def evidence_needed_errors(decision: str, evidence_count: int) -> Errors:
+    """Accepting needs at least one evidence document on the milestone."""
+    if decision == "accepted" and not evidence_count:
+        return _no("Add the evidence (e.g. the training sign-in sheet) to the milestone before accepting it.",
+                   "documents")
+    return {}
+
+
+def payment_errors(milestone: MilestoneFacts) -> Errors:
+    if milestone.state == "paid":
+        return _no(f"Milestone {milestone.seq} is paid already.")
+    if milestone.state != "accepted":
+        return _no(f"Milestone {milestone.seq} is {milestone.state}; it is paid once the inspection committee "
+                   "accepted it.")
+    return {}
+
+
+def plan_change_errors(milestones: Iterable[MilestoneFacts]) -> Errors:
+    """The milestones change only while none was delivered (nor has a word on it)."""
+    if any(m.delivered_on or m.accepted_on or m.paid_on or m.words for m in milestones):
+        return _no("A milestone was delivered already: the milestones cannot change any more.")
+    return {}

@@ -1,0 +1,201 @@
+"""Who may do what in procurement: one answer, asked by the API's use cases and by the desk's pages.
+
+A person is their username and roles (plain strings); ``admin`` may do anything. Reading is for
+any procurement role. Supplies changes a project at any stage; a head or subhead only while the
+TOR and quotes are gathered (draft, quotes), and may send a project at approval back to quotes.
+Approvals are decided by the director, a deputy director or a head. Supplies records a plain
+purchase's delivery and signs contracts. On a contract's milestones: supplies or an officer record
+a delivery; they or anyone with the inspection-committee role add evidence; each member of the
+project's inspection committee (by username, not by role) gives their own word, and supplies records
+a member's paper signature in their name; finance or supplies record a payment.
+
+``project_refusal`` and ``contract_refusal`` say why a person may not (field-keyed messages, the
+API's 403; empty: they may); ``milestone_actions`` says what a person may do on a milestone now,
+their roles and its state (``milestones``) together: the desk offers its forms from it."""
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from services.procurement.domain import milestones
+from services.procurement.domain.milestones import MilestoneFacts
+from services.procurement.domain.stages import EARLY_STAGES
+
+ADMIN = "admin"
+READ_ROLES = ("supplies", "finance", "officer", "head", "subhead", "director", "deputy-director",
+              "tor-committee", "procurement-committee", "inspection-committee")
+PROJECT_WRITE_ROLES = ("supplies", "head", "subhead")  # head and subhead only while the TOR and quotes are gathered
+EARLY_WRITERS = ("head", "subhead")
+APPROVER_ROLES = ("director", "deputy-director", "head")
+PURCHASE_DELIVERY_ROLES = ("supplies",)
+
+# a contract's actions: (the roles that may, what the refusal says they may not do)
+CONTRACT_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "sign": (("supplies",), "sign contracts"),
+    "change": (("supplies",), "change contracts"),
+    "deliver": (("supplies", "officer"), "record deliveries"),
+    "add-evidence": (("supplies", "officer", "inspection-committee"), "add evidence"),
+    "sign-for-member": (("supplies",), "record a committee member's decision on their behalf"),
+    "pay": (("finance", "supplies"), "record payments"),
+    "report-incident": (("officer", "inspection-committee", "supplies", "head", "subhead"), "report incidents"),
+}
+
+NOT_A_MEMBER = "Only the members of this project's inspection committee accept its milestones."
+
+Errors = dict[str, list[str]]
+
+
+class Person(Protocol):
+    username: str
+    roles: Collection[str]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person as plain values (``shared.auth.Staff`` answers the same two names)."""
+    username: str
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of a project's inspection committee: ``username`` when they log in to sopdesk."""
+    id: int
+    name: str
+    username: str | None = None
+    position: str = "member"
+
+
+def _no(message: str) -> Errors:
+    return {"_schema": [message]}
+
+
+def may(person: Person, roles: Iterable[str] = ()) -> bool:
+    """Has one of ``roles``, or is ``admin`` (who may do anything)."""
+    held = set(person.roles)
+    return ADMIN in held or bool(held & set(roles))
+
+
+def is_admin(person: Person) -> bool:
+    return may(person)
+
+
+def may_read(person: Person) -> bool:
+    """Any procurement role reads projects and contracts, and uses the desk."""
+    return may(person, READ_ROLES)
+
+
+# --- projects --------------------------------------------------------------------------------------
+
+
+def may_write_project(person: Person, stage: str | None) -> bool:
+    """Supplies (or admin) at any stage; a head or subhead while the TOR and quotes are gathered
+    (``stage`` None: a project not opened yet)."""
+    if may(person, ("supplies",)):
+        return True
+    if may(person, EARLY_WRITERS):
+        return stage is None or stage in EARLY_STAGES
+    return False
+
+
+def _write_refusal(person: Person, stage: str | None) -> Errors:
+    if may_write_project(person, stage):
+        return {}
+    if stage is not None and may(person, EARLY_WRITERS):
+        return _no("from the approval stage on, only supplies changes a project")
+    return _no("only supplies (or a head or subhead while the TOR and quotes are gathered) may do this")
+
+
+def project_refusal(person: Person, action: str, stage: str | None = None, target: str | None = None) -> Errors:
+    """Why ``person`` may not do ``action`` on a project at ``stage`` (empty: they may).
+
+    ``create`` (no stage yet) and ``change`` (its fields, documents, quotes, committees, cancelling):
+    the writers; ``move`` to ``target``: the writers, and a head or subhead also moves a project at
+    approval back to the early stages; ``decide-approval``: the approvers; ``record-delivery``:
+    supplies."""
+    if action == "decide-approval":
+        return {} if may(person, APPROVER_ROLES) else _no(
+            "approvals are decided by the director, a deputy director or a head")
+    if action == "record-delivery":
+        return {} if may(person, PURCHASE_DELIVERY_ROLES) else _no("supplies records deliveries")
+    if action == "move":
+        if may(person, EARLY_WRITERS) and target in EARLY_STAGES and stage in (*EARLY_STAGES, "approval"):
+            return {}
+        return _write_refusal(person, stage)
+    if action == "create":
+        return _write_refusal(person, None)
+    if action == "change":
+        return _write_refusal(person, stage)
+    raise ValueError(f"unknown project action {action}")
+
+
+def approver_role(person: Person) -> str:
+    """The role a decision is recorded under: the first approver role held, else admin, else none."""
+    return next((role for role in (*APPROVER_ROLES, ADMIN) if role in person.roles), "")
+
+
+# --- contracts and their milestones ----------------------------------------------------------------
+
+
+def contract_roles(action: str) -> tuple[str, ...]:
+    """The roles that may do ``action`` on a contract (admin too)."""
+    return CONTRACT_ACTIONS[action][0]
+
+
+def contract_refusal(person: Person, action: str) -> Errors:
+    """Why ``person``'s roles may not do ``action`` on a contract (empty: they may)."""
+    roles, what = CONTRACT_ACTIONS[action]
+    return {} if may(person, roles) else _no(f"Your roles may not {what}.")
+
+
+def inspector(person: Person, members: Iterable[Member]) -> Member | None:
+    """The inspection committee member who is this person (by username), if any."""
+    return next((m for m in members if m.username and m.username == person.username), None)
+
+
+def member_by_id(members: Iterable[Member], member_id: int) -> Member | None:
+    return next((m for m in members if m.id == member_id), None)
+
+
+@dataclass(frozen=True)
+class MilestoneActions:
+    """What a person may do on a milestone now."""
+    deliver: bool = False
+    add_evidence: bool = False
+    accept_as: Member | None = None  # their own word, as this member
+    accept_for: tuple[Member, ...] = ()  # the members whose paper signature they may record
+    pay: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.deliver or self.add_evidence or self.accept_as or self.accept_for or self.pay)
+
+
+def milestone_actions(person: Person, contract_status: str, milestone: MilestoneFacts,
+                      members: Sequence[Member]) -> MilestoneActions:
+    """What ``person`` may do on ``milestone`` of a contract in ``contract_status`` whose project's
+    inspection committee is ``members``: the same roles and guards the use cases apply."""
+    if milestones.contract_errors(contract_status):
+        return MilestoneActions()
+
+    def allowed(action: str, state_errors: Errors) -> bool:
+        return not contract_refusal(person, action) and not state_errors
+
+    me = inspector(person, members)
+    accept_as = me if me is not None and not milestones.decision_errors(milestone, me.id, me.name) else None
+    accept_for: tuple[Member, ...] = ()
+    if not contract_refusal(person, "sign-for-member"):
+        accept_for = tuple(m for m in members if not milestones.decision_errors(milestone, m.id, m.name))
+    return MilestoneActions(deliver=allowed("deliver", milestones.delivery_errors(milestone)),
+                            add_evidence=allowed("add-evidence", milestones.evidence_errors(milestone)),
+                            accept_as=accept_as, accept_for=accept_for,
+                            pay=allowed("pay", milestones.payment_errors(milestone)))
+
+
+def desk_offer(person: Person, contract_status: str, milestone: MilestoneFacts,
+               members: Sequence[Member]) -> MilestoneActions:
+    """The forms the desk's contract page offers on a milestone: what ``milestone_actions`` allows,
+    except that the page offers evidence only once the milestone is delivered, beside the committee's
+    word (the API takes evidence from before the delivery too, until acceptance)."""
+    allowed = milestone_actions(person, contract_status, milestone, members)
+    return replace(allowed, add_evidence=allowed.add_evidence and milestone.state == "delivered")
