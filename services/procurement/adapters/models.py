@@ -18,7 +18,7 @@ from services.procurement.domain import milestones
 from services.procurement.domain.stages import APPROVAL_KINDS, PROJECT_STAGES  # noqa: F401  (the rules' words)
 from shared import db
 from shared.audit import AccessLogMixin
-from shared.messaging import DeadLetterMixin, InboxMixin, OutboxMixin, OwedMixin
+from shared.messaging import message_tables
 
 Base = db.make_base("procurement")
 
@@ -36,20 +36,8 @@ CONTRACT_STATUSES = ("active", "completed", "terminated")
 FINE_BASES = ("milestone", "contract")
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class Inbox(InboxMixin, Base):
-    pass
-
-
-class Owed(OwedMixin, Base):
-    pass
-
-
-class DeadLetter(DeadLetterMixin, Base):
-    pass
+# the service's side of the event bus: outbox, inbox, dead letters, events owed to each subscriber
+Outbox, Inbox, DeadLetter, Owed = message_tables(Base, __name__)
 
 
 class AccessLog(AccessLogMixin, Base):
