@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The keys the code and templates look up, one messages.pot per catalogue (babel.cfg says where
+# and how); the words themselves are the translations/<lang>/LC_MESSAGES/messages.po beside it.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg --no-default-keywords -k t --project=sopdesk -o shared/translations/messages.pot shared sopdesk
+	for service in intake assignment notify procurement; do \
+		$(BIN)/pybabel -q extract -F babel.cfg --no-default-keywords -k t --project=sopdesk \
+			-o services/$$service/translations/messages.pot services/$$service || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

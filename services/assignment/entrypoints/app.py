@@ -8,6 +8,7 @@ from shared.web import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    from services.assignment import messages  # noqa: F401  (the service's words)
     from services.assignment.adapters.bus import bus
     from services.assignment.entrypoints.desk import desk
     from services.assignment.entrypoints.views import blp

@@ -20,7 +20,7 @@ from services.assignment.adapters.models import (AccessLog, Case, CaseStep, Dail
 from services.assignment.handlers import directory
 from services.assignment.handlers.engine import (ActionError, Command, Conflict, Engine, Forbidden, Invalid,
                                                  calendar as working_calendar, emit_case_event, may_act)
-from shared import db, i18n
+from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.config import get_settings
@@ -194,29 +194,6 @@ def _moment(value) -> datetime | None:
         return datetime.fromisoformat(value) if value else None
     except (TypeError, ValueError):
         return None
-
-
-i18n.register({
-    "desk.asset.title": {"th": "ครุภัณฑ์ที่แจ้ง (จากทะเบียนครุภัณฑ์)", "en": "The asset (from the asset register)"},
-    "desk.asset.not_found": {"th": "ไม่พบหมายเลขครุภัณฑ์ {tag} ในทะเบียน", "en": "Asset tag {tag} is not in the register"},
-    "desk.asset.tag": {"th": "หมายเลขครุภัณฑ์", "en": "Asset tag"},
-    "desk.asset.kind": {"th": "ประเภท / รุ่น", "en": "Kind / model"},
-    "desk.asset.serial": {"th": "หมายเลขเครื่อง", "en": "Serial number"},
-    "desk.asset.location": {"th": "ที่ตั้ง", "en": "Location"},
-    "desk.asset.ownership": {"th": "การได้มา", "en": "Owned or leased"},
-    "desk.asset.owned": {"th": "ครุภัณฑ์ของหน่วยงาน", "en": "Owned"},
-    "desk.asset.leased": {"th": "เช่าจากผู้ให้เช่า", "en": "Leased"},
-    "desk.asset.warranty_ends": {"th": "สิ้นสุดการรับประกัน", "en": "Warranty ends"},
-    "desk.asset.no_warranty": {"th": "ไม่มีข้อมูลการรับประกัน", "en": "No warranty recorded"},
-    "desk.asset.under_warranty": {"th": "อยู่ในประกัน ณ วันที่รับแจ้ง", "en": "Under warranty when the request was received"},
-    "desk.asset.out_of_warranty": {"th": "หมดประกันแล้ว ณ วันที่รับแจ้ง", "en": "Out of warranty when the request was received"},
-    "desk.asset.vendor": {"th": "ร้านหรือบริษัทที่ต้องติดต่อเคลม", "en": "Vendor to claim from"},
-    "desk.asset.tax_id": {"th": "เลขประจำตัวผู้เสียภาษี", "en": "Tax id"},
-    "desk.asset.no_vendor": {"th": "ไม่มีผู้ขายในทะเบียน", "en": "No vendor recorded"},
-    "desk.asset.emergency": {"th": "ติดต่อกรณีเร่งด่วน", "en": "emergency contact"},
-    "desk.asset.claim_hint": {"th": "อยู่ในประกันหรือเป็นเครื่องเช่า: ติดต่อเคลมกับผู้ขายด้านล่าง",
-                              "en": "Under warranty or leased: claim from the vendor below"},
-})
 
 
 @bus.handles("request.answered")

@@ -390,8 +390,8 @@ def write_milestone_due(uow: UnitOfWork, event: Event) -> None:
 def write_milestone_overdue(uow: UnitOfWork, event: Event) -> None:
     """A milestone was not delivered by its due date: days late and the fine so far."""
     days = int(event.payload.get("days_late") or 0)
-    late = {lang: i18n.translate("email.milestone_overdue.one_day" if days == 1 else "email.milestone_overdue.days",
-                                 lang, days=days) for lang in i18n.LANGUAGES}
+    late = {lang: i18n.translate("email.milestone_overdue.one_day", lang) if days == 1
+            else i18n.translate("email.milestone_overdue.days", lang, days=days) for lang in i18n.LANGUAGES}
     _to_procurement_staff(uow, event, "milestone_overdue",
                           {**_milestone_facts(event.payload), "days_late": days, "late_phrase": late,
                            "fine_so_far": _baht(event.payload.get("fine_so_far"))})

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from services.procurement import messages  # noqa: F401  (the service's words)
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import DOCUMENT_KINDS, Document
 from services.procurement.handlers.errors import ProcurementError, invalid
@@ -21,20 +22,6 @@ from shared.config import get_settings
 
 ACCEPT = ("pdf", "image", "word", "excel", "text")
 MAX_FILES = sfiles.MAX_FILES_PER_FIELD
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "procurement.doc.too_big": {"th": "ไฟล์ใหญ่เกิน {mb} MB", "en": "The file is larger than {mb} MB."},
-    "procurement.doc.empty": {"th": "ไฟล์ว่างเปล่า", "en": "The file is empty."},
-    "procurement.doc.wrong_type": {
-        "th": "ไม่รับไฟล์ชนิดนี้ (ตรวจจากเนื้อไฟล์ ไม่ใช่จากชื่อ) รับเฉพาะ PDF รูปภาพ Word Excel และข้อความ",
-        "en": "This kind of file is not accepted (judged by its content, not its name); accepted: PDF, "
-              "images, Word, Excel and text."},
-    "procurement.doc.name_mismatch": {"th": "นามสกุลไฟล์ {ending} ไม่ตรงกับเนื้อไฟล์",
-                                      "en": "The name's ending {ending} does not match the file's content."},
-    "procurement.doc.too_many": {"th": "แนบได้ไม่เกิน {n} ไฟล์ต่อครั้ง", "en": "At most {n} files at a time."},
-    "procurement.doc.kind": {"th": "ประเภทเอกสารไม่ถูกต้อง", "en": "Not a document kind."},
-}
-i18n.register(MESSAGES)
 
 
 def _t(key: str, lang: str, **values) -> str:
