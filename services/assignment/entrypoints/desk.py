@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
+from services.assignment.domain import workflow
 from services.assignment.handlers import cases as handlers, directory
 from services.assignment.handlers.engine import ActionError, Command
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
@@ -94,7 +95,7 @@ def work(staff):
     with bus.session() as session:
         for row, case in queues["unit"] + queues["unassigned"]:
             sop = packstore.sop_for(case.sop, case.pack_version)
-            roles = tuple(r for r in sop.step(row.step).roles if r not in directory.NOT_ASSIGNED) if sop else ()
+            roles = workflow.who_may_take(sop.step(row.step), case.team or []).roles if sop else ()
             candidates[row.id] = directory.holders(session, roles, pack=case.sop.split("/")[0]) if roles else []
     return render_template("assignment/work.html", mine=_rows(queues["mine"]), unit=_rows(queues["unit"]),
                            unassigned=_rows(queues["unassigned"]), candidates=candidates, actor=queues["actor"],
@@ -113,10 +114,9 @@ def case_page(staff, code: str, errors: dict | None = None, status: int = 200):
     with bus.session() as session:
         for action in actions:
             if "assign" in action["actions"]:
-                roles = tuple(r for r in sop.step(action["step"]).roles if r not in directory.NOT_ASSIGNED)
-                names = list(case.team or []) if "team" in sop.step(action["step"]).roles else []
-                candidates[action["step"]] = sorted(set(names) | set(
-                    directory.holders(session, roles, pack=case.sop.split("/")[0]) if roles else []))
+                takers = workflow.who_may_take(sop.step(action["step"]), case.team or [])
+                candidates[action["step"]] = sorted(set(takers.team or ()) | set(
+                    directory.holders(session, takers.roles, pack=case.sop.split("/")[0]) if takers.roles else []))
     return render_template("assignment/case.html", case=case, sop=sop, actions=actions, candidates=candidates,
                            errors=errors or {}, now=db.utcnow(), staff=staff), status
 

@@ -1,7 +1,7 @@
 """Assignment's use cases: open a case when a request is submitted, act on it, resume it when
 another service says what it waited for, report missed deadlines, and read cases and work for
 staff. Each use case is one unit of work: the change, its trail and its events commit together.
-The rules themselves are in ``engine``. No Flask here."""
+The rules themselves are in ``domain/workflow.py``; ``engine`` applies them. No Flask here."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -17,9 +17,10 @@ from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import (AccessLog, Case, CaseStep, DailySummary, EarlyAssetCheck, SurveyScore,
                                                  TrailEntry)
+from services.assignment.domain import workflow
 from services.assignment.handlers import directory
 from services.assignment.handlers.engine import (ActionError, Command, Conflict, Engine, Forbidden, Invalid,
-                                                 calendar as working_calendar, emit_case_event, may_act)
+                                                 calendar as working_calendar, emit_case_event)
 from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
@@ -431,19 +432,10 @@ def allowed_actions(case: Case, staff: Staff) -> list[dict]:
     for row in case.steps:
         if row.status != "active":
             continue
-        definition = sop.step(row.step)
-        allowed, on_behalf_of = may_act(actor, definition, case.team or [])
-        builtin = []
-        if actor.is_head or allowed:
-            builtin.append("assign")
-        if allowed:
-            builtin.append("note")
-            if definition.target.kind == "by-assignee":
-                builtin.append("set-target")
-        outcomes = list(definition.outcomes) if allowed else []
-        if outcomes or builtin:
-            actions.append({"step": row.step, "outcomes": outcomes, "actions": builtin,
-                            "on_behalf_of": on_behalf_of, "waiting_on": row.waiting_on})
+        now = workflow.actions_now(actor, sop.step(row.step), case.team or [])
+        if now.any:
+            actions.append({"step": row.step, "outcomes": list(now.outcomes), "actions": list(now.builtin),
+                            "on_behalf_of": now.on_behalf_of, "waiting_on": row.waiting_on})
     return actions
 
 

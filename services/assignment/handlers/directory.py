@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from services.assignment.adapters import caches
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import CaseStep, Delegation, Unit, User, UserRole
 from services.assignment.domain import assignees
+from services.assignment.domain.workflow import Actor  # a staff member as the workflow sees them
 from shared.auth import Staff, hash_password, verify_password
 from shared.i18n import BANGKOK
 from shared.packs import ROLES
@@ -28,10 +28,6 @@ from shared.packs import ROLES
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,100}$")
 # one plain address, nothing a mail header could read as a second one
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-# staff who may record a requester's answer given on paper or by telephone
-ON_BEHALF_OF_REQUESTER = ("intake-clerk", "officer", "head")
-# roles nobody is assigned work for: the requester and vendors never log in
-NOT_ASSIGNED = ("requester", "vendor", "team")
 
 
 class DirectoryError(ValueError):
@@ -104,32 +100,6 @@ def delegate(delegator: str, delegate_to: str, starts_on: date, ends_on: date, c
         session.add(row)
         session.commit()
         return row
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A staff member as the engine sees them today: their own roles, and the roles they hold for
-    someone away (role -> that person's username)."""
-
-    user_id: str
-    username: str
-    display_name: str
-    unit: str | None
-    roles: frozenset[str]
-    acting_for: dict[str, str] = field(default_factory=dict)  # role -> delegator
-    acting_for_users: frozenset[str] = frozenset()
-
-    def holds(self, role: str) -> tuple[bool, str | None]:
-        """(may act with this role, on whose behalf or None)."""
-        if role in self.roles:
-            return True, None
-        if role in self.acting_for:
-            return True, self.acting_for[role]
-        return False, None
-
-    @property
-    def is_head(self) -> bool:
-        return self.holds("head")[0]
 
 
 def _active_delegations(on: date):

@@ -634,15 +634,15 @@ def test_a_sweep_and_an_action_on_the_same_case_do_not_deadlock(people, monkeypa
 
     _late_server_case("SD-LOCKS-00001")
     in_act, go = threading.Event(), threading.Event()
-    check_values = Engine._check_values
+    documents_this_round = Engine._documents_this_round
 
     def paused(self, *args, **kwargs):  # the action holds the case's lock, not yet the step's
         if threading.current_thread().name == "act":
             in_act.set()
             go.wait(10)
-        return check_values(self, *args, **kwargs)
+        return documents_this_round(self, *args, **kwargs)
 
-    monkeypatch.setattr(Engine, "_check_values", paused)
+    monkeypatch.setattr(Engine, "_documents_this_round", paused)
     with bus.session() as session:
         officer = directory.user_by_name(session, "u-officer")
         staff = Staff(user_id=officer.id, username=officer.username, roles=officer.role_names)
