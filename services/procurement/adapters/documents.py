@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from services.procurement import messages  # noqa: F401  (the service's words)
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import DOCUMENT_KINDS, Document
-from services.procurement.handlers.errors import ProcurementError, invalid
 from shared import files as sfiles, i18n
 from shared.config import get_settings
+from shared.errors import Invalid
 
 ACCEPT = ("pdf", "image", "word", "excel", "text")
 MAX_FILES = sfiles.MAX_FILES_PER_FIELD
@@ -34,8 +34,8 @@ def files_dir() -> Path:
 
 def _check_kind(kind: str) -> None:
     if kind not in DOCUMENT_KINDS:
-        raise invalid("kind", f"{_t('procurement.doc.kind', i18n.current_language())} "
-                              f"({', '.join(DOCUMENT_KINDS)})")
+        raise Invalid(errors={"kind": [f"{_t('procurement.doc.kind', i18n.current_language())} "
+                                       f"({', '.join(DOCUMENT_KINDS)})"]})
 
 
 def store_uploads(session: Session, files: list, kind: str, uploaded_by: str, project_id: int | None = None,
@@ -43,12 +43,12 @@ def store_uploads(session: Session, files: list, kind: str, uploaded_by: str, pr
                   field: str = "documents") -> list[Document]:
     """Keep each upload (checked by its bytes, at most ``max_upload_mb`` each) and add a Document
     row for it to ``session`` (flushed, so they have ids). Parts without a file name are skipped.
-    Raises ``invalid(field, ...)`` naming every file refused, and then leaves no file behind."""
+    Raises ``Invalid`` on ``field`` naming every file refused, and then leaves no file behind."""
     _check_kind(kind)
     lang = i18n.current_language()
     parts = [p for p in (files or []) if p is not None and getattr(p, "filename", None)]
     if len(parts) > MAX_FILES:
-        raise invalid(field, _t("procurement.doc.too_many", lang, n=MAX_FILES))
+        raise Invalid(errors={field: [_t("procurement.doc.too_many", lang, n=MAX_FILES)]})
     settings = get_settings()
     max_bytes = settings.max_upload_mb * 1024 * 1024
     target = files_dir()
@@ -63,7 +63,7 @@ def store_uploads(session: Session, files: list, kind: str, uploaded_by: str, pr
                 errors.append(f"{sfiles.clean_filename(part.filename)}: "
                               f"{_t('procurement.doc.' + exc.code, lang, **values)}")
         if errors:
-            raise ProcurementError(422, {field: errors})
+            raise Invalid(errors={field: errors})
         docs = [Document(kind=kind, project_id=project_id, contract_id=contract_id, milestone_id=milestone_id,
                          name=item.name, content_type=item.content_type, size=item.size, sha256=item.sha256,
                          storage_key=item.storage_key, uploaded_by=uploaded_by)
@@ -84,9 +84,9 @@ def add_reference(session: Session, kind: str, name: str, ref: str, uploaded_by:
     name = " ".join((name or "").split())
     ref = " ".join((ref or "").split())
     if not name:
-        raise invalid("name", "name the document")
+        raise Invalid(errors={"name": ["name the document"]})
     if not ref:
-        raise invalid("ref", "say where the paper is kept (its number or location)")
+        raise Invalid(errors={"ref": ["say where the paper is kept (its number or location)"]})
     doc = Document(kind=kind, project_id=project_id, contract_id=contract_id, milestone_id=milestone_id,
                    name=name[:200], ref=ref[:500],
                    uploaded_by=uploaded_by)

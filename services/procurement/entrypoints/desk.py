@@ -28,12 +28,12 @@ from services.procurement.domain import fines, permissions, stages
 from services.procurement.domain.milestones import MilestoneFacts, Word
 from services.procurement.entrypoints import timeline
 from services.procurement.handlers import contracts, projects, reminders
-from services.procurement.handlers.errors import ProcurementError
 from services.procurement.schemas.assets import PaperDate
 from shared import i18n
 from shared.audit import log_access
 from shared.auth import csrf_ok, current_staff
-from shared.web import flatten_errors
+from shared.errors import NotFound, Refusal
+from shared.web import STATUS_OF, flatten_errors
 
 desk = Blueprint("procurement_desk", __name__, url_prefix="/procurement/desk")
 
@@ -268,10 +268,10 @@ def _act(staff, contract_id: int, milestone_id: int, kind: str, run):
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
         run(data, files)
-    except ProcurementError as exc:
-        if exc.status == 404:
+    except Refusal as exc:
+        if isinstance(exc, NotFound):
             abort(404)
-        return _contract_page(staff, contract_id, exc.errors, (kind, milestone_id), exc.status)
+        return _contract_page(staff, contract_id, exc.errors, (kind, milestone_id), STATUS_OF[exc.kind])
     flash(_t("proc.saved"))
     return redirect(_safe_next(data.get("next"), url_for("procurement_desk.contract_page", contract_id=contract_id)))
 

@@ -11,7 +11,6 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from services.procurement.handlers.errors import ProcurementError
 from shared.web import FieldErrorsSchema, error_response
 
 SECURITY = [{"bearer": []}]
@@ -34,8 +33,9 @@ def dotted(messages, prefix: str = "") -> dict[str, list[str]]:
 
 def answers(view=None, *, flatten: Callable[[object], dict] = dotted, invalid_message: str | None = None,
             unique: Mapping[str, tuple[str, str]] | None = None):
-    """Decorator (bare, or with options) that answers what the view raises: a ``ProcurementError``
-    with ``error_response(status, errors, message)``; a marshmallow ``ValidationError`` with a 422 of
+    """Decorator (bare, or with options) that answers what the view raises beyond the use cases'
+    refusals (``shared.errors``, which the app answers for every service): a marshmallow
+    ``ValidationError`` with a 422 of
     ``flatten(messages)`` and ``invalid_message`` (None: error_response's translated default); an
     ``IntegrityError`` whose text names a key of ``unique`` (constraint -> (field, message)) with a
     409 on that field — a race on a unique key; any other ``IntegrityError`` goes on up."""
@@ -45,8 +45,6 @@ def answers(view=None, *, flatten: Callable[[object], dict] = dotted, invalid_me
         def wrapper(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
-            except ProcurementError as exc:
-                return error_response(exc.status, exc.errors, exc.message)
             except ValidationError as exc:
                 return error_response(422, flatten(exc.messages), invalid_message)
             except IntegrityError as exc:

@@ -28,10 +28,11 @@ from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Asset, AssetLoan, Claim, Vendor
 from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, iso, may, parse_moment,
                                                   utc_now, where_given)
-from services.procurement.handlers.errors import ProcurementError, conflict, forbidden, invalid, not_found
+from services.procurement.handlers.errors import conflict, forbidden, invalid, not_found
 from services.procurement.handlers.vendors import claim_json, contact_card, normalise_tax_id, vendor_ref
 from shared.audit import log_access
 from shared.auth import Staff
+from shared.errors import Forbidden
 from shared.events import Event
 from shared.i18n import BANGKOK
 from shared.messaging import UnitOfWork
@@ -246,8 +247,8 @@ def update_asset(staff: Staff, tag: str, data: dict, now: datetime | None = None
             raise forbidden("only supplies keep the asset register")
         extra = sorted(set(data) - OFFICER_FIELDS)
         if extra:
-            raise ProcurementError(403, {name: ["only supplies change this"] for name in extra},
-                                   "an officer changes only the status (in use / in repair) and the note")
+            raise Forbidden("an officer changes only the status (in use / in repair) and the note",
+                            {name: ["only supplies change this"] for name in extra})
         if "status" in data and data["status"] not in OFFICER_STATUSES:
             raise forbidden("an officer moves an asset only between in use and in repair")
     status = data.get("status")

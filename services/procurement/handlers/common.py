@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from services.procurement.domain import permissions
 from services.procurement.domain.fines import HUNDRED, SATANG, money  # noqa: F401  (one rounding rule)
-from services.procurement.handlers.errors import ProcurementError
 from shared import db
 from shared.auth import Staff
+from shared.errors import Refusal
 from shared.i18n import BANGKOK
 
 # --- the clock --------------------------------------------------------------------------------------
@@ -69,11 +69,11 @@ def is_admin(staff: Staff) -> bool:
     return permissions.is_admin(staff)
 
 
-def refuse(status: int, errors: dict[str, list[str]]) -> None:
-    """Raise a domain rule's refusal (field-keyed messages; none: go on) with ``status`` (403 who,
-    409 the state, 422 what was given)."""
+def refuse(kind: type[Refusal], errors: dict[str, list[str]]) -> None:
+    """Raise a domain rule's refusal (field-keyed messages; none: go on) as ``kind``: ``Forbidden``
+    (who), ``Conflict`` (the state), ``Invalid`` (what was given)."""
     if errors:
-        raise ProcurementError(status, errors)
+        raise kind(errors=errors)
 
 
 # --- locks and filters ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ The milestones' state machine and its guards are ``domain.milestones``, who may 
 facts from the tables, asks, and records.
 
 No Flask here. Every use case runs in one unit of work: its change and its events commit together;
-a ``ProcurementError`` rolls everything back (uploaded files are removed again).
+a refusal (``shared.errors``) rolls everything back (uploaded files are removed again).
 """
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ from services.procurement.domain.milestones import MilestoneFacts, Word
 from services.procurement.handlers import projects
 from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, money, money_str, refuse,
                                                   utc_now, where_given)
-from services.procurement.handlers.errors import ProcurementError, conflict, forbidden, invalid, not_found
+from services.procurement.handlers.errors import conflict, forbidden, invalid, not_found
 from shared.audit import log_access
 from shared.auth import Staff
+from shared.errors import Conflict, Forbidden, Invalid
 
 MAX_MILESTONES = 60
 
@@ -88,7 +89,7 @@ def fine_for(contract: Contract, milestone: Milestone, delivered_on: date) -> tu
 
 def _require(staff: Staff, action: str) -> None:
     """403 unless ``staff``'s roles may do ``action`` on a contract (``permissions.contract_refusal``)."""
-    refuse(403, permissions.contract_refusal(staff, action))
+    refuse(Forbidden, permissions.contract_refusal(staff, action))
 
 
 def milestone_facts(milestone: Milestone) -> MilestoneFacts:
@@ -178,7 +179,7 @@ def _active_milestone(session: Session, contract_id: int, milestone_id: int) -> 
     """The contract (locked) and its milestone, while the contract is active."""
     contract = _contract(session, contract_id, lock=True)
     milestone = _milestone(contract, milestone_id)
-    refuse(409, milestones.contract_errors(contract.status))
+    refuse(Conflict, milestones.contract_errors(contract.status))
     return contract, milestone
 
 
@@ -231,7 +232,7 @@ def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequ
             errors.setdefault(f"milestones.{n}.amount", []).append(
                 "Give either the amount or the share_percent of this milestone (one of them).")
     if errors:
-        raise ProcurementError(422, errors)
+        raise Invalid(errors=errors)
     if any(by_amount) and any(by_share):
         raise invalid("milestones", "Give every milestone by amount, or every one by share_percent, not a mix.")
     previous = None
@@ -269,7 +270,7 @@ def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequ
         if not errors and any(a <= 0 for a in amounts):
             errors.setdefault("milestones", []).append("Every milestone's amount must come to more than 0.")
     if errors:
-        raise ProcurementError(422, errors)
+        raise Invalid(errors=errors)
     for n, item in enumerate(items):
         planned.append({"seq": n + 1, "title": item.get("title") or "", "deliverables": item.get("deliverables") or "",
                         "due_on": item["due_on"], "amount": money(amounts[n]), "share_percent": shares[n]})
@@ -305,7 +306,7 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
     if minimum < 0:
         errors.setdefault("fine_min_per_day", []).append("The minimum fine per day cannot be negative.")
     if errors:
-        raise ProcurementError(422, errors)
+        raise Invalid(errors=errors)
     planned = plan_milestones(amount, starts_on, ends_on, data.get("milestones") or [])
     if warranty_ends_on is None:
         warranty_ends_on = add_months(ends_on, months)
@@ -328,7 +329,7 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
             raise conflict(f"A contract numbered {number} is recorded already.", "number")
         blockers = projects.contract_blockers(project)
         if blockers:
-            raise ProcurementError(409, {"project_id": blockers}, blockers[0])
+            raise Conflict(blockers[0], {"project_id": blockers})
         contract = Contract(project_id=project.id, number=number, vendor_id=vendor.id, amount=money(amount),
                             signed_on=data["signed_on"], starts_on=starts_on, ends_on=ends_on,
                             warranty_months=months, warranty_ends_on=warranty_ends_on, fine_rate_percent=rate,
@@ -364,8 +365,8 @@ def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | No
     with bus.unit_of_work() as uow:
         session = uow.session
         contract = _contract(session, contract_id, lock=True)
-        refuse(409, milestones.contract_errors(contract.status))
-        refuse(409, milestones.plan_change_errors(milestone_facts(m) for m in contract.milestones))
+        refuse(Conflict, milestones.contract_errors(contract.status))
+        refuse(Conflict, milestones.plan_change_errors(milestone_facts(m) for m in contract.milestones))
         errors: dict[str, list[str]] = {}
         due = data["due_on"]
         if not contract.starts_on <= due <= contract.ends_on:
@@ -377,7 +378,7 @@ def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | No
         if (data.get("amount") is None) == (data.get("share_percent") is None):
             errors.setdefault("amount", []).append("Give either the amount or the share_percent (one of them).")
         if errors:
-            raise ProcurementError(422, errors)
+            raise Invalid(errors=errors)
         if data.get("amount") is not None:
             new_amount = money(data["amount"])
         else:
@@ -393,7 +394,7 @@ def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | No
             else:
                 amounts[item["milestone_id"]] = money(item["amount"])
         if errors:
-            raise ProcurementError(422, errors)
+            raise Invalid(errors=errors)
         total = sum(amounts.values(), Decimal("0")) + new_amount
         if total != Decimal(contract.amount):
             raise invalid("amount", f"With this milestone the amounts sum to {money(total)}; they must sum to the "
@@ -451,7 +452,7 @@ def record_delivery(staff: Staff, contract_id: int, milestone_id: int, delivered
         uow = up.uow
         session = uow.session
         contract, milestone = _active_milestone(session, contract_id, milestone_id)
-        refuse(409, milestones.delivery_errors(milestone_facts(milestone)))
+        refuse(Conflict, milestones.delivery_errors(milestone_facts(milestone)))
         if delivered_on < contract.signed_on:
             raise invalid("delivered_on", "The delivery date cannot be before the contract was signed.")
         _attach(up, "delivery", files, ref, ref_name, staff, contract, milestone)
@@ -482,7 +483,7 @@ def add_evidence(staff: Staff, contract_id: int, milestone_id: int, files: Seque
         uow = up.uow
         session = uow.session
         contract, milestone = _active_milestone(session, contract_id, milestone_id)
-        refuse(409, milestones.evidence_errors(milestone_facts(milestone)))
+        refuse(Conflict, milestones.evidence_errors(milestone_facts(milestone)))
         _attach(up, "evidence", files, ref, ref_name, staff, contract, milestone)
         session.flush()
         result = milestone_json(session, contract, milestone)
@@ -522,14 +523,14 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
             if found is None:
                 raise forbidden(permissions.NOT_A_MEMBER)
         member = next(m for m in members if m.id == found.id)
-        refuse(409, milestones.contract_errors(contract.status))
+        refuse(Conflict, milestones.contract_errors(contract.status))
         facts = milestone_facts(milestone)
         round_ = facts.round
-        refuse(409, milestones.decision_errors(facts, member.id, member.name))
+        refuse(Conflict, milestones.decision_errors(facts, member.id, member.name))
         _store(up, files, "evidence", staff, contract, milestone)
         session.flush()
         evidence = _documents_of(session, milestone_id=milestone.id, kind="evidence") if decision == "accepted" else []
-        refuse(409, milestones.evidence_needed_errors(decision, len(evidence)))
+        refuse(Conflict, milestones.evidence_needed_errors(decision, len(evidence)))
         acceptance = Acceptance(member_id=member.id, delivery_round=round_, decision=decision, note=note or "",
                                 decided_by=staff.username, decided_at=now)
         acceptance.member = member
@@ -570,7 +571,7 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
         uow = up.uow
         session = uow.session
         contract, milestone = _active_milestone(session, contract_id, milestone_id)
-        refuse(409, milestones.payment_errors(milestone_facts(milestone)))
+        refuse(Conflict, milestones.payment_errors(milestone_facts(milestone)))
         if paid_on < milestone.accepted_on:
             raise invalid("paid_on", "The payment cannot be before the acceptance "
                                      f"({milestone.accepted_on.isoformat()}).")

@@ -1,27 +1,22 @@
-"""The one error procurement's use cases raise: an HTTP status and field-level messages. Views
-turn it into ``error_response``; nothing is stored when it is raised (the unit of work rolls back)."""
+"""Procurement's shorthands for the one family of refusals (``shared.errors``): a field's wrong
+value, a state that forbids it, a person not allowed, a thing not there. ``shared.web`` answers
+each with its status; nothing is stored when one is raised (the unit of work rolls back)."""
 from __future__ import annotations
 
-
-class ProcurementError(Exception):
-    def __init__(self, status: int, errors: dict[str, list[str]] | None = None, message: str | None = None) -> None:
-        self.status = status
-        self.errors = errors or {"_schema": [message or "not allowed"]}
-        self.message = message or next(iter(next(iter(self.errors.values()))), "not allowed")
-        super().__init__(self.message)
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 
 
-def invalid(field: str, message: str) -> ProcurementError:
-    return ProcurementError(422, {field: [message]})
+def invalid(field: str, message: str) -> Invalid:
+    return Invalid(errors={field: [message]})
 
 
-def conflict(message: str, field: str = "_schema") -> ProcurementError:
-    return ProcurementError(409, {field: [message]}, message)
+def conflict(message: str, field: str = "_schema") -> Conflict:
+    return Conflict(message, {field: [message]})
 
 
-def forbidden(message: str) -> ProcurementError:
-    return ProcurementError(403, {"_schema": [message]}, message)
+def forbidden(message: str) -> Forbidden:
+    return Forbidden(message)
 
 
-def not_found(what: str) -> ProcurementError:
-    return ProcurementError(404, {"_schema": [f"no such {what}"]}, f"no such {what}")
+def not_found(what: str) -> NotFound:
+    return NotFound(f"no such {what}")

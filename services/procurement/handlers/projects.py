@@ -28,10 +28,11 @@ from services.procurement.domain import permissions, stages
 from services.procurement.domain.stages import MAX_QUOTES, OPEN_STAGES, ProjectFacts
 from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, iso, money_str,
                                                   parse_moment, refuse, utc_now, where_given)
-from services.procurement.handlers.errors import ProcurementError, conflict, invalid, not_found
+from services.procurement.handlers.errors import conflict, invalid, not_found
 from shared import db, i18n
 from shared.audit import log_access
 from shared.auth import Staff
+from shared.errors import Conflict, Forbidden, Invalid
 from shared.events import Event
 from shared.messaging import UnitOfWork
 from shared.workcal import fiscal_year_be
@@ -55,9 +56,9 @@ WAIT_CONTRACT = "procurement-contract"
 def _require_write(staff: Staff, project: Project | None) -> None:
     """403 unless ``staff`` may change ``project`` at its stage (None: open a new one)."""
     if project is None:
-        refuse(403, permissions.project_refusal(staff, "create"))
+        refuse(Forbidden, permissions.project_refusal(staff, "create"))
     else:
-        refuse(403, permissions.project_refusal(staff, "change", project.stage))
+        refuse(Forbidden, permissions.project_refusal(staff, "change", project.stage))
 
 
 def _load(session: Session, project_id: int, lock: bool = False) -> Project:
@@ -236,7 +237,7 @@ def update_project(staff: Staff, project_id: int, data: dict, now: datetime | No
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
-        refuse(409, stages.closed_errors(project.stage))
+        refuse(Conflict, stages.closed_errors(project.stage))
         changed = {}
         for name in UPDATABLE:
             if name not in data:
@@ -274,7 +275,7 @@ def add_documents(staff: Staff, project_id: int, kind: str, files=(), name: str 
         uow = up.uow
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
-        refuse(409, stages.documents_errors(project.stage))
+        refuse(Conflict, stages.documents_errors(project.stage))
         stored = up.keep(docs_module.store_uploads(uow.session, list(files or ()), kind, staff.username,
                                                    project_id=project.id))
         added = list(stored)
@@ -312,7 +313,7 @@ def add_quote(staff: Staff, project_id: int, data: dict, file=None, now: datetim
         session = uow.session
         project = _load(session, project_id, lock=True)
         _require_write(staff, project)
-        refuse(409, stages.quote_errors(project.stage))
+        refuse(Conflict, stages.quote_errors(project.stage))
         errors: dict[str, list[str]] = {}
         vendor = session.get(Vendor, data["vendor_id"])
         if vendor is None:
@@ -332,7 +333,7 @@ def add_quote(staff: Staff, project_id: int, data: dict, file=None, now: datetim
             if doc is None or doc.project_id != project.id:
                 errors.setdefault("document_id", []).append("no such document of this project")
         if errors:
-            raise ProcurementError(422, errors)
+            raise Invalid(errors=errors)
         if len(project.quotes) >= MAX_QUOTES:
             raise conflict(f"a project takes at most {MAX_QUOTES} quotes: remove one first", "quotes")
         if file is not None and getattr(file, "filename", None):
@@ -375,7 +376,7 @@ def remove_quote(staff: Staff, project_id: int, quote_id: int, now: datetime | N
         quote = next((q for q in project.quotes if q.id == quote_id), None)
         if quote is None:
             raise not_found("quote")
-        refuse(409, stages.quote_errors(project.stage, removing=True))
+        refuse(Conflict, stages.quote_errors(project.stage, removing=True))
         project.quotes.remove(quote)
         uow.session.flush()
         _recompute_price(project)
@@ -396,11 +397,10 @@ def change_stage(staff: Staff, project_id: int, stage: str, note: str = "", now:
     moment = utc_now(now)
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
-        refuse(403, permissions.project_refusal(staff, "move", project.stage, target=stage))
+        refuse(Forbidden, permissions.project_refusal(staff, "move", project.stage, target=stage))
         errors = stages.stage_errors(project_facts(project), stage)
         if errors:
-            status = 409 if "stage" in errors else 422
-            raise ProcurementError(status, errors)
+            raise (Conflict if "stage" in errors else Invalid)(errors=errors)
         previous, project.stage = project.stage, stage
         project.updated_at = moment
         _emit(uow, "procurement.project_stage_changed", project, stage=stage, previous=previous,
@@ -418,13 +418,13 @@ def decide_approval(staff: Staff, project_id: int, kind: str, decision: str, not
                     document_id: int | None = None, now: datetime | None = None) -> dict:
     """A director's, deputy director's or head's decision; every decision is kept. A rejection
     needs a note; a standing rejection stops the project moving on until approved again."""
-    refuse(403, permissions.project_refusal(staff, "decide-approval"))
+    refuse(Forbidden, permissions.project_refusal(staff, "decide-approval"))
     moment = utc_now(now)
     with docs_module.Uploads() as up:
         uow = up.uow
         session = uow.session
         project = _load(session, project_id, lock=True)
-        refuse(409, stages.final_errors(project.stage))
+        refuse(Conflict, stages.final_errors(project.stage))
         errors = stages.approval_errors(project.stage, kind, decision, note,
                                         has_reference_price=project.reference_price is not None)
         if document_id is not None:
@@ -432,7 +432,7 @@ def decide_approval(staff: Staff, project_id: int, kind: str, decision: str, not
             if doc is None or doc.project_id != project.id:
                 errors.setdefault("document_id", []).append("no such document of this project")
         if errors:
-            raise ProcurementError(422, errors)
+            raise Invalid(errors=errors)
         if file is not None and getattr(file, "filename", None):
             stored = up.keep(docs_module.store_uploads(session, [file], "approval", staff.username,
                                                        project_id=project.id, field="document"))
@@ -466,7 +466,7 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, data: dict, now:
         session = uow.session
         project = _load(session, project_id, lock=True)
         _require_write(staff, project)
-        refuse(409, stages.final_errors(project.stage))
+        refuse(Conflict, stages.final_errors(project.stage))
         members = data["members"]
         errors: dict[str, list[str]] = {}
         if not members:
@@ -483,7 +483,7 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, data: dict, now:
             if sum(1 for m in members if m.get("position") == position) > 1:
                 errors.setdefault("members", []).append(f"at most one {position}")
         if errors:
-            raise ProcurementError(422, errors)
+            raise Invalid(errors=errors)
         existing = committee(project, kind)
         replaced = False
         if existing is not None:
@@ -535,13 +535,13 @@ def record_delivery(staff: Staff, project_id: int, delivered_on: date, note: str
                     ref: str = "", ref_name: str = "", now: datetime | None = None) -> dict:
     """Supplies records that a purchase (or a rental) arrived, with its delivery documents (files,
     or a paper's reference). The project is then ``delivered``; a case waiting on it resumes."""
-    refuse(403, permissions.project_refusal(staff, "record-delivery"))
+    refuse(Forbidden, permissions.project_refusal(staff, "record-delivery"))
     moment = utc_now(now)
     with docs_module.Uploads() as up:
         uow = up.uow
         session = uow.session
         project = _load(session, project_id, lock=True)
-        refuse(409, stages.purchase_delivery_errors(project_facts(project)))
+        refuse(Conflict, stages.purchase_delivery_errors(project_facts(project)))
         if delivered_on > bangkok_today(moment):
             raise invalid("delivered_on", "may not be in the future")
         stored = up.keep(docs_module.store_uploads(session, list(files or ()), "delivery", staff.username,
@@ -572,7 +572,7 @@ def cancel_project(staff: Staff, project_id: int, reason: str, now: datetime | N
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
-        refuse(409, stages.cancel_errors(project_facts(project)))
+        refuse(Conflict, stages.cancel_errors(project_facts(project)))
         reason = (reason or "").strip()
         if not reason:
             raise invalid("reason", "say why the project is cancelled")

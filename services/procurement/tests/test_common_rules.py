@@ -12,9 +12,9 @@ from sqlalchemy import text
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import Contract
 from services.procurement.handlers import common, contracts
-from services.procurement.handlers.errors import ProcurementError
 from services.procurement.tests.test_contracts import contract_body, count, events, make_project, make_vendor, post
 from shared.auth import Staff
+from shared.errors import Conflict
 from shared.i18n import BANGKOK
 
 
@@ -105,6 +105,6 @@ def test_a_contract_number_taken_at_the_same_moment_is_a_conflict_not_a_crash(pr
     finally:
         holder.close()
     error = outcome.get("error")
-    assert isinstance(error, ProcurementError) and error.status == 409, outcome
+    assert isinstance(error, Conflict), outcome
     assert "number" in error.errors
     assert count(Contract) == 1
