@@ -18,6 +18,7 @@ from datetime import date, datetime, timezone
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from shared.errors import Conflict, Forbidden, Invalid, Refusal
 from shared.packs import Outcome, Sop, Step, Target
 from shared.workcal import WorkingCalendar
 
@@ -31,16 +32,10 @@ ON_BEHALF_OF_REQUESTER = ("intake-clerk", "officer", "head")
 NOT_ASSIGNED = ("requester", "vendor", "team")
 
 
-class Refused(Exception):
-    """The workflow says no. ``kind``: ``forbidden`` (not theirs to do), ``conflict`` (the case is
-    not where the actor thinks it is) or ``invalid`` (what they asked or entered); ``errors`` are
-    field-level messages."""
-
-    def __init__(self, kind: str, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.errors = errors or {}
+# The workflow says no with the one family of refusals (``shared.errors``): ``Forbidden`` (not
+# theirs to do), ``Conflict`` (the case is not where the actor thinks it is) or ``Invalid`` (what
+# they asked or entered), with field-level messages. ``Refused`` is any of them.
+Refused = Refusal
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,12 +174,12 @@ def current_step(sop: Sop, case: CaseState, step_key: str) -> Step:
     try:
         step = sop.step(step_key)
     except KeyError:
-        raise Refused("invalid", "step", {"step": [f"{sop.full_key} has no step {step_key}"]}) from None
+        raise Invalid("step", {"step": [f"{sop.full_key} has no step {step_key}"]}) from None
     if case.status != "open":
-        raise Refused("conflict", f"the case is {case.status}", {"step": ["the case is closed"]})
+        raise Conflict(f"the case is {case.status}", {"step": ["the case is closed"]})
     now = case.current.key if case.current else "none"
     if case.current is None or case.current.key != step_key:
-        raise Refused("conflict", f"{step_key} is not the current step ({now})",
+        raise Conflict(f"{step_key} is not the current step ({now})",
                       {"step": [f"the current step is {now}"]})
     return step
 
@@ -192,7 +187,7 @@ def current_step(sop: Sop, case: CaseState, step_key: str) -> Step:
 def require(actor: Actor, step: Step, permission: Permission) -> None:
     """Only who may act on a step chooses its outcome, sets its target or writes a note on it."""
     if not permission.allowed:
-        raise Refused("forbidden", f"{', '.join(step.roles)} act on {step.key}; you hold "
+        raise Forbidden(f"{', '.join(step.roles)} act on {step.key}; you hold "
                                    f"{', '.join(sorted(actor.roles)) or 'no role'}")
 
 
@@ -201,28 +196,28 @@ def assignee_asked(actor: Actor, step: Step, permission: Permission, asked: str 
     step; anyone who may act on it may take it themselves; nobody takes the requester's step."""
     assignee = (asked or "").strip() or actor.username
     if not actor.is_head and not (permission.allowed and assignee == actor.username):
-        raise Refused("forbidden", "only a head assigns a step to someone else; you may take a step you may act on")
+        raise Forbidden("only a head assigns a step to someone else; you may take a step you may act on")
     if step.is_requester_step:
-        raise Refused("invalid", "assignee", {"assignee": ["the requester holds this step"]})
+        raise Invalid("assignee", {"assignee": ["the requester holds this step"]})
     return assignee
 
 
 def check_assignee(person: Actor, step: Step, team: Iterable[str]) -> None:
     """The one a step is given to must be able to act on it."""
     if not may_act(person, step, team).allowed:
-        raise Refused("invalid", "assignee",
+        raise Invalid("assignee",
                       {"assignee": [f"{person.username} holds none of {', '.join(step.roles)}"]})
 
 
 def check_note(note: str | None, documents: list[dict] | None) -> None:
     if not note and not documents:
-        raise Refused("invalid", "note", {"note": ["write a note or add a document"]})
+        raise Invalid("note", {"note": ["write a note or add a document"]})
 
 
 def outcome_of(step: Step, key: str) -> Outcome:
     if key not in step.outcomes:
         choices = ", ".join(list(step.outcomes) + list(BUILTIN_ACTIONS))
-        raise Refused("invalid", "outcome",
+        raise Invalid("outcome",
                       {"outcome": [f"{key} is not an outcome of {step.key}; choose from {choices}"]})
     return step.outcomes[key]
 
@@ -269,7 +264,7 @@ def check_outcome(step: Step, outcome_key: str, *, values: Mapping | None = None
     if missing:
         errors.setdefault("documents", []).append(f"this step needs: {', '.join(missing)}")
     if errors:
-        raise Refused("invalid", "the action has errors", errors)
+        raise Invalid("the action has errors", errors)
     return Checked(outcome, checked, appointed)
 
 
@@ -476,7 +471,7 @@ def assignee_target(step: Step, text: str | None, start_at: datetime,
                     cal: WorkingCalendar) -> tuple[datetime, str]:
     """The due time the assignee gives a step whose manual leaves it to them."""
     if step.target.kind != "by-assignee":
-        raise Refused("invalid", "target", {"target": [f"{step.key} has its target from the manual "
+        raise Invalid("target", {"target": [f"{step.key} has its target from the manual "
                                                        f"({step.target.text('en')})"]})
     return parse_assignee_target(text or "", start_at, cal)
 
@@ -494,11 +489,11 @@ def parse_assignee_target(text: str, start_at: datetime, cal: WorkingCalendar) -
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Refused("invalid", "target", {"target": ["a duration such as '3 days' or '4 hours', or a date and "
+        raise Invalid("target", {"target": ["a duration such as '3 days' or '4 hours', or a date and "
                                                        "time (ISO 8601)"]}) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=BANGKOK)
     moment = moment.astimezone(timezone.utc)
     if moment <= start_at:
-        raise Refused("invalid", "target", {"target": ["the target must be in the future"]})
+        raise Invalid("target", {"target": ["the target must be in the future"]})
     return moment, text

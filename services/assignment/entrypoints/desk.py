@@ -14,12 +14,13 @@ from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.domain import workflow
 from services.assignment.handlers import cases as handlers, directory
-from services.assignment.handlers.engine import ActionError, Command
+from services.assignment.handlers.engine import Command
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import db, i18n
 from shared.auth import csrf_ok, current_staff, log_in, log_out
+from shared.errors import Refusal
 from shared.packs.flowchart import render_svg
-from shared.web import flatten_errors
+from shared.web import STATUS_OF, flatten_errors
 
 desk = Blueprint("desk", __name__, url_prefix="/assignment")
 
@@ -139,9 +140,8 @@ def act(staff, code: str):
         handlers.act(code, staff, command)
     except LookupError:
         abort(404)
-    except ActionError as exc:
-        return case_page.__wrapped__(staff, code, errors=exc.errors or {"_schema": [exc.message]},
-                                     status=exc.status)
+    except Refusal as exc:
+        return case_page.__wrapped__(staff, code, errors=exc.errors, status=STATUS_OF[exc.kind])
     flash(i18n.translate("desk.done_ok", i18n.current_language()))
     if form.get("next"):
         return redirect(_safe_next(form["next"]))

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from services.assignment.handlers import cases as handlers, directory
-from services.assignment.handlers.engine import ActionError, Command
+from services.assignment.handlers.engine import Command
 from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSchema, CaseSummarySchema,
                                          SatisfactionQuerySchema, SatisfactionSchema, TokenRequestSchema, TokenSchema)
 from shared import i18n
@@ -85,8 +85,6 @@ def act(code: str):
         handlers.act(code, staff, command)
     except LookupError:
         abort(404)
-    except ActionError as exc:
-        return error_response(exc.status, exc.errors or {"_schema": [exc.message]}, exc.message)
     found = handlers.read_case(code, staff, purpose="staff action on a case")
     found.actions = handlers.allowed_actions(found, staff)
     return found

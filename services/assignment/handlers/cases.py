@@ -19,19 +19,19 @@ from services.assignment.adapters.models import (AccessLog, Case, CaseStep, Dail
                                                  TrailEntry)
 from services.assignment.domain import workflow
 from services.assignment.handlers import directory
-from services.assignment.handlers.engine import (ActionError, Command, Conflict, Engine, Forbidden, Invalid,
-                                                 calendar as working_calendar, emit_case_event)
+from services.assignment.handlers.engine import Command, Engine, calendar as working_calendar, emit_case_event
 from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
 from shared.config import get_settings
+from shared.errors import Conflict, Forbidden, Invalid, Refusal
 from shared.events import Event
 from shared.i18n import BANGKOK
 from shared.messaging import PermanentError, UnitOfWork
 from shared.packs import Sop
 from shared.workcal import fiscal_year_bounds
 
-__all__ = ["ActionError", "Conflict", "Forbidden", "Invalid", "act", "allowed_actions", "list_cases", "my_work",
+__all__ = ["Refusal", "Conflict", "Forbidden", "Invalid", "act", "allowed_actions", "list_cases", "my_work",
            "open_case", "read_case", "satisfaction", "send_daily_summaries", "sweep_sla"]
 
 
@@ -89,7 +89,7 @@ def _locked_case(uow: UnitOfWork, tracking_code: str) -> Case | None:
 
 
 def act(tracking_code: str, staff: Staff, command: Command) -> None:
-    """An action by a staff member; raises ``ActionError`` (403/409/422) and then changes nothing."""
+    """An action by a staff member; raises a refusal (``shared.errors``) and then changes nothing."""
     with bus.unit_of_work() as uow:
         case = _locked_case(uow, tracking_code)
         if case is None:

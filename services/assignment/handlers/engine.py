@@ -20,40 +20,10 @@ from services.assignment.domain.workflow import Actor
 from services.assignment.handlers import directory
 from shared import db
 from shared.config import get_settings
+from shared.errors import Invalid
 from shared.messaging import UnitOfWork
 from shared.packs import Sop, Step
 from shared.workcal import WorkingCalendar, calendar_from_days
-
-
-class ActionError(Exception):
-    """An action refused; ``status`` is the HTTP answer, ``errors`` field-level messages."""
-
-    status = 422
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-
-
-class Forbidden(ActionError):
-    status = 403
-
-
-class Conflict(ActionError):
-    status = 409
-
-
-class Invalid(ActionError):
-    status = 422
-
-
-_REFUSALS = {"forbidden": Forbidden, "conflict": Conflict, "invalid": Invalid}
-
-
-def refusal(refused: workflow.Refused) -> ActionError:
-    """The workflow's refusal as the error the API and the desk answer (403, 409, 422)."""
-    return _REFUSALS[refused.kind](refused.message, refused.errors)
 
 
 def calendar(session: Session) -> WorkingCalendar:
@@ -241,11 +211,9 @@ class Engine:
 
     # -- acting -------------------------------------------------------------------------------
     def act(self, actor: Actor, command: Command) -> None:
-        """An action on the current step; raises ``ActionError`` (403/409/422) and then changes nothing."""
-        try:
-            self._act(actor, command)
-        except workflow.Refused as refused:
-            raise refusal(refused) from refused
+        """An action on the current step; raises a refusal (``shared.errors``: Forbidden, Conflict,
+        Invalid) and then changes nothing."""
+        self._act(actor, command)
 
     def _act(self, actor: Actor, command: Command) -> None:
         row = self.current()

@@ -18,13 +18,15 @@ from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import Case, CaseStep, Outbox, TrailEntry
 from services.assignment.handlers import cases as handlers, directory
-from services.assignment.handlers.engine import Command, Engine, Forbidden, calendar
+from services.assignment.handlers.engine import Command, Engine, calendar
 from services.assignment.tests.test_sops_end_to_end import act, sample
 from services.intake.adapters.bus import bus as intake_bus
 from services.procurement.adapters.bus import bus as procurement_bus
 from shared import db
+from shared.errors import Forbidden
 from shared.events import Event
 from shared.packs import PACK_DIR, find_sop
+from shared.web import STATUS_OF
 from sopdesk.cli import main
 from sopdesk.testing import drain
 
@@ -591,11 +593,11 @@ def test_deliveries_for_a_case_not_waiting_or_repeated_are_ignored(client, peopl
 
 
 def test_engine_refusals_are_typed(people):
-    """The same refusals through ``Engine`` itself carry their HTTP status."""
+    """The same refusals through ``Engine`` itself are of the one family, and answer 403."""
     open_at("sesao-sc/repair", bkk(2026, 8, 17, 9, 0), "SD-TYPED-00001")
     with pytest.raises(Forbidden) as refused:
         engine_act("SD-TYPED-00001", "u-finance", Command(step="receive-form", outcome="done"), bkk(2026, 8, 17, 10))
-    assert refused.value.status == 403
+    assert STATUS_OF[refused.value.kind] == 403
 
 
 # ---------------------------------------------------------------------------------------------
