@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install lint clean messages
+.PHONY: run test unit install lint clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests of pure rules alone (every tests/unit folder): no PostgreSQL, Redis or SMTP needed.
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest services/*/tests/unit shared/tests/unit tests/unit $(PYTEST_ARGS)
 
 # The keys the code and templates look up, one messages.pot per catalogue (babel.cfg says where
 # and how); the words themselves are the translations/<lang>/LC_MESSAGES/messages.po beside it.

@@ -7,8 +7,11 @@
   one of its numbered databases, empty, and empties it again afterwards.
 * SMTP: a real SMTP listener (aiosmtpd) on a free loopback port, for the whole run.
 
-The environment is set before any sopdesk module reads its settings, so the code under test runs
-with production settings (SOPDESK_ENV=production) against these servers.
+The environment is set in ``pytest_configure``, before any test module is imported and so before
+any sopdesk module reads its settings, so the code under test runs with production settings
+(SOPDESK_ENV=production) against these servers. A run given only ``tests/unit`` folders (``make
+unit``: the pure rules of every ``domain/``, the packs, the words) chooses none of them: it needs
+no PostgreSQL, Redis or SMTP, and stops with a clear error if a test there asks for one.
 """
 from __future__ import annotations
 
@@ -106,38 +109,57 @@ def _psycopg_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://").replace("postgres://", "postgresql://")
 
 
-# ---- chosen at import, before any sopdesk module reads the environment -----------------------
-ADMIN_DB_URL = _psycopg_url(_postgres_admin_url())
-TEST_DB_NAME = f"sopdesk_test_{uuid.uuid4().hex[:10]}"
-TEST_DB_URL = _with_database(ADMIN_DB_URL, TEST_DB_NAME)
-REDIS_URL = _redis_url()
-TMP = Path(tempfile.mkdtemp(prefix="sopdesk-test-"))
-
 from shared.mailcatcher import MailCatcher, MailStore  # noqa: E402  (imports no settings)
 
+# ---- chosen in pytest_configure, before any test module is imported and so before any sopdesk
+# module reads the environment; a run of unit tests alone chooses nothing -----------------------
+ADMIN_DB_URL = TEST_DB_NAME = TEST_DB_URL = REDIS_URL = ""
+TMP = Path(tempfile.mkdtemp(prefix="sopdesk-test-"))
 SMTP_STORE = MailStore(TMP / "mail")
 SMTP = MailCatcher(SMTP_STORE, host="127.0.0.1", port=0)
+TEST_ENV: dict[str, str] = {}
+UNIT_ONLY = False
 
-TEST_ENV = {
-    "SOPDESK_ENV": "production",
-    "DATABASE_URL": TEST_DB_URL,
-    "REDIS_URL": REDIS_URL,
-    "SECRET_KEY": secrets.token_urlsafe(32),
-    "SOPDESK_DATA_DIR": str(TMP / "data"),
-    "SOPDESK_PUBLIC_URL": "http://127.0.0.1:8000",
-    "SOPDESK_VISIBILITY_TIMEOUT": "5",
-    "SOPDESK_SWEEP_SECONDS": "1",
-    "SOPDESK_DELIVERY_CLAIM_SECONDS": "5",
-    "SOPDESK_MAX_RETRIES": "4",
-    "SOPDESK_RETRY_BACKOFF_MAX": "2",
-    "SMTP_HOST": "127.0.0.1",
-    "SMTP_TIMEOUT": "10",
-    "MAIL_FROM": "sopdesk@test.example",
-}
-os.environ.update(TEST_ENV)
+
+def _unit_only(config) -> bool:
+    """Every path the run was given lies in a ``tests/unit`` folder: tests of pure rules, which need
+    no PostgreSQL, Redis or SMTP (``make unit``)."""
+    paths = [Path(str(arg).split("::")[0]).resolve() for arg in config.args]
+    return bool(paths) and all(any(a == "tests" and b == "unit" for a, b in zip(p.parts, p.parts[1:]))
+                               for p in paths)
+
+
+def _choose_services() -> None:
+    global ADMIN_DB_URL, TEST_DB_NAME, TEST_DB_URL, REDIS_URL
+    ADMIN_DB_URL = _psycopg_url(_postgres_admin_url())
+    TEST_DB_NAME = f"sopdesk_test_{uuid.uuid4().hex[:10]}"
+    TEST_DB_URL = _with_database(ADMIN_DB_URL, TEST_DB_NAME)
+    REDIS_URL = _redis_url()
+    TEST_ENV.update({
+        "SOPDESK_ENV": "production",
+        "DATABASE_URL": TEST_DB_URL,
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "SOPDESK_DATA_DIR": str(TMP / "data"),
+        "SOPDESK_PUBLIC_URL": "http://127.0.0.1:8000",
+        "SOPDESK_VISIBILITY_TIMEOUT": "5",
+        "SOPDESK_SWEEP_SECONDS": "1",
+        "SOPDESK_DELIVERY_CLAIM_SECONDS": "5",
+        "SOPDESK_MAX_RETRIES": "4",
+        "SOPDESK_RETRY_BACKOFF_MAX": "2",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_TIMEOUT": "10",
+        "MAIL_FROM": "sopdesk@test.example",
+    })
+    os.environ.update(TEST_ENV)
 
 
 def pytest_configure(config):
+    global UNIT_ONLY
+    UNIT_ONLY = _unit_only(config)
+    if UNIT_ONLY:
+        return
+    _choose_services()
     import psycopg
 
     with psycopg.connect(ADMIN_DB_URL, autocommit=True) as conn:
@@ -156,6 +178,8 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    if UNIT_ONLY:
+        return
     from shared import db
 
     db.dispose_engines()
@@ -181,6 +205,8 @@ def pytest_unconfigure(config):
 
 
 def pytest_report_header(config):
+    if UNIT_ONLY:
+        return ["sopdesk: unit tests only (tests/unit folders): no PostgreSQL, Redis or SMTP"]
     return [f"sopdesk: PostgreSQL {urlsplit(TEST_DB_URL).netloc}/{TEST_DB_NAME}, Redis {REDIS_URL}, "
             f"SMTP listener on 127.0.0.1 (port chosen at start)"]
 

@@ -1,1 +1,1 @@
-"""Assignment's rules, pure: no Flask, SQLAlchemy or Celery (tests/test_layers.py holds it to that)."""
+"""Assignment's rules, pure: no Flask, SQLAlchemy or Celery (tests/unit/test_layers.py holds it to that)."""

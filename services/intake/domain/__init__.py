@@ -1,1 +1,1 @@
-"""Intake's rules, pure: no Flask, SQLAlchemy or Celery (tests/test_layers.py holds it to that)."""
+"""Intake's rules, pure: no Flask, SQLAlchemy or Celery (tests/unit/test_layers.py holds it to that)."""

@@ -1,1 +1,1 @@
-"""Procurement's rules, pure: no Flask, SQLAlchemy or Celery (tests/test_layers.py holds it to that)."""
+"""Procurement's rules, pure: no Flask, SQLAlchemy or Celery (tests/unit/test_layers.py holds it to that)."""

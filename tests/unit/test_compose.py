@@ -25,7 +25,7 @@ from shared.config import ENV_VARS, SERVICES
 from shared.routing import QUEUES
 from sopdesk.cli import build_parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 NGINX_FILE = ROOT / "deploy" / "nginx.conf"
 DOCKERFILE = ROOT / "Dockerfile"

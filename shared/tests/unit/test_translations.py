@@ -27,7 +27,7 @@ from services.procurement.handlers.contracts import SEVERITIES
 from shared.i18n import LANGUAGES, read_catalogues
 from shared.packs import FILE_KINDS, RESULTS, ROLES, WAITS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("intake", "assignment", "notify", "procurement")
 THAI = re.compile("[\u0e00-\u0e7f]")
 
