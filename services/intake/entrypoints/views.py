@@ -20,7 +20,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.intake.domain import channels, dates
-from services.intake.handlers import privacy, requests as handlers
+from services.intake.handlers import commands, privacy, requests as handlers
 from services.intake.messages import kinds_text, t
 from services.intake.schemas import (STAFF_CHANNELS, AnsweredSchema, AnswerRequestSchema, SubmitRequestSchema,
                                      SubmittedSchema, SurveyAnsweredSchema, SurveyRequestSchema, TrackSchema,
@@ -306,9 +306,9 @@ def submit():
         return _render_form(sop, data, errors, 422)
     channel = channels.channel_of(how, cleaned.get("channel"))
     try:
-        filed = handlers.submit_request(cleaned, channel=channel, language=lang,
-                                        filed_by=staff.username if staff else None, files=stored,
-                                        uploaded_by="staff" if staff else "requester")
+        command = commands.from_form(cleaned, channel=channel, language=lang,
+                                     filed_by=staff.username if staff else None)
+        filed = handlers.submit_request(command, files=stored, uploaded_by="staff" if staff else "requester")
     except BaseException:
         discard_all(stored)
         raise

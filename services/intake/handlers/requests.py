@@ -15,6 +15,7 @@ from services.intake.adapters.bus import bus
 from services.intake.adapters.models import (AccessLog, Answer, Attachment, CaseDecision, PrivacyNotice, Request,
                                              RequestStep, SurveyAnswer)
 from services.intake.handlers import privacy
+from services.intake.handlers.commands import FileRequest
 from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
@@ -25,10 +26,6 @@ from shared.files import StoredFile
 from shared.messaging import NotReady, UnitOfWork
 from shared.packs import find_sop
 from shared.tracking import new_tracking_code
-
-BASE_FIELDS = ("sop", "requester_name", "requester_email", "requester_phone", "requester_unit", "subject",
-               "details", "consent", "language", "received_at", "channel")
-
 
 class Refused(Conflict):
     """The request is understood but its case's state does not allow it now; ``reason`` names the
@@ -46,22 +43,20 @@ class FiledRequest:
     attachments: list[dict] = field(default_factory=list)
 
 
-def submit_request(data: dict, channel: str, language: str, filed_by: str | None = None,
-                   files: list[StoredFile] | tuple = (), uploaded_by: str = "requester") -> FiledRequest:
+def submit_request(command: FileRequest, files: list[StoredFile] | tuple = (),
+                   uploaded_by: str = "requester") -> FiledRequest:
     """Store a validated request with its files' records and emit ``request.submitted`` in the
     same transaction. The files are already on disk; the caller discards them if this fails."""
-    sop = find_sop(data["sop"])
+    sop = find_sop(command.sop)
     if sop is None:  # the schema checks this; a second guard costs nothing
-        raise ValueError(f"unknown SOP {data['sop']}")
-    form_fields = {f.name: _plain(data.get(f.name)) for f in sop.form
-                   if f.type != "file" and data.get(f.name) is not None}
-    received_at = data.get("received_at") or db.utcnow()
-    language = data.get("language") or language
+        raise ValueError(f"unknown SOP {command.sop}")
+    form_fields = {f.name: _plain(command.fields.get(f.name)) for f in sop.form
+                   if f.type != "file" and command.fields.get(f.name) is not None}
+    received_at = command.received_at or db.utcnow()
     notice = privacy.notice_for(sop, get_settings())
     for attempt in range(1, 6):
         try:
-            return _file(sop, data, form_fields, received_at, language, channel, filed_by, notice, files,
-                         uploaded_by, new_tracking_code())
+            return _file(sop, command, form_fields, received_at, notice, files, uploaded_by, new_tracking_code())
         except IntegrityError as exc:
             # a tracking code drawn twice (one in 2^50 per request): draw another. The unique
             # index decides, rather than a SELECT before every insert
@@ -71,8 +66,9 @@ def submit_request(data: dict, channel: str, language: str, filed_by: str | None
     raise AssertionError("unreachable")
 
 
-def _file(sop, data: dict, form_fields: dict, received_at, language: str, channel: str, filed_by: str | None,
-          notice, files, uploaded_by: str, code: str) -> FiledRequest:
+def _file(sop, command: FileRequest, form_fields: dict, received_at, notice, files, uploaded_by: str,
+          code: str) -> FiledRequest:
+    language, channel, filed_by = command.language, command.channel, command.filed_by
     with bus.unit_of_work() as uow:
         request_id = db.new_id()
         now = db.utcnow()
@@ -82,12 +78,12 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
             "id": request_id,
             "tracking_code": code,
             "sop": sop.full_key,
-            "requester_name": data["requester_name"],
-            "requester_email": data["requester_email"],
-            "requester_phone": data.get("requester_phone"),
-            "requester_unit": data["requester_unit"],
-            "subject": data["subject"],
-            "details": data["details"],
+            "requester_name": command.requester_name,
+            "requester_email": command.requester_email,
+            "requester_phone": command.requester_phone,
+            "requester_unit": command.requester_unit,
+            "subject": command.subject,
+            "details": command.details,
             "form_fields": db.json_text(form_fields),
             "language": language,
             "consent": True,
@@ -114,14 +110,14 @@ def _file(sop, data: dict, form_fields: dict, received_at, language: str, channe
                 "tracking_code": code,
                 "sop": sop.full_key,
                 "pack_version": sop.pack_version,
-                "subject": data["subject"],
-                "details": data["details"],
+                "subject": command.subject,
+                "details": command.details,
                 "fields": form_fields,
                 "requester": {
-                    "name": data["requester_name"],
-                    "email": data["requester_email"],
-                    "phone": data.get("requester_phone"),
-                    "unit": data["requester_unit"],
+                    "name": command.requester_name,
+                    "email": command.requester_email,
+                    "phone": command.requester_phone,
+                    "unit": command.requester_unit,
                 },
                 "language": language,
                 "channel": channel,
