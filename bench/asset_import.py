@@ -93,6 +93,7 @@ def main(argv=None) -> int:
     from services.procurement.adapters.bus import bus
     from services.procurement.adapters.models import Asset
     from services.procurement.handlers import csvio, vendors
+    from services.procurement.handlers.commands import RegisterVendor
     from shared import db, migrations
     from shared.auth import Staff
     from sopdesk.cli import _ProgressBar
@@ -105,7 +106,7 @@ def main(argv=None) -> int:
         for n in range(5):
             first = f"{105536000100 + n:012d}"
             tax_ids.append(first + str(vendors.tax_id_check_digit(first)))
-            vendors.create_vendor(staff, {"name": f"ผู้ขาย {n}", "tax_id": tax_ids[-1]})
+            vendors.create_vendor(staff, RegisterVendor(name=f"ผู้ขาย {n}", tax_id=tax_ids[-1]))
         data = generate(args.rows, tax_ids)
         print(f"database {DB_NAME}: procurement migrated; {args.rows:,} rows, {len(data) / 1e6:.1f} MB of CSV",
               flush=True)

@@ -7,6 +7,8 @@ from flask_smorest import Blueprint
 
 from services.procurement.entrypoints.web import SECURITY, alt_responses, answers
 from services.procurement.handlers import assets, csvio, vendors
+from services.procurement.handlers.commands import (AddContact, LendAsset, RegisterAsset, RegisterVendor, ReturnLoan,
+                                                    UpdateAsset, UpdateVendor, from_loaded)
 from services.procurement.schemas.assets import (AssetDetailSchema, AssetInSchema, AssetPageSchema, AssetPatchSchema,
                                                  AssetQuerySchema, ClaimQuerySchema, ClaimSchema, ContactInSchema,
                                                  ContactSchema, ImportFormSchema, ImportResultSchema, LoanInSchema,
@@ -45,7 +47,7 @@ def vendor_list(**filters):
 @alt_responses(blp, 401, 403, (409, "a vendor with this tax id is registered"), 422)
 @answers
 def vendor_create(data):
-    return vendors.create_vendor(current_staff(), data)
+    return vendors.create_vendor(current_staff(), from_loaded(RegisterVendor, data))
 
 
 @blp.route("/vendors/<int:vendor_id>")
@@ -66,7 +68,7 @@ def vendor_read(vendor_id: int):
 @alt_responses(blp, 401, 403, 404, 409, 422)
 @answers
 def vendor_update(data, vendor_id: int):
-    return vendors.update_vendor(current_staff(), vendor_id, data)
+    return vendors.update_vendor(current_staff(), vendor_id, from_loaded(UpdateVendor, data))
 
 
 @blp.route("/vendors/<int:vendor_id>/contacts", methods=["POST"])
@@ -77,7 +79,7 @@ def vendor_update(data, vendor_id: int):
 @alt_responses(blp, 401, 403, 404, 422)
 @answers
 def contact_add(data, vendor_id: int):
-    return vendors.add_contact(current_staff(), vendor_id, data)
+    return vendors.add_contact(current_staff(), vendor_id, from_loaded(AddContact, data))
 
 
 @blp.route("/vendors/<int:vendor_id>/contacts/<int:contact_id>", methods=["DELETE"])
@@ -112,7 +114,7 @@ def asset_list(**filters):
 @alt_responses(blp, 401, 403, (409, "the tag is registered already"), 422)
 @answers
 def asset_create(data):
-    return assets.create_asset(current_staff(), data)
+    return assets.create_asset(current_staff(), from_loaded(RegisterAsset, data))
 
 
 @blp.route("/assets/export.csv")
@@ -179,7 +181,7 @@ def asset_read(tag: str):
 @alt_responses(blp, 401, 403, 404, (409, "on loan, or retired"), 422)
 @answers
 def asset_update(data, tag: str):
-    return assets.update_asset(current_staff(), tag, data)
+    return assets.update_asset(current_staff(), tag, from_loaded(UpdateAsset, data))
 
 
 @blp.route("/assets/<path:tag>/loans")
@@ -200,7 +202,7 @@ def loan_list(tag: str):
 @alt_responses(blp, 401, 403, 404, (409, "not in use: on loan, in repair or retired"), 422)
 @answers
 def loan_create(data, tag: str):
-    return assets.lend(current_staff(), tag, data)
+    return assets.lend(current_staff(), tag, from_loaded(LendAsset, data))
 
 
 @blp.route("/assets/<path:tag>/loans/<int:loan_id>/return", methods=["POST"])
@@ -211,7 +213,7 @@ def loan_create(data, tag: str):
 @alt_responses(blp, 401, 403, 404, (409, "returned already"), 422)
 @answers
 def loan_return(data, tag: str, loan_id: int):
-    return assets.return_loan(current_staff(), tag, loan_id, data)
+    return assets.return_loan(current_staff(), tag, loan_id, from_loaded(ReturnLoan, data))
 
 
 # --- claims -------------------------------------------------------------------------------------

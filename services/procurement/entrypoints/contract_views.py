@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from services.procurement.entrypoints.web import SECURITY, alt_responses, answers, request_body
 from shared.web import read_body, uploads
 from services.procurement.handlers import contracts
+from services.procurement.handlers.commands import AddMilestone, ReportIncident, SignContract, from_loaded
 from services.procurement.schemas.contracts import (AcceptanceInSchema, ContractCreateSchema, ContractQuerySchema,
                                                     ContractSchema, ContractSummarySchema, DeliverySchema,
                                                     EvidenceSchema, IncidentInSchema, IncidentReportSchema,
@@ -57,7 +58,7 @@ def list_contracts(**filters):
 @_answers
 def create_contract():
     data = ContractCreateSchema().load(_body(files=False))
-    return contracts.create_contract(current_staff(), data), 201
+    return contracts.create_contract(current_staff(), from_loaded(SignContract, data)), 201
 
 
 @blp.route("/contracts/<int:contract_id>")
@@ -93,7 +94,7 @@ def list_milestones(contract_id: int):
 @_answers
 def add_milestone(contract_id: int):
     data = MilestoneAddSchema().load(_body(files=False))
-    return contracts.add_milestone(current_staff(), contract_id, data), 201
+    return contracts.add_milestone(current_staff(), contract_id, from_loaded(AddMilestone, data)), 201
 
 
 @blp.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>")
@@ -173,4 +174,4 @@ def payment(contract_id: int, milestone_id: int):
 @_answers
 def report_incident(contract_id: int):
     data = IncidentInSchema().load(_body(files=False))
-    return contracts.report_incident(current_staff(), contract_id, data), 201
+    return contracts.report_incident(current_staff(), contract_id, from_loaded(ReportIncident, data)), 201

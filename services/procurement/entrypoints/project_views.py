@@ -15,6 +15,8 @@ from services.procurement.adapters.models import AccessLog, Document
 from services.procurement.entrypoints.web import SECURITY, alt_responses, answers, request_body
 from shared.web import read_body, uploads
 from services.procurement.handlers import projects
+from services.procurement.handlers.commands import (AddQuote, AppointCommittee, OpenProject, UpdateProject,
+                                                    from_loaded)
 from services.procurement.schemas.projects import (ApprovalCreateSchema, CommitteeInSchema, ProjectCancelSchema,
                                                    ProjectCreateSchema, ProjectDocumentUploadSchema, ProjectQuerySchema,
                                                    ProjectSchema, ProjectStageSchema, ProjectSummarySchema,
@@ -67,7 +69,7 @@ def create_project():
     if not request.is_json and isinstance(data.get("officer_contact"), str):
         data["officer_contact"] = _json_field(data["officer_contact"])
     cleaned = ProjectCreateSchema().load(data)
-    return projects.create_project(current_staff(), cleaned), 201
+    return projects.create_project(current_staff(), from_loaded(OpenProject, cleaned)), 201
 
 
 @blp.route("/projects/<int:project_id>")
@@ -97,7 +99,7 @@ def update_project(project_id: int):
     if not request.is_json and isinstance(data.get("officer_contact"), str):
         data["officer_contact"] = _json_field(data["officer_contact"])
     cleaned = ProjectUpdateSchema().load(data)
-    return projects.update_project(current_staff(), project_id, cleaned)
+    return projects.update_project(current_staff(), project_id, from_loaded(UpdateProject, cleaned))
 
 
 def _json_field(raw: str):
@@ -151,7 +153,8 @@ def add_quote(project_id: int):
     files = uploads("document")
     if len(files) > 1:
         return error_response(422, {"document": ["one file per quote"]})
-    return projects.add_quote(current_staff(), project_id, cleaned, file=files[0] if files else None), 201
+    return projects.add_quote(current_staff(), project_id, from_loaded(AddQuote, cleaned),
+                              file=files[0] if files else None), 201
 
 
 @blp.route("/projects/<int:project_id>/quotes/<int:quote_id>", methods=["DELETE"])
@@ -224,7 +227,7 @@ def appoint_committee(project_id: int, kind: str):
     if not request.is_json and isinstance(data.get("members"), str):
         data["members"] = _json_field(data["members"])
     cleaned = CommitteeInSchema().load(data)
-    return projects.appoint_committee(current_staff(), project_id, kind, cleaned)
+    return projects.appoint_committee(current_staff(), project_id, kind, from_loaded(AppointCommittee, cleaned))
 
 
 # ---------------------------------------------------------------------------------------------

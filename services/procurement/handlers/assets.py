@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Asset, AssetLoan, Claim, Vendor
+from services.procurement.handlers.commands import LendAsset, RegisterAsset, ReturnLoan, UpdateAsset
 from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, iso, may, parse_moment,
                                                   utc_now, where_given)
 from services.procurement.handlers.errors import conflict, forbidden, invalid, not_found
@@ -214,17 +215,17 @@ def list_claims(open: bool | None = None, vendor_id: int | None = None, tracking
 # changing the register
 
 
-def create_asset(staff: Staff, data: dict, now: datetime | None = None) -> dict:
-    if data.get("status") == "on_loan":
+def create_asset(staff: Staff, command: RegisterAsset, now: datetime | None = None) -> dict:
+    if command.status == "on_loan":
         raise invalid("status", "an asset goes on loan by recording the loan (POST .../loans)")
     with bus.unit_of_work() as uow:
         session = uow.session
-        tag = data["tag"].strip()
+        tag = command.tag.strip()
         if session.scalar(select(Asset.id).where(Asset.tag == tag)) is not None:
             raise conflict("an asset with this tag is registered already", "tag")
-        _, vendor_id = resolve_vendor(session, data)
+        _, vendor_id = resolve_vendor(session, {"vendor_id": command.vendor_id, "vendor_tax_id": command.vendor_tax_id})
         asset = Asset(tag=tag, vendor_id=vendor_id,
-                      **{name: data[name] for name in EDITABLE if data.get(name) is not None})
+                      **{name: getattr(command, name) for name in EDITABLE if getattr(command, name) is not None})
         if now is not None:
             asset.created_at = asset.updated_at = now
         session.add(asset)
@@ -238,9 +239,10 @@ def create_asset(staff: Staff, data: dict, now: datetime | None = None) -> dict:
         return result
 
 
-def update_asset(staff: Staff, tag: str, data: dict, now: datetime | None = None) -> dict:
-    """Change an asset. ``supplies`` may change any field; an ``officer`` only ``status``
-    (``in_use`` / ``in_repair``) and ``note``."""
+def update_asset(staff: Staff, tag: str, command: UpdateAsset, now: datetime | None = None) -> dict:
+    """Change an asset: only the fields sent. ``supplies`` may change any field; an ``officer``
+    only ``status`` (``in_use`` / ``in_repair``) and ``note``."""
+    data = command.changes()  # the fields sent
     keeper = may(staff, WRITE_ROLES)
     if not keeper:
         if not may(staff, ("officer",)):
@@ -285,7 +287,7 @@ def update_asset(staff: Staff, tag: str, data: dict, now: datetime | None = None
 # loans
 
 
-def lend(staff: Staff, tag: str, data: dict, now: datetime | None = None) -> dict:
+def lend(staff: Staff, tag: str, command: LendAsset, now: datetime | None = None) -> dict:
     """Lend an asset in use (e.g. a replacement while ``replaces_tag`` is in repair): it goes
     ``on_loan`` until the return. One open loan per asset."""
     with bus.unit_of_work() as uow:
@@ -297,7 +299,7 @@ def lend(staff: Staff, tag: str, data: dict, now: datetime | None = None) -> dic
             raise conflict("the asset is on loan already: record its return first", "status")
         if asset.status != "in_use":
             raise conflict("only an asset in use can be lent (this one is in repair)", "status")
-        replaces = (data.get("replaces_tag") or "").strip() or None
+        replaces = (command.replaces_tag or "").strip() or None
         if replaces is not None:
             other = find_asset(session, replaces)
             if other is None:
@@ -305,10 +307,10 @@ def lend(staff: Staff, tag: str, data: dict, now: datetime | None = None) -> dic
             if other.id == asset.id:
                 raise invalid("replaces_tag", "an asset cannot replace itself")
             replaces = other.tag
-        loan = AssetLoan(asset_id=asset.id, borrower=data["borrower"].strip(),
-                         borrower_unit=(data.get("borrower_unit") or "").strip(),
-                         tracking_code=(data.get("tracking_code") or "").strip() or None, replaces_tag=replaces,
-                         lent_on=data["lent_on"], due_back_on=data.get("due_back_on"), note=data.get("note") or "",
+        loan = AssetLoan(asset_id=asset.id, borrower=command.borrower.strip(),
+                         borrower_unit=(command.borrower_unit or "").strip(),
+                         tracking_code=(command.tracking_code or "").strip() or None, replaces_tag=replaces,
+                         lent_on=command.lent_on, due_back_on=command.due_back_on, note=command.note or "",
                          created_by=staff.username)
         if now is not None:
             loan.created_at = now
@@ -325,7 +327,7 @@ def lend(staff: Staff, tag: str, data: dict, now: datetime | None = None) -> dic
         return result
 
 
-def return_loan(staff: Staff, tag: str, loan_id: int, data: dict, now: datetime | None = None) -> dict:
+def return_loan(staff: Staff, tag: str, loan_id: int, command: ReturnLoan, now: datetime | None = None) -> dict:
     with bus.unit_of_work() as uow:
         session = uow.session
         asset = _get(session, tag, lock=True)
@@ -334,11 +336,11 @@ def return_loan(staff: Staff, tag: str, loan_id: int, data: dict, now: datetime 
             raise not_found("loan")
         if loan.returned_on is not None:
             raise conflict("this loan was returned already", "returned_on")
-        if data["returned_on"] < loan.lent_on:
+        if command.returned_on < loan.lent_on:
             raise invalid("returned_on", "before the day it was lent")
-        loan.returned_on = data["returned_on"]
-        if data.get("note"):
-            loan.note = f"{loan.note}\n{data['note']}".strip()
+        loan.returned_on = command.returned_on
+        if command.note:
+            loan.note = f"{loan.note}\n{command.note}".strip()
         if asset.status == "on_loan":
             asset.status = "in_use"
         session.flush()

@@ -40,6 +40,7 @@ from services.procurement.adapters.models import (Acceptance, Committee, Committ
 from services.procurement.domain import fines, milestones, permissions
 from services.procurement.domain.milestones import MilestoneFacts, Word
 from services.procurement.handlers import projects
+from services.procurement.handlers.commands import AddMilestone, ReportIncident, SignContract
 from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, money, money_str, refuse,
                                                   utc_now, where_given)
 from services.procurement.handlers.errors import conflict, forbidden, invalid, not_found
@@ -280,34 +281,34 @@ def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequ
 # --- signing ----------------------------------------------------------------------------------------
 
 
-def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> dict:
+def create_contract(staff: Staff, command: SignContract, now: datetime | None = None) -> dict:
     """Sign a contract for a project (see the module's rules); the project moves to ``contract``.
-    ``data`` as ``ContractCreateSchema`` loads it. Returns the contract as ``contract_json``."""
+    Returns the contract as ``contract_json``."""
     _require(staff, "sign")
     now = utc_now(now)
-    amount = Decimal(data["amount"])
+    amount = Decimal(command.amount)
     errors: dict[str, list[str]] = {}
     if amount <= 0:
         errors.setdefault("amount", []).append("The amount must be more than 0.")
-    starts_on, ends_on = data["starts_on"], data["ends_on"]
+    starts_on, ends_on = command.starts_on, command.ends_on
     if ends_on < starts_on:
         errors.setdefault("ends_on", []).append("The contract cannot end before it starts.")
-    if data["signed_on"] > today(now):
+    if command.signed_on > today(now):
         errors.setdefault("signed_on", []).append("The signing date cannot be in the future.")
-    months, warranty_ends_on = data.get("warranty_months"), data.get("warranty_ends_on")
+    months, warranty_ends_on = command.warranty_months, command.warranty_ends_on
     if months is None and warranty_ends_on is None:
         errors.setdefault("warranty_months", []).append("Give warranty_months or warranty_ends_on.")
     elif warranty_ends_on is not None and warranty_ends_on < ends_on:
         errors.setdefault("warranty_ends_on", []).append("The warranty cannot end before the contract does.")
-    rate = Decimal(data.get("fine_rate_percent") if data.get("fine_rate_percent") is not None else "0.1")
+    rate = Decimal(command.fine_rate_percent if command.fine_rate_percent is not None else "0.1")
     if not Decimal("0") < rate <= Decimal("1"):
         errors.setdefault("fine_rate_percent", []).append("The fine rate is more than 0 and at most 1 (% per day).")
-    minimum = Decimal(data.get("fine_min_per_day") or 0)
+    minimum = Decimal(command.fine_min_per_day or 0)
     if minimum < 0:
         errors.setdefault("fine_min_per_day", []).append("The minimum fine per day cannot be negative.")
     if errors:
         raise Invalid(errors=errors)
-    planned = plan_milestones(amount, starts_on, ends_on, data.get("milestones") or [])
+    planned = plan_milestones(amount, starts_on, ends_on, command.milestones or [])
     if warranty_ends_on is None:
         warranty_ends_on = add_months(ends_on, months)
     elif months is None:
@@ -316,24 +317,24 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        project = session.get(Project, data["project_id"], with_for_update=True)
+        project = session.get(Project, command.project_id, with_for_update=True)
         if project is None:
             raise invalid("project_id", "There is no such project.")
-        vendor = session.get(Vendor, data["vendor_id"])
+        vendor = session.get(Vendor, command.vendor_id)
         if vendor is None:
             raise invalid("vendor_id", "There is no such vendor.")
         if not vendor.active:
             raise invalid("vendor_id", "The vendor is no longer active.")
-        number = data["number"].strip()
+        number = command.number.strip()
         if session.scalar(select(Contract.id).where(func.lower(Contract.number) == number.lower())) is not None:
             raise conflict(f"A contract numbered {number} is recorded already.", "number")
         blockers = projects.contract_blockers(project)
         if blockers:
             raise Conflict(blockers[0], {"project_id": blockers})
         contract = Contract(project_id=project.id, number=number, vendor_id=vendor.id, amount=money(amount),
-                            signed_on=data["signed_on"], starts_on=starts_on, ends_on=ends_on,
+                            signed_on=command.signed_on, starts_on=starts_on, ends_on=ends_on,
                             warranty_months=months, warranty_ends_on=warranty_ends_on, fine_rate_percent=rate,
-                            fine_basis=data.get("fine_basis") or "milestone", fine_min_per_day=money(minimum),
+                            fine_basis=command.fine_basis or "milestone", fine_min_per_day=money(minimum),
                             status="active", created_by=staff.username, created_at=now)
         contract.vendor = vendor
         contract.project = project
@@ -344,7 +345,7 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
             session.flush()
         except IntegrityError:  # signed under the same number by someone else at the same moment
             raise conflict(f"A contract numbered {number} is recorded already.", "number") from None
-        for ref in data.get("documents") or []:
+        for ref in command.documents or []:
             _reference(session, "contract", ref["ref"], ref.get("name"), staff, contract, None)
         project.stage = "contract"
         _emit(uow, "procurement.contract_signed", contract, {
@@ -357,7 +358,7 @@ def create_contract(staff: Staff, data: dict, now: datetime | None = None) -> di
     return result
 
 
-def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | None = None) -> dict:
+def add_milestone(staff: Staff, contract_id: int, command: AddMilestone, now: datetime | None = None) -> dict:
     """Add a milestone to a contract while none is delivered yet. The amounts must still sum to the
     contract's: ``rebalance`` ([{milestone_id, amount}]) gives the other milestones' new amounts
     (e.g. a milestone split in two). The milestones are numbered again by due date."""
@@ -368,25 +369,25 @@ def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | No
         refuse(Conflict, milestones.contract_errors(contract.status))
         refuse(Conflict, milestones.plan_change_errors(milestone_facts(m) for m in contract.milestones))
         errors: dict[str, list[str]] = {}
-        due = data["due_on"]
+        due = command.due_on
         if not contract.starts_on <= due <= contract.ends_on:
             errors.setdefault("due_on", []).append(
                 f"The due date must lie within the contract ({contract.starts_on.isoformat()} to "
                 f"{contract.ends_on.isoformat()}).")
         elif any(m.due_on == due for m in contract.milestones):
             errors.setdefault("due_on", []).append("Another milestone falls due that day.")
-        if (data.get("amount") is None) == (data.get("share_percent") is None):
+        if (command.amount is None) == (command.share_percent is None):
             errors.setdefault("amount", []).append("Give either the amount or the share_percent (one of them).")
         if errors:
             raise Invalid(errors=errors)
-        if data.get("amount") is not None:
-            new_amount = money(data["amount"])
+        if command.amount is not None:
+            new_amount = money(command.amount)
         else:
-            new_amount = money(Decimal(contract.amount) * Decimal(data["share_percent"]) / HUNDRED)
+            new_amount = money(Decimal(contract.amount) * Decimal(command.share_percent) / HUNDRED)
         if new_amount <= 0:
             raise invalid("amount", "The amount must be more than 0.")
         amounts = {m.id: Decimal(m.amount) for m in contract.milestones}
-        for n, item in enumerate(data.get("rebalance") or []):
+        for n, item in enumerate(command.rebalance or []):
             if item["milestone_id"] not in amounts:
                 errors.setdefault(f"rebalance.{n}.milestone_id", []).append("Not a milestone of this contract.")
             elif money(item["amount"]) <= 0:
@@ -406,7 +407,7 @@ def add_milestone(staff: Staff, contract_id: int, data: dict, now: datetime | No
                 m.amount = amounts[m.id]
                 if by_shares:
                     m.share_percent = _share(amounts[m.id], contract.amount)
-        added = Milestone(title=data.get("title") or "", deliverables=data.get("deliverables") or "", due_on=due,
+        added = Milestone(title=command.title or "", deliverables=command.deliverables or "", due_on=due,
                           amount=new_amount, seq=0,
                           share_percent=_share(new_amount, contract.amount) if by_shares else None)
         # number them again by due date: out of the way first (the (contract, seq) key is unique)
@@ -607,16 +608,16 @@ def incident_recipients(vendor: Vendor) -> list[dict]:
             for c in chosen]
 
 
-def report_incident(staff: Staff, contract_id: int, data: dict, now: datetime | None = None) -> dict:
+def report_incident(staff: Staff, contract_id: int, command: ReportIncident, now: datetime | None = None) -> dict:
     """An emergency on a contract (e.g. the server is down): recorded, and the vendor's contacts are
     told at once (``procurement.incident_reported``, which notify mails). Without any contact email
     the incident is still recorded, and the answer carries a ``warning``."""
     _require(staff, "report-incident")
     now = utc_now(now)
-    severity = data.get("severity") or "high"
+    severity = command.severity or "high"
     if severity not in SEVERITIES:
         raise invalid("severity", "The severity is high or critical.")
-    description = (data.get("description") or "").strip()
+    description = (command.description or "").strip()
     if not description:
         raise invalid("description", "Describe the incident.")
     with bus.unit_of_work() as uow:

@@ -26,6 +26,7 @@ from services.procurement.adapters.models import (COMMITTEE_KINDS, Acceptance, A
                                                   CommitteeMember, Contract, Document, Project, Quote, Vendor)
 from services.procurement.domain import permissions, stages
 from services.procurement.domain.stages import MAX_QUOTES, OPEN_STAGES, ProjectFacts
+from services.procurement.handlers.commands import AddQuote, AppointCommittee, OpenProject, UpdateProject
 from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, iso, money_str,
                                                   parse_moment, refuse, utc_now, where_given)
 from services.procurement.handlers.errors import conflict, invalid, not_found
@@ -203,18 +204,18 @@ def _clean_contact(contact) -> dict | None:
             "language": contact.get("language") if contact.get("language") in i18n.LANGUAGES else "th"}
 
 
-def create_project(staff: Staff, data: dict, now: datetime | None = None) -> dict:
-    """A new project at ``draft``. ``data``: title, purpose, kind, budget, fiscal_year (BE; this
-    fiscal year when absent), officer, officer_contact, tracking_code, method."""
+def create_project(staff: Staff, command: OpenProject, now: datetime | None = None) -> dict:
+    """A new project at ``draft``: title, purpose, kind, budget, fiscal_year (BE; this fiscal year
+    when absent), officer, officer_contact, tracking_code, method."""
     _require_write(staff, None)
     moment = utc_now(now)
     with bus.unit_of_work() as uow:
         project = Project(
-            title=data["title"], purpose=data.get("purpose") or "", kind=data.get("kind") or "purchase",
-            stage="draft", method=data.get("method"), budget=data.get("budget"),
-            fiscal_year=data.get("fiscal_year") or fiscal_year_be(bangkok_today(moment)),
-            officer=data.get("officer") or None, officer_contact=_clean_contact(data.get("officer_contact")),
-            tracking_code=data.get("tracking_code") or None, created_by=staff.username,
+            title=command.title, purpose=command.purpose or "", kind=command.kind or "purchase",
+            stage="draft", method=command.method, budget=command.budget,
+            fiscal_year=command.fiscal_year or fiscal_year_be(bangkok_today(moment)),
+            officer=command.officer or None, officer_contact=_clean_contact(command.officer_contact),
+            tracking_code=command.tracking_code or None, created_by=staff.username,
             created_at=moment, updated_at=moment)
         uow.session.add(project)
         uow.session.flush()
@@ -230,19 +231,20 @@ UPDATABLE = ("title", "purpose", "kind", "budget", "fiscal_year", "officer", "of
              "method", "outcome")
 
 
-def update_project(staff: Staff, project_id: int, data: dict, now: datetime | None = None) -> dict:
-    """Change the fields given (only those in ``UPDATABLE``) while the project is not completed
+def update_project(staff: Staff, project_id: int, command: UpdateProject, now: datetime | None = None) -> dict:
+    """Change the fields sent (only those in ``UPDATABLE``) while the project is not completed
     or cancelled."""
     moment = utc_now(now)
+    sent = command.changes()
     with bus.unit_of_work() as uow:
         project = _load(uow.session, project_id, lock=True)
         _require_write(staff, project)
         refuse(Conflict, stages.closed_errors(project.stage))
         changed = {}
         for name in UPDATABLE:
-            if name not in data:
+            if name not in sent:
                 continue
-            value = data[name]
+            value = sent[name]
             if name == "officer_contact":
                 value = _clean_contact(value)
             if name in ("officer", "tracking_code", "method") and value == "":
@@ -303,7 +305,7 @@ def add_documents(staff: Staff, project_id: int, kind: str, files=(), name: str 
 # quotes
 
 
-def add_quote(staff: Staff, project_id: int, data: dict, file=None, now: datetime | None = None) -> dict:
+def add_quote(staff: Staff, project_id: int, command: AddQuote, file=None, now: datetime | None = None) -> dict:
     """One vendor's quote: at most three per project, one per vendor, while the project is at
     ``draft`` or ``quotes`` (a draft moves on to ``quotes``). The reference price follows."""
     moment = utc_now(now)
@@ -315,19 +317,19 @@ def add_quote(staff: Staff, project_id: int, data: dict, file=None, now: datetim
         _require_write(staff, project)
         refuse(Conflict, stages.quote_errors(project.stage))
         errors: dict[str, list[str]] = {}
-        vendor = session.get(Vendor, data["vendor_id"])
+        vendor = session.get(Vendor, command.vendor_id)
         if vendor is None:
             errors.setdefault("vendor_id", []).append("no such vendor")
         elif not vendor.active:
             errors.setdefault("vendor_id", []).append("the vendor is no longer active")
         elif any(q.vendor_id == vendor.id for q in project.quotes):
             errors.setdefault("vendor_id", []).append("this vendor has quoted already: remove that quote first")
-        received_on, valid_until = data["received_on"], data.get("valid_until")
+        received_on, valid_until = command.received_on, command.valid_until
         if received_on > today:
             errors.setdefault("received_on", []).append("may not be in the future")
         if valid_until is not None and valid_until < received_on:
             errors.setdefault("valid_until", []).append("must not be before received_on")
-        document_id = data.get("document_id")
+        document_id = command.document_id
         if document_id is not None:
             doc = session.get(Document, document_id)
             if doc is None or doc.project_id != project.id:
@@ -343,8 +345,8 @@ def add_quote(staff: Staff, project_id: int, data: dict, file=None, now: datetim
                                                        project_id=project.id, field="document"))
             stored[0].uploaded_at = moment
             document_id = stored[0].id
-        quote = Quote(project_id=project.id, vendor_id=vendor.id, amount=data["amount"], received_on=received_on,
-                      valid_until=valid_until, document_id=document_id, note=data.get("note") or "",
+        quote = Quote(project_id=project.id, vendor_id=vendor.id, amount=command.amount, received_on=received_on,
+                      valid_until=valid_until, document_id=document_id, note=command.note or "",
                       created_by=staff.username, created_at=moment)
         project.quotes.append(quote)
         session.flush()
@@ -456,7 +458,8 @@ def decide_approval(staff: Staff, project_id: int, kind: str, decision: str, not
 # committees
 
 
-def appoint_committee(staff: Staff, project_id: int, kind: str, data: dict, now: datetime | None = None) -> dict:
+def appoint_committee(staff: Staff, project_id: int, kind: str, command: AppointCommittee,
+                      now: datetime | None = None) -> dict:
     """Appoint (or re-appoint) a committee by its order: the members given replace the earlier
     ones, unless any of those already recorded an acceptance (409: their word stays on record)."""
     if kind not in COMMITTEE_KINDS:
@@ -467,7 +470,7 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, data: dict, now:
         project = _load(session, project_id, lock=True)
         _require_write(staff, project)
         refuse(Conflict, stages.final_errors(project.stage))
-        members = data["members"]
+        members = command.members
         errors: dict[str, list[str]] = {}
         if not members:
             errors["members"] = ["at least one member"]
@@ -499,8 +502,8 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, data: dict, now:
         else:
             target = Committee(project_id=project.id, kind=kind)
             project.committees.append(target)
-        target.order_ref = data.get("order_ref") or ""
-        target.appointed_on = data["appointed_on"]
+        target.order_ref = command.order_ref or ""
+        target.appointed_on = command.appointed_on
         for m in members:
             target.members.append(CommitteeMember(username=m.get("username") or None, name=m["name"],
                                                   email=m.get("email") or None, language=m.get("language") or "th",

@@ -9,6 +9,8 @@ Contacts are people: every read that shows them adds a PDPA access row, committe
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
@@ -16,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Claim, Contract, Quote, Vendor, VendorContact
+from services.procurement.handlers.commands import AddContact, RegisterVendor, UpdateVendor
 from services.procurement.handlers.common import contains_pattern
 from services.procurement.handlers.errors import conflict, invalid, not_found
 from shared.audit import log_access
@@ -154,17 +157,17 @@ def _taken(session, tax_id: str, but: int | None = None) -> bool:
     return session.scalar(query) is not None
 
 
-def create_vendor(staff: Staff, data: dict, now: datetime | None = None) -> dict:
-    tax_id = _check_tax_id(data["tax_id"])
+def create_vendor(staff: Staff, command: RegisterVendor, now: datetime | None = None) -> dict:
+    tax_id = _check_tax_id(command.tax_id)
     with bus.unit_of_work() as uow:
         if _taken(uow.session, tax_id):
             raise conflict("a vendor with this tax id is registered already", "tax_id")
-        vendor = Vendor(name=data["name"].strip(), tax_id=tax_id, address=data.get("address") or "",
-                        language=data.get("language") or "th", active=data.get("active", True),
+        vendor = Vendor(name=command.name.strip(), tax_id=tax_id, address=command.address or "",
+                        language=command.language or "th", active=command.active,
                         created_by=staff.username)
         if now is not None:
             vendor.created_at = now
-        for contact in data.get("contacts") or []:
+        for contact in command.contacts or []:
             vendor.contacts.append(VendorContact(**_contact_fields(contact)))
         uow.session.add(vendor)
         try:
@@ -178,7 +181,9 @@ def create_vendor(staff: Staff, data: dict, now: datetime | None = None) -> dict
         return detail
 
 
-def update_vendor(staff: Staff, vendor_id: int, data: dict) -> dict:
+def update_vendor(staff: Staff, vendor_id: int, command: UpdateVendor) -> dict:
+    """Change a vendor: only the fields sent."""
+    data = command.changes()  # the fields sent
     with bus.unit_of_work() as uow:
         vendor = _vendor(uow.session, vendor_id)
         if "tax_id" in data:
@@ -199,15 +204,15 @@ def update_vendor(staff: Staff, vendor_id: int, data: dict) -> dict:
         return detail
 
 
-def _contact_fields(data: dict) -> dict:
+def _contact_fields(data: Mapping) -> dict:
     return {"name": data["name"].strip(), "email": data.get("email") or None, "phone": data.get("phone") or None,
             "role": data.get("role") or "", "emergency": bool(data.get("emergency", False))}
 
 
-def add_contact(staff: Staff, vendor_id: int, data: dict) -> dict:
+def add_contact(staff: Staff, vendor_id: int, command: AddContact) -> dict:
     with bus.unit_of_work() as uow:
         vendor = _vendor(uow.session, vendor_id)
-        contact = VendorContact(vendor_id=vendor.id, **_contact_fields(data))
+        contact = VendorContact(vendor_id=vendor.id, **_contact_fields(asdict(command)))
         uow.session.add(contact)
         uow.session.flush()
         log_access(uow.session, AccessLog, staff, "vendor_contacts", str(vendor.id), "vendor contact added")

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Asset, Vendor
 from services.procurement.handlers import csvio, vendors
+from services.procurement.handlers.commands import RegisterVendor
 from services.procurement.tests.test_vendors import people, tax_id  # noqa: F401  (fixture)
 from shared.auth import Staff
 
@@ -30,7 +31,7 @@ HEADER = list(csvio.COLUMNS)
 def two_vendors(clean) -> list[str]:
     ids = [tax_id(101), tax_id(202)]
     for n, tid in enumerate(ids):
-        vendors.create_vendor(SUPPLIES, {"name": f"ผู้ขาย {n}", "tax_id": tid})
+        vendors.create_vendor(SUPPLIES, RegisterVendor(name=f"ผู้ขาย {n}", tax_id=tid))
     return ids
 
 

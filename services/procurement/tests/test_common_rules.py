@@ -12,6 +12,7 @@ from sqlalchemy import text
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import Contract
 from services.procurement.handlers import common, contracts
+from services.procurement.handlers.commands import SignContract
 from services.procurement.tests.test_contracts import contract_body, count, events, make_project, make_vendor, post
 from shared.auth import Staff
 from shared.errors import Conflict
@@ -73,16 +74,17 @@ def test_a_contract_number_taken_at_the_same_moment_is_a_conflict_not_a_crash(pr
                             amount=Decimal("1000.00"), signed_on=date(2026, 1, 5), starts_on=date(2026, 1, 5),
                             ends_on=date(2026, 3, 31), status="active", created_by="test"))
         holder.flush()
-        data = {"project_id": second["id"], "vendor_id": vendor_id, "number": "77/2570",
-                "amount": Decimal("1000.00"), "signed_on": date(2026, 1, 5), "starts_on": date(2026, 1, 5),
-                "ends_on": date(2026, 3, 31), "warranty_months": 12,
-                "milestones": [{"title": "งวดเดียว", "due_on": date(2026, 3, 1), "amount": Decimal("1000.00")}]}
+        signing = SignContract(project_id=second["id"], vendor_id=vendor_id, number="77/2570",
+                               amount=Decimal("1000.00"), signed_on=date(2026, 1, 5), starts_on=date(2026, 1, 5),
+                               ends_on=date(2026, 3, 31), warranty_months=12,
+                               milestones=({"title": "งวดเดียว", "due_on": date(2026, 3, 1),
+                                            "amount": Decimal("1000.00")},))
         outcome: dict = {}
 
         def sign():
             try:
                 outcome["result"] = contracts.create_contract(
-                    Staff(user_id="1", username="u-supplies", roles=("supplies",)), data)
+                    Staff(user_id="1", username="u-supplies", roles=("supplies",)), signing)
             except Exception as exc:  # noqa: BLE001 - the test looks at what came out
                 outcome["error"] = exc
 

@@ -19,6 +19,7 @@ from services.procurement.adapters.models import (Acceptance, AccessLog, Approva
                                                   Contract, Document, Milestone, Project, Quote, Vendor)
 from services.procurement.entrypoints import timeline
 from services.procurement.handlers import contracts
+from services.procurement.handlers.commands import SignContract
 from services.procurement.tests.conftest import PASSWORD
 from shared.i18n import BANGKOK, THAI_MONTHS, THAI_MONTHS_SHORT
 
@@ -97,15 +98,15 @@ def build(people, today: date | None = None) -> dict:
     supplies, finance = people.staff["u-supplies"], people.staff["u-finance"]
     first, second = people.staff["u-inspect1"], people.staff["u-inspect2"]
     dues = [today - timedelta(days=d) for d in (70, 40, 20, 5, -12)]
-    signed = contracts.create_contract(supplies, {
-        "project_id": project_id, "number": "12/2570", "vendor_id": vendor_id, "amount": Decimal("500000.00"),
-        "signed_on": today - timedelta(days=100), "starts_on": today - timedelta(days=100),
-        "ends_on": today + timedelta(days=60), "warranty_months": 12, "fine_rate_percent": Decimal("0.1"),
-        "fine_basis": "milestone", "fine_min_per_day": Decimal("0"),
-        "milestones": [{"title": title, "deliverables": "", "due_on": due, "amount": Decimal("100000.00")}
-                       for title, due in zip(("แผนงานและการวิเคราะห์ระบบ", "ระบบต้นแบบ", "อบรมผู้ใช้งาน",
-                                              "ระบบพร้อมใช้งานจริง", "คู่มือและการรับประกัน"), dues)],
-        "documents": [{"ref": "สัญญาเลขที่ 12/2570", "name": "สัญญาจ้าง"}]})
+    signed = contracts.create_contract(supplies, SignContract(
+        project_id=project_id, number="12/2570", vendor_id=vendor_id, amount=Decimal("500000.00"),
+        signed_on=today - timedelta(days=100), starts_on=today - timedelta(days=100),
+        ends_on=today + timedelta(days=60), warranty_months=12, fine_rate_percent=Decimal("0.1"),
+        fine_basis="milestone", fine_min_per_day=Decimal("0"),
+        milestones=tuple({"title": title, "deliverables": "", "due_on": due, "amount": Decimal("100000.00")}
+                         for title, due in zip(("แผนงานและการวิเคราะห์ระบบ", "ระบบต้นแบบ", "อบรมผู้ใช้งาน",
+                                                "ระบบพร้อมใช้งานจริง", "คู่มือและการรับประกัน"), dues)),
+        documents=({"ref": "สัญญาเลขที่ 12/2570", "name": "สัญญาจ้าง"},)))
     contract_id = signed["id"]
     ids = [m["id"] for m in signed["milestones"]]
 
