@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from shared import i18n
+
 PACK_DIR = Path(__file__).parent
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 KEY = validate.Regexp(KEY_PATTERN, error="use lower-case letters, digits and '-' only")
@@ -275,6 +277,17 @@ class StepSchema(Schema):
             if item.get("type") == "file":
                 raise ValidationError({index: {"type": ["a file is asked for only in an SOP's form; "
                                                         "a step records its papers as documents"]}}, "inputs")
+
+    @validates_schema
+    def _outcomes_labelled(self, data, **_):
+        """Every outcome people choose has words in both languages: its own ``label``, or, for the
+        common ones (``done``, ``pass``, ``approve`` ...), the shared ``outcome.<key>`` words. A
+        button never shows a key."""
+        unlabelled = [key for key, outcome in (data.get("outcomes") or {}).items()
+                      if not _outcome_label(key, outcome.get("label"))]
+        if unlabelled:
+            raise ValidationError(f"give {', '.join(unlabelled)} a label {{th, en}}: only the common outcomes "
+                                  f"({', '.join(common_outcomes())}) have words of their own", "outcomes")
 
     @validates_schema
     def _roles_known(self, data, **_):
@@ -570,6 +583,20 @@ def _fields(items: list[dict]) -> tuple[FormField, ...]:
                  for f in items)
 
 
+def common_outcomes() -> list[str]:
+    """The outcome keys that have shared words (``outcome.<key>`` in shared's catalogue)."""
+    return sorted(key.split(".", 1)[1] for key in i18n.MESSAGES if key.startswith("outcome."))
+
+
+def _outcome_label(key: str, label: dict | None) -> dict:
+    """An outcome's words: the pack's own label, else the shared words for a common outcome, with
+    each language the pack leaves out taken from them too; empty when there is no Thai text (a
+    label's English is optional, as for every text of a pack)."""
+    shared_words = i18n.MESSAGES.get(f"outcome.{key}") or {}
+    words = {**shared_words, **{lang: text for lang, text in (label or {}).items() if text}}
+    return words if words.get(i18n.DEFAULT_LANGUAGE) else {}
+
+
 def _outcome(key: str, data: dict) -> Outcome:
     branches = []
     for branch in data["branches"]:
@@ -577,7 +604,8 @@ def _outcome(key: str, data: dict) -> Outcome:
         op = next(op for op in ("gt", "ge", "lt", "le", "eq") if op in cond)
         branches.append(Branch(Condition(cond["input"], op, cond[op]), branch["to"]))
     result = data.get("result") or ("completed" if data["to"] is None else None)
-    return Outcome(key=key, to=data["to"], kind=data.get("kind") or "", result=result, label=data.get("label") or {},
+    return Outcome(key=key, to=data["to"], kind=data.get("kind") or "", result=result,
+                   label=_outcome_label(key, data.get("label")) or data.get("label") or {},
                    note_required=data["note_required"], branches=tuple(branches))
 
 

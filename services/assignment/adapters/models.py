@@ -237,8 +237,14 @@ class CaseStep(Base):
         return (self.completed_at or db.utcnow()) > self.due_at
 
 
+# what a trail entry records (``desk.trail.<kind>`` are their words on the desk)
+TRAIL_KINDS = ("opened", "started", "waiting", "resumed", "action", "note", "document", "assigned", "target",
+               "breached", "ignored", "closed")
+
+
 class TrailEntry(Base):
-    """Everything that happened to a case, in order: who, when, which step and round, what."""
+    """Everything that happened to a case, in order: who, when, which step and round, what
+    (``kind``, one of ``TRAIL_KINDS``)."""
 
     __tablename__ = "case_trail"
 

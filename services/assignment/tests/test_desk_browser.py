@@ -2,10 +2,13 @@
 logs in, assigns the new repair case to an officer, the officer works every step of it in the
 browser, and the case closes. Also the SOP page's manual table and flowchart."""
 import json
+import re
 
 import pytest
 
 from services.assignment.handlers.directory import add_unit
+from shared import i18n
+from shared.packs import find_sop
 from sopdesk.testing import drain
 
 pytestmark = pytest.mark.browser
@@ -51,6 +54,10 @@ def test_a_head_assigns_and_the_officer_works_the_case_to_its_close(live_server,
     log_in(page, base, "wipa", PASSWORD)
     page.click(f"#my-work tr[data-code='{code}'] a")
     page.wait_for_url(f"{base}/assignment/desk/cases/{code}")
+    # a Thai page reads in words, never in keys: the manual gives receive-form's "done" no label of
+    # its own, so its button shows the shared words for it
+    button = page.locator("form.outcome-form[data-step='receive-form'] button[data-outcome='done']")
+    assert button.inner_text().strip() == i18n.translate("outcome.done", "th")
     for step, outcome in (("receive-form", "done"), ("check-report", "done"), ("diagnose", "repair"),
                           ("repair", "done"), ("verify", "fail"), ("repair", "done"), ("verify", "pass"),
                           ("handover", "done")):
@@ -68,6 +75,14 @@ def test_a_head_assigns_and_the_officer_works_the_case_to_its_close(live_server,
     assert [repairs.nth(i).locator("td").nth(1).inner_text() for i in range(2)] == ["1", "2"]  # the rounds
     assert "wipa" in page.locator("#timeline tr[data-step='receive-form']").inner_text()
     assert page.locator("#actions").inner_text().strip() == "ปิดเรื่องแล้ว"
+    # the trail, in Thai: each entry's kind in words; the outcomes chosen in words, not their keys
+    trail = page.locator("#trail").inner_text()
+    for kind in ("opened", "started", "action", "closed"):
+        assert i18n.translate(f"desk.trail.{kind}", "th") in trail, kind
+    verify = find_sop("sesao-sc/repair").step("verify")
+    assert i18n.pick(verify.outcomes["fail"].label, "th") in trail
+    words = set(re.findall(r"[A-Za-z][a-z_-]+", trail))
+    assert words.isdisjoint({"opened", "started", "action", "closed", "resumed", "done", "pass", "fail"}), words
 
 
 def test_someone_without_the_role_sees_no_actions_and_a_refused_post_explains(live_server, browser_page, people):

@@ -38,7 +38,7 @@ sops:
         target: 1-2 days
         outcomes:
           done: null
-          again: {to: assign, note_required: true}
+          again: {to: assign, note_required: true, label: {th: ซ่อมใหม่, en: Repair again}}
 """
 
 
@@ -131,6 +131,7 @@ def test_targets_by_assignee_until_and_none():
     (("        role: head\n", "        role: head\n        colour: red\n"), "colour: red", "colour"),
     (("      - key: lend", "      - key: repair"), "- key: repair", "appears twice"),
     (("          done: null\n", ""), "outcomes", "no outcome ever reaches an end"),
+    (("label: {th: ซ่อมใหม่, en: Repair again}", "label: {en: Repair again}"), "outcomes:", "give again a label"),
 ])
 def test_broken_packs_are_refused_with_file_line_and_reason(change, marker, message):
     """The message names the file and the line of what is wrong (the field itself, or the key of
@@ -180,3 +181,30 @@ def test_packs_check_command(tmp_path, capsys):
     assert main(["packs", "check", str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:12:" in err and "janitor" in err  # line 12: the step's role
+
+
+def test_an_outcome_reads_in_words_never_as_its_key():
+    """A pack's own label is used as given; a common outcome (``done``) without one takes the
+    shared words in both languages; a label with Thai only keeps it, and English falls back to the
+    shared words where there are some."""
+    from shared import i18n
+
+    pack = parse_pack(GOOD.replace("{done: repair}", "{done: {to: repair, label: {th: รับงานแล้ว}}}", 1), "demo.yaml")
+    sop = next(iter(pack.sops.values()))
+    again = sop.step("repair").outcomes["again"]
+    assert again.label == {"th": "ซ่อมใหม่", "en": "Repair again"}
+    done = sop.step("repair").outcomes["done"]
+    assert done.label == {"th": i18n.translate("outcome.done", "th"), "en": i18n.translate("outcome.done", "en")}
+    assert done.label["th"] != "done" and done.label["en"] != "done"
+    relabelled = [o for step in sop.steps for key, o in step.outcomes.items() if o.label.get("th") == "รับงานแล้ว"]
+    assert [o.label for o in relabelled] == [{"th": "รับงานแล้ว", "en": i18n.translate("outcome.done", "en")}]
+
+
+def test_every_outcome_of_the_shipped_packs_has_thai_and_english_words():
+    for pack in builtin_packs().values():
+        for sop in pack.sops.values():
+            for step in sop.steps:
+                for key, outcome in step.outcomes.items():
+                    where = f"{pack.key}/{sop.key}/{step.key}/{key}"
+                    assert outcome.label.get("th") and outcome.label.get("en"), where
+                    assert any("\u0e00" <= ch <= "\u0e7f" for ch in outcome.label["th"]), where

@@ -17,6 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
+from services.assignment.adapters.models import TRAIL_KINDS
 from services.intake.schemas import STAFF_CHANNELS
 from services.procurement.adapters.models import (ASSET_STATUSES, COMMITTEE_KINDS, COMMITTEE_POSITIONS,
                                                   CONTRACT_STATUSES, DOCUMENT_KINDS, FINE_BASES, METHODS,
@@ -59,6 +60,7 @@ DYNAMIC = [
     ("notify", "email.footer.", ("requester", "vendor", "staff"), "the audience each email template sets"),
     ("notify", "email.procurement.as.", ("officer", "inspection-committee"), "handlers/emails.py procurement roles"),
     ("assignment", "desk.asset.", ("owned", "leased"), "case.html, the asset's ownership"),
+    ("assignment", "desk.trail.", TRAIL_KINDS, "case.html over adapters/models.TRAIL_KINDS"),
     ("procurement", "proc.stage.", PROJECT_STAGES, "domain/stages.PROJECT_STAGES"),
     ("procurement", "proc.approval_kind.", APPROVAL_KINDS, "domain/stages.APPROVAL_KINDS"),
     ("procurement", "proc.ms.state.", STATES + ("late",), "domain/milestones.STATES and late (timeline)"),
