@@ -13,8 +13,7 @@ from marshmallow import ValidationError
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.domain import workflow
-from services.assignment.handlers import cases as handlers, directory
-from services.assignment.handlers.engine import Command
+from services.assignment.handlers import cases as handlers, commands, directory
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import db, i18n
 from shared.auth import csrf_ok, current_staff, log_in, log_out
@@ -133,7 +132,7 @@ def act(staff, code: str):
     if form.get("doc_key") and form.get("doc_name"):
         data["documents"] = [{"key": form["doc_key"], "name": form["doc_name"], "ref": form.get("doc_ref", "")}]
     try:
-        command = Command(**ActionSchema().load(data))
+        command = commands.from_action(ActionSchema().load(data))
     except ValidationError as exc:
         return case_page.__wrapped__(staff, code, errors=flatten_errors(exc.messages), status=422)
     try:

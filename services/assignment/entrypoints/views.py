@@ -5,8 +5,7 @@ from flask import abort
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from services.assignment.handlers import cases as handlers, directory
-from services.assignment.handlers.engine import Command
+from services.assignment.handlers import cases as handlers, commands, directory
 from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSchema, CaseSummarySchema,
                                          SatisfactionQuerySchema, SatisfactionSchema, TokenRequestSchema, TokenSchema)
 from shared import i18n
@@ -77,7 +76,7 @@ def case(code: str):
 def act(code: str):
     data = read_body(keep_blank=True, not_object="the body must be a JSON object")
     try:
-        command = Command(**ActionSchema().load(data))
+        command = commands.from_action(ActionSchema().load(data))
     except ValidationError as exc:
         return error_response(422, flatten_errors(exc.messages))
     staff = current_staff()

@@ -19,7 +19,8 @@ from services.assignment.adapters.models import (AccessLog, Case, CaseStep, Dail
                                                  TrailEntry)
 from services.assignment.domain import workflow
 from services.assignment.handlers import directory
-from services.assignment.handlers.engine import Command, Engine, calendar as working_calendar, emit_case_event
+from services.assignment.handlers.commands import StepAction
+from services.assignment.handlers.engine import Engine, calendar as working_calendar, emit_case_event
 from shared import db
 from shared.audit import log_access
 from shared.auth import Staff
@@ -88,8 +89,9 @@ def _locked_case(uow: UnitOfWork, tracking_code: str) -> Case | None:
         return uow.session.scalar(select(Case).where(Case.tracking_code == tracking_code).with_for_update())
 
 
-def act(tracking_code: str, staff: Staff, command: Command) -> None:
-    """An action by a staff member; raises a refusal (``shared.errors``) and then changes nothing."""
+def act(tracking_code: str, staff: Staff, command: StepAction) -> None:
+    """An action by a staff member (one of ``commands``); raises a refusal (``shared.errors``) and then
+    changes nothing."""
     with bus.unit_of_work() as uow:
         case = _locked_case(uow, tracking_code)
         if case is None:

@@ -7,7 +7,6 @@ an action must carry) are in ``domain/workflow.py``, the clock's in ``domain/clo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -18,6 +17,7 @@ from services.assignment.adapters.models import CalendarDay, Case, CaseStep, Tra
 from services.assignment.domain import clock, workflow
 from services.assignment.domain.workflow import Actor
 from services.assignment.handlers import directory
+from services.assignment.handlers.commands import AddNote, AssignStep, CompleteStep, SetTarget, StepAction
 from shared import db
 from shared.config import get_settings
 from shared.errors import Invalid
@@ -40,20 +40,6 @@ def calendar(session: Session) -> WorkingCalendar:
 
 # ---------------------------------------------------------------------------------------------
 # the engine
-
-
-@dataclass
-class Command:
-    """What an actor asks: ``outcome`` of ``step`` (or a built-in action), with what they enter."""
-
-    step: str
-    outcome: str
-    note: str | None = None
-    assignee: str | None = None
-    target: str | None = None
-    values: dict | None = None
-    team: list[str] | None = None
-    documents: list[dict] | None = None
 
 
 class Engine:
@@ -210,35 +196,39 @@ class Engine:
             self.case.deadline_breached_at = None  # a new deadline may be reported once more
 
     # -- acting -------------------------------------------------------------------------------
-    def act(self, actor: Actor, command: Command) -> None:
+    def act(self, actor: Actor, command: StepAction) -> None:
         """An action on the current step; raises a refusal (``shared.errors``: Forbidden, Conflict,
         Invalid) and then changes nothing."""
-        self._act(actor, command)
-
-    def _act(self, actor: Actor, command: Command) -> None:
         row = self.current()
         state = self.state(row)
         definition = workflow.current_step(self.sop, state, command.step)
         permission = workflow.may_act(actor, definition, state.team)
-        if command.outcome == "assign":
-            return self._assign(actor, definition, row, command, permission)
-        workflow.require(actor, definition, permission)
-        if command.outcome == "set-target":
-            return self._set_target(actor, definition, row, command)
-        if command.outcome == "note":
-            workflow.check_note(command.note, command.documents)
-            self.trail("note", actor.username, row, note=command.note, on_behalf_of=permission.on_behalf_of,
-                       data={"documents": command.documents or []})
-            return None
+        match command:
+            case AssignStep():
+                self._assign(actor, definition, row, command, permission)
+            case SetTarget():
+                workflow.require(actor, definition, permission)
+                self._set_target(actor, definition, row, command)
+            case AddNote():
+                workflow.require(actor, definition, permission)
+                self._add_note(actor, row, command, permission)
+            case CompleteStep():
+                workflow.require(actor, definition, permission)
+                self._complete_step(actor, definition, row, state, command, permission)
+            case _:
+                raise TypeError(f"not an action on a step: {command!r}")
+
+    def _complete_step(self, actor: Actor, definition: Step, row: CaseStep, state: workflow.CaseState,
+                       command: CompleteStep, permission: workflow.Permission) -> None:
         workflow.outcome_of(definition, command.outcome)  # before anything is read for it
         team = workflow.team_named(command.team, command.assignee) if definition.appoints_team else None
         active = [name for name in team if directory.user_by_name(self.session, name) is not None] if team else []
-        checked = workflow.check_outcome(definition, command.outcome, values=command.values or {},
+        documents = list(command.documents)
+        checked = workflow.check_outcome(definition, command.outcome, values=command.values,
                                          note=command.note, team=team, active_users=active,
-                                         documents=command.documents, handed_in=self._documents_this_round(row))
+                                         documents=documents, handed_in=self._documents_this_round(row))
         if definition.appoints_team:
             self.case.team = checked.team
-        documents = command.documents or []
         if documents:
             self.trail("document", actor.username, row, on_behalf_of=permission.on_behalf_of,
                        data={"documents": documents})
@@ -247,9 +237,14 @@ class Engine:
             self.emit("case.step_resumed", {"step": self.step_payload(row), "waiting_on": row.waiting_on})
         self.complete(row, command.outcome, actor.username, checked.values, command.note, permission.on_behalf_of,
                       documents)
-        return None
 
-    def _assign(self, actor: Actor, definition: Step, row: CaseStep, command: Command,
+    def _add_note(self, actor: Actor, row: CaseStep, command: AddNote, permission: workflow.Permission) -> None:
+        documents = list(command.documents)
+        workflow.check_note(command.note, documents)
+        self.trail("note", actor.username, row, note=command.note, on_behalf_of=permission.on_behalf_of,
+                   data={"documents": documents})
+
+    def _assign(self, actor: Actor, definition: Step, row: CaseStep, command: AssignStep,
                 permission: workflow.Permission) -> None:
         """A head chooses who works a step; anyone who may act on it may take it themselves."""
         assignee = workflow.assignee_asked(actor, definition, permission, command.assignee)
@@ -262,7 +257,7 @@ class Engine:
         self.emit("case.assigned", {"step": self.step_payload(row), "previous_assignee": previous,
                                     "assigned_by": actor.username})
 
-    def _set_target(self, actor: Actor, definition: Step, row: CaseStep, command: Command) -> None:
+    def _set_target(self, actor: Actor, definition: Step, row: CaseStep, command: SetTarget) -> None:
         due, text = workflow.assignee_target(definition, command.target, row.started_at, self.cal)
         row.due_at, row.target, row.breached_at = due, text, None
         self.trail("target", actor.username, row, note=command.note, data={"target": text, "due_at": _iso(due)})

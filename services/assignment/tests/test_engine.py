@@ -18,7 +18,8 @@ from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import Case, CaseStep, Outbox, TrailEntry
 from services.assignment.handlers import cases as handlers, directory
-from services.assignment.handlers.engine import Command, Engine, calendar
+from services.assignment.handlers.commands import CompleteStep, StepAction
+from services.assignment.handlers.engine import Engine, calendar
 from services.assignment.tests.test_sops_end_to_end import act, sample
 from services.intake.adapters.bus import bus as intake_bus
 from services.procurement.adapters.bus import bus as procurement_bus
@@ -120,7 +121,7 @@ def open_at(sop_key: str, received_at: datetime, code: str) -> None:
         uow.commit()
 
 
-def engine_act(code: str, username: str, command: Command, now: datetime) -> None:
+def engine_act(code: str, username: str, command: StepAction, now: datetime) -> None:
     with bus.unit_of_work() as uow:
         case = uow.session.scalar(select(Case).where(Case.tracking_code == code).with_for_update())
         actor = directory.actor(uow.session, directory.user_by_name(uow.session, username).id)
@@ -322,7 +323,7 @@ def test_the_case_deadline_moves_on_by_the_working_time_the_requester_held_it(pe
     assert case.current_step == "verify"  # the memo itself was the requester's first step
     assert case.due_at == cal.add_days(received, 2) == bkk(2026, 8, 19, 9, 0)  # 2 working days: Wed 09:00
 
-    engine_act("SD-PAUSE-00001", "u-head", Command(step="verify", outcome="return", note="ขาดไฟล์แนบ"), returned)
+    engine_act("SD-PAUSE-00001", "u-head", CompleteStep(step="verify", outcome="return", note="ขาดไฟล์แนบ"), returned)
     case = case_row("SD-PAUSE-00001")
     assert case.current_step == "return-to-origin" and case.paused_since == returned
 
@@ -596,7 +597,8 @@ def test_engine_refusals_are_typed(people):
     """The same refusals through ``Engine`` itself are of the one family, and answer 403."""
     open_at("sesao-sc/repair", bkk(2026, 8, 17, 9, 0), "SD-TYPED-00001")
     with pytest.raises(Forbidden) as refused:
-        engine_act("SD-TYPED-00001", "u-finance", Command(step="receive-form", outcome="done"), bkk(2026, 8, 17, 10))
+        engine_act("SD-TYPED-00001", "u-finance", CompleteStep(step="receive-form", outcome="done"),
+                   bkk(2026, 8, 17, 10))
     assert STATUS_OF[refused.value.kind] == 403
 
 
@@ -650,7 +652,7 @@ def test_a_sweep_and_an_action_on_the_same_case_do_not_deadlock(people, monkeypa
         staff = Staff(user_id=officer.id, username=officer.username, roles=officer.role_names)
     outcome: dict = {}
     acting = _run("act", lambda: handlers.act("SD-LOCKS-00001", staff,
-                                              Command(step="check-problem", outcome="done")), outcome)
+                                              CompleteStep(step="check-problem", outcome="done")), outcome)
     assert in_act.wait(10)
     sweeping = _run("sweep", handlers.sweep_sla, outcome)
     wait_for(lambda: _waiting_on_a_lock() or not sweeping.is_alive(), timeout=10,
