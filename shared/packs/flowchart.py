@@ -26,6 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from shared import i18n
 from shared.packs import Outcome, Sop, Step
 
 __all__ = ["FONT_FAMILY", "render_svg", "text_width", "wrap"]
@@ -60,36 +61,13 @@ COLOURS = {
     "completed.fill": "#dcfce7", "rejected.fill": "#fee2e2", "withdrawn.fill": "#f3f4f6",
 }
 
-TEXTS = {
-    "start": {"th": "เริ่มต้น", "en": "Start"},
-    "end.completed": {"th": "เสร็จสิ้น", "en": "End: completed"},
-    "end.rejected": {"th": "สิ้นสุด: ไม่อนุมัติ", "en": "End: rejected"},
-    "end.withdrawn": {"th": "สิ้นสุด: ถอนคำขอ", "en": "End: withdrawn"},
-    "role": {"th": "ผู้ปฏิบัติ", "en": "Role"},
-    "target": {"th": "ระยะเวลา", "en": "Target"},
-    "wait": {"th": "รอ", "en": "Waits for"},
-    "if": {"th": "ถ้า", "en": "if"},
-    "otherwise": {"th": "กรณีอื่น", "en": "otherwise"},
-    "legend.step": {"th": "ขั้นตอนของเจ้าหน้าที่", "en": "Staff step"},
-    "legend.wait": {"th": "ขั้นตอนที่ต้องรอ", "en": "Step that waits"},
-    "legend.requester": {"th": "ขั้นตอนของผู้ยื่นคำขอ", "en": "Requester's step"},
-    "legend.forward": {"th": "ผลการดำเนินการ", "en": "Outcome"},
-    "legend.return": {"th": "ส่งกลับ / ทำซ้ำ", "en": "Returned / repeated"},
-    "legend.reject": {"th": "ไม่อนุมัติ / ยุติเรื่อง", "en": "Rejected / case closed"},
-}
-WAIT_TEXTS = {
-    "requester": {"th": "ผู้ยื่นคำขอตอบกลับ", "en": "the requester's answer"},
-    "vendor": {"th": "ร้านค้าหรือผู้รับจ้าง", "en": "the vendor"},
-    "procurement-delivery": {"th": "การส่งมอบพัสดุ", "en": "delivery of the purchase"},
-    "procurement-contract": {"th": "สัญญาจัดซื้อจัดจ้างเสร็จสิ้น", "en": "the procurement contract"},
-}
 OPERATORS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "="}
 END_ORDER = ("completed", "rejected", "withdrawn")
 
 
 def _t(key: str, lang: str) -> str:
-    texts = TEXTS[key]
-    return texts.get(lang) or texts["th"]
+    """The flowchart's words, from the shared catalogue (``flowchart.*``)."""
+    return i18n.translate(key, lang)
 
 
 def _pick(texts: dict, lang: str) -> str:
@@ -336,8 +314,8 @@ def _edge_text(step: Step, outcome: Outcome, to: str | None, lang: str) -> str:
             field_ = next((f for f in step.inputs if f.name == cond.input), None)
             name = _pick(field_.label, lang) if field_ else cond.input
             value = f"{cond.value:g}" if isinstance(cond.value, float) else cond.value
-            return f"{text} ({_t('if', lang)} {name} {OPERATORS[cond.op]} {value})"
-    return f"{text} ({_t('otherwise', lang)})"
+            return f"{text} ({_t('flowchart.if', lang)} {name} {OPERATORS[cond.op]} {value})"
+    return f"{text} ({_t('flowchart.otherwise', lang)})"
 
 
 def _end_result(outcome: Outcome) -> str:
@@ -351,13 +329,14 @@ def _boxes(sop: Sop, lang: str) -> list[_Box]:
     for index, step in enumerate(sop.steps):
         title = wrap(f"{index + 1}. {_pick(step.title, lang)}", BOX_W - 2 * BOX_PAD, TITLE_SIZE * BOLD)
         roles = ", ".join(_role_text(r, lang) for r in step.roles)
-        meta = [(line, COLOURS["muted"]) for line in wrap(f"{_t('role', lang)}: {roles}", BOX_W - 2 * BOX_PAD, META_SIZE)]
+        meta = [(line, COLOURS["muted"])
+                for line in wrap(f"{_t('flowchart.role', lang)}: {roles}", BOX_W - 2 * BOX_PAD, META_SIZE)]
         meta += [(line, COLOURS["muted"]) for line in
-                 wrap(f"{_t('target', lang)}: {step.target.text(lang)}", BOX_W - 2 * BOX_PAD, META_SIZE)]
+                 wrap(f"{_t('flowchart.target', lang)}: {step.target.text(lang)}", BOX_W - 2 * BOX_PAD, META_SIZE)]
         if step.wait:
-            waits = _pick(WAIT_TEXTS.get(step.wait, {}), lang) or step.wait
+            waits = _t(f"flowchart.waits.{step.wait}", lang)
             meta += [(line, COLOURS["wait.stroke"]) for line in
-                     wrap(f"{_t('wait', lang)}: {waits}", BOX_W - 2 * BOX_PAD, META_SIZE)]
+                     wrap(f"{_t('flowchart.wait', lang)}: {waits}", BOX_W - 2 * BOX_PAD, META_SIZE)]
         kind = "requester" if step.is_requester_step else "wait" if step.wait else "step"
         content_h = BOX_PAD + len(title) * TITLE_LH + len(meta) * META_LH + 6
         boxes.append(_Box(step=step, index=index, title=title, meta=meta, kind=kind, content_h=content_h))
@@ -490,7 +469,7 @@ def _layout(sop: Sop, lang: str):
     ends = sorted({e.result for e in edges if e.to is None}, key=END_ORDER.index)
     end_boxes: dict[str, tuple[float, float]] = {}  # result -> (centre x, half width)
     for result in ends:
-        half = max(55.0, text_width(_t(f"end.{result}", lang), 13 * BOLD) / 2 + 22)
+        half = max(55.0, text_width(_t(f"flowchart.end.{result}", lang), 13 * BOLD) / 2 + 22)
         end_boxes[result] = (cx, half)
     completed_bus = next((b for b in buses if b.result == "completed"), None)
     prev_right = (cx + end_boxes["completed"][1]) if "completed" in end_boxes else -1e9
@@ -675,7 +654,7 @@ def _edge_svg(edge: _Edge, layout: dict) -> str:
 
 
 def _end_svg(result: str, centre: float, half: float, y: float, lang: str) -> str:
-    text = _t(f"end.{result}", lang)
+    text = _t(f"flowchart.end.{result}", lang)
     colour = COLOURS["reject"] if result == "rejected" else COLOURS[result]
     fill = COLOURS[f"{result}.fill"]
     x0, x1, y1 = centre - half, centre + half, y + END_H
@@ -695,10 +674,10 @@ def _end_svg(result: str, centre: float, half: float, y: float, lang: str) -> st
 def _legend(lang: str, width: float, y: float, with_reject: bool) -> tuple[list[tuple[float, float, str, str]], float]:
     """The legend: the kinds of box on one row, the kinds of arrow on the next (each row flowing
     on when the chart is narrow). Items are (x, y, kind, text); returns them and the height."""
-    rows = [[("step", _t("legend.step", lang)), ("wait", _t("legend.wait", lang)),
-             ("requester", _t("legend.requester", lang))],
-            [("forward", _t("legend.forward", lang)), ("return", _t("legend.return", lang))]
-            + ([("reject", _t("legend.reject", lang))] if with_reject else [])]
+    rows = [[("step", _t("flowchart.legend.step", lang)), ("wait", _t("flowchart.legend.wait", lang)),
+             ("requester", _t("flowchart.legend.requester", lang))],
+            [("forward", _t("flowchart.legend.forward", lang)), ("return", _t("flowchart.legend.return", lang))]
+            + ([("reject", _t("flowchart.legend.reject", lang))] if with_reject else [])]
     out, top = [], y
     for items in rows:
         x = MARGIN
@@ -750,7 +729,7 @@ def render_svg(sop: Sop, lang: str = "th") -> str:
     start_y = layout["start_y"]
     parts.append(f'<g class="start"><rect x="{_n(cx - START_W / 2)}" y="{_n(start_y)}" width="{START_W}" '
                  f'height="{START_H}" rx="{START_H // 2}" fill="#e5e7eb" stroke="{COLOURS["line"]}" stroke-width="1.5"/>'
-                 + _text(cx, start_y + START_H / 2 + 5, [_t("start", lang)], 13, 16, fill=COLOURS["text"],
+                 + _text(cx, start_y + START_H / 2 + 5, [_t("flowchart.start", lang)], 13, 16, fill=COLOURS["text"],
                          anchor="middle", weight="bold")
                  + f'<path d="M{_n(cx)},{_n(start_y + START_H)} V{_n(layout["boxes"][0].y)}" stroke="{COLOURS["line"]}" '
                    f'stroke-width="1.6" marker-end="url(#{_marker_id(sop, "line")})"/></g>')

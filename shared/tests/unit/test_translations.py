@@ -17,7 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from services.assignment.adapters.models import TRAIL_KINDS
+from services.assignment.adapters.models import SYSTEM_ACTORS, TRAIL_KINDS
 from services.intake.schemas import STAFF_CHANNELS
 from services.procurement.adapters.models import (ASSET_STATUSES, COMMITTEE_KINDS, COMMITTEE_POSITIONS,
                                                   CONTRACT_STATUSES, DOCUMENT_KINDS, FINE_BASES, METHODS,
@@ -49,6 +49,8 @@ DYNAMIC = [
     ("shared", "role.", ROLES, "shared.packs.ROLES (steps, desk, emails, flowchart)"),
     ("shared", "wait.", WAITS, "shared.packs.WAITS"),
     ("shared", "result.", RESULTS, "shared.packs.RESULTS"),
+    ("shared", "flowchart.end.", RESULTS, "shared/packs/flowchart.py: an end of each result"),
+    ("shared", "flowchart.waits.", WAITS, "shared/packs/flowchart.py: what a step waits for"),
     ("shared", "status.", ("submitted", "open", "closed"), "a request's status: intake's models and the case's"),
     ("intake", "intake.kind.", FILE_KINDS, "messages.kinds_text over shared.packs.FILE_KINDS"),
     ("intake", "intake.kept.", ("name", "email", "phone", "unit", "request"), "handlers/privacy.py _kept"),
@@ -61,6 +63,7 @@ DYNAMIC = [
     ("notify", "email.procurement.as.", ("officer", "inspection-committee"), "handlers/emails.py procurement roles"),
     ("assignment", "desk.asset.", ("owned", "leased"), "case.html, the asset's ownership"),
     ("assignment", "desk.trail.", TRAIL_KINDS, "case.html over adapters/models.TRAIL_KINDS"),
+    ("assignment", "desk.actor.", SYSTEM_ACTORS, "case.html over adapters/models.SYSTEM_ACTORS"),
     ("procurement", "proc.stage.", PROJECT_STAGES, "domain/stages.PROJECT_STAGES"),
     ("procurement", "proc.approval_kind.", APPROVAL_KINDS, "domain/stages.APPROVAL_KINDS"),
     ("procurement", "proc.ms.state.", STATES + ("late",), "domain/milestones.STATES and late (timeline)"),
@@ -89,8 +92,7 @@ PREFIXED = [
 _BUILT_KEY = re.compile(r"""\b(?:t|_t|translate|_both)\(\s*f?["']([a-z0-9_.-]*\.)(?:\{|["']\s*[~+])""")
 # Lookups whose key is one of a template's own names, or checked before it is looked up
 _NOT_A_PREFIX = {"email.": "email.{template}.subject: every email template has a subject (checked below)",
-                 "intake.field.": "views.py looks intake.field.{name} up only if the catalogue has it",
-                 "end.": "shared/packs/flowchart.py's own _t over its own words (TEXTS)"}
+                 "intake.field.": "views.py looks intake.field.{name} up only if the catalogue has it"}
 
 # Thai texts that are the same in English: a file type's name and a unit written in Latin letters
 SAME_IN_BOTH = {"intake.kind.pdf": "PDF", "intake.track.size_kb": "{kb} KB"}
