@@ -237,6 +237,8 @@ class CaseStep(Base):
         return (self.completed_at or db.utcnow()) > self.due_at
 
 
+# who acted, when it was not a member of staff (``desk.actor.<name>`` are their words on the desk)
+SYSTEM_ACTORS = ("requester", "sopdesk", "procurement")
 # what a trail entry records (``desk.trail.<kind>`` are their words on the desk)
 TRAIL_KINDS = ("opened", "started", "waiting", "resumed", "action", "note", "document", "assigned", "target",
                "breached", "ignored", "closed")

@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
+from services.assignment.adapters.models import SYSTEM_ACTORS
 from services.assignment.domain import workflow
 from services.assignment.handlers import cases as handlers, commands, directory
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
@@ -118,7 +119,7 @@ def case_page(staff, code: str, errors: dict | None = None, status: int = 200):
                 candidates[action["step"]] = sorted(set(takers.team or ()) | set(
                     directory.holders(session, takers.roles, pack=case.sop.split("/")[0]) if takers.roles else []))
     return render_template("assignment/case.html", case=case, sop=sop, actions=actions, candidates=candidates,
-                           errors=errors or {}, now=db.utcnow(), staff=staff), status
+                           errors=errors or {}, now=db.utcnow(), staff=staff, system_actors=SYSTEM_ACTORS), status
 
 
 @desk.route("/desk/cases/<code>/act", methods=["POST"])

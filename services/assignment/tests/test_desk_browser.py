@@ -81,8 +81,10 @@ def test_a_head_assigns_and_the_officer_works_the_case_to_its_close(live_server,
         assert i18n.translate(f"desk.trail.{kind}", "th") in trail, kind
     verify = find_sop("sesao-sc/repair").step("verify")
     assert i18n.pick(verify.outcomes["fail"].label, "th") in trail
+    assert i18n.translate("desk.actor.requester", "th") in trail and i18n.translate("desk.actor.sopdesk", "th") in trail
     words = set(re.findall(r"[A-Za-z][a-z_-]+", trail))
-    assert words.isdisjoint({"opened", "started", "action", "closed", "resumed", "done", "pass", "fail"}), words
+    assert words.isdisjoint({"opened", "started", "action", "closed", "resumed", "done", "pass", "fail",
+                             "requester", "sopdesk"}), words
 
 
 def test_someone_without_the_role_sees_no_actions_and_a_refused_post_explains(live_server, browser_page, people):
