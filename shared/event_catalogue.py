@@ -7,7 +7,8 @@ a key the producer always writes is ``required`` (``allow_none`` when its value 
 undeclared key is refused (``unknown = RAISE``), so a producer that adds a field without declaring
 it here fails its own tests. ``shared.messaging`` checks every payload when it is published (a
 programming error: it raises inside the unit of work, and nothing commits) and when it is consumed
-(a dead letter, as for a malformed envelope).
+(a dead letter, as for a malformed envelope). The checks are on unless ``SOPDESK_EVENT_CHECKS=off``,
+an operator's switch for an emergency (see ``ENFORCED``); every test runs with them on.
 
 Every event crosses the check twice, so the check is not marshmallow's ``Schema.validate`` (about
 ten times slower on ``request.submitted``): each schema is compiled once, at import, into plain
@@ -842,11 +843,11 @@ def entry(event_type: str, version: int = 1) -> EventType | None:
 
 UNKNOWN_TYPE = "No such event type and version in the catalogue (shared/event_catalogue.py)."
 
-# Whether ``shared.messaging`` checks payloads (``SOPDESK_EVENT_CHECKS=enforce``) or not (``off``).
-# Off by default for now: many existing tests publish or consume hand-made payloads that no
-# producer sends (``{"tracking_code": "SD-A"}`` as a ``request.submitted``), and fail when it is
-# on. Once their fixtures build whole payloads, the default becomes ``enforce``.
-ENFORCED = os.environ.get("SOPDESK_EVENT_CHECKS", "off").strip().lower() == "enforce"
+# Whether ``shared.messaging`` checks payloads: ``SOPDESK_EVENT_CHECKS=enforce`` (the default, in
+# production and in every test) or ``off``, an operator's emergency switch (say, to let a
+# producer's unforeseen payload through until its fix is deployed); read once, at import. Any other
+# value than ``off`` enforces: a typo must not turn the checks off.
+ENFORCED = os.environ.get("SOPDESK_EVENT_CHECKS", "enforce").strip().lower() != "off"
 
 
 class EventPayloadError(ValidationError):
@@ -963,6 +964,32 @@ _CHECKS: dict[tuple[str, int], Callable[[Any], dict]] = {
 }
 
 
+def register(event_type: str, version: int, producer: str, schema: type[Schema], description: str) -> EventType:
+    """Add an event type to the catalogue, with its compiled check, until ``unregister``. For tests
+    of the bus's own mechanics (retries, batches) with a type no service publishes, so that they
+    run with the checks on; the product's events are declared in ``_ENTRIES`` above, never here.
+    A type and version the catalogue has already is refused."""
+    key = (event_type, version)
+    if key in CATALOGUE:
+        raise ValueError(f"{event_type} v{version} is in the catalogue already")
+    spec = CATALOGUE[key] = EventType(event_type, version, producer, schema, description)
+    _CHECKS[key] = _compile_schema(schema)
+    _REGISTERED.add(key)
+    return spec
+
+
+def unregister(event_type: str, version: int = 1) -> None:
+    """Remove what ``register`` added (never an entry of ``_ENTRIES``)."""
+    key = (event_type, version)
+    if key not in _REGISTERED:
+        raise LookupError(f"{event_type} v{version} was not added by register")
+    _REGISTERED.discard(key)
+    del CATALOGUE[key], _CHECKS[key]
+
+
+_REGISTERED: set[tuple[str, int]] = set()
+
+
 def payload_errors(event_type: str, version: int, payload: Any) -> dict:
     """What is wrong with an event's payload, by field (empty when nothing is); an event type and
     version the catalogue does not know is wrong as a whole (``_schema``)."""
@@ -1040,12 +1067,13 @@ def render_markdown() -> str:
         "`sopdesk events catalogue`; do not edit it by hand (a test compares it with the generator).",
         "",
         "Every event travels in the envelope of `shared/events.py` (`id`, `type`, `version`, `occurred_at`,",
-        "`source`, `correlation_id`, `payload`). With `SOPDESK_EVENT_CHECKS=enforce`, its payload is checked",
-        "against the schema of its type and version when it is published (a payload that does not match, or",
-        "a type and version not listed here, raises in the producer, and nothing commits) and when it is",
-        "consumed (a payload that does not match is a dead letter). A payload key not listed here is",
-        "refused. Times are ISO 8601 with their zone (UTC); money is text with two decimals. Consumers",
-        "`(none)`: the event is kept in its producer's outbox (history) and sent to nobody.",
+        "`source`, `correlation_id`, `payload`). Its payload is checked against the schema of its type and",
+        "version when it is published (a payload that does not match, or a type and version not listed here,",
+        "raises in the producer, and nothing commits) and when it is consumed (a payload that does not match",
+        "is a dead letter); `SOPDESK_EVENT_CHECKS=off` turns both checks off, for an emergency only. A",
+        "payload key not listed here is refused. Times are ISO 8601 with their zone (UTC); money is text",
+        "with two decimals. Consumers `(none)`: the event is kept in its producer's outbox (history) and",
+        "sent to nobody.",
         "",
         f"{len(ordered)} event types.",
         "",

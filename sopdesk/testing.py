@@ -93,6 +93,26 @@ def clean():
 
 
 @pytest.fixture
+def own_event_type():
+    """Event types of a test's own, in the event catalogue for that test only (the bus's mechanics
+    tested with a type no service publishes, the payload checks on): ``own_event_type("test.flaky",
+    "intake")`` declares it, published by ``intake`` with the empty payload ``{}`` (or ``schema``'s)."""
+    from shared import event_catalogue
+
+    added = []
+
+    def declare(event_type: str, producer: str, schema=None, version: int = 1):
+        spec = event_catalogue.register(event_type, version, producer, schema or event_catalogue.Payload,
+                                        "An event type of a test's own.")
+        added.append((event_type, version))
+        return spec
+
+    yield declare
+    for event_type, version in added:
+        event_catalogue.unregister(event_type, version)
+
+
+@pytest.fixture
 def mailbox():
     import conftest
 

@@ -250,9 +250,10 @@ def test_the_rendered_catalogue_lists_every_event_its_producer_consumers_and_fie
     assert "| `attachments[].size` | integer | yes | no |" in text
 
 
-def test_checks_are_off_unless_the_setting_says_enforce():
+def test_checks_are_on_unless_the_setting_says_off():
     """The switch is read once, at import (in a fresh interpreter here, so that this process's
-    module and its classes stay as they are)."""
+    module and its classes stay as they are): on without the setting, off only when it says so
+    (a misspelt value leaves them on)."""
     import os
     import subprocess
     import sys
@@ -266,4 +267,76 @@ def test_checks_are_off_unless_the_setting_says_enforce():
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
-    assert [enforced(v) for v in ("enforce", "ENFORCE", "off", None)] == ["True", "True", "False", "False"]
+    assert [enforced(v) for v in (None, "enforce", "ENFORCE", "off", " Off ", "of")] == [
+        "True", "True", "True", "False", "False", "True"]
+
+
+def test_this_test_run_checks_every_event():
+    """No fixture or plugin turns the checks off for the suite: what the tests publish and consume
+    is held to the catalogue, as in production."""
+    from shared import event_catalogue
+
+    assert event_catalogue.ENFORCED is True
+
+
+# --- a test's own event types, and the payloads tests build -------------------------------------
+
+def test_an_event_type_registered_for_a_test_is_checked_until_it_is_removed():
+    from shared import event_catalogue
+    from shared.event_catalogue import Payload, register, unregister
+
+    class Probe(Payload):
+        n = event_catalogue._f(event_catalogue.Whole)
+
+    register("test.probe", 1, "intake", Probe, "A probe.")
+    try:
+        assert payload_errors("test.probe", 1, {"n": 1}) == {}
+        assert payload_errors("test.probe", 1, {"n": "1", "m": 2}) == {"n": ["Not a valid integer."],
+                                                                       "m": [UNKNOWN]}
+        with pytest.raises(ValueError):
+            register("test.probe", 1, "intake", Probe, "Again.")
+    finally:
+        unregister("test.probe", 1)
+    assert payload_errors("test.probe", 1, {"n": 1}) == {"_schema": [UNKNOWN_TYPE]}
+    with pytest.raises(ValueError):
+        register("request.submitted", 1, "intake", Probe, "Not over a product's event.")
+    with pytest.raises(LookupError):
+        unregister("request.submitted", 1)
+    assert ("request.submitted", 1) in CATALOGUE
+
+
+def test_the_tests_payload_builders_write_what_the_catalogue_declares():
+    """``sopdesk.testing_events`` stands in for the producers in tests: each builder, with its
+    defaults and with the nullable parts filled, passes the check of the type it builds."""
+    from sopdesk import testing_events as t
+
+    contact = t.staff_contact("wipa")
+    built = {
+        "request.submitted": [t.request_submitted(), t.request_submitted(
+            "SD-1", filed_by="staff1", requester_phone="081", attachments=[t.attachment()])],
+        "request.answered": [t.request_answered("SD-1", attachments=[t.attachment(field="files")])],
+        "survey.answered": [t.survey_answered("SD-1"), t.survey_answered("SD-1", comment="ดี")],
+        "case.opened": [t.case_opened("SD-1")],
+        "case.step_started": [t.step_started("SD-1"), t.step_started(
+            "SD-1", step=t.case_step(assignee="wipa", assignee_contact=contact, late=True))],
+        "case.step_waiting": [t.step_waiting("SD-1", fields={"asset_tag": "A-1"})],
+        "case.step_resumed": [t.step_resumed("SD-1")],
+        "case.step_completed": [t.step_completed("SD-1"), t.step_completed("SD-1", next_step=None, note="x")],
+        "case.step_returned": [t.step_returned("SD-1")],
+        "case.step_rejected": [t.step_rejected("SD-1")],
+        "case.assigned": [t.case_assigned("SD-1", previous_assignee="somchai")],
+        "case.closed": [t.case_closed("SD-1")],
+        "sla.breached": [t.sla_breached("SD-1", heads=["boss"]), t.sla_breached(
+            "SD-1", deadline="step", step=t.breached_step(assignee="wipa", assignee_contact=contact))],
+        "staff.daily_summary": [t.daily_summary("wipa", items=[t.summary_item("SD-1")])],
+        "calendar.changed": [t.calendar_changed("2026-12-31", "holiday", "วันสิ้นปี")],
+        "procurement.asset_checked": [t.asset_checked("SD-1"), t.asset_checked("SD-1", asset=t.asset_info(
+            acquired_on="2023-01-05", vendor={"id": 1, "name": "ร้าน", "tax_id": "0105", "contacts": []}))],
+        "procurement.delivered": [t.delivered("SD-1")],
+        "procurement.contract_completed": [t.contract_completed("SD-1")],
+    }
+    assert set(built) <= set(t.PAYLOADS)
+    for event_type, payloads in built.items():
+        for payload in payloads:
+            assert payload_errors(event_type, 1, payload) == {}, (event_type, payload)
+            assert t.envelope(event_type, payload)["source"] == CATALOGUE[(event_type, 1)].producer

@@ -19,19 +19,14 @@ from shared.event_catalogue import EventPayloadError, marshmallow_errors, payloa
 from shared.events import Event
 from shared.messaging import flush_relays
 from shared.tracking import tracking_token
+from sopdesk import testing_events as payloads
 from sopdesk.testing import drain
 from tests.test_email_flow import _act, _file, _tokens
 
-from shared.tests.test_event_catalogue import REQUEST
-
-
-@pytest.fixture
-def enforced(monkeypatch):
-    monkeypatch.setattr(event_catalogue, "ENFORCED", True)
-
 
 def _request(code: str, **changes) -> dict:
-    return {**REQUEST, "tracking_code": code, "fields": {}, "attachments": [], **changes}
+    """A ``request.submitted`` payload as intake writes it, with ``changes`` made over it."""
+    return {**payloads.request_submitted(code), **changes}
 
 
 def _outbox_count(bus) -> int:
@@ -39,7 +34,7 @@ def _outbox_count(bus) -> int:
         return session.scalar(select(func.count()).select_from(bus.Outbox))
 
 
-def test_a_payload_that_does_not_match_raises_in_the_producer_and_nothing_commits(clean, enforced):
+def test_a_payload_that_does_not_match_raises_in_the_producer_and_nothing_commits(clean):
     with pytest.raises(EventPayloadError) as raised:
         with intake_bus.unit_of_work() as uow:
             uow.emit("request.submitted", _request("SD-C1"), correlation_id="SD-C1")  # fine
@@ -49,7 +44,7 @@ def test_a_payload_that_does_not_match_raises_in_the_producer_and_nothing_commit
     assert _outbox_count(intake_bus) == 0  # not even the good one: the unit of work rolled back
 
 
-def test_an_event_type_or_version_not_in_the_catalogue_is_refused_at_publish(clean, enforced):
+def test_an_event_type_or_version_not_in_the_catalogue_is_refused_at_publish(clean):
     for event_type, version in (("request.withdrawn", 1), ("request.submitted", 2)):
         with pytest.raises(EventPayloadError):
             with intake_bus.unit_of_work() as uow:
@@ -67,7 +62,7 @@ def test_with_checks_off_the_bus_carries_what_it_is_given(clean, monkeypatch):
     assert _outbox_count(intake_bus) == 1
 
 
-def test_a_consumed_payload_that_does_not_match_is_a_dead_letter_and_its_handler_never_runs(clean, enforced):
+def test_a_consumed_payload_that_does_not_match_is_a_dead_letter_and_its_handler_never_runs(clean):
     """As a malformed envelope: dead-lettered at once (no retry mends it), confirmed to its
     producer, while the good event of the same batch opens its case."""
     celery.loader.import_default_modules()
@@ -84,7 +79,7 @@ def test_a_consumed_payload_that_does_not_match_is_a_dead_letter_and_its_handler
     assert "event catalogue" in letter.error and "pack_version" in letter.error
 
 
-def test_every_event_real_flows_publish_matches_its_schema(client, enforced):
+def test_every_event_real_flows_publish_matches_its_schema(client):
     """A repair filed, worked through its steps (a wait on the vendor included) and closed, then
     rated; an account request returned for correction and answered: every outbox row of every
     service is checked again here, by the compiled check and by marshmallow."""

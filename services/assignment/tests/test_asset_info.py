@@ -17,6 +17,7 @@ from services.assignment.adapters.models import Case, CaseStep, EarlyAssetCheck,
 from services.procurement.handlers.vendors import tax_id_check_digit
 from shared.events import Event
 from shared.i18n import BANGKOK, THAI_MONTHS
+from sopdesk import testing_events as payloads
 from sopdesk.testing import consumed_meanwhile, drain, queued, queued_events
 
 from .conftest import PASSWORD
@@ -111,12 +112,14 @@ def test_an_unknown_tag_is_shown_as_not_found(client, people, register):
     assert 'data-found="false"' in html and "ไม่พบหมายเลขครุภัณฑ์ NO-SUCH-TAG ในทะเบียน" in html
 
 
+def _leased(model: str) -> dict:
+    """Asset T-1 as procurement's register describes it: leased, no warranty date, no vendor."""
+    return payloads.asset_info("T-1", model=model, ownership="leased")
+
+
 def _checked(code: str, found: bool, checked_at: datetime, model: str = "x") -> dict:
-    asset = {"tag": "T-1", "kind": "computer", "model": model, "under_warranty": False, "leased": True,
-             "warranty_ends_on": None, "vendor": None} if found else None
-    return Event(type="procurement.asset_checked", source="procurement", correlation_id=code, payload={
-        "tracking_code": code, "asset_tag": "T-1", "found": found, "asset": asset,
-        "checked_at": checked_at.isoformat()}).to_envelope()
+    return payloads.envelope("procurement.asset_checked", payloads.asset_checked(
+        code, asset_tag="T-1", asset=_leased(model) if found else None, checked_at=checked_at))
 
 
 def test_a_check_before_its_case_is_kept_for_it_and_a_repeat_or_older_check_changes_nothing(client, people):
@@ -164,9 +167,7 @@ def test_the_newest_check_wins_whether_the_case_or_the_checks_come_first(client,
     older_at = datetime.now(timezone.utc) - timedelta(hours=1)
     newer_at = older_at + timedelta(minutes=10)
     # what the rule gives: the newer check, as on_asset_checked writes it (from _checked's payload)
-    expected = {"asset_tag": "T-1", "found": True, "checked_at": newer_at.isoformat(),
-                "asset": {"tag": "T-1", "kind": "computer", "model": "leased one", "under_warranty": False,
-                          "leased": True, "warranty_ends_on": None, "vendor": None}}
+    expected = {"asset_tag": "T-1", "found": True, "checked_at": newer_at.isoformat(), "asset": _leased("leased one")}
     for order in permutations(["case", "older", "newer"]):
         code, submitted = _submitted(client, people, "T-1")
         events = {"case": submitted, "older": _checked(code, False, older_at),

@@ -5,17 +5,14 @@ from sqlalchemy import select
 
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import AccessLog, Case, Outbox, User
-from shared.events import Event
+from sopdesk import testing_events as payloads
 from sopdesk.cli import main
 
 
 def request_submitted(code="SD-AAAAA-00001"):
-    return Event(type="request.submitted", source="intake", correlation_id=code, payload={
-        "tracking_code": code, "sop": "sesao-sc/repair", "pack_version": 1, "subject": "จอฟ้า",
-        "details": "เปิดแล้วจอฟ้า", "fields": {"asset_tag": "A-1"}, "language": "th", "channel": "web",
-        "filed_by": None, "requester": {"name": "ครูมานี", "email": "manee@example.org", "phone": None,
-                                        "unit": "โรงเรียนบ้านเขา"},
-        "received_at": "2026-11-20T03:00:00+00:00"}).to_envelope()
+    return payloads.envelope("request.submitted", payloads.request_submitted(
+        code, subject="จอฟ้า", details="เปิดแล้วจอฟ้า", fields={"asset_tag": "A-1"}, requester_name="ครูมานี",
+        requester_unit="โรงเรียนบ้านเขา"))
 
 
 def test_a_request_opens_a_case_at_the_first_step_and_says_so(clean):

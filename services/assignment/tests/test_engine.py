@@ -25,9 +25,9 @@ from services.intake.adapters.bus import bus as intake_bus
 from services.procurement.adapters.bus import bus as procurement_bus
 from shared import db
 from shared.errors import Forbidden
-from shared.events import Event
 from shared.packs import PACK_DIR, find_sop
 from shared.web import STATUS_OF
+from sopdesk import testing_events as payloads
 from sopdesk.cli import main
 from sopdesk.testing import drain
 
@@ -144,22 +144,21 @@ def case_row(code: str) -> Case:
 
 
 def submitted(code: str, sop: str, received_at: datetime) -> dict:
-    return Event(type="request.submitted", source="intake", correlation_id=code, payload={
-        "tracking_code": code, "sop": sop, "pack_version": 1, "subject": "เครื่องแม่ข่ายช้า", "details": "ช้ามาก",
-        "fields": {}, "language": "th", "channel": "staff", "filed_by": "u-head",
-        "requester": {"name": "ครูมานี", "email": "manee@example.org", "phone": None, "unit": "คณะ"},
-        "received_at": received_at.isoformat()}).to_envelope()
+    return payloads.envelope("request.submitted", payloads.request_submitted(
+        code, sop=sop, subject="เครื่องแม่ข่ายช้า", details="ช้ามาก", channel="staff", filed_by="u-head",
+        requester_unit="คณะ", received_at=received_at))
 
 
 def answer_from_intake(code: str) -> None:
     with intake_bus.unit_of_work() as uow:
-        uow.emit("request.answered", {"tracking_code": code, "note": "แก้ไขแบบฟอร์มแล้ว"}, correlation_id=code)
+        uow.emit("request.answered", payloads.request_answered(code, step="ask-requester", note="แก้ไขแบบฟอร์มแล้ว"),
+                 correlation_id=code)
         uow.commit()
 
 
 def deliver(code: str) -> None:
     with procurement_bus.unit_of_work() as uow:
-        uow.emit("procurement.delivered", {"tracking_code": code, "step": "parts-purchase"}, correlation_id=code)
+        uow.emit("procurement.delivered", payloads.delivered(code, step="parts-purchase"), correlation_id=code)
         uow.commit()
 
 

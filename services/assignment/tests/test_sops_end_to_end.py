@@ -18,6 +18,7 @@ from services.assignment.adapters.models import Outbox
 from services.assignment.handlers.engine import calendar
 from services.procurement.adapters.bus import bus as procurement_bus
 from shared.packs import WAIT_EVENTS, Sop, branch_values, builtin_packs, walk_paths
+from sopdesk import testing_events as payloads
 from sopdesk.testing import drain
 
 PATHS = [pytest.param(sop, path, id=f"{sop.full_key}#{i}")
@@ -64,8 +65,10 @@ def act(client, people, code, who, body, status=200):
 
 
 def publish_from_procurement(event_type: str, code: str, step: str) -> None:
+    """What procurement says when the purchase or the contract a case waits on is done
+    (``procurement.delivered`` or ``procurement.contract_completed``), as it writes it."""
     with procurement_bus.unit_of_work() as uow:
-        uow.emit(event_type, {"tracking_code": code, "step": step}, correlation_id=code)
+        uow.emit(event_type, payloads.PAYLOADS[event_type](code, step=step), correlation_id=code)
         uow.commit()
 
 

@@ -13,7 +13,7 @@ from services.assignment.adapters.models import DailySummary, Outbox, SurveyScor
 from services.assignment.handlers import cases as handlers, directory
 from services.assignment.tests.test_engine import act, bkk, file, read
 from shared import db
-from shared.events import Event
+from sopdesk import testing_events as payloads
 from sopdesk.testing import drain
 
 
@@ -122,9 +122,8 @@ def test_two_summary_runs_at_once_tell_each_person_once(client, people):
 
 
 def _answered(code: str, score: int, comment: str | None, when: datetime) -> dict:
-    return Event(type="survey.answered", source="intake", correlation_id=code, payload={
-        "tracking_code": code, "sop": "sesao-sc/repair", "score": score, "comment": comment,
-        "answered_at": when.isoformat(), "requester_unit": "โรงเรียนบ้านนา"}).to_envelope()
+    return payloads.envelope("survey.answered", payloads.survey_answered(
+        code, sop="sesao-sc/repair", score=score, comment=comment, answered_at=when, requester_unit="โรงเรียนบ้านนา"))
 
 
 def test_survey_scores_feed_the_report_per_sop_and_per_unit(client, people):
@@ -168,10 +167,9 @@ def test_the_requesters_answer_files_reach_the_case(client, people):
                                                    "note": "แนบสำเนาคำสั่งแต่งตั้ง"})
     assert case["current_step"] == "ask-requester"
     drain()
-    files = [{"id": "f-1", "field": "answer", "name": "order.pdf", "content_type": "application/pdf", "size": 2048}]
-    bus.consume(Event(type="request.answered", source="intake", correlation_id=code, payload={
-        "tracking_code": code, "step": "ask-requester", "round": 1, "note": "แนบแล้ว", "attachments": files,
-        "answered_at": db.utcnow().isoformat()}).to_envelope())
+    files = [payloads.attachment("f-1", field="answer", name="order.pdf", content_type="application/pdf", size=2048)]
+    bus.consume(payloads.envelope("request.answered", payloads.request_answered(
+        code, step="ask-requester", round=1, note="แนบแล้ว", attachments=files, answered_at=db.utcnow())))
     drain()
     case = read(client, people, code)
     assert case["current_step"] == "check-details" and case["attachments"] == files

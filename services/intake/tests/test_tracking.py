@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from services.assignment.adapters.bus import bus as assignment_bus
-from services.assignment.tests.test_assignment import request_submitted
 from services.intake.adapters.bus import bus
 from services.intake.adapters.models import Answer, Attachment, Outbox
 from services.intake.tests.conftest import act, counts, csrf_from, files_on_disk, post_json
@@ -19,6 +18,7 @@ from services.intake.tests.test_requests import GOOD
 from shared.i18n import format_datetime
 from shared.messaging import NotReady
 from shared.tracking import tracking_token
+from sopdesk import testing_events as payloads
 from sopdesk.testing import drain
 
 ESARABAN = {"sop": "sesao-sc/esaraban-account", "requester_name": "ครูวิไล ใจดี", "requester_email": "wilai@school.example",
@@ -113,7 +113,7 @@ def test_a_wrong_token_or_unknown_code_shows_nothing(client):
 
 
 def test_a_case_event_before_its_request_waits(clean):
-    event = request_submitted("SD-ORPHN-00001")
+    event = payloads.envelope("request.submitted", payloads.request_submitted("SD-ORPHN-00001"))
     assignment_bus.consume(event)
     from services.assignment.adapters.models import Outbox as AssignmentOutbox
 

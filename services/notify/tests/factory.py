@@ -1,5 +1,5 @@
-"""Events as intake and assignment send them (the shapes of the issue-4 event contract), and
-small readers of what notify wrote and sent, for notify's tests."""
+"""Events as intake and assignment send them (built by ``sopdesk.testing_events``, as their
+producers write them), and small readers of what notify wrote and sent, for notify's tests."""
 from __future__ import annotations
 
 import re
@@ -13,7 +13,7 @@ from services.notify.adapters.models import Delivery
 from services.notify.handlers import emails as handlers
 from shared import db
 from shared.config import get_settings
-from shared.events import Event
+from sopdesk import testing_events as payloads
 
 SOP = "sesao-sc/repair"
 SOP_TITLE = {"th": "การซ่อมบำรุงเครื่องคอมพิวเตอร์", "en": "Repair of computers"}
@@ -22,39 +22,40 @@ REQUESTER = "manee@example.org"
 
 
 def submitted(code, name="ครูมานี มีนา", email=REQUESTER, language="th", subject="จอฟ้า"):
-    return Event(type="request.submitted", source="intake", correlation_id=code, payload={
-        "tracking_code": code, "sop": SOP, "pack_version": 1, "subject": subject, "details": "d", "fields": {},
-        "language": language, "requester": {"name": name, "email": email, "phone": None, "unit": "u"},
-        "channel": "web", "filed_by": None, "received_at": "2026-11-20T03:00:00+00:00",
-        "privacy_notice_version": "1", "attachments": []}).to_envelope()
+    return payloads.envelope("request.submitted", payloads.request_submitted(
+        code, sop=SOP, subject=subject, details="d", requester_name=name, requester_email=email,
+        requester_unit="u", language=language))
 
 
 def opened(code):
     return case_event("case.opened", code, subject="จอฟ้า", sop_title=SOP_TITLE,
-                      opened_at="2026-11-20T03:00:01+00:00", received_at="2026-11-20T03:00:00+00:00",
-                      step={"key": "receive-form", "title": {"th": "รับแบบคำขอซ่อม", "en": "Receive the repair form"},
-                            "role": "officer", "round": 1, "started_at": "2026-11-20T03:00:01+00:00"})
+                      opened_at="2026-11-20T03:00:01+00:00", received_at="2026-11-20T03:00:00+00:00")
 
 
 def contact(username, email, language="th", name=None):
-    return {"username": username, "name": name or username.capitalize(), "email": email, "language": language}
+    return payloads.staff_contact(username, email, language, name or username.capitalize())
 
 
 def step(key="check", title=CHECK, role="officer", assignee=None, assignee_contact=None, notify_requester=False,
          needs_approval=False, round=1, due_at="2026-11-21T09:30:00+00:00", completed_at=None, waiting_on=None,
          outcome=None):
-    return {"key": key, "title": title, "role": role, "roles": [role], "round": round, "assignee": assignee,
-            "started_at": "2026-11-20T03:00:01+00:00", "due_at": due_at, "expected_at": None,
-            "completed_at": completed_at, "outcome": outcome, "waiting_on": waiting_on,
-            "notify_requester": notify_requester, "late": False, "needs_approval": needs_approval,
-            "assignee_contact": assignee_contact}
+    return payloads.case_step(key, title=title, role=role, round=round, assignee=assignee,
+                              assignee_contact=assignee_contact, due_at=due_at, completed_at=completed_at,
+                              outcome=outcome, waiting_on=waiting_on, notify_requester=notify_requester, late=False,
+                              needs_approval=needs_approval)
 
 
 def case_event(event_type, code, due_at=None, **payload):
-    """A case event from assignment: the case's state after it, and the event's own fields."""
-    base = {"tracking_code": code, "sop": SOP, "pack_version": 1, "seq": 1, "case_status": "open",
-            "current_step": "check", "due_at": due_at}
-    return Event(type=event_type, source="assignment", correlation_id=code, payload={**base, **payload}).to_envelope()
+    """A case event from assignment: the case's state after it (the case's ``due_at``), and the
+    event's own fields, as its builder in ``sopdesk.testing_events`` makes it."""
+    return payloads.envelope(event_type, payloads.PAYLOADS[event_type](code, sop=SOP, due_at=due_at, **payload))
+
+
+def daily_summary(username, day, contact, items):
+    """A staff member's summary of the day, as assignment sends it."""
+    return payloads.envelope("staff.daily_summary", payloads.daily_summary(username, day=day, contact=contact,
+                                                                           items=items),
+                             correlation_id=f"summary:{username}:{day}")
 
 
 def exhaust_retries():

@@ -14,6 +14,7 @@ from services.procurement.adapters.models import AccessLog, Asset, AssetLoan, Cl
 from services.procurement.tests.test_vendors import call, people, tax_id  # noqa: F401  (fixture)
 from shared.events import Event
 from shared.i18n import BANGKOK
+from sopdesk import testing_events as payloads
 from sopdesk.testing import drain
 
 TODAY = datetime.now(BANGKOK).date()
@@ -192,12 +193,8 @@ def _submitted(code: str, tag: str | None, received_at: datetime) -> Event:
     fields = {"location": "ห้องธุรการ"}
     if tag is not None:
         fields["asset_tag"] = tag
-    return Event(type="request.submitted", source="intake", correlation_id=code, payload={
-        "tracking_code": code, "sop": "sesao-sc/repair", "pack_version": 1, "subject": "เครื่องเปิดไม่ติด",
-        "details": "-", "fields": fields, "requester": {"name": "ครูสมศรี", "email": "s@school.example",
-                                                        "phone": None, "unit": "โรงเรียน"},
-        "language": "th", "channel": "web", "filed_by": None, "received_at": received_at.isoformat(),
-        "attachments": []})
+    return payloads.event("request.submitted", payloads.request_submitted(
+        code, subject="เครื่องเปิดไม่ติด", details="-", fields=fields, received_at=received_at))
 
 
 def _checked(code: str) -> list[dict]:

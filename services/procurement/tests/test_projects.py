@@ -20,6 +20,7 @@ from services.procurement.adapters.models import (Acceptance, AccessLog, Approva
 from shared.config import get_settings
 from shared.events import Event
 from shared.i18n import BANGKOK
+from sopdesk import testing_events as payloads
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
@@ -477,13 +478,13 @@ def test_delivery_of_a_purchase(client, api, procurement_people):
 def waiting_event(code: str, waiting_on: str, step: str = "parts-purchase", started_at: datetime | None = None,
                   assignee: str | None = "u-supplies") -> dict:
     started_at = started_at or datetime.now(timezone.utc).replace(microsecond=0)
-    return Event(type="case.step_waiting", source="assignment", correlation_id=code, payload={
-        "tracking_code": code, "sop": "sesao-sc/repair", "subject": "คอมพิวเตอร์ห้องธุรการเปิดไม่ติด",
-        "fields": {"asset_tag": "7440-001-0001/66"}, "waiting_on": waiting_on,
-        "step": {"key": step, "title": {"th": "แจ้งฝ่ายพัสดุเพื่อจัดซื้ออุปกรณ์", "en": "Ask supplies to buy the parts"},
-                 "role": "supplies", "round": 1, "assignee": assignee, "started_at": started_at.isoformat(),
-                 "assignee_contact": {"username": assignee, "name": "งานพัสดุ", "email": f"{assignee}@office.example",
-                                      "language": "th"} if assignee else None}}).to_envelope()
+    waiting = payloads.case_step(
+        step, title={"th": "แจ้งฝ่ายพัสดุเพื่อจัดซื้ออุปกรณ์", "en": "Ask supplies to buy the parts"}, role="supplies",
+        assignee=assignee, assignee_contact=payloads.staff_contact(assignee, name="งานพัสดุ") if assignee else None,
+        started_at=started_at, due_at=None, waiting_on=waiting_on)
+    return payloads.envelope("case.step_waiting", payloads.step_waiting(
+        code, step=waiting, waiting_on=waiting_on, fields={"asset_tag": "7440-001-0001/66"},
+        subject="คอมพิวเตอร์ห้องธุรการเปิดไม่ติด"))
 
 
 def test_a_wait_on_delivery_opens_one_purchase(procurement_people):

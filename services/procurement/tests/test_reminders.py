@@ -23,6 +23,7 @@ from services.procurement.handlers import reminders
 from shared.config import get_settings, set_settings
 from shared.events import Event
 from shared.i18n import BANGKOK
+from sopdesk import testing_events as payloads
 from sopdesk.cli import main as sopdesk
 from sopdesk.testing import drain
 
@@ -415,10 +416,10 @@ def test_a_failed_calendar_change_announces_nothing(clean):
 
 def test_an_older_calendar_event_arriving_late_changes_nothing(clean):
     day = "2026-11-20"
-    older = Event(type="calendar.changed", source="assignment", payload={"day": day, "kind": "holiday", "name": "x"},
-                  occurred_at=datetime(2026, 11, 1, 3, 0, tzinfo=BANGKOK))
-    newer = Event(type="calendar.changed", source="assignment", payload={"day": day, "kind": "reset", "name": ""},
-                  occurred_at=datetime(2026, 11, 1, 3, 5, tzinfo=BANGKOK))
+    older = payloads.event("calendar.changed", payloads.calendar_changed(day, "holiday", "x"),
+                           occurred_at=datetime(2026, 11, 1, 3, 0, tzinfo=BANGKOK))
+    newer = payloads.event("calendar.changed", payloads.calendar_changed(day, "reset"),
+                           occurred_at=datetime(2026, 11, 1, 3, 5, tzinfo=BANGKOK))
     bus.consume(newer.to_envelope())
     bus.consume(older.to_envelope())  # delivered after the newer one (a retry, the sweep)
     with bus.session() as session:
@@ -433,7 +434,7 @@ def test_a_malformed_calendar_event_is_dead_lettered_not_retried(clean):
     from shared.messaging import PermanentError
 
     bad = Event(type="calendar.changed", source="assignment", payload={"day": "20/11/2569", "kind": "holiday"})
-    with pytest.raises(PermanentError):
+    with pytest.raises(PermanentError, match="event catalogue"):
         bus.consume(bad.to_envelope())
 
 
