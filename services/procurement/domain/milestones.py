@@ -16,11 +16,16 @@ Each guard answers field-keyed messages (``{"_schema": ["..."]}``), empty when t
 the API answers them as a 409. Who may make each move is ``permissions``."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+
+from services.procurement.domain.fines import HUNDRED, money
+from shared.errors import Invalid
 
 STATES = ("pending", "delivered", "accepted", "paid")
+MAX_MILESTONES = 60
 DECISIONS = ("accepted", "rejected")
 
 Errors = dict[str, list[str]]
@@ -153,3 +158,68 @@ def plan_change_errors(milestones: Iterable[MilestoneFacts]) -> Errors:
     if any(m.delivered_on or m.accepted_on or m.paid_on or m.words for m in milestones):
         return _no("A milestone was delivered already: the milestones cannot change any more.")
     return {}
+
+
+# --- a new contract's plan ----------------------------------------------------------------------
+
+
+def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequence[dict]) -> list[dict]:
+    """Check the milestones of a new contract and give each its amount. Each item has ``title``,
+    ``deliverables``, ``due_on`` and either ``amount`` or ``share_percent`` (all the same way):
+    due dates lie within the contract's dates and increase; amounts sum to the contract's amount
+    exactly, or shares to 100 (then the last takes the rounding remainder)."""
+    errors: dict[str, list[str]] = {}
+    if not items:
+        raise Invalid(errors={"milestones": ["A contract has at least one milestone."]})
+    if len(items) > MAX_MILESTONES:
+        raise Invalid(errors={"milestones": [f"At most {MAX_MILESTONES} milestones."]})
+    by_amount = [i.get("amount") is not None for i in items]
+    by_share = [i.get("share_percent") is not None for i in items]
+    for n, (a, s) in enumerate(zip(by_amount, by_share)):
+        if a == s:
+            errors.setdefault(f"milestones.{n}.amount", []).append(
+                "Give either the amount or the share_percent of this milestone (one of them).")
+    if errors:
+        raise Invalid(errors=errors)
+    if any(by_amount) and any(by_share):
+        raise Invalid(errors={"milestones": ["Give every milestone by amount, or every one by share_percent, not a mix."]})
+    previous = None
+    for n, item in enumerate(items):
+        due = item["due_on"]
+        if not starts_on <= due <= ends_on:
+            errors.setdefault(f"milestones.{n}.due_on", []).append(
+                f"The due date must lie within the contract ({starts_on.isoformat()} to {ends_on.isoformat()}).")
+        elif previous is not None and due <= previous:
+            errors.setdefault(f"milestones.{n}.due_on", []).append(
+                "Each milestone falls due after the one before it.")
+        previous = due
+    planned = []
+    if all(by_amount):
+        amounts = [Decimal(i["amount"]) for i in items]
+        for n, value in enumerate(amounts):
+            if value <= 0:
+                errors.setdefault(f"milestones.{n}.amount", []).append("The amount must be more than 0.")
+        total = sum(amounts, Decimal("0"))
+        if not errors and total != amount:
+            errors.setdefault("milestones", []).append(
+                f"The milestones' amounts sum to {money(total)}; they must sum to the contract's amount "
+                f"{money(amount)} exactly.")
+        shares = [None] * len(items)
+    else:
+        shares = [Decimal(i["share_percent"]) for i in items]
+        for n, value in enumerate(shares):
+            if value <= 0:
+                errors.setdefault(f"milestones.{n}.share_percent", []).append("The share must be more than 0.")
+        total = sum(shares, Decimal("0"))
+        if not errors and total != HUNDRED:
+            errors.setdefault("milestones", []).append(f"The shares sum to {total}%; they must sum to 100% exactly.")
+        amounts = [money(amount * s / HUNDRED) for s in shares[:-1]]
+        amounts.append(amount - sum(amounts, Decimal("0")))  # the last takes the rounding remainder
+        if not errors and any(a <= 0 for a in amounts):
+            errors.setdefault("milestones", []).append("Every milestone's amount must come to more than 0.")
+    if errors:
+        raise Invalid(errors=errors)
+    for n, item in enumerate(items):
+        planned.append({"seq": n + 1, "title": item.get("title") or "", "deliverables": item.get("deliverables") or "",
+                        "due_on": item["due_on"], "amount": money(amounts[n]), "share_percent": shares[n]})
+    return planned

@@ -5,11 +5,13 @@ acceptance, and accepting needs some; paid once accepted; nothing on a contract 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from services.procurement.domain import milestones
 from services.procurement.domain.milestones import MilestoneFacts, Word
+from shared.errors import Invalid
 
 DELIVERED, ACCEPTED, PAID = date(2026, 11, 2), date(2026, 11, 5), date(2026, 11, 20)
 COMMITTEE = [11, 12, 13]
@@ -136,3 +138,43 @@ def test_the_plan_changes_only_before_any_delivery():
     # a delivery rejected leaves words behind: the plan is fixed all the same
     rejected_once = MilestoneFacts(seq=2, words=(Word(11, 1, "rejected"),))
     assert list(milestones.plan_change_errors([rejected_once])) == ["_schema"]
+
+
+# --- a new contract's plan ----------------------------------------------------------------------
+
+START, END = date(2026, 10, 1), date(2027, 3, 31)
+
+
+def item(due: date, **how) -> dict:
+    return {"title": f"งวด {due.isoformat()}", "deliverables": "", "due_on": due, **how}
+
+
+def test_a_plan_by_amounts_keeps_them_when_they_make_up_the_contract():
+    planned = milestones.plan_milestones(Decimal("150000.00"), START, END, [
+        item(date(2026, 11, 30), amount="50000"), item(date(2027, 1, 31), amount="100000.00")])
+    assert [(p["seq"], p["amount"], p["share_percent"]) for p in planned] == [
+        (1, Decimal("50000.00"), None), (2, Decimal("100000.00"), None)]
+
+
+def test_a_plan_by_shares_rounds_each_to_the_satang_half_up_and_the_last_takes_the_remainder():
+    # 1000.01 baht in halves: 500.005 rounds half up to 500.01, so the last is 1000.01 - 500.01
+    planned = milestones.plan_milestones(Decimal("1000.01"), START, END, [
+        item(date(2026, 11, 30), share_percent="50"), item(date(2027, 1, 31), share_percent="50")])
+    assert [p["amount"] for p in planned] == [Decimal("500.01"), Decimal("500.00")]
+    assert sum(p["amount"] for p in planned) == Decimal("1000.01")
+
+
+@pytest.mark.parametrize("items, field", [
+    ([], "milestones"),
+    ([item(date(2026, 11, 30), amount="1", share_percent="100")], "milestones.0.amount"),
+    ([item(date(2026, 11, 30), amount="500"), item(date(2027, 1, 31), share_percent="50")], "milestones"),
+    ([item(date(2026, 11, 30), amount="400"), item(date(2027, 1, 31), amount="500")], "milestones"),  # 900 of 1000
+    ([item(date(2026, 11, 30), share_percent="60"), item(date(2027, 1, 31), share_percent="60")], "milestones"),
+    ([item(date(2027, 1, 31), amount="500"), item(date(2026, 11, 30), amount="500")], "milestones.1.due_on"),
+    ([item(date(2027, 4, 1), amount="1000")], "milestones.0.due_on"),  # after the contract ends
+    ([item(date(2026, 11, 30), amount="0"), item(date(2027, 1, 31), amount="1000")], "milestones.0.amount"),
+])
+def test_a_plan_that_does_not_hold_together_is_refused_on_its_field(items, field):
+    with pytest.raises(Invalid) as refused:
+        milestones.plan_milestones(Decimal("1000.00"), START, END, items)
+    assert field in refused.value.errors, refused.value.errors
