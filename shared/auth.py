@@ -101,7 +101,8 @@ def csrf_token() -> str:
 def csrf_ok() -> bool:
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf") or ""
-    return bool(expected) and hmac.compare_digest(sent, expected)
+    # as bytes: compare_digest raises TypeError on a str that is not ASCII; that is only a wrong token
+    return bool(expected) and hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode())
 
 
 def _deny(status: int, message: str):
@@ -111,6 +112,47 @@ def _deny(status: int, message: str):
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="sopdesk"'
     return response
+
+
+# ---------------------------------------------------------------------------------------------
+# who may reach a route: every route of every service says so (tests/test_access.py reads the
+# URL maps and fails on a route that does not, then tries each one as each kind of caller)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may reach a route. ``kind``: ``public`` (anyone: forms, health, the API's description),
+    ``requester`` (the holder of a case's tracking link, which the view checks: without it the case
+    is not found), ``staff`` (signed in, holding one of ``roles``, any role when empty; ``admin``
+    always). ``page``: a desk page, which sends a caller who is not signed in to the login page
+    instead of answering 401. ``why``: for public and requester routes, what makes that right."""
+
+    kind: str
+    roles: tuple[str, ...] = ()
+    page: bool = False
+    why: str = ""
+
+
+def declare(access: Access):
+    """Record on a view who may reach it (the guard itself is the view's own or ``staff_required``)."""
+
+    def decorate(view):
+        view.__access__ = access
+        return view
+
+    return decorate
+
+
+def public(why: str):
+    return declare(Access("public", why=why))
+
+
+def requester(why: str):
+    return declare(Access("requester", why=why))
+
+
+def access_of(view) -> Access | None:
+    return getattr(view, "__access__", None)
 
 
 def staff_required(*roles: str):
@@ -130,6 +172,7 @@ def staff_required(*roles: str):
                 return _deny(403, "Your roles may not do this.")
             return view(*args, **kwargs)
 
+        wrapper.__access__ = Access("staff", tuple(roles))
         return wrapper
 
     return decorate

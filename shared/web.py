@@ -19,7 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import db, i18n
-from shared.auth import csrf_token
+from shared.auth import csrf_token, public
 from shared.config import Settings, get_settings
 from shared.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Refusal
 
@@ -123,6 +123,7 @@ def create_service_app(
     @health_blp.route("/health")
     @health_blp.response(200, HealthSchema)
     @health_blp.alt_response(503, schema=HealthSchema, description="the database or the broker is down")
+    @public("for load balancers and monitoring: whether the database and broker answer, no personal data")
     def health():
         result = {"service": service, "database": "ok", "broker": "ok"}
         try:

@@ -17,7 +17,7 @@ from services.assignment.domain import workflow
 from services.assignment.handlers import cases as handlers, commands, directory
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import db, i18n
-from shared.auth import csrf_ok, current_staff, log_in, log_out
+from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, public
 from shared.errors import Refusal
 from shared.packs.flowchart import render_svg
 from shared.web import STATUS_OF, flatten_errors
@@ -35,6 +35,7 @@ def login_required(view):
             abort(403, "The form has expired or did not come from sopdesk; reload it and try again.")
         return view(staff, *args, **kwargs)
 
+    wrapper.__access__ = Access("staff", page=True)
     return wrapper
 
 
@@ -46,6 +47,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @desk.route("/login", methods=["GET", "POST"])
+@public("the login page")
 def login():
     lang = i18n.current_language()
     errors: dict = {}
@@ -149,11 +151,13 @@ def act(staff, code: str):
 
 
 @desk.route("/sops")
+@public("the manuals themselves, as published: no case data")
 def sops():
     return render_template("assignment/sops.html", packs=packstore.latest_packs())
 
 
 @desk.route("/sops/<pack>/<sop>")
+@public("one manual's table and flowchart: no case data")
 def sop_page(pack: str, sop: str):
     found = packstore.sop_for(f"{pack}/{sop}")
     if found is None:
@@ -163,6 +167,7 @@ def sop_page(pack: str, sop: str):
 
 
 @desk.route("/sops/<pack>/<sop>/flowchart.svg")
+@public("one manual's flowchart: no case data")
 def sop_flowchart(pack: str, sop: str):
     found = packstore.sop_for(f"{pack}/{sop}")
     if found is None:

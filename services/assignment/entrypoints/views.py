@@ -9,7 +9,7 @@ from services.assignment.handlers import cases as handlers, commands, directory
 from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSchema, CaseSummarySchema,
                                          SatisfactionQuerySchema, SatisfactionSchema, TokenRequestSchema, TokenSchema)
 from shared import i18n
-from shared.auth import current_staff, issue_token, staff_required
+from shared.auth import current_staff, issue_token, public, staff_required
 from shared.config import get_settings
 from shared.web import FieldErrorsSchema, error_response, flatten_errors, read_body
 
@@ -23,6 +23,7 @@ blp = Blueprint("assignment", __name__, url_prefix="/assignment", description="C
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=FieldErrorsSchema, description="wrong username or password")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages")
+@public("exchanges a username and password for a staff token")
 def token():
     data = read_body(keep_blank=True, not_object="the body must be a JSON object")
     try:

@@ -26,7 +26,7 @@ from services.intake.schemas import (STAFF_CHANNELS, AnsweredSchema, AnswerReque
                                      SubmittedSchema, SurveyAnsweredSchema, SurveyRequestSchema, TrackSchema,
                                      answer_schema, msg, request_schema, survey_schema)
 from shared import files, i18n, ratelimit
-from shared.auth import csrf_ok, current_staff, staff_required
+from shared.auth import csrf_ok, current_staff, public, requester, staff_required
 from shared.config import get_settings
 from shared.files import MAX_FILES_PER_FIELD, UploadError, clean_filename, discard_all
 from shared.packs import FILE_KINDS, Sop, builtin_packs, find_sop
@@ -217,6 +217,7 @@ def _render_form(sop: Sop, values: dict, errors: dict, status: int = 200):
 
 @blp.route("/")
 @blp.doc(summary="The index of request forms, by pack (HTML)")
+@public("the list of forms anyone may file")
 def index():
     packs = [(pack, [s for s in pack.sops.values() if s.requester]) for pack in builtin_packs().values()]
     return render_template("intake/index.html", packs=[(p, sops) for p, sops in packs if sops])
@@ -224,6 +225,7 @@ def index():
 
 @blp.route("/forms/<pack>/<sop>")
 @blp.doc(summary="One request form (HTML, Thai or English)")
+@public("a request form: anyone may file a request")
 def form(pack: str, sop: str):
     found = find_sop(f"{pack}/{sop}")
     if found is None or not (found.requester or current_staff() is not None):
@@ -251,6 +253,7 @@ def form(pack: str, sop: str):
 @blp.alt_response(413, schema=FieldErrorsSchema, description="the body is larger than the cap; nothing stored")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
 @blp.alt_response(429, schema=FieldErrorsSchema, description="too many posts from this address (Retry-After)")
+@public("anyone files a request (a form post must come from an allowed site; rate-limited)")
 def submit():
     lang = i18n.current_language()
     bearer = bool(request.headers.get("Authorization"))
@@ -320,6 +323,7 @@ def submit():
 
 @blp.route("/submitted/<code>")
 @blp.doc(summary="Confirmation page after a browser form post (the code; with the right token, its tracking link)")
+@public("the confirmation: the tracking code only, its link only with the right token")
 def submitted(code: str):
     token = request.args.get("token")
     link = url_for("intake.track", code=code, token=token) if check_tracking_token(code, token) else None
@@ -398,6 +402,7 @@ def _render_track(view: handlers.Tracking, token: str, status: int = 200, answer
 @blp.response(200, TrackSchema)
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or wrong token: the same answer for both")
 @blp.alt_response(429, schema=FieldErrorsSchema, description="too many reads from this address (Retry-After)")
+@requester("the tracking page: its token is checked; without it the request is not found")
 def track(code: str):
     limited = _rate_limited(READS, get_settings().track_rate_limit)
     if limited is not None:
@@ -423,6 +428,7 @@ def track(code: str):
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or wrong token")
 @blp.alt_response(409, schema=FieldErrorsSchema, description="nothing waits on an answer, or this round is answered")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@requester("the requester answers a return for correction, with the tracking token")
 def answer(code: str):
     lang = i18n.current_language()
     limited = _rate_limited(POSTS, get_settings().rate_limit)
@@ -510,6 +516,7 @@ def _render_survey(view: handlers.Tracking, token: str, values: dict, errors: di
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or wrong token")
 @blp.alt_response(409, schema=FieldErrorsSchema, description="the case is not closed, or is rated already")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@requester("the requester rates a closed case, with the tracking token")
 def survey(code: str):
     lang = i18n.current_language()
     settings = get_settings()
@@ -572,6 +579,7 @@ def _send(attachment):
 @blp.doc(summary="A file of the case, for the requester (the tracking token); always a download",
          parameters=[{"in": "query", "name": "token", "schema": {"type": "string"}, "required": True}])
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code, file or wrong token")
+@requester("the requester downloads their own files, with the tracking token")
 def track_file(code: str, file_id: str):
     limited = _rate_limited(READS, get_settings().track_rate_limit)
     if limited is not None:

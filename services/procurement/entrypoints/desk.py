@@ -31,7 +31,7 @@ from services.procurement.handlers import contracts, projects, reminders
 from services.procurement.schemas.assets import PaperDate
 from shared import i18n
 from shared.audit import log_access
-from shared.auth import csrf_ok, current_staff
+from shared.auth import Access, csrf_ok, current_staff
 from shared.errors import NotFound, Refusal
 from shared.web import STATUS_OF, flatten_errors
 
@@ -67,6 +67,7 @@ def desk_page(view):
             return _refused("proc.refused.csrf")
         return view(staff, *args, **kwargs)
 
+    wrapper.__access__ = Access("staff", permissions.READ_ROLES, page=True)
     return wrapper
 
 
