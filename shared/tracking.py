@@ -28,9 +28,11 @@ def tracking_token(code: str) -> str:
 
 
 def check_tracking_token(code: str, token: str | None) -> bool:
+    """Whether ``token`` opens ``code``'s view. Compared as bytes: ``compare_digest`` refuses a str
+    that is not ASCII with a TypeError, and any string a client sends is only a wrong token."""
     if not token:
         return False
-    return hmac.compare_digest(tracking_token(code), token)
+    return hmac.compare_digest(tracking_token(code).encode(), token.encode("utf-8", "surrogatepass"))
 
 
 def tracking_url(code: str) -> str:

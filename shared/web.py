@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import db, i18n
+from shared import db, headers, i18n, traffic_log
 from shared.auth import csrf_token, public
 from shared.config import Settings, get_settings
 from shared.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Refusal
@@ -116,6 +116,8 @@ def create_service_app(
     api = Api(app)
     app.extensions["sopdesk_api"] = api
     app.extensions["sopdesk_service"] = service
+    headers.install(app, production=settings.env == "production")  # CSP, nosniff, HSTS: shared.headers
+    traffic_log.install(app, service)  # every request in the traffic log: shared.traffic_log
 
     health_blp = Blueprint(f"{service}_health", __name__, url_prefix=f"/{service}",
                            description="Liveness of the service and what it depends on")

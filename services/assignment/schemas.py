@@ -1,6 +1,8 @@
 """The shapes of what assignment takes and gives."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from shared.inputs import Offset
+
 
 class TokenRequestSchema(Schema):
     class Meta:
@@ -26,7 +28,7 @@ class CaseQuerySchema(Schema):
     assignee = fields.String(validate=validate.Length(max=100))
     overdue = fields.Boolean()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
 
 class StepSchema(Schema):

@@ -1,6 +1,8 @@
 """The shapes of what notify gives."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from shared.inputs import Offset
+
 
 class MessageQuerySchema(Schema):
     class Meta:
@@ -9,7 +11,7 @@ class MessageQuerySchema(Schema):
     to = fields.Email(validate=validate.Length(max=254))
     correlation_id = fields.String(validate=validate.Length(max=64))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
 
 class MessageSchema(Schema):

@@ -33,6 +33,7 @@ from shared import i18n
 from shared.audit import log_access
 from shared.auth import Access, csrf_ok, current_staff
 from shared.errors import NotFound, Refusal
+from shared.inputs import INTEGER_MAX
 from shared.web import STATUS_OF, flatten_errors
 
 desk = Blueprint("procurement_desk", __name__, url_prefix="/procurement/desk")
@@ -134,6 +135,8 @@ def _form_schema(kind: str) -> Schema:
                                            error_messages={"required": _t("proc.v.required")}),
                  "note": _text_field(5000, load_default=""),
                  "member_id": fields.Integer(load_default=None, allow_none=True,
+                                             validate=validate.Range(min=1, max=INTEGER_MAX,
+                                                                     error=_t("proc.v.choice")),
                                              error_messages={"invalid": _t("proc.v.choice")})}
     elif kind == "payment":
         shape = {"paid_on": _date_field(required=True), "payment_ref": _text_field(200, required=True),
@@ -157,6 +160,8 @@ def _form_data() -> dict:
 @desk_page
 def index(staff):
     fy = request.args.get("fy", type=int)
+    if fy is not None and not 0 < fy <= INTEGER_MAX:
+        fy = None  # not a year any project can have: the page of every year, not a value the column refuses
     with bus.session() as session:
         years = sorted((y for y in session.scalars(select(Project.fiscal_year).distinct()) if y), reverse=True)
         query = select(Project).order_by(Project.updated_at.desc(), Project.id.desc())

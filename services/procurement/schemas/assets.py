@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_loa
 from services.procurement.adapters.models import ASSET_STATUSES, OWNERSHIP
 from services.procurement.handlers.vendors import normalise_tax_id, valid_tax_id
 from services.procurement.schemas.money import Money
+from shared.inputs import Id
 
 # a tag (หมายเลขครุภัณฑ์) may hold slashes (7440-001-0001/2566) but no spaces around it, no
 # control characters, nothing a URL would take apart, and no path segment the routes use
@@ -219,7 +220,7 @@ class _AssetFields(Schema):
     serial = _text(100, allow_none=True)
     location = _text(200, allow_none=True)
     holder = _text(200, allow_none=True, metadata={"description": "the person or unit that holds it"})
-    vendor_id = fields.Integer(allow_none=True)
+    vendor_id = Id(allow_none=True)
     vendor_tax_id = fields.String(allow_none=True, validate=validate_tax_id,
                                   metadata={"description": "the vendor by tax id, instead of vendor_id"})
     acquired_on = fields.Date(allow_none=True)
@@ -337,7 +338,7 @@ class ClaimQuerySchema(Schema):
         unknown = EXCLUDE
 
     open = fields.Boolean()
-    vendor_id = fields.Integer()
+    vendor_id = Id()
     tracking_code = fields.String(validate=validate.Length(max=64))
     tag = fields.String(validate=validate.Length(max=64))
 

@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from services.procurement.adapters.models import FINE_BASES
 from services.procurement.schemas.money import Money, two_decimals
+from shared.inputs import Id, Offset
 
 CONTRACT_STATUSES = ("active", "completed", "terminated")
 def MoneyOut(**kwargs) -> fields.Decimal:  # noqa: N802
@@ -33,9 +34,12 @@ class MilestoneInSchema(_In):
     due_on = fields.Date(required=True)
     amount = Money(allow_none=True, load_default=None,
                    metadata={"description": "the instalment's amount (or give share_percent)"})
+    # the bounds again in metadata, as numbers: apispec writes a Range's Decimals as strings ("1"),
+    # which makes the OpenAPI document invalid
     share_percent = fields.Decimal(allow_nan=False, allow_none=True, load_default=None,
                                    validate=[validate.Range(min=Decimal("0.01"), max=Decimal("100")), two_decimals],
-                                   metadata={"description": "% of the contract's amount (or give amount)"})
+                                   metadata={"description": "% of the contract's amount (or give amount)",
+                                             "minimum": 0.01, "maximum": 100})
 
 
 class DocumentRefSchema(_In):
@@ -45,10 +49,10 @@ class DocumentRefSchema(_In):
 
 
 class ContractCreateSchema(_In):
-    project_id = fields.Integer(required=True)
+    project_id = Id(required=True)
     number = fields.String(required=True, validate=validate.Length(min=1, max=100),
                            metadata={"description": "เลขที่สัญญา, e.g. 12/2570"})
-    vendor_id = fields.Integer(required=True)
+    vendor_id = Id(required=True)
     amount = Money(required=True)
     signed_on = fields.Date(required=True)
     starts_on = fields.Date(required=True)
@@ -58,7 +62,8 @@ class ContractCreateSchema(_In):
                                    metadata={"description": "computed as ends_on + warranty_months when not given"})
     fine_rate_percent = fields.Decimal(allow_nan=False, load_default=Decimal("0.1"),
                                        validate=validate.Range(min=Decimal("0"), max=Decimal("1"), min_inclusive=False),
-                                       metadata={"description": "% of the basis per calendar day late (0 < r <= 1)"})
+                                       metadata={"description": "% of the basis per calendar day late (0 < r <= 1)",
+                                                 "minimum": 0, "exclusiveMinimum": True, "maximum": 1, "default": 0.1})
     fine_basis = fields.String(load_default="milestone", validate=validate.OneOf(FINE_BASES))
     fine_min_per_day = Money(positive=False, load_default=Decimal("0"))
     milestones = fields.List(fields.Nested(MilestoneInSchema), required=True, validate=validate.Length(min=1, max=60))
@@ -73,7 +78,7 @@ class ContractCreateSchema(_In):
 
 
 class RebalanceSchema(_In):
-    milestone_id = fields.Integer(required=True)
+    milestone_id = Id(required=True)
     amount = Money(required=True)
 
 
@@ -99,8 +104,8 @@ class EvidenceSchema(_In):
 class AcceptanceInSchema(_In):
     decision = fields.String(required=True, validate=validate.OneOf(("accepted", "rejected")))
     note = _text(5000, load_default="")
-    member_id = fields.Integer(allow_none=True, load_default=None,
-                               metadata={"description": "supplies recording a member's paper signature"})
+    member_id = Id(allow_none=True, load_default=None,
+                   metadata={"description": "supplies recording a member's paper signature"})
 
 
 class PaymentSchema(_In):
@@ -116,10 +121,10 @@ class IncidentInSchema(_In):
 
 class ContractQuerySchema(_In):
     status = fields.String(validate=validate.OneOf(CONTRACT_STATUSES))
-    vendor_id = fields.Integer()
-    project_id = fields.Integer()
+    vendor_id = Id()
+    project_id = Id()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
 
 # --- output ---------------------------------------------------------------------------------------------

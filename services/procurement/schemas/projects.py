@@ -10,6 +10,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from services.procurement.adapters.models import (APPROVAL_KINDS, COMMITTEE_POSITIONS, DOCUMENT_KINDS, METHODS,
                                                   PROJECT_KINDS, PROJECT_STAGES)
 from services.procurement.schemas.money import Money
+from shared.inputs import Id, Offset
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -52,7 +53,7 @@ class ProjectQuerySchema(Schema):
     officer = fields.String(validate=validate.Length(max=100))
     q = fields.String(validate=validate.Length(max=200), metadata={"description": "words of the title or purpose"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
 
 class ProjectContactSchema(Schema):
@@ -128,12 +129,12 @@ class QuoteCreateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    vendor_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    vendor_id = Id(required=True)
     amount = Money(positive=True, required=True)
     received_on = fields.Date(required=True)
     valid_until = fields.Date(allow_none=True, load_default=None)
-    document_id = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1),
-                                 metadata={"description": "a document of this project already uploaded"})
+    document_id = Id(allow_none=True, load_default=None,
+                     metadata={"description": "a document of this project already uploaded"})
     note = _text(2000, load_default="")
 
     @validates_schema
@@ -157,7 +158,7 @@ class ApprovalCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(APPROVAL_KINDS))
     decision = fields.String(required=True, validate=validate.OneOf(("approved", "rejected")))
     note = _text(5000, load_default="")
-    document_id = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1))
+    document_id = Id(allow_none=True, load_default=None)
 
     @validates_schema
     def why(self, data, **kwargs):
