@@ -109,6 +109,8 @@ def test_someone_without_the_role_sees_no_actions_and_a_refused_post_explains(li
 
 def test_the_sop_page_shows_the_manual_table_and_its_flowchart(live_server, browser_page, clean):
     page, base = browser_page, live_server
+    console = []  # a Content-Security-Policy violation is a console error in Chromium
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     page.goto(f"{base}/assignment/sops/onesqa/equipment-support?lang=th")
     rows = page.locator("#manual tbody tr")
     assert rows.count() == 5
@@ -119,3 +121,5 @@ def test_the_sop_page_shows_the_manual_table_and_its_flowchart(live_server, brow
     assert page.locator("#flowchart svg .step").count() == 5
     english = page.goto(f"{base}/assignment/sops/onesqa/equipment-support?lang=en")
     assert english.status == 200 and "Lend" in page.locator("#manual").inner_text()
+    assert "frame-ancestors 'none'" in english.headers["content-security-policy"]
+    assert not [m for m in console if "Content Security Policy" in m], console  # the inline SVG within the policy

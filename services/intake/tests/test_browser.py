@@ -11,6 +11,8 @@ pytestmark = pytest.mark.browser
 
 def test_a_teacher_files_a_repair_request_with_a_photo(live_server, browser_page, files_dir):
     page, base = browser_page, live_server
+    console = []  # a Content-Security-Policy violation is a console error in Chromium
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     page.goto(f"{base}/intake/forms/sesao-sc/repair?lang=th")
     assert page.locator("#since").get_attribute("placeholder") == "วว/ดด/ปปปป (พ.ศ.)"
     page.fill("#requester_name", "ครูมาลี <b>ศรีสุข</b>")
@@ -42,3 +44,17 @@ def test_a_teacher_files_a_repair_request_with_a_photo(live_server, browser_page
     assert "2569" in page.locator("#received").inner_text()
     assert counts()["requests"] == 1 and counts()["attachments"] == 1 and len(files_on_disk(files_dir)) == 1
     page.screenshot(path=str(files_dir.parent / "tracking.png"), full_page=True)
+
+    # the form's own script (with its nonce) runs: it tells at once that a file is over the limit...
+    page.goto(f"{base}/intake/forms/sesao-sc/repair?lang=en")
+    page.evaluate("() => { document.querySelector('#photos').dataset.maxBytes = '10'; }")
+    page.set_input_files("#photos", files=[{"name": "big.png", "mimeType": "image/png", "buffer": PNG}])
+    assert "big.png" in page.evaluate("() => document.querySelector('#photos').validationMessage")
+    # ...and nothing on these pages broke the policy...
+    assert not [m for m in console if "Content Security Policy" in m], console
+    # ...which is enforced: a script put in the page without the nonce is refused, and said so
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+                  " document.body.appendChild(s); }")
+    page.wait_for_timeout(100)
+    assert page.evaluate("() => window.injected") is None
+    assert [m for m in console if "Content Security Policy" in m]
