@@ -55,6 +55,7 @@ ENV_VARS: dict[str, str] = {
     "SOPDESK_RETENTION_YEARS": "how long requests are kept after closing, stated in the privacy notice; default 5",
     "SOPDESK_MILESTONE_REMINDER_DAYS": "working days before a contract milestone falls due when the officer and the inspection committee are reminded, comma separated; default 5,1",
     "SOPDESK_REMINDERS_AT": "Bangkok time on working days from when milestone reminders and overdue notices go out; default 08:30",
+    "SOPDESK_TRAFFIC_LOG_DAYS": "days every request's traffic data (Computer Crime Act s.26) is kept before the daily purge; at least 90, default 90",
 }
 
 
@@ -108,6 +109,7 @@ class Settings:
     retention_years: int = 5
     milestone_reminder_days: tuple[int, ...] = (5, 1)
     reminders_at: str = "08:30"
+    traffic_log_days: int = 90
 
     @property
     def delivery_promise_seconds(self) -> float:
@@ -190,6 +192,10 @@ class Settings:
             if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", origin):
                 raise ConfigError(f"SOPDESK_ALLOWED_ORIGINS: {origin!r} is not an origin like https://www.example.ac.th")
             origins.append(origin.lower())
+        traffic_log_days = _int(env, "SOPDESK_TRAFFIC_LOG_DAYS", 90)
+        if traffic_log_days < 90:  # the Computer Crime Act's s.26: at least 90 days
+            raise ConfigError(f"SOPDESK_TRAFFIC_LOG_DAYS must be at least 90 (the Computer Crime Act), "
+                              f"got {traffic_log_days}")
         visibility_timeout = _int(env, "SOPDESK_VISIBILITY_TIMEOUT", 300)
         sweep_seconds = _int(env, "SOPDESK_SWEEP_SECONDS", 10)
         return cls(
@@ -227,6 +233,7 @@ class Settings:
             retention_years=_int(env, "SOPDESK_RETENTION_YEARS", 5),
             milestone_reminder_days=reminder_days,
             reminders_at=reminders_at,
+            traffic_log_days=traffic_log_days,
         )
 
 

@@ -9,6 +9,8 @@
 * ``<service>.handle_event``: one event, late-acked, retried with backoff, then dead-lettered.
 * ``<service>.sweep_outbox``: takes confirmations, sends what the relay left behind and what was
   not confirmed in time.
+* ``<service>.link_traffic`` and ``<service>.purge_traffic``: the traffic log's hash chain takes in
+  the new rows; the rows older than ``SOPDESK_TRAFFIC_LOG_DAYS`` go (``shared.traffic_log``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import logging
 import random
 import time
 
+from shared import traffic_log
 from shared.celery_app import celery
 from shared.config import get_settings
 from shared.messaging import BATCH_SIZE, NotReady, PermanentError, ServiceBus
@@ -105,5 +108,13 @@ def register_service_tasks(bus: ServiceBus):
     @celery.task(name=f"{service}.sweep_outbox", ignore_result=True)
     def sweep_outbox():
         return bus.sweep()
+
+    @celery.task(name=f"{service}.link_traffic", ignore_result=True)
+    def link_traffic():
+        return traffic_log.link(service)
+
+    @celery.task(name=f"{service}.purge_traffic", ignore_result=True)
+    def purge_traffic():
+        return traffic_log.purge(service, get_settings().traffic_log_days).rows
 
     return handle_event, handle_events, sweep_outbox

@@ -117,7 +117,6 @@ def create_service_app(
     app.extensions["sopdesk_api"] = api
     app.extensions["sopdesk_service"] = service
     headers.install(app, production=settings.env == "production")  # CSP, nosniff, HSTS: shared.headers
-    headers.install(app, production=settings.env == "production")  # CSP, nosniff, HSTS: shared.headers
     traffic_log.install(app, service)  # every request in the traffic log: shared.traffic_log
 
     health_blp = Blueprint(f"{service}_health", __name__, url_prefix=f"/{service}",

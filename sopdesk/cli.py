@@ -326,6 +326,74 @@ def _cmd_assets_export(args) -> int:
     return 0
 
 
+def _cmd_traffic_verify(args) -> int:
+    from shared import traffic_log
+
+    broken = False
+    for service in args.service or SERVICES:
+        verdict = traffic_log.verify(service)
+        print(verdict, file=sys.stderr if verdict.broken else sys.stdout)
+        broken = broken or verdict.broken is not None
+    return 1 if broken else 0
+
+
+def _bangkok_day(text: str, option: str):
+    """A YYYY-MM-DD as the start of that day in Bangkok (an authority asks by Thai dates)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise SystemExit(f"sopdesk traffic export: {option} must be YYYY-MM-DD (Christian era), got {text!r}")
+    return day.replace(tzinfo=ZoneInfo("Asia/Bangkok"))
+
+
+TRAFFIC_COLUMNS = ("service", "seq", "time", "source", "account", "method", "path", "status", "bytes", "hash")
+
+
+def _cmd_traffic_export(args) -> int:
+    import csv
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from shared import traffic_log
+
+    since = _bangkok_day(args.since, "--since")
+    until = _bangkok_day(args.until, "--until") + timedelta(days=1)  # the last day whole
+    if until <= since:
+        print("sopdesk traffic export: --until is before --since", file=sys.stderr)
+        return 2
+    bangkok = ZoneInfo("Asia/Bangkok")
+    out = open(args.out, "w", newline="", encoding="utf-8-sig") if args.out else sys.stdout
+    count = 0
+    try:
+        writer = csv.writer(out)
+        writer.writerow(TRAFFIC_COLUMNS)
+        for service in args.service or SERVICES:
+            for row in traffic_log.export(service, since, until):
+                writer.writerow((service, row.seq, row.at.astimezone(bangkok).isoformat(), row.source, row.account,
+                                 row.method, row.path, row.status, "" if row.bytes is None else row.bytes, row.hash))
+                count += 1
+    finally:
+        if args.out:
+            out.close()
+    print(f"exported {count:,} requests from {args.since} to {args.until} (Bangkok days, inclusive)"
+          + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+def _cmd_traffic_purge(args) -> int:
+    from shared import traffic_log
+    from shared.config import get_settings
+
+    days = get_settings().traffic_log_days
+    for service in args.service or SERVICES:
+        purged = traffic_log.purge(service, days)
+        print(f"{service}: {purged.rows:,} rows older than {days} days purged; the chain starts at {purged.start_seq}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sopdesk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -445,6 +513,22 @@ def build_parser() -> argparse.ArgumentParser:
                                              "as Markdown (docs/events.md)")
     ecat.add_argument("--out", help="write it to this file instead of standard output")
     ecat.set_defaults(func=_cmd_events_catalogue)
+
+    traffic = sub.add_parser("traffic", help="the traffic log every service keeps (the Computer Crime Act, s.26)")
+    tsub = traffic.add_subparsers(dest="traffic_command", required=True)
+    tver = tsub.add_parser("verify", help="check each service's hash chain; exit 1 naming the first row changed, "
+                                          "inserted or removed")
+    tver.add_argument("--service", action="append", choices=SERVICES)
+    tver.set_defaults(func=_cmd_traffic_verify)
+    texp = tsub.add_parser("export", help="the requests of a period as CSV, for an authority's request")
+    texp.add_argument("--since", required=True, help="first day, YYYY-MM-DD, Bangkok time")
+    texp.add_argument("--until", required=True, help="last day (included), YYYY-MM-DD, Bangkok time")
+    texp.add_argument("--out", help="write to this file (UTF-8 with BOM) instead of standard output")
+    texp.add_argument("--service", action="append", choices=SERVICES)
+    texp.set_defaults(func=_cmd_traffic_export)
+    tpur = tsub.add_parser("purge", help="remove rows older than SOPDESK_TRAFFIC_LOG_DAYS now (beat does it daily)")
+    tpur.add_argument("--service", action="append", choices=SERVICES)
+    tpur.set_defaults(func=_cmd_traffic_purge)
 
     packs = sub.add_parser("packs", help="SOP packs")
     psub = packs.add_subparsers(dest="packs_command", required=True)

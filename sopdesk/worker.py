@@ -33,6 +33,11 @@ def beat_schedule(settings: Settings) -> dict:
     # milestone reminders and overdue notices: the same kind of cheap check, once a minute; each
     # notice is recorded with its event, so a run that is late or repeated tells nobody twice
     schedule["procurement.reminders"] = every("procurement.reminders", 60, 120)
+    # the traffic log: new rows join each service's hash chain every minute (until then a row is
+    # open to an unseen change); once a day the rows past SOPDESK_TRAFFIC_LOG_DAYS go
+    for service in QUEUES:
+        schedule[f"{service}.link_traffic"] = every(f"{service}.link_traffic", 60, 120)
+        schedule[f"{service}.purge_traffic"] = every(f"{service}.purge_traffic", 24 * 3600, 3600)
     return schedule
 
 

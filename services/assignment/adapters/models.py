@@ -10,12 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shared import db
 from shared.audit import AccessLogMixin
 from shared.messaging import message_tables
+from shared.traffic_log import traffic_tables
 
 Base = db.make_base("assignment")
 
 
 # the service's side of the event bus: outbox, inbox, dead letters, events owed to each subscriber
 Outbox, Inbox, DeadLetter, Owed = message_tables(Base, __name__)
+# its traffic log (the Computer Crime Act's traffic data) and where its hash chain starts and ends
+Traffic, TrafficChain = traffic_tables(Base, __name__)
 
 
 class AccessLog(AccessLogMixin, Base):
