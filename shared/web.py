@@ -13,12 +13,12 @@ from flask import Flask, jsonify, request
 from jinja2 import ChoiceLoader, FileSystemLoader
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import db, headers, i18n, traffic_log
+from shared import db, headers, i18n, inputs, traffic_log
 from shared.auth import csrf_token, public
 from shared.config import Settings, get_settings
 from shared.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Refusal
@@ -89,6 +89,8 @@ def create_service_app(
 ) -> Flask:
     settings = settings or get_settings()
     app = Flask(f"services.{service}", template_folder="templates", static_folder=None)
+    app.request_class = inputs.TextRequest  # forms read as UTF-8 or refused (shared/inputs.py)
+    app.url_map.converters["int"] = inputs.BoundedIntegerConverter  # before any route: ids fit `integer`
     if not settings.embedded:  # behind nginx: trust its X-Forwarded-For/Proto/Host, one hop
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.config.update(
@@ -112,6 +114,7 @@ def create_service_app(
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    app.before_request(inputs.refuse_what_is_not_text)  # no NUL, no non-Unicode, before any view
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(SHARED_TEMPLATES))])
     api = Api(app)
     app.extensions["sopdesk_api"] = api
@@ -173,6 +176,16 @@ def create_service_app(
     def refused(exc: Refusal):
         """Every use case's refusal, whichever service: its kind's status, its field messages."""
         return refusal_response(exc)
+
+    @app.errorhandler(DataError)
+    def value_refused_by_the_database(exc: DataError):
+        """The safety net behind shared/inputs.py: a value the column cannot hold (out of range,
+        not text) that no check caught. Nothing was stored (the unit of work rolled back); a 400,
+        and a log line so that the missing check gets written."""
+        app.logger.warning("value refused by the database on %s %s: %s", request.method, request.path,
+                           str(exc.orig).splitlines()[0][:300])
+        message = i18n.translate("errors.value_refused", i18n.current_language())
+        return error_response(400, {"_schema": [message]}, message)
 
     @app.errorhandler(OperationalError)
     def database_away(exc: OperationalError):
