@@ -33,7 +33,7 @@ from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.routing import IntegerConverter
 
 from shared import i18n
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Invalid
 
 INTEGER_MAX = 2**31 - 1
 """The largest value of PostgreSQL's ``integer``, the type of every id column."""
@@ -217,13 +217,15 @@ def problems_of_request() -> dict[str, str]:
 
 
 def refuse_what_is_not_text() -> None:
-    """``before_request``: refuses (``BadRequest``, which the app answers with a 400) naming each
-    field that is not text, in the page's language, before any view runs."""
+    """``before_request``: refuses naming each field that is not text, in the page's language,
+    before any view runs: a wrong field value is ``Invalid`` (422, as every other field's wrong
+    value is), a NUL in the path itself ``BadRequest`` (400)."""
     found = problems_of_request()
     if found:
         lang = i18n.current_language()
         errors = {name: [i18n.translate(MESSAGE_KEYS[problem], lang)] for name, problem in sorted(found.items())}
-        raise BadRequest(i18n.translate("errors.not_text_request", lang), errors)
+        kind = BadRequest if "_path" in found else Invalid
+        raise kind(i18n.translate("errors.not_text_request", lang), errors)
 
 
 # ---------------------------------------------------------------------------------------------
