@@ -174,7 +174,7 @@ def current_step(sop: Sop, case: CaseState, step_key: str) -> Step:
     try:
         step = sop.step(step_key)
     except KeyError:
-        raise Invalid("step", {"step": [f"{sop.full_key} has no step {step_key}"]}) from None
+        raise Invalid(errors={"step": [f"{sop.full_key} has no step {step_key}"]}) from None
     if case.status != "open":
         raise Conflict(f"the case is {case.status}", {"step": ["the case is closed"]})
     now = case.current.key if case.current else "none"
@@ -198,27 +198,25 @@ def assignee_asked(actor: Actor, step: Step, permission: Permission, asked: str 
     if not actor.is_head and not (permission.allowed and assignee == actor.username):
         raise Forbidden("only a head assigns a step to someone else; you may take a step you may act on")
     if step.is_requester_step:
-        raise Invalid("assignee", {"assignee": ["the requester holds this step"]})
+        raise Invalid(errors={"assignee": ["the requester holds this step"]})
     return assignee
 
 
 def check_assignee(person: Actor, step: Step, team: Iterable[str]) -> None:
     """The one a step is given to must be able to act on it."""
     if not may_act(person, step, team).allowed:
-        raise Invalid("assignee",
-                      {"assignee": [f"{person.username} holds none of {', '.join(step.roles)}"]})
+        raise Invalid(errors={"assignee": [f"{person.username} holds none of {', '.join(step.roles)}"]})
 
 
 def check_note(note: str | None, documents: list[dict] | None) -> None:
     if not note and not documents:
-        raise Invalid("note", {"note": ["write a note or add a document"]})
+        raise Invalid(errors={"note": ["write a note or add a document"]})
 
 
 def outcome_of(step: Step, key: str) -> Outcome:
     if key not in step.outcomes:
         choices = ", ".join(list(step.outcomes) + list(BUILTIN_ACTIONS))
-        raise Invalid("outcome",
-                      {"outcome": [f"{key} is not an outcome of {step.key}; choose from {choices}"]})
+        raise Invalid(errors={"outcome": [f"{key} is not an outcome of {step.key}; choose from {choices}"]})
     return step.outcomes[key]
 
 
@@ -471,7 +469,7 @@ def assignee_target(step: Step, text: str | None, start_at: datetime,
                     cal: WorkingCalendar) -> tuple[datetime, str]:
     """The due time the assignee gives a step whose manual leaves it to them."""
     if step.target.kind != "by-assignee":
-        raise Invalid("target", {"target": [f"{step.key} has its target from the manual "
+        raise Invalid(errors={"target": [f"{step.key} has its target from the manual "
                                                        f"({step.target.text('en')})"]})
     return parse_assignee_target(text or "", start_at, cal)
 
@@ -489,11 +487,11 @@ def parse_assignee_target(text: str, start_at: datetime, cal: WorkingCalendar) -
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid("target", {"target": ["a duration such as '3 days' or '4 hours', or a date and "
+        raise Invalid(errors={"target": ["a duration such as '3 days' or '4 hours', or a date and "
                                                        "time (ISO 8601)"]}) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=BANGKOK)
     moment = moment.astimezone(timezone.utc)
     if moment <= start_at:
-        raise Invalid("target", {"target": ["the target must be in the future"]})
+        raise Invalid(errors={"target": ["the target must be in the future"]})
     return moment, text

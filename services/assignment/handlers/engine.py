@@ -250,7 +250,7 @@ class Engine:
         assignee = workflow.assignee_asked(actor, definition, permission, command.assignee)
         user = directory.user_by_name(self.session, assignee)
         if user is None:
-            raise Invalid("assignee", {"assignee": [f"no active user {assignee}"]})
+            raise Invalid(errors={"assignee": [f"no active user {assignee}"]})
         workflow.check_assignee(directory.actor(self.session, user.id), definition, self.case.team or [])
         previous, row.assignee = row.assignee, assignee
         self.trail("assigned", actor.username, row, note=command.note, data={"from": previous, "to": assignee})

@@ -3,7 +3,6 @@ field-level messages, and the OpenAPI document)."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
