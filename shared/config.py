@@ -56,6 +56,23 @@ ENV_VARS: dict[str, str] = {
     "SOPDESK_MILESTONE_REMINDER_DAYS": "working days before a contract milestone falls due when the officer and the inspection committee are reminded, comma separated; default 5,1",
     "SOPDESK_REMINDERS_AT": "Bangkok time on working days from when milestone reminders and overdue notices go out; default 08:30",
     "SOPDESK_TRAFFIC_LOG_DAYS": "days every request's traffic data (Computer Crime Act s.26) is kept before the daily purge; at least 90, default 90",
+    # sign-in with the organisation's directory (README: Sign-in); local accounts always work
+    "SOPDESK_DIRECTORY_MAP": "a YAML file saying which directory groups or claims give which roles and unit; required with LDAP or OpenID Connect",
+    "SOPDESK_LDAP_URL": "the LDAP or Active Directory server, ldap://host:389 or ldaps://host:636; unset: no LDAP sign-in",
+    "SOPDESK_LDAP_BIND_DN": "the account sopdesk searches the directory with, e.g. cn=sopdesk,ou=services,dc=example,dc=ac,dc=th (unset: anonymous)",
+    "SOPDESK_LDAP_BIND_PASSWORD": "that account's password",
+    "SOPDESK_LDAP_USER_BASE": "where people are searched, e.g. ou=people,dc=example,dc=ac,dc=th; required with SOPDESK_LDAP_URL",
+    "SOPDESK_LDAP_USER_FILTER": "how a username is found, {username} standing for it; default (uid={username}); Active Directory (sAMAccountName={username})",
+    "SOPDESK_LDAP_GROUP_BASE": "where groups are searched for the person as member, uniqueMember or memberUid (besides the person's memberOf); unset: memberOf only",
+    "SOPDESK_LDAP_CA_FILE": "the certificate authority (PEM) that signed the ldaps:// server's certificate, when it is not one the system trusts",
+    "SOPDESK_OIDC_ISSUER": "the OpenID Connect provider, e.g. https://accounts.google.com or https://login.microsoftonline.com/<tenant>/v2.0; unset: no OpenID sign-in",
+    "SOPDESK_OIDC_CLIENT_ID": "sopdesk's client id at the provider",
+    "SOPDESK_OIDC_CLIENT_SECRET": "sopdesk's client secret at the provider",
+    "SOPDESK_OIDC_SCOPES": "scopes asked for; default 'openid email profile'",
+    "SOPDESK_OIDC_NAME": "the provider's name on the login page's button, e.g. Google or Microsoft; default OpenID",
+    "SOPDESK_LOGIN_FAILURES": "failed logins one account may have in the window before it is refused for the rest of it; default 5",
+    "SOPDESK_LOGIN_ADDRESS_FAILURES": "failed logins one address may make in the window (an office behind one address shares it); default 20",
+    "SOPDESK_LOGIN_FAILURE_MINUTES": "the window of those counts, from the first failure, in minutes; default 15",
 }
 
 
@@ -110,6 +127,22 @@ class Settings:
     milestone_reminder_days: tuple[int, ...] = (5, 1)
     reminders_at: str = "08:30"
     traffic_log_days: int = 90
+    directory_map: Path | None = None
+    ldap_url: str = ""
+    ldap_bind_dn: str = ""
+    ldap_bind_password: str = ""
+    ldap_user_base: str = ""
+    ldap_user_filter: str = "(uid={username})"
+    ldap_group_base: str = ""
+    ldap_ca_file: Path | None = None
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    oidc_name: str = "OpenID"
+    login_failures: int = 5
+    login_address_failures: int = 20
+    login_failure_minutes: int = 15
 
     @property
     def delivery_promise_seconds(self) -> float:
@@ -198,6 +231,7 @@ class Settings:
                               f"got {traffic_log_days}")
         visibility_timeout = _int(env, "SOPDESK_VISIBILITY_TIMEOUT", 300)
         sweep_seconds = _int(env, "SOPDESK_SWEEP_SECONDS", 10)
+        signin = sign_in_settings(env)
         return cls(
             env=mode,
             host=host,
@@ -234,7 +268,64 @@ class Settings:
             milestone_reminder_days=reminder_days,
             reminders_at=reminders_at,
             traffic_log_days=traffic_log_days,
+            **signin,
         )
+
+
+def sign_in_settings(env: dict) -> dict:
+    """The settings of signing in with a directory (LDAP / Active Directory, OpenID Connect) and
+    of the failed-login throttle, checked here; the map file's contents are checked when the
+    assignment service starts (services/assignment/domain/signin.py)."""
+    found: dict = {}
+    ldap_url = (env.get("SOPDESK_LDAP_URL") or "").strip()
+    if ldap_url:
+        if not re.fullmatch(r"ldaps?://[A-Za-z0-9.\-\[\]:]+/?", ldap_url):
+            raise ConfigError(f"SOPDESK_LDAP_URL must be ldap://host[:port] or ldaps://host[:port], got {ldap_url!r}")
+        if not (env.get("SOPDESK_LDAP_USER_BASE") or "").strip():
+            raise ConfigError("SOPDESK_LDAP_USER_BASE is required with SOPDESK_LDAP_URL (where people are searched)")
+        user_filter = (env.get("SOPDESK_LDAP_USER_FILTER") or "(uid={username})").strip()
+        if "{username}" not in user_filter or not (user_filter.startswith("(") and user_filter.endswith(")")):
+            raise ConfigError(f"SOPDESK_LDAP_USER_FILTER must be an LDAP filter in parentheses with {{username}}, "
+                              f"e.g. (sAMAccountName={{username}}), got {user_filter!r}")
+        if env.get("SOPDESK_LDAP_BIND_DN") and not env.get("SOPDESK_LDAP_BIND_PASSWORD"):
+            raise ConfigError("SOPDESK_LDAP_BIND_PASSWORD is required with SOPDESK_LDAP_BIND_DN")
+        ca_file = env.get("SOPDESK_LDAP_CA_FILE") or ""
+        if ca_file and not Path(ca_file).is_file():
+            raise ConfigError(f"SOPDESK_LDAP_CA_FILE: no file {ca_file}")
+        found.update(ldap_url=ldap_url.rstrip("/"), ldap_bind_dn=env.get("SOPDESK_LDAP_BIND_DN", ""),
+                     ldap_bind_password=env.get("SOPDESK_LDAP_BIND_PASSWORD", ""),
+                     ldap_user_base=env["SOPDESK_LDAP_USER_BASE"].strip(), ldap_user_filter=user_filter,
+                     ldap_group_base=(env.get("SOPDESK_LDAP_GROUP_BASE") or "").strip(),
+                     ldap_ca_file=Path(ca_file) if ca_file else None)
+    issuer = (env.get("SOPDESK_OIDC_ISSUER") or "").strip().rstrip("/")
+    if issuer:
+        loopback = re.fullmatch(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/.*)?", issuer)
+        if not (issuer.startswith("https://") or loopback):
+            raise ConfigError(f"SOPDESK_OIDC_ISSUER must be an https:// URL, got {issuer!r}")
+        for name in ("SOPDESK_OIDC_CLIENT_ID", "SOPDESK_OIDC_CLIENT_SECRET"):
+            if not env.get(name):
+                raise ConfigError(f"{name} is required with SOPDESK_OIDC_ISSUER")
+        scopes = " ".join((env.get("SOPDESK_OIDC_SCOPES") or "openid email profile").split())
+        if "openid" not in scopes.split():
+            raise ConfigError(f"SOPDESK_OIDC_SCOPES must include openid, got {scopes!r}")
+        found.update(oidc_issuer=issuer, oidc_client_id=env["SOPDESK_OIDC_CLIENT_ID"],
+                     oidc_client_secret=env["SOPDESK_OIDC_CLIENT_SECRET"], oidc_scopes=scopes,
+                     oidc_name=(env.get("SOPDESK_OIDC_NAME") or "OpenID").strip()[:40])
+    map_file = env.get("SOPDESK_DIRECTORY_MAP") or ""
+    if map_file:
+        if not Path(map_file).is_file():
+            raise ConfigError(f"SOPDESK_DIRECTORY_MAP: no file {map_file}")
+        found["directory_map"] = Path(map_file).resolve()
+    elif ldap_url or issuer:
+        raise ConfigError("SOPDESK_DIRECTORY_MAP is required with SOPDESK_LDAP_URL or SOPDESK_OIDC_ISSUER "
+                          "(which groups give which roles and unit)")
+    for name, key, default in (("SOPDESK_LOGIN_FAILURES", "login_failures", 5),
+                               ("SOPDESK_LOGIN_ADDRESS_FAILURES", "login_address_failures", 20),
+                               ("SOPDESK_LOGIN_FAILURE_MINUTES", "login_failure_minutes", 15)):
+        found[key] = _int(env, name, default)
+        if found[key] < 1:
+            raise ConfigError(f"{name} must be at least 1, got {found[key]}")
+    return found
 
 
 def parse_reminder_days(text: str) -> tuple[int, ...]:

@@ -3,6 +3,8 @@ web processes share one count.
 
 A fixed window per bucket: ``hit("posts", "203.0.113.7", "20/minute")`` counts the address's
 posts in the current minute and says whether one more is allowed, and when to try again if not.
+``failures``/``fail``/``forget`` count only what failed (sign-in attempts, per account and per
+address), in a window that starts at the first failure.
 When Redis cannot be reached the request is let through and a warning logged: filing a request
 must never depend on the broker (the outbox keeps the events until it is back)."""
 from __future__ import annotations
@@ -79,6 +81,45 @@ class RateLimiter:
             return Decision(True, limit, limit, 0, counted=False)
         count = int(count)
         return Decision(count <= limit, limit, max(0, limit - count), retry_after if count > limit else 0)
+
+
+    # failures counted from the first (sign-in: per account and per address): a count, once over
+    # its limit, refuses until its window has passed; nothing is counted until something fails
+
+    def failures(self, bucket: str, who: str) -> tuple[int, int]:
+        """(failures of ``who`` in ``bucket`` in the current window, seconds the window has left);
+        (0, 0) when Redis does not answer (then nothing is refused)."""
+        if time.monotonic() < self._down_until:
+            return 0, 0
+        key = f"{self.prefix}:{bucket}:{who}"
+        try:
+            count, ttl = self._client.pipeline(transaction=False).get(key).ttl(key).execute()
+        except redis.RedisError as exc:
+            self._went_down(bucket, who, exc)
+            return 0, 0
+        return int(count or 0), max(0, int(ttl or 0))
+
+    def fail(self, bucket: str, who: str, window: int) -> int:
+        """Count one failure of ``who``; the window starts at the first failure and lasts ``window`` s."""
+        if time.monotonic() < self._down_until:
+            return 0
+        try:
+            return int(self._count(keys=[f"{self.prefix}:{bucket}:{who}"], args=[window]))
+        except redis.RedisError as exc:
+            self._went_down(bucket, who, exc)
+            return 0
+
+    def forget(self, bucket: str, who: str) -> None:
+        try:
+            self._client.delete(f"{self.prefix}:{bucket}:{who}")
+        except redis.RedisError as exc:
+            self._went_down(bucket, who, exc)
+
+    def _went_down(self, bucket: str, who: str, exc: Exception) -> None:
+        with self._lock:
+            self._down_until = time.monotonic() + BACKOFF_SECONDS
+        log.warning("failures not counted (%s %s): Redis at %s did not answer: %s; for %.0f s",
+                    bucket, who, self.url, exc, BACKOFF_SECONDS)
 
 
 _limiters: dict[str, RateLimiter] = {}
