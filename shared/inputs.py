@@ -139,6 +139,8 @@ class _TextMultiPartParser(MultiPartParser):
         raw_fields, files = super().parse(stream, boundary, content_length)
         fields_, bad = [], []
         for (name, raw), charset in zip(raw_fields.items(multi=True), self._charsets, strict=True):
+            if name is None:  # a part whose name werkzeug cannot read (a bare CR): it names no field
+                continue
             try:
                 fields_.append((name, raw.encode("latin-1").decode(charset)))
             except UnicodeDecodeError:

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import db, headers, i18n, inputs, traffic_log
+from shared import db, headers, i18n, inputs, openapi, traffic_log
 from shared.auth import csrf_token, public
 from shared.config import Settings, get_settings
 from shared.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Refusal
@@ -117,6 +117,7 @@ def create_service_app(
     app.before_request(inputs.refuse_what_is_not_text)  # no NUL, no non-Unicode, before any view
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(SHARED_TEMPLATES))])
     api = Api(app)
+    openapi.install(api)  # decimals given out as strings, rules a schema cannot say, no NUL: shared.openapi
     app.extensions["sopdesk_api"] = api
     app.extensions["sopdesk_service"] = service
     headers.install(app, production=settings.env == "production")  # CSP, nosniff, HSTS: shared.headers

@@ -15,6 +15,7 @@ from services.intake.domain import dates
 from services.intake.messages import t
 from shared import db
 from shared.i18n import LANGUAGES, translate
+from shared.openapi import checked
 from shared.packs import Sop, find_sop
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -182,23 +183,41 @@ def _sop_field(field, lang: str):
                  allow_none=not field.required)
 
 
-class SubmitRequestSchema(_StripStrings):
-    """What every request carries (documentation of ``POST /intake/requests``); each SOP adds its
-    own form fields from its pack. File fields are multipart parts of a form post."""
+# what a text field takes, as the OpenAPI document says it: something besides spaces, and no
+# control character (a multi-line one keeps its newlines and tabs)
+LINE_PATTERN = r"^[^\x00-\x1f\x7f\u2028\u2029]*[^\s\x00-\x1f\x7f\u2028\u2029][^\x00-\x1f\x7f\u2028\u2029]*$"
+LINES_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
-    sop = fields.String(required=True, metadata={"description": "catalog key, e.g. sesao-sc/repair"})
-    requester_name = fields.String(required=True)
-    requester_email = fields.Email(required=True)
-    requester_phone = fields.String()
-    requester_unit = fields.String(required=True)
-    subject = fields.String(required=True)
-    details = fields.String(required=True)
-    consent = fields.Boolean(required=True, metadata={"description": "PDPA consent; must be true"})
-    language = fields.String(metadata={"description": "th (default) or en: the language of the emails"})
-    received_at = fields.String(metadata={
-        "description": "staff only: when a paper or telephone request arrived (ISO 8601; without a zone, "
-                       "Bangkok time; 19/11/2569 14:30 in the Buddhist era is read too)"})
-    channel = fields.String(metadata={"description": "staff only: paper or telephone"})
+
+def _line(max_length: int, pattern: str = LINE_PATTERN, **metadata) -> fields.String:
+    return fields.String(required=True, validate=validate.Length(min=1, max=max_length),
+                         metadata={"pattern": pattern, **metadata})
+
+
+class SubmitRequestSchema(_StripStrings):
+    """What every request carries (documentation of ``POST /intake/requests``, saying what
+    ``request_schema`` checks); each SOP adds its own form fields from its pack. File fields are
+    multipart parts of a form post."""
+
+    sop = fields.String(required=True, metadata=checked(
+        "a catalog key of a loaded pack's SOP that takes requests (staff may file planned work too); "
+        "the SOP's own form fields are then checked as its pack says (GET /intake/forms/<pack>/<sop>)",
+        description="catalog key, e.g. sesao-sc/repair", example="sesao-sc/repair"))
+    requester_name = _line(200, example="ครูสมชาย รักเรียน")
+    requester_email = fields.Email(required=True, validate=validate.Length(max=254),
+                                   metadata={"example": "somchai@school.example"})
+    requester_phone = fields.String(allow_none=True, metadata={"pattern": r"^[0-9+()\-][0-9+()\- ]{1,38}[0-9+()\-]$"})
+    requester_unit = _line(200, example="โรงเรียนบ้านนา")
+    subject = _line(300, example="เครื่องพิมพ์กระดาษติด")
+    details = _line(5000, LINES_PATTERN, example="พิมพ์ไม่ออก")
+    consent = fields.Boolean(required=True, metadata={"description": "PDPA consent; must be true", "enum": [True]})
+    language = fields.String(validate=validate.OneOf(LANGUAGES),
+                             metadata={"description": "th (default) or en: the language of the emails"})
+    received_at = fields.String(metadata=checked("staff only, and not in the future", description=(
+        "when a paper or telephone request arrived (ISO 8601; without a zone, Bangkok time; 19/11/2569 14:30 in "
+        "the Buddhist era is read too)")))
+    channel = fields.String(validate=validate.OneOf(STAFF_CHANNELS),
+                            metadata=checked("staff only", description="paper or telephone"))
     csrf_token = fields.String(metadata={
         "description": "sopdesk's own form's token; a form post without it is taken only from an allowed origin"})
 

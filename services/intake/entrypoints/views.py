@@ -28,6 +28,7 @@ from services.intake.schemas import (STAFF_CHANNELS, AnsweredSchema, AnswerReque
 from shared import files, i18n, ratelimit
 from shared.auth import csrf_ok, current_staff, public, requester, staff_required
 from shared.config import get_settings
+from shared.openapi import download, html
 from shared.files import MAX_FILES_PER_FIELD, UploadError, clean_filename, discard_all
 from shared.packs import FILE_KINDS, Sop, builtin_packs, find_sop
 from shared.tracking import check_tracking_token, tracking_token, tracking_url
@@ -217,6 +218,7 @@ def _render_form(sop: Sop, values: dict, errors: dict, status: int = 200):
 
 @blp.route("/")
 @blp.doc(summary="The index of request forms, by pack (HTML)")
+@html(blp, 200, description="the index page")
 @public("the list of forms anyone may file")
 def index():
     packs = [(pack, [s for s in pack.sops.values() if s.requester]) for pack in builtin_packs().values()]
@@ -225,6 +227,8 @@ def index():
 
 @blp.route("/forms/<pack>/<sop>")
 @blp.doc(summary="One request form (HTML, Thai or English)")
+@html(blp, 200, description="the form")
+@blp.alt_response(404, schema=FieldErrorsSchema, description="no such SOP, or one that takes no requests")
 @public("a request form: anyone may file a request")
 def form(pack: str, sop: str):
     found = find_sop(f"{pack}/{sop}")
@@ -239,7 +243,8 @@ def form(pack: str, sop: str):
     description="File fields are multipart parts of a form post (required ones only for requesters' form "
                 "posts; JSON cannot carry files, so a JSON body's value for a file field is dropped). "
                 "A form post needs sopdesk's CSRF token, or an Origin/Referer in SOPDESK_ALLOWED_ORIGINS.",
-    requestBody={"required": True, "content": {
+    requestBody={"required": True, "x-checked": "the SOP's own form fields, as its pack says (its form shows them)",
+                 "content": {
         "application/json": {"schema": SubmitRequestSchema},
         "application/x-www-form-urlencoded": {"schema": SubmitRequestSchema},
         "multipart/form-data": {"schema": SubmitRequestSchema},
@@ -253,6 +258,7 @@ def form(pack: str, sop: str):
 @blp.alt_response(413, schema=FieldErrorsSchema, description="the body is larger than the cap; nothing stored")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
 @blp.alt_response(429, schema=FieldErrorsSchema, description="too many posts from this address (Retry-After)")
+@html(blp, 403, 413, 422, 429, json=FieldErrorsSchema)  # a browser's form post is answered with the form again, or a page
 @public("anyone files a request (a form post must come from an allowed site; rate-limited)")
 def submit():
     lang = i18n.current_language()
@@ -323,6 +329,7 @@ def submit():
 
 @blp.route("/submitted/<code>")
 @blp.doc(summary="Confirmation page after a browser form post (the code; with the right token, its tracking link)")
+@html(blp, 200, description="the confirmation page")
 @public("the confirmation: the tracking code only, its link only with the right token")
 def submitted(code: str):
     token = request.args.get("token")
@@ -402,6 +409,8 @@ def _render_track(view: handlers.Tracking, token: str, status: int = 200, answer
 @blp.response(200, TrackSchema)
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or wrong token: the same answer for both")
 @blp.alt_response(429, schema=FieldErrorsSchema, description="too many reads from this address (Retry-After)")
+@html(blp, 200, description="the tracking page, or its JSON", json=TrackSchema)
+@html(blp, 404, 429, json=FieldErrorsSchema)
 @requester("the tracking page: its token is checked; without it the request is not found")
 def track(code: str):
     limited = _rate_limited(READS, get_settings().track_rate_limit)
@@ -428,6 +437,10 @@ def track(code: str):
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or wrong token")
 @blp.alt_response(409, schema=FieldErrorsSchema, description="nothing waits on an answer, or this round is answered")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@blp.alt_response(403, schema=FieldErrorsSchema, description="a form post without the page's CSRF token")
+@blp.alt_response(413, schema=FieldErrorsSchema, description="the body is larger than the cap; nothing stored")
+@blp.alt_response(429, schema=FieldErrorsSchema, description="too many posts from this address (Retry-After)")
+@html(blp, 403, 404, 409, 413, 422, 429, json=FieldErrorsSchema)
 @requester("the requester answers a return for correction, with the tracking token")
 def answer(code: str):
     lang = i18n.current_language()
@@ -516,6 +529,11 @@ def _render_survey(view: handlers.Tracking, token: str, values: dict, errors: di
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or wrong token")
 @blp.alt_response(409, schema=FieldErrorsSchema, description="the case is not closed, or is rated already")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages; nothing stored")
+@blp.alt_response(403, schema=FieldErrorsSchema, description="a form post without the page's CSRF token")
+@blp.alt_response(413, schema=FieldErrorsSchema, description="the body is larger than the cap; nothing stored")
+@blp.alt_response(429, schema=FieldErrorsSchema, description="too many posts or reads from this address")
+@html(blp, 200, description="GET: the survey, or thanks when it is answered")
+@html(blp, 403, 404, 409, 413, 422, 429, json=FieldErrorsSchema)
 @requester("the requester rates a closed case, with the tracking token")
 def survey(code: str):
     lang = i18n.current_language()
@@ -579,6 +597,9 @@ def _send(attachment):
 @blp.doc(summary="A file of the case, for the requester (the tracking token); always a download",
          parameters=[{"in": "query", "name": "token", "schema": {"type": "string"}, "required": True}])
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code, file or wrong token")
+@blp.alt_response(429, schema=FieldErrorsSchema, description="too many reads from this address (Retry-After)")
+@download(blp)
+@html(blp, 404, 429, json=FieldErrorsSchema)
 @requester("the requester downloads their own files, with the tracking token")
 def track_file(code: str, file_id: str):
     limited = _rate_limited(READS, get_settings().track_rate_limit)
@@ -595,6 +616,7 @@ def track_file(code: str, file_id: str):
          security=[{"bearer": []}])
 @blp.alt_response(401, schema=FieldErrorsSchema, description="no valid staff login")
 @blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or file")
+@download(blp)
 @staff_required()
 def staff_file(code: str, file_id: str):
     found = handlers.staff_file(code, file_id, current_staff())

@@ -9,7 +9,7 @@ from services.procurement.entrypoints.web import SECURITY, alt_responses, answer
 from services.procurement.handlers import assets, csvio, vendors
 from services.procurement.handlers.commands import (AddContact, LendAsset, RegisterAsset, RegisterVendor, ReturnLoan,
                                                     UpdateAsset, UpdateVendor, from_loaded)
-from services.procurement.schemas.assets import (AssetDetailSchema, AssetInSchema, AssetPageSchema, AssetPatchSchema,
+from services.procurement.schemas.assets import (AssetDetailSchema, ImportRefusedSchema, AssetInSchema, AssetPageSchema, AssetPatchSchema,
                                                  AssetQuerySchema, ClaimQuerySchema, ClaimSchema, ContactInSchema,
                                                  ContactSchema, ImportFormSchema, ImportResultSchema, LoanInSchema,
                                                  LoanReturnSchema, LoanSchema, VendorDetailSchema, VendorInSchema,
@@ -137,13 +137,17 @@ def asset_export():
          description="Columns, dates (ISO or Thai 18/11/2569) and the modes are those of `sopdesk assets import`. "
                      "A file with any bad row imports nothing: 422 with `rejected`, each row's line number "
                      "(the header is line 1) and its fields' messages.",
-         requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+         requestBody={"required": True, "x-checked": "the file is an asset CSV (UTF-8, the columns named); a 422 "
+                                                     "names each bad line (`line N`)",
+                      "content": {"multipart/form-data": {"schema": {
              "type": "object", "required": ["file"],
-             "properties": {"file": {"type": "string", "format": "binary"},
+             "properties": {"file": {"type": "string", "format": "binary",
+                                     "x-checked": "required: a form without the file is refused"},
                             "mode": {"type": "string", "enum": ["create", "upsert"], "default": "create"}}}}}})
 @blp.arguments(ImportFormSchema, location="form")
 @blp.response(200, ImportResultSchema)
-@alt_responses(blp, 401, 403, (422, "bad rows (nothing was imported), or no file"))
+@alt_responses(blp, 401, 403)
+@blp.alt_response(422, schema=ImportRefusedSchema, description="bad rows (nothing was imported), or no file")
 def asset_import(form):
     upload = request.files.get("file")
     if upload is None or not upload.filename:

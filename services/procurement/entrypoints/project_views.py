@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from services.procurement.adapters import documents
 from services.procurement.adapters.bus import bus
-from services.procurement.adapters.models import AccessLog, Document
+from services.procurement.adapters.models import AccessLog, Document, DOCUMENT_KINDS
 from services.procurement.entrypoints.web import SECURITY, alt_responses, answers, request_body
 from shared.web import read_body, uploads
 from services.procurement.handlers import projects
@@ -88,7 +88,7 @@ def read_project(project_id: int):
 @blp.doc(security=SECURITY, summary="Change a project's fields (title, purpose, kind, budget, fiscal_year, officer, "
                                     "officer_contact, tracking_code, method, outcome) until it is completed or "
                                     "cancelled. Head and subhead only while at draft or quotes.",
-         requestBody=request_body(ProjectUpdateSchema))
+         requestBody=request_body(ProjectUpdateSchema, rule="at least one field to change"))
 @blp.response(200, ProjectSchema)
 @alt_responses(blp, (409, "completed or cancelled, or a field is locked"),
                (422, "field-level messages; nothing stored"))
@@ -120,7 +120,9 @@ def _json_field(raw: str):
                  "on to quotes.",
          requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
              "type": "object", "required": ["kind"],
-             "properties": {"kind": {"type": "string"}, "name": {"type": "string"}, "ref": {"type": "string"},
+             "properties": {"kind": {"type": "string", "enum": list(DOCUMENT_KINDS)},
+                            "name": {"type": "string", "x-checked": "given with ref, or neither"},
+                            "ref": {"type": "string", "x-checked": "given with name, or neither"},
                             "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})
 @blp.response(201, ProjectSchema)
 @alt_responses(blp, (409, "the project is cancelled"), (413, "the body is larger than the service takes"),

@@ -59,14 +59,17 @@ def answers(view=None, *, flatten: Callable[[object], dict] = dotted, invalid_me
     return decorate(view) if view is not None else decorate
 
 
-def request_body(schema, *, multipart: bool = False, form: bool = True) -> dict:
-    """OpenAPI ``requestBody`` (for ``blp.doc``): ``schema`` as JSON, and as a urlencoded form unless
-    ``form`` is False, and as multipart/form-data when ``multipart``."""
+def request_body(schema, *, multipart: bool = False, form: bool = False, rule: str | None = None) -> dict:
+    """OpenAPI ``requestBody`` (for ``blp.doc``): ``schema`` as JSON, as multipart/form-data when
+    ``multipart`` (files), and as a urlencoded form when ``form``. The views read a form of the
+    same flat fields anyway (the desk's pages post them), but a form says neither null nor a
+    nested object, so the documents describe JSON unless a route's fields are all a form can say.
+    ``rule``: what the server checks of the body as a whole (``x-checked``, see shared.openapi)."""
     content = {"multipart/form-data": {"schema": schema}} if multipart else {}
     content["application/json"] = {"schema": schema}
     if form:
         content["application/x-www-form-urlencoded"] = {"schema": schema}
-    return {"required": True, "content": content}
+    return {"required": True, "content": content, **({"x-checked": rule} if rule else {})}
 
 
 def alt_responses(blp: Blueprint, *statuses: int | tuple[int, str]):

@@ -12,6 +12,8 @@ from services.procurement.adapters.models import ASSET_STATUSES, OWNERSHIP
 from services.procurement.handlers.vendors import normalise_tax_id, valid_tax_id
 from services.procurement.schemas.money import Money
 from shared.inputs import Id
+from shared.web import FieldErrorsSchema
+from shared.openapi import checked
 
 # a tag (หมายเลขครุภัณฑ์) may hold slashes (7440-001-0001/2566) but no spaces around it, no
 # control characters, nothing a URL would take apart, and no path segment the routes use
@@ -24,9 +26,28 @@ def validate_tag(value: str) -> None:
         raise ValidationError("a tag is letters, digits and - / . _ ( ), without spaces at its ends")
 
 
+TAG_DOC = checked("letters, digits and - / . _ ( ); no spaces at its ends, no control characters, no ? # % \\ "
+                  "or //; not import, export.csv or a part named loans",
+                  description="the asset's number (หมายเลขครุภัณฑ์)")
+
+
 def validate_tax_id(value: str) -> None:
     if not valid_tax_id(normalise_tax_id(value)):
         raise ValidationError("not a valid tax id: 13 digits with the right check digit")
+
+
+# the OpenAPI document says the whole rule: the digits by the pattern, the check digit by the format
+TAX_ID_DOC = {"pattern": r"^[0-9]{13}$", "format": "thai-tax-id", **checked(
+    "the last digit is the check digit of the first twelve: (11 - (sum of digit i times (13 - i), i = 0..11) "
+    "mod 11) mod 10", description="a Thai tax id: 13 digits (dashes and spaces are ignored)")}
+
+
+def TaxId(description: str = "", **kwargs) -> fields.String:  # noqa: N802
+    """A tax id taken in: checked, and documented with its rule."""
+    metadata = dict(TAX_ID_DOC)
+    if description:
+        metadata["description"] = f"{description}: {metadata['description']}"
+    return fields.String(validate=validate_tax_id, metadata=metadata, **kwargs)
 
 
 class PaperDate(fields.Field):
@@ -101,8 +122,7 @@ class VendorInSchema(Schema):
         unknown = RAISE
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    tax_id = fields.String(required=True, validate=validate_tax_id,
-                           metadata={"description": "13 digits (dashes and spaces are ignored)"})
+    tax_id = TaxId(required=True)
     address = _text(2000, load_default="")
     language = fields.String(load_default="th", validate=validate.OneOf(("th", "en")),
                              metadata={"description": "of the emails sent to its contacts"})
@@ -115,7 +135,7 @@ class VendorPatchSchema(Schema):
         unknown = RAISE
 
     name = fields.String(validate=validate.Length(min=1, max=300))
-    tax_id = fields.String(validate=validate_tax_id)
+    tax_id = TaxId()
     address = _text(2000)
     language = fields.String(validate=validate.OneOf(("th", "en")))
     active = fields.Boolean()
@@ -125,6 +145,12 @@ class VendorQuerySchema(PageQuerySchema):
     q = fields.String(validate=validate.Length(max=200), metadata={"description": "part of the name, or the "
                                                                                   "start of the tax id"})
     active = fields.Boolean()
+
+
+class ImportRefusedSchema(FieldErrorsSchema):
+    """An import refused: nothing imported, each bad row with its line and its fields' messages."""
+
+    rejected = fields.List(fields.Dict(), metadata={"description": "line, tag and errors of each bad row"})
 
 
 class VendorRefSchema(Schema):
@@ -219,15 +245,15 @@ class _AssetFields(Schema):
     serial = _text(100, allow_none=True)
     location = _text(200, allow_none=True)
     holder = _text(200, allow_none=True, metadata={"description": "the person or unit that holds it"})
-    vendor_id = Id(allow_none=True)
-    vendor_tax_id = fields.String(allow_none=True, validate=validate_tax_id,
-                                  metadata={"description": "the vendor by tax id, instead of vendor_id"})
+    vendor_id = Id(allow_none=True, metadata=checked("an existing vendor; not given with vendor_tax_id"))
+    vendor_tax_id = TaxId("the vendor by tax id, instead of vendor_id", allow_none=True)
     acquired_on = fields.Date(allow_none=True)
     price = Money(positive=False, commas=False, allow_none=True)
     warranty_ends_on = fields.Date(allow_none=True)
     ownership = fields.String(validate=validate.OneOf(OWNERSHIP))
     status = fields.String(validate=validate.OneOf(ASSET_STATUSES),
-                           metadata={"description": "on_loan is set by recording a loan"})
+                           metadata=checked("not on_loan, which recording a loan sets",
+                                            description="on_loan is set by recording a loan"))
     note = _text(5000, allow_none=True)
 
     @validates_schema
@@ -237,7 +263,7 @@ class _AssetFields(Schema):
 
 
 class AssetInSchema(_AssetFields):
-    tag = fields.String(required=True, validate=[validate.Length(min=1, max=64), validate_tag])
+    tag = fields.String(required=True, validate=[validate.Length(min=1, max=64), validate_tag], metadata=TAG_DOC)
     kind = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
@@ -253,7 +279,7 @@ class AssetQuerySchema(PageQuerySchema):
     ownership = fields.String(validate=validate.OneOf(OWNERSHIP))
     warranty = fields.String(validate=validate.OneOf(("active", "expired")),
                              metadata={"description": "active: ends today or later (Bangkok date); expired"})
-    vendor_id = fields.Integer()
+    vendor_id = Id()
 
 
 class LoanSchema(Schema):
@@ -315,7 +341,7 @@ class LoanInSchema(Schema):
     replaces_tag = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                                  metadata={"description": "the borrower's own machine, in repair"})
     lent_on = fields.Date(required=True)
-    due_back_on = fields.Date(load_default=None, allow_none=True)
+    due_back_on = fields.Date(load_default=None, allow_none=True, metadata=checked("not before lent_on"))
     note = _text(2000, load_default="")
 
     @validates_schema
@@ -352,13 +378,13 @@ class AssetCsvRowSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    tag = fields.String(required=True, validate=[validate.Length(min=1, max=64), validate_tag])
+    tag = fields.String(required=True, validate=[validate.Length(min=1, max=64), validate_tag], metadata=TAG_DOC)
     kind = fields.String(required=True, validate=validate.Length(min=1, max=100))
     model = _text(200, load_default="")
     serial = _text(100, load_default="")
     location = _text(200, load_default="")
     holder = _text(200, load_default="")
-    vendor_tax_id = fields.String(load_default=None, validate=validate_tax_id)
+    vendor_tax_id = TaxId(load_default=None)
     acquired_on = PaperDate(load_default=None)
     price = Money(positive=False, commas=False, load_default=None)
     warranty_ends_on = PaperDate(load_default=None)

@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from services.procurement.adapters.models import FINE_BASES
 from services.procurement.schemas.money import Money, two_decimals
 from shared.inputs import Id, Offset
+from shared.openapi import checked
 
 CONTRACT_STATUSES = ("active", "completed", "terminated")
 def MoneyOut(**kwargs) -> fields.Decimal:  # noqa: N802
@@ -38,8 +39,8 @@ class MilestoneInSchema(_In):
     # which makes the OpenAPI document invalid
     share_percent = fields.Decimal(allow_nan=False, allow_none=True, load_default=None,
                                    validate=[validate.Range(min=Decimal("0.01"), max=Decimal("100")), two_decimals],
-                                   metadata={"description": "% of the contract's amount (or give amount)",
-                                             "minimum": 0.01, "maximum": 100})
+                                   metadata={"minimum": 0.01, "maximum": 100, **checked(
+                                       "at most two decimals", description="% of the contract's amount (or give amount)")})
 
 
 class DocumentRefSchema(_In):
@@ -49,11 +50,11 @@ class DocumentRefSchema(_In):
 
 
 class ContractCreateSchema(_In):
-    project_id = Id(required=True)
+    project_id = Id(required=True, metadata=checked("a project of yours whose stage lets a contract be signed"))
     number = fields.String(required=True, validate=validate.Length(min=1, max=100),
                            metadata={"description": "เลขที่สัญญา, e.g. 12/2570"})
-    vendor_id = Id(required=True)
-    amount = Money(required=True)
+    vendor_id = Id(required=True, metadata=checked("an active vendor"))
+    amount = Money(required=True, metadata=checked("the milestones' amounts add up to it"))
     signed_on = fields.Date(required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
@@ -62,8 +63,9 @@ class ContractCreateSchema(_In):
                                    metadata={"description": "computed as ends_on + warranty_months when not given"})
     fine_rate_percent = fields.Decimal(allow_nan=False, load_default=Decimal("0.1"),
                                        validate=validate.Range(min=Decimal("0"), max=Decimal("1"), min_inclusive=False),
-                                       metadata={"description": "% of the basis per calendar day late (0 < r <= 1)",
-                                                 "minimum": 0, "exclusiveMinimum": True, "maximum": 1, "default": 0.1})
+                                       metadata={"minimum": 0, "exclusiveMinimum": True, "maximum": 1, "default": 0.1,
+                                                 **checked("at most three decimals", description=(
+                                                     "% of the basis per calendar day late (0 < r <= 1)"))})
     fine_basis = fields.String(load_default="milestone", validate=validate.OneOf(FINE_BASES))
     fine_min_per_day = Money(positive=False, load_default=Decimal("0"))
     milestones = fields.List(fields.Nested(MilestoneInSchema), required=True, validate=validate.Length(min=1, max=60))
@@ -78,8 +80,8 @@ class ContractCreateSchema(_In):
 
 
 class RebalanceSchema(_In):
-    milestone_id = Id(required=True)
-    amount = Money(required=True)
+    milestone_id = Id(required=True, metadata=checked("another milestone of this contract, not yet paid"))
+    amount = Money(required=True, metadata=checked("all the milestones still add up to the contract's amount"))
 
 
 class MilestoneAddSchema(MilestoneInSchema):
@@ -103,9 +105,10 @@ class EvidenceSchema(_In):
 
 class AcceptanceInSchema(_In):
     decision = fields.String(required=True, validate=validate.OneOf(("accepted", "rejected")))
-    note = _text(5000, load_default="")
+    note = _text(5000, load_default="", metadata=checked("required (not only spaces) when rejected"))
     member_id = Id(allow_none=True, load_default=None,
-                   metadata={"description": "supplies recording a member's paper signature"})
+                   metadata=checked("a member of the contract's inspection committee",
+                                    description="supplies recording a member's paper signature"))
 
 
 class PaymentSchema(_In):

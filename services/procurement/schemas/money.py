@@ -9,6 +9,10 @@ from marshmallow import ValidationError, fields
 
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
 SATANG = Decimal("0.01")
+# what the OpenAPI documents say of money: a decimal string of at most 12 digits and 2 decimals,
+# more than 0 when ``positive`` (a number is taken in too, and "12,500.00" where commas are read)
+POSITIVE_PATTERN = r"^0*([1-9][0-9]{0,11}(\.[0-9]{1,2})?|\.(0[1-9]|[1-9][0-9]?))$"
+AMOUNT_PATTERN = r"^0*([0-9]{1,12}(\.[0-9]{1,2})?|\.[0-9]{1,2})$"
 
 
 def two_decimals(value: Decimal) -> None:
@@ -24,7 +28,12 @@ class Money(fields.Decimal):
     def __init__(self, positive: bool = True, commas: bool = True, **kwargs) -> None:
         self.positive = positive
         self.commas = commas
-        super().__init__(as_string=True, allow_nan=False, **kwargs)
+        metadata = {"pattern": POSITIVE_PATTERN if positive else AMOUNT_PATTERN, "example": "12500.00",
+                    **kwargs.pop("metadata", {})}
+        metadata["description"] = ("baht, as a string with at most two decimals (satang)"
+                                   + (", more than 0" if positive else "")
+                                   + (f"; {metadata['description']}" if metadata.get("description") else ""))
+        super().__init__(as_string=True, allow_nan=False, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):

@@ -10,6 +10,7 @@ from services.procurement.adapters.models import (APPROVAL_KINDS, COMMITTEE_POSI
                                                   PROJECT_KINDS, PROJECT_STAGES)
 from services.procurement.schemas.money import Money
 from shared.inputs import Id, Offset
+from shared.openapi import checked
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -25,12 +26,19 @@ def plain_text(value: str) -> None:
         raise ValidationError("control characters are not allowed")
 
 
+# the same rules as the documents' patterns
+ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f\u2028\u2029]*$"
+PLAIN_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
 def _line(max_len: int, required: bool = False, **kwargs) -> fields.String:
     checks = [validate.Length(min=1 if required else 0, max=max_len), one_line]
+    kwargs["metadata"] = {"pattern": ONE_LINE_PATTERN, **kwargs.get("metadata", {})}
     return fields.String(required=required, validate=checks, **kwargs)
 
 
 def _text(max_len: int, **kwargs) -> fields.String:
+    kwargs["metadata"] = {"pattern": PLAIN_TEXT_PATTERN, **kwargs.get("metadata", {})}
     return fields.String(validate=[validate.Length(max=max_len), plain_text], **kwargs)
 
 
@@ -112,8 +120,9 @@ class ProjectDocumentUploadSchema(Schema):
         unknown = EXCLUDE
 
     kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
-    name = _line(200, load_default="")
-    ref = _line(500, load_default="", metadata={"description": "e.g. the paper's number in the paperless system"})
+    name = _line(200, load_default="", metadata=checked("given with ref, or neither"))
+    ref = _line(500, load_default="", metadata=checked("given with name, or neither", description=(
+        "e.g. the paper's number in the paperless system")))
 
     @validates_schema
     def both_or_none(self, data, **kwargs):
@@ -128,12 +137,12 @@ class QuoteCreateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    vendor_id = Id(required=True)
+    vendor_id = Id(required=True, metadata=checked("an active vendor"))
     amount = Money(positive=True, required=True)
     received_on = fields.Date(required=True)
-    valid_until = fields.Date(allow_none=True, load_default=None)
+    valid_until = fields.Date(allow_none=True, load_default=None, metadata=checked("not before received_on"))
     document_id = Id(allow_none=True, load_default=None,
-                     metadata={"description": "a document of this project already uploaded"})
+                     metadata=checked("a document of this project already uploaded"))
     note = _text(2000, load_default="")
 
     @validates_schema
@@ -156,8 +165,8 @@ class ApprovalCreateSchema(Schema):
 
     kind = fields.String(required=True, validate=validate.OneOf(APPROVAL_KINDS))
     decision = fields.String(required=True, validate=validate.OneOf(("approved", "rejected")))
-    note = _text(5000, load_default="")
-    document_id = Id(allow_none=True, load_default=None)
+    note = _text(5000, load_default="", metadata=checked("required (not only spaces) when rejected"))
+    document_id = Id(allow_none=True, load_default=None, metadata=checked("a document of this project"))
 
     @validates_schema
     def why(self, data, **kwargs):
@@ -170,7 +179,8 @@ class CommitteeMemberInSchema(Schema):
         unknown = EXCLUDE
 
     username = fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=100), one_line],
-                             metadata={"description": "the member's sopdesk account, if any"})
+                             metadata={"description": "the member's sopdesk account, if any",
+                                       "pattern": ONE_LINE_PATTERN})
     name = _line(200, required=True)
     email = fields.Email(allow_none=True, load_default=None, validate=validate.Length(max=254))
     language = fields.String(load_default="th", validate=validate.OneOf(("th", "en")))
@@ -202,7 +212,8 @@ class ProjectCancelSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), plain_text])
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), plain_text],
+                           metadata={"pattern": r"\S", **checked("not only spaces; no control characters")})
 
     @validates_schema
     def not_blank(self, data, **kwargs):
