@@ -31,14 +31,39 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     return check_password_hash(password_hash, password)
 
 
+# the system administrator: every organisation of the installation
+SYSADMIN = "sysadmin"
+# who sees every case of their own organisation (besides those who hold its steps and the heads
+# of the unit serving it): its administrators, director and deputies, and its privacy officer
+ORG_WIDE_ROLES = ("admin", "director", "deputy-director", "privacy-officer")
+
+
 @dataclass(frozen=True)
 class Staff:
+    """A signed-in member of staff. ``org``: the organisation (the key of the pack it runs, e.g.
+    ``up``) of their ``unit``; None only for a system administrator, who belongs to none."""
+
     user_id: str
     username: str
     roles: tuple[str, ...]
+    org: str | None = None
+    unit: str | None = None
 
     def has_any(self, roles) -> bool:
         return bool(set(roles) & set(self.roles))
+
+    @property
+    def sees_all(self) -> bool:
+        """A system administrator: every organisation's data."""
+        return SYSADMIN in self.roles
+
+    def in_org(self, org: str | None) -> bool:
+        """Of ``org`` (or a system administrator)."""
+        return self.sees_all or (self.org is not None and self.org == org)
+
+    def sees_org(self, org: str | None) -> bool:
+        """Sees everything of ``org``: a system administrator, or one of its ``ORG_WIDE_ROLES``."""
+        return self.sees_all or (self.in_org(org) and self.has_any(ORG_WIDE_ROLES))
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -46,7 +71,8 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def issue_token(staff: Staff) -> str:
-    return _serializer().dumps({"sub": staff.user_id, "username": staff.username, "roles": list(staff.roles)})
+    return _serializer().dumps({"sub": staff.user_id, "username": staff.username, "roles": list(staff.roles),
+                                "org": staff.org, "unit": staff.unit})
 
 
 def verify_token(token: str) -> Staff | None:
@@ -56,9 +82,40 @@ def verify_token(token: str) -> Staff | None:
     except (SignatureExpired, BadSignature):
         return None
     try:
-        return Staff(user_id=str(data["sub"]), username=str(data["username"]), roles=tuple(data["roles"]))
-    except (KeyError, TypeError):
+        org, unit = data.get("org"), data.get("unit")
+        return Staff(user_id=str(data["sub"]), username=str(data["username"]), roles=tuple(data["roles"]),
+                     org=str(org) if org else None, unit=str(unit) if unit else None)
+    except (KeyError, TypeError, AttributeError):
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# grants: one service, having checked that a person may see something another service keeps (a
+# case's file, which intake keeps and assignment's walls decide), hands them a signed, short-lived
+# grant for it: named thing, named person; useless to anyone else, or after GRANT_SECONDS
+
+_GRANT_SALT = "sopdesk.grant.v1"
+GRANT_SECONDS = 3600
+
+
+def grant(staff: Staff, what: str) -> str:
+    return URLSafeTimedSerializer(get_settings().secret_key, salt=_GRANT_SALT).dumps([staff.user_id, what])
+
+
+def granted(token: str | None, staff: Staff, what: str) -> bool:
+    """``token`` grants ``what`` to ``staff`` (and has not expired)."""
+    if not token:
+        return False
+    try:
+        data = URLSafeTimedSerializer(get_settings().secret_key, salt=_GRANT_SALT).loads(token, max_age=GRANT_SECONDS)
+    except (SignatureExpired, BadSignature, UnicodeError):
+        return False
+    return isinstance(data, list) and data == [staff.user_id, what]
+
+
+def file_grant_subject(tracking_code: str, file_id: str) -> str:
+    """What a grant to download a case's file names."""
+    return f"file:{tracking_code}:{file_id}"
 
 
 def current_staff() -> Staff | None:
@@ -168,7 +225,7 @@ def staff_required(*roles: str):
             # only the desk's own pages hold
             if g.get("staff_via_cookie") and request.method not in ("GET", "HEAD", "OPTIONS") and not csrf_ok():
                 return _deny(403, "The form has expired or did not come from sopdesk; reload it and try again.")
-            if roles and not staff.has_any(roles) and "admin" not in staff.roles:
+            if roles and not staff.has_any(roles) and not staff.has_any(("admin", SYSADMIN)):
                 return _deny(403, "Your roles may not do this.")
             return view(*args, **kwargs)
 

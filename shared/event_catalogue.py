@@ -197,6 +197,9 @@ class StaffContact(Payload):
     name = _f(Text)
     email = _f(Text, nullable=True)
     language = _f(Text)
+    # their organisation (the pack key of their unit; null for a system administrator): whose
+    # administrators may read the mail sent to them (notify's mail log)
+    org = _f(Text, nullable=True, optional=True)
 
 
 class CaseState(Payload):

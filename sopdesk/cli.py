@@ -53,6 +53,18 @@ def _cmd_users_add(args) -> int:
     return 0
 
 
+def _cmd_users_move(args) -> int:
+    from services.assignment.handlers.directory import DirectoryError, move_user
+
+    try:
+        staff = move_user(args.username, args.unit)
+    except DirectoryError as exc:
+        print(f"sopdesk users move: {exc}", file=sys.stderr)
+        return 2
+    print(f"{staff.username}: unit {staff.unit} of {staff.org}")
+    return 0
+
+
 def _cmd_worker(args) -> int:
     queues = ",".join(args.queues or SERVICES)
     argv = ["worker", "-Q", queues, "--loglevel", args.loglevel, "--concurrency", str(args.concurrency),
@@ -423,8 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", help="display name")
     add.add_argument("--email", help="where sopdesk sends their work: assigned, approvals, overdue, daily summary")
     add.add_argument("--language", choices=("th", "en"), default="th", help="language of their emails; default th")
-    add.add_argument("--unit", help="the unit's key (sopdesk units add)")
+    add.add_argument("--unit", help="the unit's key (sopdesk units add): every account but a sysadmin's belongs to "
+                                    "one, and through it to its organisation")
     add.set_defaults(func=_cmd_users_add)
+    move = usub.add_parser("move", help="move a staff account to another unit (and so perhaps another organisation)")
+    move.add_argument("--username", required=True)
+    move.add_argument("--unit", required=True)
+    move.set_defaults(func=_cmd_users_move)
     dele = usub.add_parser("delegate", help="someone away: another acts for them (dates inclusive)")
     dele.add_argument("--away", required=True, help="username of the person away")
     dele.add_argument("--to", required=True, help="username of the person acting for them")

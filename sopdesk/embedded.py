@@ -45,7 +45,12 @@ DEMO_ACCOUNTS = (
     ("committee", ("tor-committee", "procurement-committee", "inspection-committee", "expert")),
     ("supplies", ("supplies", "finance")),
     ("admin", ("admin",)),
+    ("privacy", ("privacy-officer",)),
+    ("sysadmin", ("sysadmin",)),
 )
+# the demo accounts' organisation and unit (the repair form's organisation); the system
+# administrator belongs to none and sees every organisation
+DEMO_ORG, DEMO_UNIT = "sesao-sc", "demo-ict"
 
 
 def redis_server_binary() -> str:
@@ -100,17 +105,19 @@ def start_redis(folder: Path, socket_path: Path | None = None, port: int = 0,
 
 def demo_accounts(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
     """Demo staff accounts, created once with random passwords kept (0600) in the data folder."""
-    from services.assignment.handlers.directory import DirectoryError, add_user
+    from services.assignment.handlers.directory import DirectoryError, add_unit, add_user
 
     path = settings.data_dir / "demo-accounts.json"
     if path.exists():
         return [(u, p, tuple(r)) for u, p, r in json.loads(path.read_text())]
+    add_unit(DEMO_UNIT, DEMO_ORG, "ศูนย์ ICT (ทดลองใช้)", "ICT centre (demo)")
     accounts = []
     for username, roles in DEMO_ACCOUNTS:
         password = secrets.token_urlsafe(9)
         try:
             add_user(username, password, list(roles), display_name=f"Demo {username}",
-                     email=f"{username}@sopdesk.localhost")  # their mail lands in the catcher at /mail/
+                     email=f"{username}@sopdesk.localhost",  # their mail lands in the catcher at /mail/
+                     unit=None if "sysadmin" in roles else DEMO_UNIT)
         except DirectoryError:
             continue  # someone made it by hand; their password is theirs
         accounts.append((username, password, roles))
@@ -557,7 +564,8 @@ def _banner(settings: Settings, data: Path, accounts, embedded_smtp: bool, secon
     print(f"   API documents      {base}/intake/openapi.json  (likewise per service)")
     print(f"   Local mail inbox   {base}/mail/" + ("" if embedded_smtp else f"  (off: sending via {settings.smtp_host})"))
     if accounts:
-        print("   Demo staff accounts (embedded default only; passwords kept in demo-accounts.json):")
+        print(f"   Demo staff accounts of {DEMO_ORG} (sysadmin: every organisation; embedded default only; "
+              "passwords kept in demo-accounts.json):")
         for username, password, roles in accounts:
             print(f"     {username:<10} {password:<14} {', '.join(roles)}")
     print(" Stop with Ctrl-C.")

@@ -137,12 +137,31 @@ def client(gateway):
 
 @pytest.fixture
 def staff_token(clean):
-    """A bearer token for a staff member with the officer and head roles."""
-    from services.assignment.handlers.directory import add_user
-    from shared.auth import Staff, issue_token
+    """A bearer token for a staff member with the officer and head roles, of sesao-sc's unit ``ict``."""
+    from services.assignment.handlers.directory import add_unit, add_user, staff_of
+    from shared.auth import issue_token
 
-    user = add_user("tester", "correct horse battery", ["officer", "head"])
-    return issue_token(Staff(user_id=user.id, username=user.username, roles=user.role_names))
+    add_unit("ict", "sesao-sc", "ศูนย์ ICT", "ICT centre")
+    user = add_user("tester", "correct horse battery", ["officer", "head"], unit="ict")
+    return issue_token(staff_of(user))
+
+
+def make_staff(username: str, roles, org: str | None = "sesao-sc", password: str = "correct horse battery",
+               **details):
+    """A staff account holding ``roles`` in the unit ``ict-<org>`` of the organisation ``org``
+    (made if it is not there; a system administrator in none), and a bearer token for it:
+    ``(Staff, token)``."""
+    from services.assignment.handlers.directory import add_unit, add_user, staff_of
+    from shared.auth import issue_token
+
+    unit = None
+    if "sysadmin" not in roles:
+        unit = f"ict-{org}"
+        add_unit(unit, org, f"ศูนย์ ICT ({org})", f"ICT centre ({org})")
+    details.setdefault("email", f"{username}@office.example")
+    user = add_user(username, password, list(roles), unit=unit, **details)
+    staff = staff_of(user)
+    return staff, issue_token(staff)
 
 
 def drain(max_messages: int = 10_000) -> list[str]:

@@ -113,8 +113,10 @@ class Stack:
         return file_repair(self.base, **overrides)
 
     def staff_token(self, username: str = "officer1", password: str = "officer-password-1") -> str:
+        # of the repair requests' organisation; an administrator of it too, to read its mail log
+        self.sopdesk("units", "add", "--key", "ict", "--pack", "sesao-sc", "--name", "ศูนย์ ICT", check=False)
         self.sopdesk("users", "add", "--username", username, "--password", password, "--role", "officer",
-                     "--role", "head", check=False)
+                     "--role", "head", "--role", "admin", "--unit", "ict", check=False)
         response = http.post_json(f"{self.base}/assignment/auth/token", {"username": username, "password": password})
         assert response.status == 200, response.text
         return response.json()["access_token"]

@@ -62,13 +62,17 @@ def _cases(kind: str):
             for service, rule, method, view in routes() if access(rule, view).kind == kind]
 
 
-def _staff_token(roles: tuple[str, ...]) -> str:
-    from services.assignment.handlers.directory import add_user
-    from shared.auth import Staff, issue_token
+def _staff_token(roles: tuple[str, ...], org: str = "sesao-sc") -> str:
+    """A token for a new person holding ``roles`` in a unit of ``org``."""
+    from services.assignment.handlers.directory import add_unit, add_user, staff_of
+    from shared.auth import issue_token
 
-    name = "u-" + "-".join(roles)
-    user = add_user(name, "correct horse battery", list(roles), display_name=name, email=f"{name}@office.example")
-    return issue_token(Staff(user_id=user.id, username=user.username, roles=user.role_names))
+    unit = f"ict-{org}"
+    add_unit(unit, org, f"ศูนย์ ICT ({org})", f"ICT centre ({org})")
+    name = f"u-{org}-" + "-".join(roles)
+    user = add_user(name, "correct horse battery", list(roles), display_name=name, email=f"{name}@office.example",
+                    unit=None if "sysadmin" in roles else unit)
+    return issue_token(staff_of(user))
 
 
 @pytest.fixture
@@ -90,7 +94,7 @@ def _outsider(roles: tuple[str, ...]) -> str:
     """A staff role that is not one of ``roles`` (nor admin, who may do anything)."""
     from shared.packs import ROLES
 
-    return next(role for role in ROLES if role not in roles and role not in ("admin", "requester"))
+    return next(role for role in ROLES if role not in roles and role not in ("admin", "sysadmin", "requester"))
 
 
 @pytest.mark.parametrize("service, rule, method", [c for c in _cases("staff")

@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from services.assignment.adapters.bus import bus as assignment_bus
 from services.assignment.handlers import cases as handlers
-from services.assignment.handlers.directory import add_unit, add_user
+from services.assignment.handlers.directory import add_unit, add_user, staff_of
 from services.assignment.handlers.engine import calendar
 from services.assignment.tests.test_sops_end_to_end import sample
 from services.notify.adapters.bus import bus as notify_bus
 from services.notify.adapters.models import Delivery
 from shared import db
-from shared.auth import Staff, issue_token
+from shared.auth import issue_token
 from shared.i18n import BANGKOK
 from shared.packs import find_sop
 from shared.tracking import tracking_token
@@ -39,7 +39,7 @@ def _tokens(language: str) -> dict[str, str]:
     for username, (roles, unit) in STAFF.items():
         user = add_user(username, "correct horse battery", roles, display_name=username,
                         email=f"{username}@office.example", unit=unit, language=language)
-        tokens[username] = issue_token(Staff(user_id=user.id, username=username, roles=user.role_names))
+        tokens[username] = issue_token(staff_of(user))
     return tokens
 
 

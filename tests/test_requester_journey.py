@@ -13,9 +13,9 @@ import pytest
 import shared.config
 from services.assignment.adapters.bus import bus as assignment_bus
 from services.assignment.adapters.models import SurveyScore
-from services.assignment.handlers.directory import add_unit, add_user
+from services.assignment.handlers.directory import add_unit, add_user, staff_of
 from services.intake.tests.test_files import PNG
-from shared.auth import Staff, issue_token
+from shared.auth import issue_token
 from shared.config import get_settings
 from sopdesk.testing import drain
 
@@ -47,7 +47,7 @@ def test_a_teacher_files_follows_answers_and_rates_a_repair_in_thai(served_here,
     base, page = served_here, browser_page
     add_unit("ict", "sesao-sc", "ศูนย์ ICT", "ICT centre")
     officer = add_user("wipa", "correct horse battery", ["officer"], email="wipa@office.example", unit="ict")
-    token = issue_token(Staff(user_id=officer.id, username="wipa", roles=officer.role_names))
+    token = issue_token(staff_of(officer))
 
     def act(code, step, outcome, note=None):
         body = {"step": step, "outcome": outcome, **({"note": note} if note else {})}

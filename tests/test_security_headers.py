@@ -73,7 +73,7 @@ def test_no_hsts_on_the_embedded_default(clean):
 def test_the_session_cookie_keeps_its_flags(client, staff_token):
     from services.assignment.handlers.directory import add_user
 
-    add_user("cookie-check", "correct horse battery", ["officer"])
+    add_user("cookie-check", "correct horse battery", ["officer"], unit="ict")  # staff_token made sesao-sc's ict
     page = client.get("/assignment/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     form = {"username": "cookie-check", "password": "correct horse battery"}

@@ -162,8 +162,8 @@ def test_sopdesk_up_serves_mails_restarts_a_killed_worker_and_stops_everything(e
 
     # the database is the embedded PostgreSQL 18, one schema per service; a command finds it
     added = subprocess.run([str(BIN / "sopdesk"), "users", "add", "--username", "clerk1", "--password",
-                            "clerk-password-1", "--role", "officer"], env=env, cwd=ROOT, capture_output=True,
-                           text=True, timeout=60)
+                            "clerk-password-1", "--role", "officer", "--unit", "demo-ict"], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
     assert added.returncode == 0, added.stderr
     login = http.post_json(f"{base}/assignment/auth/token", {"username": "clerk1", "password": "clerk-password-1"})
     assert login.status == 200, "the web processes read the same database"

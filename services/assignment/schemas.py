@@ -127,8 +127,9 @@ class CaseSchema(CaseSummarySchema):
     expected_at = fields.AwareDateTime(allow_none=True)
     paused_minutes = fields.Integer()
     attachments = fields.List(fields.Dict(), metadata={
-        "description": "the requester's files: {id, field, name, content_type, size}; download from "
-                       "/intake/requests/<code>/files/<id>"})
+        "description": "the requester's files: {id, field, name, content_type, size, url}; download each at "
+                       "its url (/intake/requests/<code>/files/<id>?grant=...: the grant is for the caller only, "
+                       "for an hour)"})
     asset = fields.Dict(allow_none=True, metadata={
         "description": "what procurement's asset register says of the asset_tag the request names "
                        "(procurement.asset_checked): {asset_tag, found, checked_at, asset: null | {tag, kind, "

@@ -35,7 +35,7 @@ KEY = validate.Regexp(KEY_PATTERN, error="use lower-case letters, digits and '-'
 ROLES = (
     "requester", "intake-clerk", "officer", "head", "subhead", "director", "deputy-director", "expert",
     "supplies", "finance", "tor-committee", "procurement-committee", "inspection-committee", "team",
-    "vendor", "admin",
+    "vendor", "admin", "privacy-officer", "sysadmin",
 )
 # What a step can wait on. ``requester`` pauses the case's clock until the requester answers;
 # the procurement waits resume when procurement's event arrives.

@@ -123,6 +123,10 @@ class UserRole(Base):
     user: Mapped[User] = relationship(back_populates="roles", lazy="raise")
 
 
+def _pack_of(sop: str) -> str:
+    return sop.partition("/")[0]
+
+
 class Case(Base):
     """One request being worked through its SOP. ``id`` in the public contract is the tracking code."""
 
@@ -132,6 +136,8 @@ class Case(Base):
     tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
     request_event_id: Mapped[str] = mapped_column(String(36), unique=True)
     sop: Mapped[str] = mapped_column(String(100), index=True)
+    # the organisation the case belongs to: the pack its SOP is of (who may see it: cases.visible_to)
+    org: Mapped[str] = mapped_column(String(50), default=lambda context: _pack_of(context.get_current_parameters()["sop"]))
     pack_version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     subject: Mapped[str] = mapped_column(String(300))
@@ -181,6 +187,7 @@ class Case(Base):
         return format_datetime(datetime.combine(day, clock(12), BANGKOK), lang, with_time=False)
 
     __table_args__ = (
+        Index("ix_cases_org_opened", "org", "opened_at"),
         Index("ix_cases_deadline_open", "due_at",
               postgresql_where=text("status = 'open' AND deadline_breached_at IS NULL")),
     )
@@ -259,7 +266,7 @@ class TrailEntry(Base):
     step: Mapped[str | None] = mapped_column(String(100))
     round: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))  # opened, started, assigned, action, note, document, target, ...
-    actor: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(100), index=True)  # who did it: they see the case (cases.visible_to)
     on_behalf_of: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)

@@ -45,7 +45,7 @@ def token():
 @blp.response(200, CaseSummarySchema(many=True))
 @blp.alt_response(401, schema=FieldErrorsSchema)
 def cases(**filters):
-    return handlers.list_cases(**filters)
+    return handlers.list_cases(current_staff(), **filters)
 
 
 @blp.route("/cases/<code>")
@@ -86,6 +86,8 @@ def act(code: str):
     except LookupError:
         abort(404)
     found = handlers.read_case(code, staff, purpose="staff action on a case")
+    if found is None:  # done, and the trail names them: only a move to another organisation meanwhile
+        abort(404)
     found.actions = handlers.allowed_actions(found, staff)
     return found
 
@@ -98,4 +100,4 @@ def act(code: str):
 @blp.alt_response(401, schema=FieldErrorsSchema)
 @blp.alt_response(403, schema=FieldErrorsSchema, description="heads, directors and admins only")
 def satisfaction(fiscal_year: int | None = None):
-    return handlers.satisfaction(fiscal_year)
+    return handlers.satisfaction(current_staff(), fiscal_year)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
+from urllib.parse import quote
 
-from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, cast, delete, false, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -23,7 +24,7 @@ from services.assignment.handlers.commands import StepAction
 from services.assignment.handlers.engine import Engine, calendar as working_calendar, emit_case_event
 from shared import db
 from shared.audit import log_access
-from shared.auth import Staff
+from shared.auth import ORG_WIDE_ROLES, Staff, file_grant_subject, grant
 from shared.config import get_settings
 from shared.errors import Conflict, Forbidden, Invalid, Refusal
 from shared.events import Event
@@ -56,6 +57,7 @@ def open_case(uow: UnitOfWork, event: Event) -> None:
         tracking_code=payload["tracking_code"],
         request_event_id=event.id,
         sop=sop.full_key,
+        org=sop.full_key.split("/")[0],
         pack_version=sop.pack_version,
         status="open",
         subject=payload["subject"],
@@ -94,8 +96,8 @@ def act(tracking_code: str, staff: Staff, command: StepAction) -> None:
     changes nothing."""
     with bus.unit_of_work() as uow:
         case = _locked_case(uow, tracking_code)
-        if case is None:
-            raise LookupError(tracking_code)
+        if case is None or not may_see(uow.session, staff, case):
+            raise LookupError(tracking_code)  # another organisation's case is not found either
         actor = directory.actor(uow.session, staff.user_id)
         if actor is None:
             raise Forbidden("your account is not active")
@@ -363,10 +365,13 @@ def on_survey_answered(uow: UnitOfWork, event: Event) -> None:
                                 answered_at=datetime.fromisoformat(payload["answered_at"])))
 
 
-def satisfaction(fiscal_year: int | None = None) -> dict:
+def satisfaction(staff: Staff, fiscal_year: int | None = None) -> dict:
     """Scores per SOP and per unit (count, mean, and how many gave each score), optionally for
-    one Thai fiscal year in the Buddhist era (2570 is 1 Oct 2026 - 30 Sep 2027)."""
+    one Thai fiscal year in the Buddhist era (2570 is 1 Oct 2026 - 30 Sep 2027): of the caller's
+    organisation (every organisation's for a system administrator)."""
     query = select(SurveyScore)
+    if not staff.sees_all:
+        query = query.where(SurveyScore.sop.startswith(f"{staff.org}/", autoescape=True) if staff.org else false())
     if fiscal_year is not None:
         start, last = fiscal_year_bounds(fiscal_year)
         query = query.where(SurveyScore.answered_at >= datetime.combine(start, time(), BANGKOK),
@@ -387,10 +392,48 @@ def satisfaction(fiscal_year: int | None = None) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# reading
+# reading: every read goes through the wall between organisations (``visible_to``)
 
 
-def list_cases(sop: str | None = None, status: str | None = None, assignee: str | None = None,
+def visible_to(session, staff: Staff):
+    """The cases ``staff`` may see, as a condition on ``Case``: every case for a system
+    administrator; of their own organisation only for anyone else, and there every case for its
+    administrators, director and deputies and privacy officer (``ORG_WIDE_ROLES``, their own or
+    held for someone away); for others, the cases whose steps they (or anyone they stand in for)
+    hold or held, on which they did anything (the trail names them), whose team they are on, or whose open unassigned step they may take; for a
+    head, also those whose steps people of their unit hold or held, and every open unassigned
+    step of the organisation (the head's to give out). The directory is read afresh: a person
+    moved or deactivated since their token was signed sees by what they are now."""
+    if staff.sees_all:
+        return true()
+    actor = directory.actor(session, staff.user_id)
+    org = directory.org_of_user(session, actor.username) if actor else None
+    if actor is None or org is None:
+        return false()
+    in_org = Case.org == org
+    roles = set(actor.roles) | set(actor.acting_for)
+    if roles & set(ORG_WIDE_ROLES):
+        return in_org
+    names = sorted({actor.username, *actor.acting_for_users})
+    open_unassigned = (CaseStep.status == "active") & CaseStep.assignee.is_(None)
+    seen = [Case.steps.any(CaseStep.assignee.in_(names)), Case.trail.any(TrailEntry.actor.in_(names)),
+            *(cast(Case.team, JSONB).contains([name]) for name in names),
+            Case.steps.any(open_unassigned & CaseStep.role.in_(sorted(roles)))]
+    if "intake-clerk" in roles:  # they record the requester's answers given on paper or by telephone
+        seen.append(Case.steps.any((CaseStep.status == "active") & (CaseStep.role == "requester")))
+    if actor.is_head:
+        members = directory.unit_members(session, actor.unit) if actor.unit else []
+        if members:
+            seen.append(Case.steps.any(CaseStep.assignee.in_(members)))
+        seen.append(Case.steps.any(open_unassigned & (CaseStep.role != "requester")))
+    return and_(in_org, or_(*seen))
+
+
+def may_see(session, staff: Staff, case: Case) -> bool:
+    return session.scalar(select(Case.id).where(Case.id == case.id, visible_to(session, staff))) is not None
+
+
+def list_cases(staff: Staff, sop: str | None = None, status: str | None = None, assignee: str | None = None,
                overdue: bool | None = None, limit: int = 100, offset: int = 0) -> list[Case]:
     query = select(Case).order_by(Case.opened_at.desc()).limit(limit).offset(offset)
     if sop:
@@ -405,19 +448,35 @@ def list_cases(sop: str | None = None, status: str | None = None, assignee: str 
                    and_(Case.status == "open", Case.due_at < now))
         query = query.where(late if overdue else ~late)
     with bus.session() as session:
-        return list(session.scalars(query))
+        cases = list(session.scalars(query.where(visible_to(session, staff))))
+        # a list shows each requester's name and unit: a read of their data, logged as every other
+        log_access(session, AccessLog, staff, "case", [case.tracking_code for case in cases], "staff list of cases")
+        session.commit()
+        return cases
 
 
 def read_case(tracking_code: str, staff: Staff, purpose: str = "staff read of a case") -> Case | None:
-    """A case with its steps and trail; the read of the requester's data is logged."""
+    """A case with its steps and trail, if ``staff`` may see it (else None: another
+    organisation's case is not found, its existence not revealed); the read is logged."""
     with bus.session() as session:
-        case = session.scalar(select(Case).where(Case.tracking_code == tracking_code)
+        case = session.scalar(select(Case).where(Case.tracking_code == tracking_code, visible_to(session, staff))
                               .options(selectinload(Case.steps), selectinload(Case.trail)))
         if case is not None:
             log_access(session, AccessLog, staff, "case", case.tracking_code, purpose)
             session.commit()
             session.expunge(case)
+            with_file_links(case, staff)
         return case
+
+
+def with_file_links(case: Case, staff: Staff) -> Case:
+    """The case's files, each with the link ``staff`` downloads it by from intake: a grant for
+    that file and that person (``shared.auth.grant``), since intake does not know who else but
+    the organisation's administrators may see the case. ``case`` is a read-only copy."""
+    case.attachments = [{**item, "url": f"/intake/requests/{quote(case.tracking_code)}/files/{quote(str(item['id']))}"
+                                        f"?grant={grant(staff, file_grant_subject(case.tracking_code, str(item['id'])))}"}
+                        for item in case.attachments or [] if isinstance(item, dict) and item.get("id")]
+    return case
 
 
 def allowed_actions(case: Case, staff: Staff) -> list[dict]:
@@ -447,11 +506,12 @@ def my_work(staff: Staff) -> dict:
     sees them today (``actor``)."""
     with bus.session() as session:
         actor = directory.actor(session, staff.user_id)
-        if actor is None:
-            return {"actor": None, "mine": [], "unit": [], "unassigned": []}
+        org = directory.org_of_user(session, actor.username) if actor else None
+        if actor is None or org is None:
+            return {"actor": actor, "mine": [], "unit": [], "unassigned": []}
         names = [actor.username, *sorted(actor.acting_for_users)]
         base = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
-                .where(CaseStep.status == "active").order_by(CaseStep.due_at.is_(None), CaseStep.due_at,
+                .where(CaseStep.status == "active", Case.org == org).order_by(CaseStep.due_at.is_(None), CaseStep.due_at,
                                                              CaseStep.started_at))
         mine = session.execute(base.where(CaseStep.assignee.in_(names))).all()
         unit, unassigned = [], []

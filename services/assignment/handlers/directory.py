@@ -21,7 +21,7 @@ from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import CaseStep, Delegation, Unit, User, UserRole
 from services.assignment.domain import assignees
 from services.assignment.domain.workflow import Actor  # a staff member as the workflow sees them
-from shared.auth import Staff, hash_password, verify_password
+from shared.auth import SYSADMIN, Staff, hash_password, verify_password
 from shared.i18n import BANGKOK
 from shared.packs import ROLES
 
@@ -41,8 +41,12 @@ def today() -> date:
 def add_unit(key: str, pack: str, name_th: str, name_en: str = "") -> Unit:
     if not re.match(r"^[a-z0-9][a-z0-9-]*$", key or ""):
         raise DirectoryError("unit: lower-case letters, digits and -")
+    if not re.match(r"^[a-z0-9][a-z0-9-]{0,49}$", pack or ""):
+        raise DirectoryError("pack: the organisation's pack key (lower-case letters, digits and -)")
     with bus.session() as session:
         unit = session.get(Unit, key) or Unit(key=key)
+        if unit.pack and unit.pack != pack and session.scalar(select(User.id).where(User.unit == key).limit(1)):
+            raise DirectoryError(f"unit: {key} is of {unit.pack} and has people; a unit does not change organisation")
         unit.pack, unit.name = pack, {"th": name_th, "en": name_en or name_th}
         session.add(unit)
         session.commit()
@@ -63,6 +67,13 @@ def add_user(username: str, password: str, roles: list[str], display_name: str =
     if unknown or not roles:
         raise DirectoryError(f"role: unknown {', '.join(unknown)}; choose from {', '.join(ROLES)}" if unknown
                              else "role: at least one")
+    # every account belongs to an organisation through its unit, but a system administrator's,
+    # which belongs to none (and holds no other role: the walls are about organisations)
+    if SYSADMIN in roles:
+        if len(set(roles)) > 1 or unit:
+            raise DirectoryError("role: sysadmin is held alone, without a unit (it sees every organisation)")
+    elif not unit:
+        raise DirectoryError("unit: every account belongs to a unit of its organisation (sopdesk units add)")
     with bus.session() as session:
         if session.scalar(select(User.id).where(User.username == username)):
             raise DirectoryError(f"username: {username} exists already")
@@ -75,12 +86,60 @@ def add_user(username: str, password: str, roles: list[str], display_name: str =
         return user
 
 
+def move_user(username: str, unit: str) -> Staff:
+    """Move a person to another unit (and so, perhaps, another organisation); their work stays
+    where it is. Returns them as a token would now carry them."""
+    with bus.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise DirectoryError(f"username: no user {username}")
+        if session.get(Unit, unit) is None:
+            raise DirectoryError(f"unit: no unit {unit}")
+        if SYSADMIN in user.role_names:
+            raise DirectoryError("unit: a system administrator belongs to no unit")
+        user.unit = unit
+        session.commit()
+        return staff_of(user, session)
+
+
+def staff_of(user: User, session: Session | None = None) -> Staff:
+    """The signed-in person a token carries: their roles, unit and the unit's organisation."""
+    org = None
+    if user.unit:
+        if session is not None:
+            found = session.get(Unit, user.unit)
+            org = found.pack if found else None
+        else:
+            with bus.session() as own:
+                found = own.get(Unit, user.unit)
+                org = found.pack if found else None
+    return Staff(user_id=user.id, username=user.username, roles=user.role_names, org=org, unit=user.unit)
+
+
 def authenticate(username: str, password: str) -> Staff | None:
     with bus.session() as session:
         user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
         if not verify_password(user.password_hash if user else None, password):
             return None
-        return Staff(user_id=user.id, username=user.username, roles=user.role_names)
+        return staff_of(user, session)
+
+
+def org_of_user(session: Session, username: str) -> str | None:
+    """The organisation of an active person (their unit's), None for none or no such person."""
+    return org_of_users(session, [username]).get(username)
+
+
+def org_of_users(session: Session, usernames) -> dict[str, str | None]:
+    names = sorted(set(usernames))
+    if not names:
+        return {}
+
+    def read() -> tuple:
+        return tuple(session.execute(select(User.username, Unit.pack).outerjoin(Unit, Unit.key == User.unit)
+                                     .where(User.username.in_(names), User.active.is_(True))).all())
+
+    found = dict(caches.cached(caches.DIRECTORY, ("orgs", tuple(names)), session, read))
+    return {name: found.get(name) for name in names}
 
 
 def delegate(delegator: str, delegate_to: str, starts_on: date, ends_on: date, created_by: str,
@@ -95,6 +154,9 @@ def delegate(delegator: str, delegate_to: str, starts_on: date, ends_on: date, c
         for name in (delegator, delegate_to):
             if name not in users:
                 raise DirectoryError(f"username: no user {name}")
+        orgs = org_of_users(session, [delegator, delegate_to])
+        if orgs[delegator] is None or orgs[delegator] != orgs[delegate_to]:
+            raise DirectoryError(f"delegate: {delegate_to} is not of {delegator}'s organisation")
         row = Delegation(delegator_id=users[delegator].id, delegate_id=users[delegate_to].id, starts_on=starts_on,
                          ends_on=ends_on, created_by=created_by, note=note)
         session.add(row)
@@ -157,17 +219,18 @@ def open_work(session: Session, usernames: list[str]) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in usernames}
 
 
-def holders(session: Session, roles: tuple[str, ...], pack: str | None = None) -> list[str]:
-    """Active people holding any of ``roles``; those in a unit of ``pack`` first when there are any."""
+def holders(session: Session, roles: tuple[str, ...], pack: str | None) -> list[str]:
+    """Active people of the organisation ``pack`` (in one of its units) holding any of ``roles``:
+    work is given only within the organisation it belongs to."""
     roles = tuple(roles)
+    if not pack:
+        return []
 
     def read() -> tuple[str, ...]:
-        query = (select(User.username, Unit.pack).join(UserRole, UserRole.user_id == User.id)
-                 .outerjoin(Unit, Unit.key == User.unit)
-                 .where(UserRole.role.in_(roles), User.active.is_(True)).distinct())
-        rows = session.execute(query).all()
-        in_pack = sorted({name for name, unit_pack in rows if pack and unit_pack == pack})
-        return tuple(in_pack or sorted({name for name, unit_pack in rows if unit_pack is None or not pack}))
+        query = (select(User.username).join(UserRole, UserRole.user_id == User.id)
+                 .join(Unit, Unit.key == User.unit)
+                 .where(UserRole.role.in_(roles), User.active.is_(True), Unit.pack == pack).distinct())
+        return tuple(sorted(session.scalars(query)))
 
     return list(caches.cached(caches.DIRECTORY, ("holders", roles, pack), session, read))
 
@@ -195,8 +258,9 @@ def contact(session: Session, username: str | None) -> dict | None:
         user = user_by_name(session, username)
         if user is None:
             return None
+        org = session.scalar(select(Unit.pack).where(Unit.key == user.unit)) if user.unit else None
         return {"username": user.username, "name": user.display_name or user.username, "email": user.email,
-                "language": user.language or "th"}
+                "language": user.language or "th", "org": org}
 
     found = caches.cached(caches.DIRECTORY, ("contact", username), session, read)
     return dict(found) if found is not None else None

@@ -222,7 +222,9 @@ class Engine:
                        command: CompleteStep, permission: workflow.Permission) -> None:
         workflow.outcome_of(definition, command.outcome)  # before anything is read for it
         team = workflow.team_named(command.team, command.assignee) if definition.appoints_team else None
-        active = [name for name in team if directory.user_by_name(self.session, name) is not None] if team else []
+        # the active people of the case's organisation among those named
+        orgs = directory.org_of_users(self.session, team) if team else {}
+        active = [name for name in team if orgs.get(name) == self.case.org] if team else []
         documents = list(command.documents)
         checked = workflow.check_outcome(definition, command.outcome, values=command.values,
                                          note=command.note, team=team, active_users=active,
@@ -249,8 +251,9 @@ class Engine:
         """A head chooses who works a step; anyone who may act on it may take it themselves."""
         assignee = workflow.assignee_asked(actor, definition, permission, command.assignee)
         user = directory.user_by_name(self.session, assignee)
-        if user is None:
-            raise Invalid(errors={"assignee": [f"no active user {assignee}"]})
+        # only to someone of the case's organisation (anyone else is as unknown as nobody)
+        if user is None or directory.org_of_user(self.session, assignee) != self.case.org:
+            raise Invalid(errors={"assignee": [f"no active user {assignee} in this organisation"]})
         workflow.check_assignee(directory.actor(self.session, user.id), definition, self.case.team or [])
         previous, row.assignee = row.assignee, assignee
         self.trail("assigned", actor.username, row, note=command.note, data={"from": previous, "to": assignee})

@@ -43,7 +43,8 @@ def test_a_change_made_by_another_process_is_seen_by_the_next_event(client, peop
     assert first_step(file(client, people, "sesao-sc/repair")) == (shipped, "u-officer")
 
     # a second officer, added by another process: with less open work, they get the next case
-    sopdesk("users", "add", "--username", "o-second", "--password", "correct horse battery", "--role", "officer")
+    sopdesk("users", "add", "--username", "o-second", "--password", "correct horse battery", "--role", "officer",
+            "--unit", people.unit)
     assert first_step(file(client, people, "sesao-sc/repair")) == (shipped, "o-second")
 
     # a new pack version loaded by another process: the next case opens on it
@@ -68,7 +69,7 @@ def test_a_directory_change_made_here_is_seen_at_once_whoever_writes_it(client, 
     assert first_step(file(client, people, "sesao-sc/repair"))[1] is None  # nobody holds officer now
 
     # through directory.py: a new officer, then away today with u-head acting for them
-    directory.add_user("o-third", "correct horse battery", ["officer"])
+    directory.add_user("o-third", "correct horse battery", ["officer"], unit=people.unit)
     assert first_step(file(client, people, "sesao-sc/repair"))[1] == "o-third"
     today = directory.today()
     directory.delegate("o-third", "u-head", today, today, created_by="test")
@@ -79,10 +80,10 @@ def test_an_emptied_database_is_not_read_through_the_cache(client, people):
     """Tests empty the tables between them (TRUNCATE: no ORM event): the change tokens go with
     them, and what was kept under the old tokens is dropped."""
     with bus.session() as session:
-        assert directory.holders(session, ("officer",)) == ["u-officer"]
+        assert directory.holders(session, ("officer",), people.org) == ["u-officer"]
     from sopdesk.testing import empty_all
 
     empty_all()
     with bus.session() as session:
-        assert directory.holders(session, ("officer",)) == []
+        assert directory.holders(session, ("officer",), people.org) == []
         assert packstore.latest_versions(session) == {}

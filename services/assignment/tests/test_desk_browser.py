@@ -97,7 +97,7 @@ def test_someone_without_the_role_sees_no_actions_and_a_refused_post_explains(li
     code = page.request.post(f"{base}/intake/requests", data=json.dumps(body),
                              headers={"Content-Type": "application/json"}).json()["tracking_code"]
     drain()
-    log_in(page, base, "u-finance", PASSWORD)
+    log_in(page, base, "u-director", PASSWORD)  # sees every case of the organisation; this step is an officer's
     page.goto(f"{base}/assignment/desk/cases/{code}")
     assert page.locator("form.outcome-form").count() == 0
     assert "ท่านไม่มีสิทธิ์ดำเนินการ" in page.locator("#actions").inner_text()

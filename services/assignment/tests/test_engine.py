@@ -43,8 +43,10 @@ def bkk(*args) -> datetime:
 
 
 def file(client, people, sop_key: str, received_at: datetime | None = None) -> str:
-    """File a request at intake (as staff when ``received_at`` is given) and open its case."""
+    """File a request at intake (as staff when ``received_at`` is given) and open its case; the
+    staff (``people``) become the SOP's organisation's."""
     sop = find_sop(sop_key)
+    people.join(sop_key.split("/")[0])
     body = {"sop": sop_key, "requester_name": "ครูสมศรี ใจดี", "requester_email": "somsri@school.example",
             "requester_unit": "โรงเรียนบ้านดอน", "subject": f"ทดสอบ {sop.key}", "details": "รายละเอียด",
             "consent": True}
@@ -170,7 +172,8 @@ def test_refusals_answer_403_409_422_and_change_nothing(client, people):
     code = file(client, people, "sesao-sc/repair")
     assert read(client, people, code)["current_step"] == "receive-form"
     refusals = [
-        ("u-finance", {"step": "receive-form", "outcome": "done"}, 403, "_schema"),
+        # the director sees every case of the organisation, but this step is an officer's
+        ("u-director", {"step": "receive-form", "outcome": "done"}, 403, "_schema"),
         ("u-officer", {"step": "check-report", "outcome": "done"}, 409, "step"),
         ("u-officer", {"step": "receive-form", "outcome": "explode"}, 422, "outcome"),
     ]
@@ -179,6 +182,10 @@ def test_refusals_answer_403_409_422_and_change_nothing(client, people):
         got, answer = post(client, people, code, who, body)
         assert got == status and field in answer["errors"], (body, answer)
         assert snapshot(code) == before, body
+    # a finance officer with nothing to do with the case does not even find it
+    before = snapshot(code)
+    got, answer = post(client, people, code, "u-finance", {"step": "receive-form", "outcome": "done"})
+    assert got == 404 and snapshot(code) == before, answer
 
     # a closed case refuses everything
     path = [("receive-form", "done"), ("check-report", "done"), ("diagnose", "repair"), ("repair", "done"),
@@ -391,26 +398,30 @@ def test_new_work_goes_to_the_least_busy_and_heads_reassign(client, people):
     [event] = events(code, "case.assigned")
     assert (event["previous_assignee"], event["assigned_by"], event["step"]["assignee"]) == (first, "u-head", other)
 
-    # an officer who is not a head cannot hand the step to someone else...
-    third = next(name for name in ("o1", "o2", "u-officer") if name != other)
+    # an officer who holds no step of it and is no head does not even find it (the walls)...
+    third = next(name for name in ("o1", "o2", "u-officer") if name not in (first, other))
     before = snapshot(code)
-    got, answer = post(client, people, code, third, {"step": "receive-form", "outcome": "assign",
-                                                      "assignee": other})
+    got, answer = post(client, people, code, third, {"step": "receive-form", "outcome": "assign"})
+    assert got == 404, answer
+    # ...and the officer who holds it, not being a head, cannot hand it to someone else
+    got, answer = post(client, people, code, other, {"step": "receive-form", "outcome": "assign",
+                                                      "assignee": third})
     assert got == 403, answer
     assert snapshot(code) == before
-    # ...but may take it
-    case = act(client, people, code, third, {"step": "receive-form", "outcome": "assign"})
+    # the head gives it to the third, who then finds it and may act
+    case = act(client, people, code, "u-head", {"step": "receive-form", "outcome": "assign", "assignee": third})
     assert case["steps"][-1]["assignee"] == third
+    assert client.get(f"/assignment/cases/{code}", headers=people.headers(third)).status_code == 200
     # nobody without the step's role
     got, answer = post(client, people, code, "u-head", {"step": "receive-form", "outcome": "assign",
                                                         "assignee": "u-finance"})
     assert got == 422 and "assignee" in answer["errors"], answer
     got, answer = post(client, people, code, "u-head", {"step": "receive-form", "outcome": "assign",
                                                         "assignee": "ghost"})
-    assert got == 422 and answer["errors"]["assignee"] == ["no active user ghost"]
-    # a finance officer may not even take it
+    assert got == 422 and answer["errors"]["assignee"] == ["no active user ghost in this organisation"]
+    # a finance officer, whose step it is not, does not find it to take
     got, _ = post(client, people, code, "u-finance", {"step": "receive-form", "outcome": "assign"})
-    assert got == 403
+    assert got == 404
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,14 +440,16 @@ def test_a_delegate_acts_for_the_director_only_within_the_dates(client, people, 
     assert "o1 acts for u-director" in capsys.readouterr().out
 
     code = file(client, people, "up/info-system-dev")
-    act(client, people, code, "u-officer", {"step": "check-request", "outcome": "done"})
+    holder = read(client, people, code)["steps"][-1]["assignee"]  # of u-officer, o1 and o2, the least busy
+    act(client, people, code, holder, {"step": "check-request", "outcome": "done"})
     case = read(client, people, code)
     assert case["current_step"] == "director-decision"
     assert case["steps"][-1]["assignee"] == "o1"  # the director is away: new work goes to the delegate
 
     before = snapshot(code)
     got, _ = post(client, people, code, "o2", {"step": "director-decision", "outcome": "approve"})
-    assert got == 403  # that delegation is over
+    # that delegation is over: refused, or not even found unless o2 held the first step
+    assert got == (403 if holder == "o2" else 404)
     assert snapshot(code) == before
 
     delegate_view = client.get(f"/assignment/cases/{code}", headers=people.headers("o1")).get_json()
@@ -631,8 +644,8 @@ def _run(name: str, fn, outcome: dict) -> threading.Thread:
     return thread
 
 
+@pytest.mark.org("up")
 def test_a_sweep_and_an_action_on_the_same_case_do_not_deadlock(people, monkeypatch):
-    from shared.auth import Staff
     from sopdesk.testing import wait_for
 
     _late_server_case("SD-LOCKS-00001")
@@ -648,7 +661,7 @@ def test_a_sweep_and_an_action_on_the_same_case_do_not_deadlock(people, monkeypa
     monkeypatch.setattr(Engine, "_documents_this_round", paused)
     with bus.session() as session:
         officer = directory.user_by_name(session, "u-officer")
-        staff = Staff(user_id=officer.id, username=officer.username, roles=officer.role_names)
+        staff = directory.staff_of(officer, session)
     outcome: dict = {}
     acting = _run("act", lambda: handlers.act("SD-LOCKS-00001", staff,
                                               CompleteStep(step="check-problem", outcome="done")), outcome)

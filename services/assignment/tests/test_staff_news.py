@@ -28,10 +28,12 @@ def test_step_events_say_whom_to_write_to_and_whether_approval_is_asked(client, 
     [receive] = [e["payload"]["step"] for e in emitted("case.step_started")]
     assert receive["key"] == "receive-form" and receive["needs_approval"] is False
     assert receive["assignee_contact"] == {"username": receive["assignee"], "name": receive["assignee"],
-                                           "email": f"{receive['assignee']}@office.example", "language": "th"}
+                                           "email": f"{receive['assignee']}@office.example", "language": "th",
+                                           "org": "sesao-sc"}
 
+    people.join("up")  # the staff now work for the university; its director is away
     directory.add_user("manop", "correct horse battery", ["director"], display_name="นายมานพ",
-                       email="manop@up.example", language="en")
+                       email="manop@up.example", language="en", unit=people.unit)
     people.tokens.pop("u-director")
     with bus.unit_of_work() as uow:  # the pack's only director now is manop
         from services.assignment.adapters.models import User
@@ -44,7 +46,7 @@ def test_step_events_say_whom_to_write_to_and_whether_approval_is_asked(client, 
                   if e["payload"]["step"]["key"] == "director-decision"]
     assert decision["needs_approval"] is True
     assert decision["assignee_contact"] == {"username": "manop", "name": "นายมานพ", "email": "manop@up.example",
-                                            "language": "en"}
+                                            "language": "en", "org": "up"}
 
 
 def test_a_breach_names_the_assignee_and_the_heads_with_their_addresses(client, people):
@@ -66,7 +68,7 @@ def test_a_breach_names_the_assignee_and_the_heads_with_their_addresses(client, 
     assert breach["step"]["title"]["th"]
     assert breach["heads"] == ["boss"]
     assert breach["head_contacts"] == [{"username": "boss", "name": "หัวหน้า", "email": "boss@up.example",
-                                        "language": "en"}]
+                                        "language": "en", "org": "up"}]
 
 
 def _summaries() -> list[dict]:
@@ -75,7 +77,7 @@ def _summaries() -> list[dict]:
 
 def test_each_person_hears_of_their_open_work_once_per_working_day(client, people):
     first = file(client, people, "sesao-sc/repair")
-    second = file(client, people, "up/server-admin")
+    second = file(client, people, "sesao-sc/esaraban-account")
     assert handlers.send_daily_summaries(bkk(2026, 11, 23, 7, 0)) == 0  # Monday, before 07:30
     assert handlers.send_daily_summaries(bkk(2026, 11, 21, 9, 0)) == 0  # a Saturday
     assert handlers.send_daily_summaries(bkk(2026, 12, 7, 9, 0)) == 0  # substitution day for 5 December
@@ -172,7 +174,10 @@ def test_the_requesters_answer_files_reach_the_case(client, people):
         code, step="ask-requester", round=1, note="แนบแล้ว", attachments=files, answered_at=db.utcnow())))
     drain()
     case = read(client, people, code)
-    assert case["current_step"] == "check-details" and case["attachments"] == files
+    assert case["current_step"] == "check-details"
+    # each file as it came, with the link the reader downloads it by (a grant for them alone)
+    assert [{k: v for k, v in a.items() if k != "url"} for a in case["attachments"]] == files
+    assert all(a["url"].startswith(f"/intake/requests/{code}/files/{a['id']}?grant=") for a in case["attachments"])
     [entry] = [t for t in case["trail"] if t["kind"] == "action" and t["step"] == "ask-requester"]
     assert entry["data"]["documents"] == [{"key": "answer", "name": "order.pdf", "ref": "file:f-1"}]
     assert entry["note"] == "แนบแล้ว"

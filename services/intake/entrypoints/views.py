@@ -612,14 +612,17 @@ def track_file(code: str, file_id: str):
 
 
 @blp.route("/requests/<code>/files/<file_id>")
-@blp.doc(summary="A file of the case, for staff (bearer token or desk session); the read is logged",
-         security=[{"bearer": []}])
+@blp.doc(summary="A file of the case, for staff who may see the case (bearer token or desk session); the read "
+                 "is logged. Those who see all of the case's organisation need nothing more; anyone else brings "
+                 "the grant in the link the case gives them (GET /assignment/cases/<code>: attachments[].url)",
+         security=[{"bearer": []}],
+         parameters=[{"in": "query", "name": "grant", "schema": {"type": "string"}, "required": False}])
 @blp.alt_response(401, schema=FieldErrorsSchema, description="no valid staff login")
-@blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or file")
+@blp.alt_response(404, schema=FieldErrorsSchema, description="unknown code or file, or a case the caller may not see")
 @download(blp)
 @staff_required()
 def staff_file(code: str, file_id: str):
-    found = handlers.staff_file(code, file_id, current_staff())
+    found = handlers.staff_file(code, file_id, current_staff(), request.args.get("grant"))
     if found is None:
         return make_response({"code": 404, "status": "Not Found", "message": "No such file."}, 404)
     return _send(found)

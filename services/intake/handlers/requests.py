@@ -18,7 +18,7 @@ from services.intake.handlers import privacy
 from services.intake.handlers.commands import FileRequest
 from shared import db
 from shared.audit import log_access
-from shared.auth import Staff
+from shared.auth import Staff, file_grant_subject, granted
 from shared.config import get_settings
 from shared.errors import Conflict
 from shared.events import Event
@@ -359,11 +359,17 @@ def requester_file(tracking_code: str, attachment_id: str) -> Attachment | None:
         return _attachment(session, tracking_code, attachment_id)
 
 
-def staff_file(tracking_code: str, attachment_id: str, staff: Staff) -> Attachment | None:
-    """A file of the case, for staff: the read is logged (PDPA) before it is handed out."""
+def staff_file(tracking_code: str, attachment_id: str, staff: Staff, grant: str | None = None) -> Attachment | None:
+    """A file of the case, for staff who may see the case: those who see all of its organisation
+    (``Staff.sees_org``), or who bring a grant for this file from assignment, which decides who
+    else may see a case (its step holders, their heads). Anyone else finds nothing. The read is
+    logged (PDPA) before it is handed out."""
     with bus.session() as session:
         found = _attachment(session, tracking_code, attachment_id)
         if found is None:
+            return None
+        org = session.scalar(select(Request.sop).where(Request.id == found.request_id)).split("/")[0]
+        if not (staff.sees_org(org) or granted(grant, staff, file_grant_subject(tracking_code, found.id))):
             return None
         log_access(session, AccessLog, staff, "attachment", found.id,
                    f"download {found.field} of {tracking_code}")

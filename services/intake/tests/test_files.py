@@ -5,13 +5,14 @@ import io
 import zipfile
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from services.intake.adapters.bus import bus
 from services.intake.adapters.models import AccessLog, Attachment, Outbox, Request
 from services.intake.tests.conftest import NOTHING, counts, csrf_from, files_on_disk
+from shared.auth import file_grant_subject, grant
 from shared.tracking import tracking_token
-from sopdesk.testing import drain
+from sopdesk.testing import drain, make_staff
 
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" + b"\x00" * 32
@@ -184,19 +185,37 @@ def test_staff_download_with_a_login_and_every_read_is_logged(client, staff_toke
     assert client.get(url).status_code == 401  # no login (and a tracking token is no staff login)
     assert client.get(f"{url}?token={tracking_token(code)}").status_code == 401
     assert client.get(url, headers={"Authorization": "Bearer forged"}).status_code == 401
+    # the walls: the request is onesqa's. Its administrator needs nothing more; an officer needs
+    # the grant the case's page gives those who may see it (assignment decides), for that file and
+    # that person; another organisation's administrator finds nothing
+    onesqa_admin, admin_token = make_staff("onesqa-admin", ["admin"], "onesqa")
+    officer, officer_token = make_staff("onesqa-officer", ["officer"], "onesqa")
+    other_admin, other_token = make_staff("sc-admin", ["admin"], "sesao-sc")
+    assert client.get(url, headers={"Authorization": f"Bearer {officer_token}"}).status_code == 404
+    assert client.get(url, headers={"Authorization": f"Bearer {other_token}"}).status_code == 404
+    theirs = grant(officer, file_grant_subject(code, row.id))
+    for token, given in ((other_token, theirs), (officer_token, grant(officer, file_grant_subject(code, "nope"))),
+                         (officer_token, grant(other_admin, file_grant_subject(code, row.id)))):
+        assert client.get(f"{url}?grant={given}", headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    assert client.get(f"{url}?grant={theirs}", headers={"Authorization": f"Bearer {officer_token}"}).data == PDF
+    with bus.session() as session:
+        assert [log.actor for log in session.scalars(select(AccessLog))] == ["onesqa-officer"]
+        session.execute(delete(AccessLog))
+        session.commit()
+    staff_token = admin_token
     response = client.get(url, headers={"Authorization": f"Bearer {staff_token}"})
     assert response.status_code == 200 and response.data == PDF
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     with bus.session() as session:
         [log] = session.scalars(select(AccessLog)).all()
-    assert (log.actor, log.record, log.record_id) == ("tester", "attachment", row.id)
+    assert (log.actor, log.record, log.record_id) == ("onesqa-admin", "attachment", row.id)
     assert code in log.purpose
     assert client.get(f"/intake/requests/{code}/files/nope",
                       headers={"Authorization": f"Bearer {staff_token}"}).status_code == 404
     from services.intake.tests.test_security import desk_login
 
-    desk_login(client)  # the desk's session cookie is a staff login too
+    desk_login(client, "onesqa-admin")  # the desk's session cookie is a staff login too
     assert client.get(url).data == PDF
     with bus.session() as session:
         assert len(session.scalars(select(AccessLog)).all()) == 2

@@ -239,7 +239,10 @@ def test_nothing_to_answer_on_a_case_that_waits_on_no_one(client):
 # a rejection
 
 
-def test_a_rejected_case_says_why(client, staff_token):
+def test_a_rejected_case_says_why(client, clean):
+    from sopdesk.testing import make_staff
+
+    staff_token = make_staff("onesqa-head", ["officer", "head"], "onesqa")[1]  # the case is onesqa's
     body = {"sop": "onesqa/eqa-data-request", "requester_name": "ดร.สมหญิง", "requester_email": "s@uni.example",
             "requester_unit": "มหาวิทยาลัย", "subject": "ขอข้อมูลผลประเมิน", "details": "เพื่อการวิจัย",
             "consent": True, "purpose": "วิจัย", "scope": "ทุกโรงเรียน", "affiliation": "คณะครุศาสตร์",

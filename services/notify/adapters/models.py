@@ -68,6 +68,9 @@ class Delivery(Base):
     event_type: Mapped[str] = mapped_column(String(100))
     correlation_id: Mapped[str | None] = mapped_column(String(64), index=True)
     recipient: Mapped[str] = mapped_column(String(254), index=True)
+    # the organisation the mail is of (the case's, or the staff member's): whose administrators
+    # may read it in the mail log; null for none known (a system administrator's to read)
+    org: Mapped[str | None] = mapped_column(String(50), index=True)
     recipient_name: Mapped[str] = mapped_column(String(200), default="")
     template: Mapped[str] = mapped_column(String(100))
     language: Mapped[str] = mapped_column(String(2))

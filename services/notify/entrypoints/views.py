@@ -4,18 +4,21 @@ from kombu.exceptions import OperationalError
 
 from services.notify.handlers import emails as handlers
 from services.notify.schemas import DeadLetterQuerySchema, DeadLetterSchema, MessageQuerySchema, MessageSchema
-from shared.auth import current_staff, staff_required
+from shared.auth import ORG_WIDE_ROLES, current_staff, staff_required
 from shared.web import FieldErrorsSchema
 
 blp = Blueprint("notify", __name__, url_prefix="/notify", description="Email out")
 
 
 @blp.route("/messages")
-@staff_required()
-@blp.doc(security=[{"bearer": []}], summary="What was sent, when, to whom, for which event, and its status")
+@staff_required(*ORG_WIDE_ROLES)
+@blp.doc(security=[{"bearer": []}], summary="What was sent, when, to whom, for which event, and its status: the "
+                                             "mail of the caller's organisation, for those who see all of it "
+                                             "(administrators, director and deputies, privacy officer)")
 @blp.arguments(MessageQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, MessageSchema(many=True))
 @blp.alt_response(401, schema=FieldErrorsSchema)
+@blp.alt_response(403, schema=FieldErrorsSchema)
 def messages(**filters):
     return handlers.list_messages(current_staff(), **filters)
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import TemplateError
-from sqlalchemy import bindparam, delete, or_, select, text, true, update
+from sqlalchemy import bindparam, delete, false, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.notify.adapters import mailer
@@ -47,6 +47,14 @@ class Recipient:
     email: str
     name: str
     language: str
+    org: str | None = None  # a staff member's organisation
+
+
+def event_org(event: Event) -> str | None:
+    """The organisation an event is of: its ``org``, else its SOP's pack; None when it names neither."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    org = payload.get("org") or str(payload.get("sop") or "").partition("/")[0]
+    return str(org)[:50] if org else None
 
 
 def _both(key: str) -> dict[str, str]:
@@ -62,6 +70,7 @@ def _add_delivery(uow: UnitOfWork, event: Event, recipient: Recipient, template:
     uow.session.add(Delivery(
         event_id=event.id, event_type=event.type, correlation_id=event.correlation_id,
         recipient=recipient.email, recipient_name=recipient.name[:200], template=template,
+        org=recipient.org or event_org(event),
         language=recipient.language, context={**context, "name": recipient.name},
     ))
 
@@ -143,7 +152,7 @@ def _staff_recipients(event: Event, contacts: list[dict | None], template: str) 
             continue
         seen.add(email.lower())
         recipients.append(Recipient(email, contact.get("name") or contact.get("username") or "",
-                                    _language(contact.get("language"))))
+                                    _language(contact.get("language")), contact.get("org") or None))
     return recipients
 
 
@@ -640,6 +649,8 @@ def sweep_deliveries(batch: int = 200) -> int:
 def list_messages(staff: Staff, to: str | None = None, correlation_id: str | None = None,
                   limit: int = 100, offset: int = 0) -> list[Delivery]:
     query = select(Delivery).order_by(Delivery.created_at.desc()).limit(limit).offset(offset)
+    if not staff.sees_all:  # an organisation's mail for those who see all of it (the route's roles)
+        query = query.where(Delivery.org == staff.org if staff.sees_org(staff.org) else false())
     if to:
         query = query.where(Delivery.recipient == to)
     if correlation_id:
@@ -659,12 +670,29 @@ def _with_deliveries(session, letters: list) -> list[dict]:
     return [{"letter": letter, "delivery": found.get(letter.envelope.get("delivery_id"))} for letter in letters]
 
 
+def _letter_org(row: dict) -> str | None:
+    """The organisation a dead letter is of: its email's, else its event's; None for none known."""
+    if row["delivery"] is not None:
+        return row["delivery"].org
+    try:
+        return event_org(Event.from_envelope(row["letter"].envelope))
+    except Exception:  # noqa: BLE001 - a malformed envelope is of no organisation
+        return None
+
+
+def _visible_letters(staff: Staff, rows: list[dict]) -> list[dict]:
+    """An organisation's administrators see its dead letters; a system administrator, all."""
+    return rows if staff.sees_all else [row for row in rows if staff.org and _letter_org(row) == staff.org]
+
+
 def list_dead_letters(staff: Staff, include_replayed: bool = False) -> list[dict]:
     """Notify's dead letters for an admin: failed event handlers and emails, with the email's
-    delivery where there is one. Their errors and addresses are personal data: the read is logged."""
+    delivery where there is one, of the caller's organisation. Their errors and addresses are
+    personal data: the read is logged."""
     letters = bus.dead_letters(include_replayed=include_replayed)
     with bus.session() as session:
-        rows = _with_deliveries(session, letters)
+        rows = _visible_letters(staff, _with_deliveries(session, letters))
+        letters = [row["letter"] for row in rows]
         if letters:
             log_access(session, AccessLog, staff, "dead_letter", [letter.id for letter in letters],
                        "admin read of dead letters")
@@ -674,7 +702,12 @@ def list_dead_letters(staff: Staff, include_replayed: bool = False) -> list[dict
 
 def replay_dead_letter(staff: Staff, letter_id: str) -> dict:
     """Queue a dead letter's task again (``notify.deliver`` re-sends its email with the same
-    Message-ID). LookupError: no such letter; ValueError: replayed already."""
+    Message-ID). LookupError: no such letter (or one of another organisation); ValueError:
+    replayed already."""
+    with bus.session() as session:
+        letter = session.get(bus.DeadLetter, letter_id)
+        if letter is None or not _visible_letters(staff, _with_deliveries(session, [letter])):
+            raise LookupError(letter_id)
     bus.replay_dead_letter(letter_id)
     log.info("dead letter %s replayed by %s", letter_id, staff.username)
     with bus.session() as session:

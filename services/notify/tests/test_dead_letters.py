@@ -29,11 +29,11 @@ def dead_delivery(code, smtp_away):
 
 @pytest.fixture
 def admin_token(clean):
-    from services.assignment.handlers.directory import add_user
-    from shared.auth import Staff, issue_token
+    from services.assignment.handlers.directory import add_user, staff_of
+    from shared.auth import issue_token
 
-    user = add_user("admin1", "correct horse battery", ["admin"])
-    return issue_token(Staff(user_id=user.id, username=user.username, roles=user.role_names))
+    user = add_user("admin1", "correct horse battery", ["sysadmin"])
+    return issue_token(staff_of(user))
 
 
 def test_the_command_line_lists_and_replays_a_dead_email(clean, mailbox, smtp_away, capsys):

@@ -110,15 +110,23 @@ def test_after_the_last_attempt_the_email_is_a_dead_letter(clean, mailbox, smtp_
 
 
 def test_the_mail_log_for_staff(client, staff_token, mailbox):
-    bus.consume(submitted("SD-LOGGE-00001"))
+    from sopdesk.testing import make_staff
+
+    bus.consume(submitted("SD-LOGGE-00001"))  # a sesao-sc case
     bus.consume(opened("SD-LOGGE-00001"))
     assert client.get("/notify/messages").status_code == 401
-    headers = {"Authorization": f"Bearer {staff_token}"}
-    [row] = client.get("/notify/messages?to=manee@example.org", headers=headers).get_json()
-    assert row["correlation_id"] == "SD-LOGGE-00001" and row["status"] == "sent" and row["template"] == "received"
-    assert row["event_type"] == "case.opened"
-    assert client.get("/notify/messages?correlation_id=SD-OTHER", headers=headers).get_json() == []
-    assert client.get("/notify/messages?to=not-an-email", headers=headers).status_code == 422
+    # the mail log is for those who see all of their organisation's, and shows only its mail
+    assert client.get("/notify/messages", headers={"Authorization": f"Bearer {staff_token}"}).status_code == 403
+    _, other = make_staff("up-admin", ["admin"], "up")
+    assert client.get("/notify/messages", headers={"Authorization": f"Bearer {other}"}).get_json() == []
+    for who, roles, org in (("sc-admin", ["admin"], "sesao-sc"), ("sc-privacy", ["privacy-officer"], "sesao-sc"),
+                            ("root", ["sysadmin"], None)):
+        headers = {"Authorization": f"Bearer {make_staff(who, roles, org)[1]}"}
+        [row] = client.get("/notify/messages?to=manee@example.org", headers=headers).get_json()
+        assert row["correlation_id"] == "SD-LOGGE-00001" and row["status"] == "sent" and row["template"] == "received"
+        assert row["event_type"] == "case.opened"
+        assert client.get("/notify/messages?correlation_id=SD-OTHER", headers=headers).get_json() == []
+        assert client.get("/notify/messages?to=not-an-email", headers=headers).status_code == 422
 
 
 def test_every_event_routed_to_notify_has_its_handler():

@@ -8,7 +8,7 @@ import functools
 import pytest
 
 from services.assignment.handlers import directory
-from services.assignment.handlers.directory import add_user
+from services.assignment.handlers.directory import add_unit, add_user
 from shared.auth import Staff, hash_password, issue_token
 
 PASSWORD = "correct horse battery"
@@ -33,14 +33,21 @@ STAFF: dict[str, list[str]] = {
 class ProcurementPeople:
     """The staff above, with a bearer token each: ``headers(username)`` for the test client."""
 
-    def __init__(self) -> None:
+    def __init__(self, org: str = "sesao-sc") -> None:
         self.tokens: dict[str, str] = {}
         self.staff: dict[str, Staff] = {}
+        self.org = org
+        self.unit = f"ict-{org}"
+        add_unit(self.unit, org, f"ศูนย์ ICT ({org})", f"ICT centre ({org})")
 
     def add(self, username: str, roles: list[str], unit: str | None = None, language: str = "th") -> str:
+        """A person of the organisation (in ``unit``, else its ``ict-<org>``; a system
+        administrator in none)."""
+        if unit is None and "sysadmin" not in roles:
+            unit = self.unit
         user = add_user(username, PASSWORD, roles, display_name=username, email=f"{username}@office.example",
                         unit=unit, language=language)
-        staff = Staff(user_id=user.id, username=user.username, roles=tuple(user.role_names))
+        staff = directory.staff_of(user)
         self.staff[username] = staff
         self.tokens[username] = issue_token(staff)
         return username
@@ -56,11 +63,12 @@ _hash_once = functools.lru_cache(maxsize=4)(hash_password)
 
 
 @pytest.fixture
-def procurement_people(clean, monkeypatch) -> ProcurementPeople:
-    """Every name in ``STAFF``, outside any unit (so they get every pack's work), one shared
-    password hashed once per run."""
+def procurement_people(clean, monkeypatch, request) -> ProcurementPeople:
+    """Every name in ``STAFF``, in the unit ``ict-<org>`` of one organisation (``sesao-sc``, or
+    the one a test's ``@pytest.mark.org(...)`` names), one shared password hashed once per run."""
     monkeypatch.setattr(directory, "hash_password", _hash_once)
-    people = ProcurementPeople()
+    marker = request.node.get_closest_marker("org")
+    people = ProcurementPeople(marker.args[0] if marker else "sesao-sc")
     for username, roles in STAFF.items():
         people.add(username, roles)
     return people

@@ -2,7 +2,6 @@
 (their reads logged), what each vendor holds (contracts, quotes, claims), and who may do what."""
 from __future__ import annotations
 
-import functools
 import json
 from datetime import date
 from decimal import Decimal
@@ -14,31 +13,14 @@ from services.assignment.handlers import directory
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Claim, Contract, Project, Quote, Vendor, VendorContact
 from services.procurement.handlers.vendors import tax_id_check_digit, valid_tax_id
-from shared.auth import Staff, hash_password, issue_token
-
-PASSWORD = "correct horse battery"
-_hash_once = functools.lru_cache(maxsize=4)(hash_password)
-
-
-class People:
-    def __init__(self):
-        self.tokens: dict[str, str] = {}
-
-    def add(self, username: str, roles: list[str]) -> str:
-        user = directory.add_user(username, PASSWORD, roles, display_name=username,
-                                  email=f"{username}@office.example")
-        self.tokens[username] = issue_token(Staff(user_id=user.id, username=user.username, roles=user.role_names))
-        return username
-
-    def headers(self, username: str) -> dict:
-        return {"Authorization": f"Bearer {self.tokens[username]}"}
-
+from services.procurement.tests.conftest import ProcurementPeople, _hash_once
 
 @pytest.fixture
 def people(clean, monkeypatch):
-    """``sup`` (supplies), ``off`` (officer), ``fin`` (finance), ``clerk`` (no procurement role)."""
+    """``sup`` (supplies), ``off`` (officer), ``fin`` (finance), ``clerk`` (no procurement role),
+    ``boss`` (head), of one organisation (conftest's ``ProcurementPeople``)."""
     monkeypatch.setattr(directory, "hash_password", _hash_once)
-    staff = People()
+    staff = ProcurementPeople()
     for name, roles in (("sup", ["supplies"]), ("off", ["officer"]), ("fin", ["finance"]),
                         ("clerk", ["intake-clerk"]), ("boss", ["head"])):
         staff.add(name, roles)
