@@ -232,7 +232,9 @@ def index():
 @public("a request form: anyone may file a request")
 def form(pack: str, sop: str):
     found = find_sop(f"{pack}/{sop}")
-    if found is None or not (found.requester or current_staff() is not None):
+    staff = current_staff()
+    # planned work is filed by its own organisation's staff: to anyone else there is no such form
+    if found is None or not (found.requester or (staff is not None and staff.in_org(pack))):
         abort(404)
     return _render_form(found, {}, {})
 
@@ -279,8 +281,8 @@ def submit():
         return _render_form(form_sop, {}, {"_schema": [text]}, 413)
     sop_key = data.get("sop").strip() if isinstance(data.get("sop"), str) else None
     sop = find_sop(sop_key or "")
-    if sop is not None and not sop.requester and current_staff() is None:
-        sop = None  # planned work has no public form to show again
+    if sop is not None and not sop.requester and not (current_staff() and current_staff().in_org(sop.pack)):
+        sop = None  # planned work has no public form to show again, nor one for another organisation's staff
 
     # who is filing, and through which channel (the policy: domain/channels.py)
     form_token = not bearer and not as_json and csrf_ok()
@@ -302,6 +304,10 @@ def submit():
         errors = dict(exc.messages)
     for name, reason in channels.field_refusals(how, data).items():
         errors.setdefault(name, []).append(msg(reason, lang))
+    if staff is not None and cleaned is not None and not staff.in_org(cleaned["sop"].partition("/")[0]):
+        # staff file with a staff's powers (the channel, the day received, planned work) only for
+        # their own organisation
+        errors.setdefault("sop", []).append(t("intake.refused.other_organisation", lang))
     file_specs = [f for f in sop.form if f.type == "file"] if sop is not None else []
     stored, file_errors = [], {}
     if not as_json:

@@ -1,0 +1,286 @@
+"""The walls between organisations, route by route: every staff route of every service, read from
+the URL maps, has its wall in a table (tests/walls.py says the kinds); a staff route in none fails
+here. Then one world is built in one organisation (a request with a file, its case, its emails, a
+dead letter, a survey score; procurement's own things from services/procurement/tests/walls.py)
+and every route is tried as the same role in another organisation and as that organisation's
+administrator: a thing of the world is not found (404) and nothing changes; a list shows none of
+the world's markers. The world's own administrator is the control: for them the same paths are
+not 404 and the lists show the markers, so a 404 comes from the wall and not from a wrong path."""
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from sqlalchemy import text
+
+from shared.config import SERVICES
+from tests.test_access import access, routes
+from tests.walls import Wall, World, lst, obj, own
+
+HOME, OTHER = "onesqa", "up"  # the world's organisation, and the one its walls keep out
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+NAME = "นางสาววอลล์ กำแพงสูง"  # only the world's requester is called this
+
+WALLS: dict[str, Wall] = {
+    "intake.staff_file": obj(),
+    "assignment.cases": lst("?limit=500"),
+    "assignment.case": obj(),
+    "assignment.act": obj({"step": "check-request", "outcome": "note", "note": "ทดสอบกำแพง"}),
+    "assignment.satisfaction": lst(),
+    "desk.logout": own("ends the caller's own session"),
+    "desk.work": own("the caller's own work and, for a head, their own organisation's queue"),
+    "desk.case_page": obj(),
+    "desk.act": obj({"step": "check-request", "outcome": "note", "note": "ทดสอบกำแพง"}),
+    "notify.messages": lst("?limit=500"),
+    "notify.dead_letters": lst("?include_replayed=true"),
+    "notify.replay_dead_letter": obj(),
+}
+
+
+def _procurement():
+    """Procurement's table and world builder (services/procurement/tests/walls.py)."""
+    from services.procurement.tests import walls
+
+    return walls.WALLS, walls.build_world
+
+
+def all_walls() -> dict[str, Wall]:
+    found = dict(WALLS)
+    try:
+        found.update(_procurement()[0])
+    except ImportError:  # reported by the test below, route by route
+        pass
+    return found
+
+
+STAFF_ROUTES = sorted({(service, rule.rule, method, rule.endpoint) for service, rule, method, view in routes()
+                       if access(rule, view).kind == "staff"})
+
+
+def test_every_staff_route_has_its_wall():
+    walls = all_walls()
+    missing = sorted(f"{method} {rule} ({endpoint})" for _s, rule, method, endpoint in STAFF_ROUTES
+                     if endpoint not in walls)
+    assert missing == [], "say in a table of tests/test_walls.py (or procurement's tests/walls.py) what the " \
+                          "walls mean for these routes"
+    stale = sorted(set(walls) - {endpoint for *_rest, endpoint in STAFF_ROUTES})
+    assert stale == [], "these endpoints are no longer staff routes"
+    for endpoint, wall in walls.items():
+        assert wall.kind in ("object", "list", "own") and (wall.kind != "own" or wall.why), endpoint
+
+
+# ---------------------------------------------------------------------------------------------
+# the world
+
+
+def _file_request(client) -> str:
+    """A request to onesqa with a file, filed at the form as a requester files it."""
+    from services.intake.tests.conftest import csrf_from
+
+    form = {"sop": "onesqa/web-publish", "requester_name": NAME, "requester_email": "wall@onesqa.example",
+            "requester_unit": "กลุ่มงานกำแพง", "subject": "ขอเผยแพร่ประกาศกำแพง", "details": "ตามบันทึกแนบ",
+            "consent": "true", "memo_ref": "สมศ 0105/999", "target_menu": "ข่าวประชาสัมพันธ์"}
+    token = csrf_from(client, "/intake/forms/onesqa/web-publish")
+    response = client.post("/intake/requests?form=onesqa/web-publish",
+                           data={**form, "csrf_token": token, "memo_file": [(io.BytesIO(PDF), "wall.pdf")]},
+                           content_type="multipart/form-data", headers={"Accept": "text/html"})
+    assert response.status_code == 303, response.get_data(as_text=True)[-2000:]
+    return response.headers["Location"].split("/submitted/", 1)[1].split("?", 1)[0]
+
+
+def build_world(client) -> World:
+    from services.assignment.adapters.bus import bus as assignment_bus
+    from services.intake.adapters.bus import bus as intake_bus
+    from services.intake.adapters.models import Attachment
+    from services.notify.adapters.bus import bus as notify_bus
+    from services.notify.adapters.models import Delivery
+    from sopdesk import testing_events as payloads
+    from sopdesk.testing import drain, make_staff
+
+    make_staff("home-officer", ["officer"], HOME)  # the case's steps go to the organisation's people
+    make_staff("home-head", ["head"], HOME)
+    code = _file_request(client)
+    drain()
+    assignment_bus.consume(payloads.envelope("survey.answered", payloads.survey_answered(
+        code, sop="onesqa/web-publish", score=4, comment="กำแพงดี"), correlation_id=code))
+    with intake_bus.session() as session:
+        file_id = session.scalar(text("SELECT a.id FROM attachments a JOIN requests r ON r.id = a.request_id "
+                                      "WHERE r.tracking_code = :code"), {"code": code})
+        assert file_id and session.get(Attachment, file_id) is not None
+    with notify_bus.session() as session:
+        delivery = session.scalars(text("SELECT id FROM deliveries WHERE correlation_id = :code"),
+                                   {"code": code}).first()
+        assert delivery is not None, "the requester's received email"
+        assert session.get(Delivery, delivery).org == HOME
+        letter = notify_bus.DeadLetter(task="notify.deliver", envelope={"delivery_id": delivery},
+                                       error="SMTP away (the walls test)", attempts=8)
+        session.add(letter)
+        session.commit()
+        letter_id = letter.id
+    return World(HOME, values={"code": code, "file_id": file_id, "letter_id": letter_id},
+                 markers=[code, NAME, "onesqa/web-publish", "wall@onesqa.example"])
+
+
+def fingerprint() -> dict[str, str]:
+    """Every table of every service but the logs a request writes anyway (traffic, access):
+    a hash of its rows."""
+    from shared import db
+    from shared.config import get_settings
+
+    found = {}
+    for service in SERVICES:
+        engine = db.get_engine(service, get_settings().database_url(service))
+        with engine.connect() as conn:
+            tables = conn.execute(text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s "
+                                       "AND table_type = 'BASE TABLE'"), {"s": service}).scalars().all()
+            for table in tables:
+                if table in ("traffic", "traffic_chain", "access_log", "alembic_version"):
+                    continue
+                found[f"{service}.{table}"] = conn.execute(text(
+                    f'SELECT md5(coalesce(string_agg(t::text, \',\' ORDER BY t::text), \'\')) FROM "{service}"."{table}" t'
+                )).scalar()
+    return found
+
+
+def _path(rule: str, values: dict[str, str]) -> str:
+    def fill(match):
+        name = match.group(1)
+        assert name in values, f"the world has no value for <{name}> in {rule}"
+        return str(values[name])
+
+    return re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", fill, rule)
+
+
+def _call(client, method: str, url: str, token: str, wall: Wall):
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Accept-Language": "en"}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    if url.startswith("/assignment/desk/"):  # a desk form post
+        return client.open(url, method=method, headers=headers, data=dict(wall.body or {}))
+    return client.open(url, method=method, headers={**headers, "Content-Type": "application/json"},
+                       data=json.dumps(wall.body or {}))
+
+
+def _walled(services: tuple[str, ...], world: World, walls: dict[str, Wall], client) -> list[str]:
+    """Every route of ``services`` tried from the other organisation (the route's roles, and its
+    administrator), then as the world's own administrator; what went wrong, one line each."""
+    from sopdesk.testing import make_staff
+
+    wrong = []
+    mine = [r for r in STAFF_ROUTES if r[0] in services]
+    callers = {}
+
+    def token_for(org: str, roles: tuple[str, ...]) -> str:
+        key = (org, roles)
+        if key not in callers:
+            callers[key] = make_staff(f"w{len(callers)}-{org}", list(roles), org)[1]
+        return callers[key]
+
+    def outsiders(service: str, endpoint: str) -> list[tuple[str, ...]]:
+        roles = access_roles(service, endpoint)
+        return [(roles[0],) if roles else ("officer",), ("admin",)]
+
+    for service, _rule, _method, endpoint in mine:  # everyone made before anything is compared
+        for who in outsiders(service, endpoint):
+            token_for(OTHER, who)
+    token_for(world.org, ("admin",))
+    before = fingerprint()
+    for service, rule, method, endpoint in mine:
+        wall = walls[endpoint]
+        url = _path(rule, world.values) + (wall.query if wall.kind == "list" else "")
+        for who in outsiders(service, endpoint):
+            response = _call(client, method, url, token_for(OTHER, who), wall)
+            body = response.get_data(as_text=True)
+            if wall.kind == "object" and response.status_code != 404:
+                wrong.append(f"{method} {rule} as {OTHER} {who}: {response.status_code}, not 404")
+            if response.status_code >= 500:
+                wrong.append(f"{method} {rule} as {OTHER} {who}: {response.status_code}")
+            shown = [m for m in world.markers if m in body]
+            if method == "GET" and shown:
+                wrong.append(f"{method} {rule} as {OTHER} {who} shows {shown}")
+    after = fingerprint()
+    changed = sorted(table for table in before if before[table] != after.get(table))
+    if changed:
+        wrong.append(f"the other organisation's calls changed {changed}")
+
+    # the control: the world's own administrator (writes last, so that they change nothing above)
+    for service, rule, method, endpoint in sorted(mine, key=lambda r: r[2] != "GET"):
+        wall = walls[endpoint]
+        if wall.kind == "own":
+            continue
+        url = _path(rule, world.values) + (wall.query if wall.kind == "list" else "")
+        response = _call(client, method, url, token_for(world.org, ("admin",)), wall)
+        # found: a read answers, a change may still be refused for what it asks (403 of the
+        # workflow, 409, 422) but not as not found
+        if response.status_code in (401, 404) or response.status_code >= 500 or \
+                (method == "GET" and response.status_code != 200):
+            wrong.append(f"{method} {rule} as {world.org} admin (the control): {response.status_code}")
+        if wall.kind == "list" and not any(m in response.get_data(as_text=True) for m in world.markers):
+            wrong.append(f"{method} {rule} as {world.org} admin (the control) shows none of the world's markers")
+    return wrong
+
+
+def access_roles(service: str, endpoint: str) -> tuple[str, ...]:
+    from tests.test_access import _apps
+    from shared.auth import access_of
+
+    return access_of(_apps()[service].view_functions[endpoint]).roles
+
+
+def test_the_other_organisation_finds_nothing_of_a_case_its_files_its_mail_and_scores(client):
+    wrong = _walled(("intake", "assignment", "notify"), build_world(client), WALLS, client)
+    assert wrong == []
+
+
+def test_the_other_organisation_finds_nothing_of_procurement(client):
+    try:
+        walls, build = _procurement()
+    except ImportError as exc:
+        pytest.fail(f"services/procurement/tests/walls.py is missing its WALLS or build_world: {exc}")
+    world = build(HOME)
+    wrong = _walled(("procurement",), world, walls, client)
+    assert wrong == []
+
+
+def test_a_system_administrator_sees_every_organisation(client):
+    from sopdesk.testing import make_staff
+
+    world = build_world(client)
+    _, root = make_staff("root", ["sysadmin"], None)
+    headers = {"Authorization": f"Bearer {root}"}
+    assert client.get(f"/assignment/cases/{world.values['code']}", headers=headers).status_code == 200
+    assert world.values["code"] in client.get("/assignment/cases", headers=headers).get_data(as_text=True)
+    assert "wall@onesqa.example" in client.get(f"/notify/messages?correlation_id={world.values['code']}",
+                              headers=headers).get_data(as_text=True)
+    assert client.get(f"/intake/requests/{world.values['code']}/files/{world.values['file_id']}",
+                      headers=headers).data == PDF
+
+
+def test_staff_file_with_a_staff_s_powers_only_for_their_own_organisation(client):
+    """The public may file to any organisation's form; a member of staff files paper requests
+    (the day received, the channel) and planned work only for their own: to anyone else's staff
+    another organisation's planned-work form does not exist, and such a filing is refused on
+    ``sop``, storing nothing."""
+    from services.intake.adapters.bus import bus as intake_bus
+    from services.intake.adapters.models import Request
+    from sopdesk.testing import make_staff
+
+    _, outsider = make_staff("up-clerk", ["intake-clerk"], OTHER)
+    _, insider = make_staff("onesqa-clerk", ["intake-clerk"], HOME)
+    planned = "/intake/forms/onesqa/server-network-maintenance"
+    assert client.get(planned, headers={"Authorization": f"Bearer {outsider}"}).status_code == 404
+    assert client.get(planned, headers={"Authorization": f"Bearer {insider}"}).status_code == 200
+    body = {"sop": "onesqa/server-network-maintenance", "requester_name": NAME, "requester_email": "w@onesqa.example",
+            "requester_unit": "ฝ่ายเครือข่าย", "subject": "บำรุงรักษาประจำเดือน", "details": "ตามแผน", "consent": True,
+            "received_at": "2026-11-30T09:00:00+07:00", "channel": "paper"}
+    for sop in ("onesqa/server-network-maintenance", "onesqa/web-publish"):
+        extra = {"memo_ref": "สมศ 1/2569", "target_menu": "ข่าว"} if sop.endswith("web-publish") else {}
+        response = client.post("/intake/requests", json={**body, **extra, "sop": sop},
+                               headers={"Authorization": f"Bearer {outsider}", "Accept-Language": "en"})
+        assert response.status_code == 422 and "sop" in response.get_json()["errors"], response.get_json()
+    with intake_bus.session() as session:
+        assert session.query(Request).count() == 0
+    response = client.post("/intake/requests", json=body, headers={"Authorization": f"Bearer {insider}"})
+    assert response.status_code == 201, response.get_json()
