@@ -284,3 +284,29 @@ def test_staff_file_with_a_staff_s_powers_only_for_their_own_organisation(client
         assert session.query(Request).count() == 0
     response = client.post("/intake/requests", json=body, headers={"Authorization": f"Bearer {insider}"})
     assert response.status_code == 201, response.get_json()
+
+
+def test_a_case_s_file_comes_with_a_link_for_its_reader_alone(client):
+    """Whoever may see the case downloads its file by the link the case gives them; the same
+    link is nothing to anyone else, of this organisation or another."""
+    from sopdesk.testing import make_staff
+
+    world = build_world(client)
+    code = world.values["code"]
+    case = client.get(f"/assignment/cases/{code}", headers={"Authorization": f"Bearer {_token_of('home-head')}"})
+    assert case.status_code == 200, "the verify step went to the organisation's only head"
+    [attachment] = case.get_json()["attachments"]
+    assert client.get(attachment["url"], headers={"Authorization": f"Bearer {_token_of('home-head')}"}).data == PDF
+    _, colleague = make_staff("home-officer-2", ["officer"], HOME)
+    _, outsider = make_staff("up-admin", ["admin"], OTHER)
+    for token in (colleague, outsider):
+        assert client.get(attachment["url"], headers={"Authorization": f"Bearer {token}"}).status_code == 404
+
+
+def _token_of(username: str) -> str:
+    from services.assignment.adapters.bus import bus
+    from services.assignment.handlers import directory
+    from shared.auth import issue_token
+
+    with bus.session() as session:
+        return issue_token(directory.staff_of(directory.user_by_name(session, username), session))
