@@ -37,6 +37,10 @@ class User(Base):
     unit: Mapped[str | None] = mapped_column(ForeignKey("units.key"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    # where the account comes from: local (its password here), ldap or oidc (made at its first
+    # sign-in from the directory, its roles and unit refreshed at each; no password here)
+    source: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    external_id: Mapped[str | None] = mapped_column(String(255))  # the directory's id of them
 
     roles: Mapped[list["UserRole"]] = relationship(back_populates="user", lazy="selectin",
                                                    cascade="all, delete-orphan")
@@ -44,6 +48,8 @@ class User(Base):
     @property
     def role_names(self) -> tuple[str, ...]:
         return tuple(sorted(r.role for r in self.roles))
+
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_users_source_external_id"),)
 
 
 class Unit(Base):

@@ -12,7 +12,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.assignment.adapters.bus import bus
     from services.assignment.entrypoints.desk import desk
     from services.assignment.entrypoints.views import blp
+    from services.assignment.entrypoints.signin import signin_pages
     from services.assignment.handlers import cases as handlers  # noqa: F401  (event handlers)
+    from services.assignment.handlers import signin
 
-    return create_service_app("assignment", "assignment", [blp], settings, bus=bus,
-                              extra_setup=lambda app: app.register_blueprint(desk))
+    signin.check_configuration(settings)  # a directory map that is not right stops the start, naming it
+
+    def pages(app: Flask) -> None:
+        app.register_blueprint(desk)
+        app.register_blueprint(signin_pages)
+
+    return create_service_app("assignment", "assignment", [blp], settings, bus=bus, extra_setup=pages)

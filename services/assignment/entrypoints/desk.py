@@ -5,7 +5,6 @@ same use cases. Logged in by a session cookie; every form carries the session's 
 from __future__ import annotations
 
 import functools
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
@@ -14,7 +13,8 @@ from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import SYSTEM_ACTORS
 from services.assignment.domain import workflow
-from services.assignment.handlers import cases as handlers, commands, directory
+from services.assignment.entrypoints import signin as signin_pages
+from services.assignment.handlers import cases as handlers, commands, directory, signin
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import db, i18n
 from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, public
@@ -41,18 +41,14 @@ def login_required(view):
     return wrapper
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("desk.work")
+_safe_next = signin_pages.safe_next  # only a path on this site (no open redirect)
 
 
 @desk.route("/login", methods=["GET", "POST"])
 @public("the login page")
 def login():
-    lang = i18n.current_language()
     errors: dict = {}
+    username = request.form.get("username", "")
     if request.method == "POST":
         if not csrf_ok():
             errors = {"_schema": ["The form has expired; please try again."]}
@@ -62,13 +58,13 @@ def login():
             except ValidationError as exc:
                 errors = flatten_errors(exc.messages)
             else:
-                staff = directory.authenticate(creds["username"], creds["password"])
-                if staff is not None:
-                    log_in(staff)
-                    return redirect(_safe_next(request.args.get("next")))
-                errors = {"password": [i18n.translate("errors.login", lang)]}
-    status = 401 if errors.get("password") else (422 if errors else 200)
-    return render_template("assignment/login.html", errors=errors, username=request.form.get("username", "")), status
+                try:
+                    staff = signin.with_password(creds["username"], creds["password"], signin_pages.client_address())
+                except signin.SignInRefused as refusal:
+                    return signin_pages.refused_page(refusal, username)
+                log_in(staff)
+                return redirect(_safe_next(request.args.get("next")))
+    return signin_pages.login_page(errors, username, 422 if errors else 200)
 
 
 @desk.route("/logout", methods=["POST"])

@@ -5,7 +5,8 @@ from flask import abort
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
-from services.assignment.handlers import cases as handlers, commands, directory
+from services.assignment.entrypoints import signin as signin_answers
+from services.assignment.handlers import cases as handlers, commands, signin
 from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSchema, CaseSummarySchema,
                                          SatisfactionQuerySchema, SatisfactionSchema, TokenRequestSchema, TokenSchema)
 from shared import i18n
@@ -22,7 +23,12 @@ blp = Blueprint("assignment", __name__, url_prefix="/assignment", description="C
                                                      "application/x-www-form-urlencoded": {"schema": TokenRequestSchema}}})
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=FieldErrorsSchema, description="wrong username or password")
+@blp.alt_response(403, schema=FieldErrorsSchema, description="the directory disables the account, gives it no "
+                  "role or unit, or sopdesk has switched it off")
 @blp.alt_response(422, schema=FieldErrorsSchema, description="field-level messages")
+@blp.alt_response(429, schema=FieldErrorsSchema, description="too many failed logins of the account or from the "
+                  "address; Retry-After says when to try again")
+@blp.alt_response(503, schema=FieldErrorsSchema, description="the LDAP directory did not answer")
 @public("exchanges a username and password for a staff token")
 def token():
     data = read_body(keep_blank=True, not_object="the body must be a JSON object")
@@ -30,10 +36,15 @@ def token():
         creds = TokenRequestSchema().load(data)
     except ValidationError as exc:
         return error_response(422, flatten_errors(exc.messages))
-    staff = directory.authenticate(creds["username"], creds["password"])
-    if staff is None:
-        return error_response(401, {"password": [i18n.translate("errors.login", i18n.current_language())]},
-                              "Wrong username or password.")
+    try:
+        staff = signin.with_password(creds["username"], creds["password"], signin_answers.client_address())
+    except signin.SignInRefused as refusal:
+        message = signin_answers.message_of(refusal, i18n.current_language())
+        response = error_response(signin_answers.status_of(refusal),
+                                  {"password" if refusal.reason == "wrong" else "_schema": [message]},
+                                  "Wrong username or password." if refusal.reason == "wrong" else message)
+        response.headers.update(signin_answers.headers_of(refusal))
+        return response
     return {"access_token": issue_token(staff), "token_type": "bearer",
             "expires_in": get_settings().token_hours * 3600, "roles": list(staff.roles)}
 
