@@ -11,9 +11,8 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
 
-from services.intake.domain import dates
 from services.intake.messages import t
-from shared import db
+from shared import dates, db
 from shared.i18n import LANGUAGES, translate
 from shared.openapi import checked
 from shared.packs import Sop, find_sop

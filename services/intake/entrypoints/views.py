@@ -19,13 +19,13 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from services.intake.domain import channels, dates
+from services.intake.domain import channels
 from services.intake.handlers import commands, privacy, requests as handlers
 from services.intake.messages import kinds_text, t
 from services.intake.schemas import (STAFF_CHANNELS, AnsweredSchema, AnswerRequestSchema, SubmitRequestSchema,
                                      SubmittedSchema, SurveyAnsweredSchema, SurveyRequestSchema, TrackSchema,
                                      answer_schema, msg, request_schema, survey_schema)
-from shared import files, i18n, ratelimit
+from shared import dates, files, i18n, ratelimit
 from shared.auth import csrf_ok, current_staff, public, requester, staff_required
 from shared.config import get_settings
 from shared.openapi import download, html

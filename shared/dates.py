@@ -1,5 +1,5 @@
-"""Dates as people type them on intake's forms. Thai users write the Buddhist era (19/11/2569);
-everyone may write ISO (2026-11-19) or day/month/year. A year from 2400 on is read as Buddhist
+"""Dates as people type them on sopdesk's forms (intake's request forms, the desk's filters).
+Thai users write the Buddhist era (19/11/2569); everyone may write ISO (2026-11-19) or day/month/year. A year from 2400 on is read as Buddhist
 era (no request is about a Gregorian year that late); times without a zone are Bangkok time.
 Values are kept in the Common Era (dates) and UTC (times)."""
 from __future__ import annotations
