@@ -730,6 +730,24 @@ class ContractCompleted(Payload):
     note = _f(Text)
 
 
+class ErasureRequested(Payload):
+    """What every service is to erase of a person: their cases, by tracking code (nothing
+    personal travels: each service finds the person's data under the codes)."""
+    request_id = _f(Text)
+    reason = _f(Text, validate=validate.OneOf(("request", "retention")))
+    org = _f(Text, nullable=True)
+    tracking_codes = _list(Text())
+    requested_at = _f(Moment)
+
+
+class Erased(Payload):
+    """A service's confirmation that it erased its part of an erasure request."""
+    request_id = _f(Text)
+    service = _f(Text)
+    rows = _f(Whole)
+    erased_at = _f(Moment)
+
+
 # ---------------------------------------------------------------------------------------------
 # the catalogue
 
@@ -829,6 +847,15 @@ _ENTRIES = (
      "A milestone was not delivered by its due date: days late and the fine so far."),
     ("procurement.incident_reported", 1, "procurement", IncidentReported,
      "An emergency on a contract was reported; the vendor's contacts are to be told at once."),
+    # the PDPA's erasure: intake asks, every other service confirms its part
+    ("privacy.erasure_requested", 1, "intake", ErasureRequested,
+     "A person's data is to be erased (their request, or the retention period after their case closed): their cases' codes."),
+    ("privacy.assignment_erased", 1, "assignment", Erased,
+     "Assignment anonymised the cases of an erasure request (names, free text, files' names, envelopes)."),
+    ("privacy.notify_erased", 1, "notify", Erased,
+     "Notify anonymised the contacts and emails of an erasure request's cases, and their envelopes."),
+    ("privacy.procurement_erased", 1, "procurement", Erased,
+     "Procurement anonymised what it kept of an erasure request's cases (claims' notes, envelopes)."),
 )
 
 CATALOGUE: dict[tuple[str, int], EventType] = {

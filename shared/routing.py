@@ -12,12 +12,15 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # intake keeps the requester's view of the case (the tracking page) from case events,
     # including what a return for correction asks of them.
     "intake": frozenset({"case.opened", "case.step_started", "case.step_completed", "case.step_waiting",
-                         "case.step_resumed", "case.step_returned", "case.step_rejected", "case.closed"}),
+                         "case.step_resumed", "case.step_returned", "case.step_rejected", "case.closed",
+                         # and, for an erasure it asked for (PDPA), each service's confirmation
+                         "privacy.assignment_erased", "privacy.notify_erased", "privacy.procurement_erased"}),
     # assignment opens a case for every request, resumes cases waiting on a requester's answer or
     # on procurement, keeps what procurement knows of the asset a repair names, and keeps the
     # satisfaction scores its reports use.
     "assignment": frozenset({"request.submitted", "request.answered", "procurement.delivered",
-                             "procurement.contract_completed", "procurement.asset_checked", "survey.answered"}),
+                             "procurement.contract_completed", "procurement.asset_checked", "survey.answered",
+                             "privacy.erasure_requested"}),
     # notify writes to the requester (received, steps the pack marks, returns, rejections,
     # waits on a vendor or a purchase, the close with its survey) and to staff (assigned,
     # approval needed, overdue, the daily summary).
@@ -27,11 +30,15 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
                          # and, for procurement, to the officer and the inspection committee before and
                          # after a milestone falls due, and to the vendor's contacts of an emergency
                          "procurement.milestone_due", "procurement.milestone_overdue",
-                         "procurement.incident_reported"}),
+                         "procurement.incident_reported",
+                         # and erases a person's contacts and emails when intake asks (PDPA)
+                         "privacy.erasure_requested"}),
+    # Every service but intake erases its part of a person's data when intake asks (PDPA).
     # procurement looks up the asset a request names (warranty, lease, the vendor to claim from),
     # opens a purchase when a case waits on one, links a case waiting on a contract, follows
     # warranty claims, and counts working days with the admin's calendar changes.
-    "procurement": frozenset({"request.submitted", "case.step_waiting", "case.step_resumed", "calendar.changed"}),
+    "procurement": frozenset({"request.submitted", "case.step_waiting", "case.step_resumed", "calendar.changed",
+                              "privacy.erasure_requested"}),
 }
 
 QUEUES: tuple[str, ...] = SERVICES

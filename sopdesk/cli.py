@@ -302,6 +302,54 @@ def _cli_staff(command: str):
     return Staff(user_id="", username=f"sopdesk {command}", roles=("operator",))
 
 
+def _cmd_privacy_export(args) -> int:
+    from pathlib import Path
+
+    from sopdesk.privacy import export
+
+    if not (args.email or args.phone):
+        print("sopdesk privacy export: --email or --phone is needed", file=sys.stderr)
+        return 2
+    done = export(args.email, args.phone, args.org)
+    Path(args.out).write_bytes(done.content)
+    print(f"{len(done.tracking_codes)} requests ({', '.join(done.tracking_codes) or 'none'}) written to {args.out}")
+    return 0
+
+
+def _cmd_privacy_erase(args) -> int:
+    from services.intake.handlers.erasure import request_erasure
+
+    if not (args.email or args.phone):
+        print("sopdesk privacy erase: --email or --phone is needed", file=sys.stderr)
+        return 2
+    erasure = request_erasure(args.email, args.phone, args.org, "sopdesk privacy erase")
+    if erasure is None:
+        print("no request of that person: nothing to erase")
+        return 1
+    print(f"erasure {erasure.id}: {len(erasure.tracking_codes)} requests ({', '.join(erasure.tracking_codes)}); "
+          f"intake erased, waiting on {', '.join(erasure.waiting_on)}; due {erasure.due_on.isoformat()}")
+    return 0
+
+
+def _cmd_privacy_requests(args) -> int:
+    from services.intake.handlers.erasure import erasures
+
+    for e in erasures(args.org):
+        state = f"done {e.completed_at.isoformat()}" if e.completed_at else f"waiting on {', '.join(e.waiting_on)}"
+        print(f"{e.id}  {e.reason:9}  {e.requested_at.isoformat()}  due {e.due_on.isoformat()}  "
+              f"{len(e.tracking_codes)} cases  {state}")
+    return 0
+
+
+def _cmd_privacy_retention(args) -> int:
+    from services.intake.handlers.erasure import erase_past_retention
+
+    erasure = erase_past_retention()
+    print(f"erasure {erasure.id}: {len(erasure.tracking_codes)} cases past retention" if erasure
+          else "no case past retention")
+    return 0
+
+
 def _cmd_assets_import(args) -> int:
     from services.procurement.handlers import csvio
 
@@ -311,7 +359,7 @@ def _cmd_assets_import(args) -> int:
     except OSError as exc:
         print(f"sopdesk assets import: {exc}", file=sys.stderr)
         return 2
-    result = csvio.import_assets(data, mode=args.mode, progress=None if args.quiet else _ProgressBar())
+    result = csvio.import_assets(data, mode=args.mode, progress=None if args.quiet else _ProgressBar(), org=args.org)
     if result.ok:
         print(f"imported {result.rows:,} rows ({args.mode}): {result.created:,} created, {result.updated:,} updated")
         return 0
@@ -330,7 +378,11 @@ def _cmd_assets_export(args) -> int:
     from services.procurement.handlers import csvio
 
     try:
-        count = csvio.export_file(args.file, _cli_staff("assets export"), "asset register: CSV export (command line)")
+        # the operator of the machine: every organisation's register, or the one --org names
+        from dataclasses import replace
+
+        staff = replace(_cli_staff("assets export"), roles=("operator", "sysadmin"))
+        count = csvio.export_file(args.file, staff, "asset register: CSV export (command line)", org=args.org)
     except OSError as exc:
         print(f"sopdesk assets export: {exc}", file=sys.stderr)
         return 2
@@ -514,6 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(18/11/2569). If any row is bad nothing is imported, and each bad row is reported with its line "
                     "number (the header is line 1); the exit status is then 1.")
     aimp.add_argument("file")
+    aimp.add_argument("--org", required=True, help="the organisation (its pack's key, e.g. sesao-sc) whose register "
+                                                   "the file goes into")
     aimp.add_argument("--mode", choices=("create", "upsert"), default="create",
                       help="create: every row is a new asset, a registered tag is an error (default); "
                            "upsert: a registered tag is updated")
@@ -522,6 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     aimp.set_defaults(func=_cmd_assets_import)
     aexp = asub.add_parser("export", help="write the whole register as CSV (the import's columns, UTF-8 with BOM)")
     aexp.add_argument("file")
+    aexp.add_argument("--org", help="only this organisation's register (else every organisation's)")
     aexp.set_defaults(func=_cmd_assets_export)
 
     events = sub.add_parser("events", help="the events the services publish")
@@ -546,6 +601,25 @@ def build_parser() -> argparse.ArgumentParser:
     tpur = tsub.add_parser("purge", help="remove rows older than SOPDESK_TRAFFIC_LOG_DAYS now (beat does it daily)")
     tpur.add_argument("--service", action="append", choices=SERVICES)
     tpur.set_defaults(func=_cmd_traffic_purge)
+
+    privacy = sub.add_parser("privacy", help="the PDPA's rights: a person's data exported or erased")
+    prsub = privacy.add_subparsers(dest="privacy_command", required=True)
+    pexp = prsub.add_parser("export", help="a ZIP of everything every service holds about a person "
+                                           "(person.json, summary.txt in Thai and English, their files)")
+    pera = prsub.add_parser("erase", help="erase a person's data in every service (intake now, the others by event)")
+    for p in (pexp, pera):
+        p.add_argument("--email")
+        p.add_argument("--phone")
+        p.add_argument("--org", help="only this organisation's requests (default: every organisation)")
+    pexp.add_argument("--out", required=True)
+    pexp.set_defaults(func=_cmd_privacy_export)
+    pera.set_defaults(func=_cmd_privacy_erase)
+    preq = prsub.add_parser("requests", help="erasure requests: deadline and which services confirmed")
+    preq.add_argument("--org")
+    preq.set_defaults(func=_cmd_privacy_requests)
+    pret = prsub.add_parser("retention", help="erase the cases closed more than SOPDESK_RETENTION_YEARS ago "
+                                              "(beat does it daily)")
+    pret.set_defaults(func=_cmd_privacy_retention)
 
     packs = sub.add_parser("packs", help="SOP packs")
     psub = packs.add_subparsers(dest="packs_command", required=True)

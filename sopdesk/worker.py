@@ -33,6 +33,9 @@ def beat_schedule(settings: Settings) -> dict:
     # milestone reminders and overdue notices: the same kind of cheap check, once a minute; each
     # notice is recorded with its event, so a run that is late or repeated tells nobody twice
     schedule["procurement.reminders"] = every("procurement.reminders", 60, 120)
+    # the PDPA's retention: the cases closed more than SOPDESK_RETENTION_YEARS ago are erased, a
+    # batch an hour (one query over closed requests; nothing to do most hours)
+    schedule["intake.erase_past_retention"] = every("intake.erase_past_retention", 3600, 1800)
     # the traffic log: new rows join each service's hash chain every minute (until then a row is
     # open to an unseen change); once a day the rows past SOPDESK_TRAFFIC_LOG_DAYS go
     for service in QUEUES:

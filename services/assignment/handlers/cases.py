@@ -526,3 +526,7 @@ def my_work(staff: Staff) -> dict:
             session.expunge(row)
             session.expunge(case)
         return {"actor": actor, "mine": mine, "unit": unit, "unassigned": unassigned}
+
+
+# the PDPA's erasure of a person's cases: its own module
+from services.assignment.handlers import privacy  # noqa: E402,F401  (registers its event handler)

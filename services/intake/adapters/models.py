@@ -3,9 +3,9 @@
 consented to, and the log of staff reads of their personal data."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared import db
@@ -165,3 +165,23 @@ class PrivacyNotice(Base):
     sop: Mapped[str] = mapped_column(String(100))
     texts: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class ErasureRequest(Base):
+    """A request to erase a person's data (PDPA s.33), or the retention job's erasure of a case
+    closed long ago: which cases (tracking codes), when it is due (30 days, a Bangkok date) and
+    which services have confirmed that they erased their part. It never holds the person's email
+    or phone: ``person`` is a keyed digest of them (``shared.privacy.person_ref``)."""
+
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=db.new_id)
+    reason: Mapped[str] = mapped_column(String(20))  # request, retention
+    org: Mapped[str | None] = mapped_column(String(50), index=True)  # the organisation it was asked of; null: all
+    person: Mapped[str | None] = mapped_column(String(64), index=True)
+    tracking_codes: Mapped[list] = mapped_column(JSON, default=list)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    due_on: Mapped[date] = mapped_column(Date)
+    confirmations: Mapped[dict] = mapped_column(JSON, default=dict)  # service -> ISO time it confirmed
+    completed_at: Mapped[datetime | None]

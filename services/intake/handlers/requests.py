@@ -477,3 +477,7 @@ def on_case_closed(uow: UnitOfWork, event: Event) -> None:
     _apply_case_state(request, event.payload)
     request.result = event.payload.get("result")
     request.closed_at = _parse_time(event.payload.get("closed_at"))
+
+
+# the PDPA's erasure: its use cases and the services' confirmations live in their own module
+from services.intake.handlers import erasure  # noqa: E402,F401  (registers its event handlers)

@@ -32,6 +32,7 @@ from shared.auth import Staff
 from shared.config import get_settings
 from shared.events import Event
 from shared.messaging import UnitOfWork
+from shared.privacy import ERASED
 from shared.tasks import backoff_seconds
 from shared.tracking import survey_url, tracking_url
 
@@ -118,7 +119,7 @@ def _contact(uow: UnitOfWork, event: Event) -> Contact | None:
 def _to_requester(uow: UnitOfWork, event: Event, template: str, **facts) -> None:
     """One email to the case's requester, in the request's language."""
     contact = _contact(uow, event)
-    if contact is None:
+    if contact is None or contact.email == ERASED:  # erased (PDPA): no one to write to
         return
     payload = event.payload
     code = event.correlation_id
@@ -713,3 +714,7 @@ def replay_dead_letter(staff: Staff, letter_id: str) -> dict:
     with bus.session() as session:
         [row] = _with_deliveries(session, [session.get(bus.DeadLetter, letter_id)])
         return row
+
+
+# the PDPA's erasure of a person's contacts and emails: its own module
+from services.notify.handlers import privacy  # noqa: E402,F401  (registers its event handler)

@@ -37,3 +37,7 @@ def on_case_resumed(uow: UnitOfWork, event: Event) -> None:
 def on_calendar_changed(uow: UnitOfWork, event: Event) -> None:
     """The admin added or removed a day off: reminders count working days with it."""
     reminders.on_calendar_changed(uow, event)
+
+
+# the PDPA's erasure of a person's cases: its own module
+from services.procurement.handlers import privacy  # noqa: E402,F401  (registers its event handler)
