@@ -385,18 +385,24 @@ class NoticeRecipient(Payload):
 
 class ProcurementProject(Payload):
     """What every project event of procurement starts with."""
+    # the organisation it is of (the pack key): whose administrators see the mail it causes
+    org = _f(Text, optional=True)
     project_id = _f(Whole)
     tracking_code = _f(Text, nullable=True)
 
 
 class WithContract(Payload):
     """What every contract event of procurement starts with."""
+    # the organisation it is of (the pack key): whose administrators see the mail it causes
+    org = _f(Text, optional=True)
     contract = _nested(ContractBrief)
     project = _nested(ProjectBrief)
 
 
 class MilestoneNotice(Payload):
     """What both milestone notices say (``reminders.notice_payload``)."""
+    # the organisation it is of (the pack key): whose administrators see the mail it causes
+    org = _f(Text, optional=True)
     contract = _nested(NoticeContract)
     project = _nested(NoticeProject)
     milestone = _nested(NoticeMilestone)
@@ -529,6 +535,8 @@ class CalendarChanged(Payload):
 
 
 class AssetChecked(Payload):
+    # the organisation it is of (the pack key): whose administrators see the mail it causes
+    org = _f(Text, optional=True)
     tracking_code = _f(Text)
     asset_tag = _f(Text)
     found = _f(Flag)
@@ -616,6 +624,8 @@ class IncidentRecipient(Payload):
 
 
 class IncidentReported(Payload):
+    # the organisation it is of (the pack key): whose administrators see the mail it causes
+    org = _f(Text, optional=True)
     incident = _nested(Incident)
     contract = _nested(IncidentContract)
     project = _nested(NoticeProject)
@@ -722,6 +732,8 @@ class PurchaseOpened(ProcurementProject):
 
 
 class ContractCompleted(Payload):
+    # the organisation it is of (the pack key): whose administrators see the mail it causes
+    org = _f(Text, optional=True)
     tracking_code = _f(Text)
     step = _f(Text, nullable=True)
     project_id = _f(Whole)

@@ -3,6 +3,12 @@ warranty claims, procurement projects (terms of reference, quotes, approvals, co
 contracts with their milestones (งวดงาน): delivery, the inspection committee's acceptance, late
 fines and payment. Plus the event plumbing every service has.
 
+Every thing an organisation owns and lists on its own (vendors, assets, their loans and claims,
+projects, contracts) carries ``org``: the key of the pack the organisation runs (``up``,
+``sesao-sc``...). The walls between organisations (``domain.permissions.sees``) read it; what hangs
+under one of these (contacts, quotes, approvals, committees, documents, milestones, acceptances,
+incidents) is of its parent's organisation and is reached only through it.
+
 Money is ``Numeric(14, 2)`` (baht and satang), never a float. Dates of the paper world (signed,
 due, delivered, paid) are Bangkok calendar dates (``Date``); moments are aware UTC times."""
 from __future__ import annotations
@@ -54,8 +60,9 @@ class Vendor(Base):
     __tablename__ = "vendors"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(50), index=True)  # each organisation keeps its own register
     name: Mapped[str] = mapped_column(String(300))
-    tax_id: Mapped[str] = mapped_column(String(13), unique=True)  # เลขประจำตัวผู้เสียภาษี, 13 digits
+    tax_id: Mapped[str] = mapped_column(String(13))  # เลขประจำตัวผู้เสียภาษี, 13 digits, once per organisation
     address: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(2), default="th")  # of the emails sent to its contacts
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -65,6 +72,8 @@ class Vendor(Base):
     contacts: Mapped[list["VendorContact"]] = relationship(back_populates="vendor", lazy="selectin",
                                                            cascade="all, delete-orphan",
                                                            order_by="VendorContact.id")
+
+    __table_args__ = (UniqueConstraint("org", "tax_id", name="uq_vendors_org_tax_id"),)
 
 
 class VendorContact(Base):
@@ -90,7 +99,8 @@ class Asset(Base):
     __tablename__ = "assets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tag: Mapped[str] = mapped_column(String(64), unique=True)
+    org: Mapped[str] = mapped_column(String(50), index=True)
+    tag: Mapped[str] = mapped_column(String(64))  # once per organisation
     kind: Mapped[str] = mapped_column(String(100))
     model: Mapped[str] = mapped_column(String(200), default="")
     serial: Mapped[str] = mapped_column(String(100), default="")
@@ -111,8 +121,9 @@ class Asset(Base):
     __table_args__ = (
         CheckConstraint("ownership IN ('owned', 'leased')", name="ownership"),
         CheckConstraint("status IN ('in_use', 'in_repair', 'on_loan', 'retired')", name="status"),
-        # a request's asset tag is looked up whatever its letters' case (find_asset)
-        Index("ix_assets_tag_lower", text("lower(tag)")),
+        UniqueConstraint("org", "tag", name="uq_assets_org_tag"),
+        # a request's asset tag is looked up in its organisation whatever its letters' case (find_asset)
+        Index("ix_assets_org_tag_lower", "org", text("lower(tag)")),
     )
 
 
@@ -123,6 +134,7 @@ class AssetLoan(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    org: Mapped[str] = mapped_column(String(50), index=True)  # the asset's
     borrower: Mapped[str] = mapped_column(String(200))
     borrower_unit: Mapped[str] = mapped_column(String(200), default="")
     tracking_code: Mapped[str | None] = mapped_column(String(64), index=True)  # the case it serves
@@ -149,6 +161,7 @@ class Claim(Base):
     __tablename__ = "claims"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(50), index=True)  # the asset's and vendor's
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), index=True)
     tracking_code: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -172,6 +185,7 @@ class Project(Base):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(50), index=True)
     title: Mapped[str] = mapped_column(String(300))
     purpose: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(10), default="purchase")
@@ -311,7 +325,8 @@ class Contract(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    number: Mapped[str] = mapped_column(String(100), unique=True)  # เลขที่สัญญา, e.g. 12/2570
+    org: Mapped[str] = mapped_column(String(50), index=True)  # its project's (kept for the lists' filter)
+    number: Mapped[str] = mapped_column(String(100))  # เลขที่สัญญา, e.g. 12/2570: once per organisation
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     signed_on: Mapped[date] = mapped_column(Date)
@@ -333,7 +348,8 @@ class Contract(Base):
     milestones: Mapped[list["Milestone"]] = relationship(back_populates="contract", lazy="selectin",
                                                          cascade="all, delete-orphan", order_by="Milestone.seq")
 
-    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates"),)
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates"),
+                      UniqueConstraint("org", "number", name="uq_contracts_org_number"))
 
 
 class Milestone(Base):

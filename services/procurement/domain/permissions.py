@@ -9,6 +9,14 @@ a delivery; they or anyone with the inspection-committee role add evidence; each
 project's inspection committee (by username, not by role) gives their own word, and supplies records
 a member's paper signature in their name; finance or supplies record a payment.
 
+The walls between organisations come first: everything procurement keeps is of one organisation
+(``org``, the key of the pack it runs), and a person sees and acts on their own organisation's
+things only; a system administrator (``sysadmin``) on every organisation's. Another organisation's
+thing is as if it did not exist (``sees``: the use cases answer 404 for it, and 422 "no such ..."
+when a body names it). A new thing is of its creator's organisation; a system administrator names
+one (``new_org``). A committee member or officer named by username is one of the organisation's
+people (``same_org_people``).
+
 ``project_refusal`` and ``contract_refusal`` say why a person may not (field-keyed messages, the
 API's 403; empty: they may); ``milestone_actions`` says what a person may do on a milestone now,
 their roles and its state (``milestones``) together: the desk offers its forms from it."""
@@ -23,6 +31,7 @@ from services.procurement.domain.milestones import MilestoneFacts
 from services.procurement.domain.stages import EARLY_STAGES
 
 ADMIN = "admin"
+SYSADMIN = "sysadmin"  # every organisation's (shared.auth.SYSADMIN)
 READ_ROLES = ("supplies", "finance", "officer", "head", "subhead", "director", "deputy-director",
               "tor-committee", "procurement-committee", "inspection-committee")
 PROJECT_WRITE_ROLES = ("supplies", "head", "subhead")  # head and subhead only while the TOR and quotes are gathered
@@ -49,6 +58,7 @@ Errors = dict[str, list[str]]
 class Person(Protocol):
     username: str
     roles: Collection[str]
+    org: str | None  # the organisation of their unit; None for a system administrator
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class Actor:
     """A person as plain values (``shared.auth.Staff`` answers the same two names)."""
     username: str
     roles: tuple[str, ...] = ()
+    org: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,9 +83,58 @@ def _no(message: str) -> Errors:
 
 
 def may(person: Person, roles: Iterable[str] = ()) -> bool:
-    """Has one of ``roles``, or is ``admin`` (who may do anything)."""
+    """Has one of ``roles``, or is ``admin`` (who may do anything in their organisation) or a
+    system administrator."""
     held = set(person.roles)
-    return ADMIN in held or bool(held & set(roles))
+    return ADMIN in held or SYSADMIN in held or bool(held & set(roles))
+
+
+# --- the walls between organisations ----------------------------------------------------------------
+
+NO_ORG = "name the organisation (org) this is for"
+NOT_YOURS = "not an organisation of yours"
+
+
+def sees_all(person: Person) -> bool:
+    """A system administrator: every organisation's things."""
+    return SYSADMIN in set(person.roles)
+
+
+def sees(person: Person, org: str | None) -> bool:
+    """``person`` may know that a thing of ``org`` exists (read it, act on it by their roles)."""
+    if sees_all(person):
+        return True
+    mine = getattr(person, "org", None)
+    return mine is not None and org is not None and mine == org
+
+
+def seen_org(person: Person) -> str | None:
+    """The one organisation whose things a list shows ``person``; None: every organisation's
+    (a system administrator). A person of no organisation who is not one sees nothing: ``""``."""
+    if sees_all(person):
+        return None
+    return getattr(person, "org", None) or ""
+
+
+def new_org(person: Person, named: str | None = None) -> tuple[str | None, Errors]:
+    """The organisation a new thing ``person`` makes is of: their own; a system administrator
+    names one (``named``); naming another organisation than one's own is refused (on ``org``)."""
+    named = (named or "").strip() or None
+    if sees_all(person):
+        return (named, {}) if named else (None, {"org": [NO_ORG]})
+    mine = getattr(person, "org", None)
+    if mine is None:
+        return None, {"org": [NO_ORG]}
+    if named is not None and named != mine:
+        return None, {"org": [NOT_YOURS]}
+    return mine, {}
+
+
+def same_org_people(org: str, people_orgs: dict[str, str | None], usernames: Iterable[str]) -> list[str]:
+    """Of ``usernames``, those who are another organisation's people (``people_orgs``: each known
+    person's organisation, None for a system administrator). A name the directory does not know
+    is not refused here: a committee member may be named before their account exists."""
+    return [name for name in usernames if name in people_orgs and people_orgs[name] != org]
 
 
 def is_admin(person: Person) -> bool:

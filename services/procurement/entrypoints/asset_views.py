@@ -36,7 +36,7 @@ LOANS = assets.LOAN_ROLES
 @blp.response(200, VendorPageSchema)
 @alt_responses(blp, 401, 403)
 def vendor_list(**filters):
-    return vendors.list_vendors(**filters)
+    return vendors.list_vendors(current_staff(), **filters)
 
 
 @blp.route("/vendors", methods=["POST"])
@@ -152,7 +152,7 @@ def asset_import(form):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return error_response(422, {"file": ["send the CSV file as the multipart field `file`"]})
-    result = csvio.import_assets(upload.stream, mode=form["mode"])
+    result = csvio.import_assets(upload.stream, mode=form["mode"], org=csvio.org_of(current_staff(), form.get("org")))
     if not result.ok:
         lang = i18n.current_language()
         count = len(result.rejected)
@@ -230,4 +230,4 @@ def loan_return(data, tag: str, loan_id: int):
 @blp.response(200, ClaimSchema(many=True))
 @alt_responses(blp, 401, 403)
 def claim_list(**filters):
-    return assets.list_claims(**filters)
+    return assets.list_claims(current_staff(), **filters)

@@ -45,7 +45,7 @@ _alt = alt_responses(blp, (401, "no valid staff token"), (403, "your roles may n
 @blp.response(200, ContractSummarySchema(many=True))
 @_alt
 def list_contracts(**filters):
-    return contracts.list_contracts(**filters)
+    return contracts.list_contracts(current_staff(), **filters)
 
 
 @blp.route("/contracts", methods=["POST"])

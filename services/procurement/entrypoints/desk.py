@@ -28,6 +28,7 @@ from services.procurement.domain import fines, permissions, stages
 from services.procurement.domain.milestones import MilestoneFacts, Word
 from services.procurement.entrypoints import timeline
 from services.procurement.handlers import contracts, projects, reminders
+from services.procurement.handlers.common import of_org
 from services.procurement.schemas.assets import PaperDate
 from shared import i18n
 from shared.audit import log_access
@@ -163,8 +164,10 @@ def index(staff):
     if fy is not None and not 0 < fy <= INTEGER_MAX:
         fy = None  # not a year any project can have: the page of every year, not a value the column refuses
     with bus.session() as session:
-        years = sorted((y for y in session.scalars(select(Project.fiscal_year).distinct()) if y), reverse=True)
-        query = select(Project).order_by(Project.updated_at.desc(), Project.id.desc())
+        # the caller's organisation's projects only (every one's for a system administrator)
+        years = sorted((y for y in session.scalars(of_org(select(Project.fiscal_year), Project.org, staff).distinct())
+                        if y), reverse=True)
+        query = of_org(select(Project), Project.org, staff).order_by(Project.updated_at.desc(), Project.id.desc())
         if fy:
             query = query.where(Project.fiscal_year == fy)
         found = session.scalars(query.limit(2000)).all()
@@ -183,7 +186,7 @@ def index(staff):
 def project_page(staff, project_id: int):
     with bus.unit_of_work() as uow:
         project = uow.session.get(Project, project_id)
-        if project is None:
+        if project is None or not permissions.sees(staff, project.org):  # another organisation's: none
             abort(404)
         data = projects.project_json(uow.session, project, None)
         purpose = f"procurement desk: project page {project.id}"
@@ -199,7 +202,7 @@ def project_page(staff, project_id: int):
         median = stages.median_price([q["amount"] for q in quotes])
     contracts_ = []
     if data["contracts"]:
-        contracts_ = contracts.list_contracts(project_id=project_id)
+        contracts_ = contracts.list_contracts(staff, project_id=project_id)
     return render_template("procurement/project.html", staff=staff, project=data, median=median,
                            contracts=contracts_)
 
@@ -246,7 +249,7 @@ def _contract_page(staff, contract_id: int, errors: dict | None = None, failed: 
         contract = uow.session.scalars(
             select(Contract).where(Contract.id == contract_id)
             .options(joinedload(Contract.project), joinedload(Contract.vendor))).unique().one_or_none()
-        if contract is None:
+        if contract is None or not permissions.sees(staff, contract.org):  # another organisation's: none
             abort(404)
         data = contracts.contract_json(uow.session, contract, staff,
                                        purpose=f"procurement desk: contract page {contract.id}")
@@ -331,8 +334,8 @@ def _due_row(m, today: date, cal) -> dict:
 @desk_page
 def due(staff):
     today = _today()
-    upcoming = contracts.due_between(today, today + timedelta(days=DUE_DAYS))
-    overdue = contracts.due_between(date(1900, 1, 1), today - timedelta(days=1))
+    upcoming = contracts.due_between(today, today + timedelta(days=DUE_DAYS), staff)
+    overdue = contracts.due_between(date(1900, 1, 1), today - timedelta(days=1), staff)
     with bus.session() as session:
         cal = reminders.calendar(session)
     overdue_rows = [_due_row(m, today, cal) for m in overdue]
@@ -345,7 +348,7 @@ def due(staff):
 @desk_page
 def acceptances(staff):
     return render_template("procurement/acceptances.html", staff=staff,
-                           items=contracts.pending_acceptances(staff.username))
+                           items=contracts.pending_acceptances(staff))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -285,7 +285,7 @@ def download_document(document_id: int):
     staff = current_staff()
     with bus.session() as session:
         doc = session.get(Document, document_id)
-        if doc is None or not doc.storage_key:
+        if doc is None or not doc.storage_key or not projects.document_seen(session, staff, doc):
             return _not_found()
         path = documents.path_of(doc)
         if path is None:

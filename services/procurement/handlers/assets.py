@@ -14,6 +14,12 @@ Who may do what (the views' guards and the rules below):
 
 Holders and borrowers are people: a read that shows them adds a PDPA access row.
 
+Each organisation keeps its own register (a tag is unique within it): lists show the caller's
+organisation's, another organisation's asset is not there (404), a vendor or ``replaces_tag`` of
+another organisation in a body is unknown (422). A loan and a claim are of their asset's
+organisation. A request's asset tag is looked up in the request's organisation (its ``org``, else
+its SOP's pack).
+
 Events consumed (from ``handlers``): ``request.submitted`` naming an ``asset_tag`` (any SOP) gets
 ``procurement.asset_checked`` back; ``case.step_waiting`` on ``vendor`` opens a claim for the case's
 asset when it has a vendor; ``case.step_resumed`` from that wait resolves it."""
@@ -26,9 +32,10 @@ from sqlalchemy.exc import IntegrityError
 
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Asset, AssetLoan, Claim, Vendor
+from services.procurement.domain import permissions
 from services.procurement.handlers.commands import LendAsset, RegisterAsset, ReturnLoan, UpdateAsset
-from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, iso, may, parse_moment,
-                                                  utc_now, where_given)
+from services.procurement.handlers.common import (bangkok_today, contains_pattern, event_org, for_update, iso, may,
+                                                  of_org, org_for_new, parse_moment, utc_now, where_given)
 from services.procurement.handlers.errors import conflict, forbidden, invalid, not_found
 from services.procurement.handlers.vendors import claim_json, contact_card, normalise_tax_id, vendor_ref
 from shared.audit import log_access
@@ -65,7 +72,7 @@ def loan_json(loan: AssetLoan) -> dict:
 
 
 def asset_json(asset: Asset, today: date) -> dict:
-    return {"id": asset.id, "tag": asset.tag, "kind": asset.kind, "model": asset.model, "serial": asset.serial,
+    return {"id": asset.id, "org": asset.org, "tag": asset.tag, "kind": asset.kind, "model": asset.model, "serial": asset.serial,
             "location": asset.location, "holder": asset.holder, "vendor": vendor_ref(asset.vendor),
             "acquired_on": asset.acquired_on, "price": asset.price, "warranty_ends_on": asset.warranty_ends_on,
             "under_warranty": is_under_warranty(asset, today), "ownership": asset.ownership,
@@ -83,41 +90,54 @@ def _log_holders(session, staff: Staff, assets, purpose: str) -> None:
 # finding
 
 
-# the asset a tag names: the exact tag first, else the first registered whatever its letters' case
-# (one indexed read, written once: every repair request with a tag asks it)
-_TAG_LOOKUP = "SELECT id FROM assets WHERE lower(tag) = :lowered ORDER BY (tag = :tag) DESC, id LIMIT 1"
+# the asset a tag names in an organisation's register: the exact tag first, else the first
+# registered whatever its letters' case (one indexed read, written once: every repair request with
+# a tag asks it)
+_TAG_LOOKUP = ("SELECT id FROM assets WHERE org = :org AND lower(tag) = :lowered "
+               "ORDER BY (tag = :tag) DESC, id LIMIT 1")
 _TAG_LOOKUPS = {False: text(_TAG_LOOKUP), True: text(_TAG_LOOKUP + " FOR UPDATE")}
 
 
-def find_asset(session, tag: str, lock: bool = False) -> Asset | None:
-    """The asset with this tag (spaces around it ignored; letters' case too when no exact match).
-    Its id from one indexed query (locking the row when ``lock``), then the asset itself."""
+def find_asset(session, org: str | None, tag: str, lock: bool = False) -> Asset | None:
+    """The asset with this tag in ``org``'s register (spaces around it ignored; letters' case too
+    when no exact match). Its id from one indexed query (locking the row when ``lock``), then the
+    asset itself."""
     tag = (tag or "").strip()
-    if not tag:
+    if not tag or not org:
         return None
-    found = session.execute(_TAG_LOOKUPS[lock], {"lowered": tag.lower(), "tag": tag}).scalar()
+    found = session.execute(_TAG_LOOKUPS[lock], {"org": org, "lowered": tag.lower(), "tag": tag}).scalar()
     if found is None:
         return None
     # the row is locked already when `lock` (FOR UPDATE cannot reach the vendor outer-joined to it)
     return session.get(Asset, found, populate_existing=lock)
 
 
-def _get(session, tag: str, lock: bool = False) -> Asset:
-    asset = find_asset(session, tag, lock=lock)
+def _get(session, staff: Staff, tag: str, lock: bool = False) -> Asset:
+    """The asset a tag names in the register of ``staff``'s organisation; a system administrator's
+    lookup goes through every organisation's (the first found by organisation). Else 404."""
+    org = permissions.seen_org(staff)
+    if org is None:
+        orgs = session.scalars(select(Asset.org).where(func.lower(Asset.tag) == (tag or "").strip().lower())
+                               .distinct().order_by(Asset.org)).all()
+        asset = next((a for a in (find_asset(session, o, tag, lock=lock) for o in orgs) if a is not None), None)
+    else:
+        asset = find_asset(session, org, tag, lock=lock)
     if asset is None:
         raise not_found("asset")
     return asset
 
 
-def resolve_vendor(session, data: dict) -> tuple[bool, int | None]:
-    """The vendor an asset's input names by ``vendor_id`` or ``vendor_tax_id``: (given?, id or None)."""
+def resolve_vendor(session, org: str, data: dict) -> tuple[bool, int | None]:
+    """The vendor an asset of ``org`` names by ``vendor_id`` or ``vendor_tax_id`` (one of ``org``'s
+    register: another organisation's is no such vendor): (given?, id or None)."""
     if "vendor_id" in data and data["vendor_id"] is not None:
-        if session.get(Vendor, data["vendor_id"]) is None:
+        vendor = session.get(Vendor, data["vendor_id"])
+        if vendor is None or vendor.org != org:
             raise invalid("vendor_id", "no such vendor")
         return True, data["vendor_id"]
     if data.get("vendor_tax_id"):
         tax_id = normalise_tax_id(data["vendor_tax_id"])
-        found = session.scalar(select(Vendor.id).where(Vendor.tax_id == tax_id))
+        found = session.scalar(select(Vendor.id).where(Vendor.org == org, Vendor.tax_id == tax_id))
         if found is None:
             raise invalid("vendor_tax_id", "no vendor with this tax id is registered")
         return True, found
@@ -137,7 +157,7 @@ def list_assets(staff: Staff, q: str | None = None, status: str | None = None, k
     ``active`` (ends today or later, Bangkok date) or ``expired``; assets without a warranty
     date match neither."""
     today = bangkok_today(now)
-    query = select(Asset)
+    query = of_org(select(Asset), Asset.org, staff)
     if q:
         pattern = contains_pattern(q.strip())
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in
@@ -176,7 +196,7 @@ def _detail(session, staff: Staff, asset: Asset, today: date, purpose: str) -> d
 
 def asset_detail(staff: Staff, tag: str, now: datetime | None = None) -> dict:
     with bus.session() as session:
-        asset = _get(session, tag)
+        asset = _get(session, staff, tag)
         data = _detail(session, staff, asset, bangkok_today(now), "asset record")
         session.commit()
         return data
@@ -184,7 +204,7 @@ def asset_detail(staff: Staff, tag: str, now: datetime | None = None) -> dict:
 
 def list_loans(staff: Staff, tag: str) -> list[dict]:
     with bus.session() as session:
-        asset = _get(session, tag)
+        asset = _get(session, staff, tag)
         loans = session.scalars(select(AssetLoan).where(AssetLoan.asset_id == asset.id)
                                 .order_by(AssetLoan.lent_on.desc(), AssetLoan.id.desc())).all()
         if loans:
@@ -194,9 +214,10 @@ def list_loans(staff: Staff, tag: str) -> list[dict]:
         return result
 
 
-def list_claims(open: bool | None = None, vendor_id: int | None = None, tracking_code: str | None = None,
-                tag: str | None = None) -> list[dict]:
-    query = where_given(select(Claim).order_by(Claim.opened_at.desc(), Claim.id.desc()),
+def list_claims(staff: Staff, open: bool | None = None, vendor_id: int | None = None,
+                tracking_code: str | None = None, tag: str | None = None) -> list[dict]:
+    """The claims of ``staff``'s organisation (every organisation's for a system administrator)."""
+    query = where_given(of_org(select(Claim), Claim.org, staff).order_by(Claim.opened_at.desc(), Claim.id.desc()),
                         (Claim.vendor_id, vendor_id), (Claim.tracking_code, tracking_code))
     if open is True:
         query = query.where(Claim.resolved_at.is_(None))
@@ -204,10 +225,12 @@ def list_claims(open: bool | None = None, vendor_id: int | None = None, tracking
         query = query.where(Claim.resolved_at.is_not(None))
     with bus.session() as session:
         if tag:
-            asset = find_asset(session, tag)
-            if asset is None:
+            org = permissions.seen_org(staff)
+            ids = (session.scalars(select(Asset.id).where(func.lower(Asset.tag) == tag.strip().lower())).all()
+                   if org is None else [a.id for a in [find_asset(session, org, tag)] if a is not None])
+            if not ids:
                 return []
-            query = query.where(Claim.asset_id == asset.id)
+            query = query.where(Claim.asset_id.in_(ids))
         return [claim_json(c) for c in session.scalars(query)]
 
 
@@ -218,13 +241,15 @@ def list_claims(open: bool | None = None, vendor_id: int | None = None, tracking
 def create_asset(staff: Staff, command: RegisterAsset, now: datetime | None = None) -> dict:
     if command.status == "on_loan":
         raise invalid("status", "an asset goes on loan by recording the loan (POST .../loans)")
+    org = org_for_new(staff, command.org)
     with bus.unit_of_work() as uow:
         session = uow.session
         tag = command.tag.strip()
-        if session.scalar(select(Asset.id).where(Asset.tag == tag)) is not None:
+        if session.scalar(select(Asset.id).where(Asset.org == org, Asset.tag == tag)) is not None:
             raise conflict("an asset with this tag is registered already", "tag")
-        _, vendor_id = resolve_vendor(session, {"vendor_id": command.vendor_id, "vendor_tax_id": command.vendor_tax_id})
-        asset = Asset(tag=tag, vendor_id=vendor_id,
+        _, vendor_id = resolve_vendor(session, org, {"vendor_id": command.vendor_id,
+                                                     "vendor_tax_id": command.vendor_tax_id})
+        asset = Asset(org=org, tag=tag, vendor_id=vendor_id,
                       **{name: getattr(command, name) for name in EDITABLE if getattr(command, name) is not None})
         if now is not None:
             asset.created_at = asset.updated_at = now
@@ -258,12 +283,12 @@ def update_asset(staff: Staff, tag: str, command: UpdateAsset, now: datetime | N
         raise invalid("status", "an asset goes on loan by recording the loan (POST .../loans)")
     with bus.unit_of_work() as uow:
         session = uow.session
-        asset = _get(session, tag, lock=True)
+        asset = _get(session, staff, tag, lock=True)
         if status is not None and status != asset.status and asset.status == "on_loan":
             raise conflict("the asset is on loan: record its return first", "status")
         if asset.status == "retired" and not keeper:
             raise conflict("the asset is retired: only supplies change it", "status")
-        given, vendor_id = resolve_vendor(session, data)
+        given, vendor_id = resolve_vendor(session, asset.org, data)
         if given:
             asset.vendor_id = vendor_id
         for name in EDITABLE:
@@ -292,7 +317,7 @@ def lend(staff: Staff, tag: str, command: LendAsset, now: datetime | None = None
     ``on_loan`` until the return. One open loan per asset."""
     with bus.unit_of_work() as uow:
         session = uow.session
-        asset = _get(session, tag, lock=True)
+        asset = _get(session, staff, tag, lock=True)
         if asset.status == "retired":
             raise conflict("the asset is retired", "status")
         if asset.status == "on_loan" or _open_loan(session, asset) is not None:
@@ -301,13 +326,13 @@ def lend(staff: Staff, tag: str, command: LendAsset, now: datetime | None = None
             raise conflict("only an asset in use can be lent (this one is in repair)", "status")
         replaces = (command.replaces_tag or "").strip() or None
         if replaces is not None:
-            other = find_asset(session, replaces)
+            other = find_asset(session, asset.org, replaces)
             if other is None:
                 raise invalid("replaces_tag", "no asset with this tag is registered")
             if other.id == asset.id:
                 raise invalid("replaces_tag", "an asset cannot replace itself")
             replaces = other.tag
-        loan = AssetLoan(asset_id=asset.id, borrower=command.borrower.strip(),
+        loan = AssetLoan(asset_id=asset.id, org=asset.org, borrower=command.borrower.strip(),
                          borrower_unit=(command.borrower_unit or "").strip(),
                          tracking_code=(command.tracking_code or "").strip() or None, replaces_tag=replaces,
                          lent_on=command.lent_on, due_back_on=command.due_back_on, note=command.note or "",
@@ -330,7 +355,7 @@ def lend(staff: Staff, tag: str, command: LendAsset, now: datetime | None = None
 def return_loan(staff: Staff, tag: str, loan_id: int, command: ReturnLoan, now: datetime | None = None) -> dict:
     with bus.unit_of_work() as uow:
         session = uow.session
-        asset = _get(session, tag, lock=True)
+        asset = _get(session, staff, tag, lock=True)
         loan = session.get(AssetLoan, loan_id)
         if loan is None or loan.asset_id != asset.id:
             raise not_found("loan")
@@ -382,9 +407,10 @@ def check_requested_asset(uow: UnitOfWork, event: Event, now: datetime | None = 
     if not tag or not code:
         return
     now = utc_now(now)
-    asset = find_asset(uow.session, tag)
+    org = event_org(payload)
+    asset = find_asset(uow.session, org, tag)  # in the request's organisation's register only
     uow.emit("procurement.asset_checked", {
-        "tracking_code": code, "asset_tag": tag, "found": asset is not None,
+        "tracking_code": code, "org": org, "asset_tag": tag, "found": asset is not None,
         "asset": None if asset is None else check_payload(asset, _received_on(payload, now)),
         "checked_at": now.isoformat(),
     }, correlation_id=code)
@@ -404,7 +430,8 @@ def on_vendor_wait(uow: UnitOfWork, event: Event, now: datetime | None = None) -
     if not code or not step or not tag:
         return
     session = uow.session
-    asset = find_asset(session, tag, lock=True)  # claims of one asset are opened one at a time
+    # the case's organisation's asset; claims of one asset are opened one at a time
+    asset = find_asset(session, event_org(payload), tag, lock=True)
     if asset is None or asset.vendor_id is None:
         return
     same = select(Claim.id).where(Claim.tracking_code == code, Claim.step == step)
@@ -413,7 +440,7 @@ def on_vendor_wait(uow: UnitOfWork, event: Event, now: datetime | None = None) -
     if session.scalar(same.where(Claim.resolved_at >= event.occurred_at)) is not None:
         return  # a stale event: the wait it announces was over before it was handled
     now = utc_now(now)
-    session.add(Claim(vendor_id=asset.vendor_id, asset_id=asset.id, tracking_code=code, step=step,
+    session.add(Claim(org=asset.org, vendor_id=asset.vendor_id, asset_id=asset.id, tracking_code=code, step=step,
                       reason="leased" if asset.ownership == "leased" else "warranty", opened_at=now,
                       note=str(payload.get("subject") or "")[:2000]))
     if asset.status == "in_use":

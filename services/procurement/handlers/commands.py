@@ -60,6 +60,7 @@ class OpenProject:
     officer_contact: Item | None = None
     tracking_code: str | None = None
     method: str | None = None
+    org: str | None = None  # the organisation it is for: a system administrator names it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,6 +165,7 @@ class RegisterAsset:
     ownership: str | None = None
     status: str | None = None
     note: str | None = None
+    org: str | None = None  # the organisation it is for: a system administrator names it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,6 +218,7 @@ class RegisterVendor:
     language: str = "th"
     active: bool = True
     contacts: tuple[Item, ...] = ()
+    org: str | None = None  # the organisation it is for: a system administrator names it
 
 
 @dataclass(frozen=True, kw_only=True)

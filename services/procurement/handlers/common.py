@@ -10,10 +10,11 @@ from datetime import date, datetime, timezone
 from sqlalchemy.orm import Session
 
 from services.procurement.domain import permissions
+from services.procurement.handlers.errors import invalid, not_found
 from services.procurement.domain.fines import HUNDRED, SATANG, money  # noqa: F401  (one rounding rule)
 from shared import db
 from shared.auth import Staff
-from shared.errors import Refusal
+from shared.errors import Invalid, Refusal
 from shared.i18n import BANGKOK
 
 # --- the clock --------------------------------------------------------------------------------------
@@ -67,6 +68,48 @@ def may(staff: Staff, roles: Iterable[str] = ()) -> bool:
 
 def is_admin(staff: Staff) -> bool:
     return permissions.is_admin(staff)
+
+
+# --- the walls between organisations ---------------------------------------------------------------
+
+
+def of_org(query, column, staff: Staff):
+    """``query`` narrowed to the things of the organisations ``staff`` sees (``permissions.seen_org``):
+    theirs, or every one for a system administrator."""
+    org = permissions.seen_org(staff)
+    return query if org is None else query.where(column == org)
+
+
+def seen(staff: Staff, thing, what: str):
+    """``thing`` when ``staff`` sees its organisation; else, as when it is not there, a 404 naming
+    ``what`` (another organisation's thing is never revealed)."""
+    if thing is None or not permissions.sees(staff, thing.org):
+        raise not_found(what)
+    return thing
+
+
+def known(staff: Staff, thing, field: str, message: str):
+    """``thing`` a body names by ``field``: when absent or another organisation's, a 422 on
+    ``field`` with the one message (``message``) a nonexistent id gets."""
+    if thing is None or not permissions.sees(staff, thing.org):
+        raise invalid(field, message)
+    return thing
+
+
+def event_org(payload) -> str | None:
+    """The organisation an event is of: its ``org``, else its SOP's pack (``sop`` is ``<pack>/<sop>``)."""
+    if not isinstance(payload, dict):
+        return None
+    org = payload.get("org") or str(payload.get("sop") or "").partition("/")[0]
+    return str(org)[:50] if org else None
+
+
+def org_for_new(staff: Staff, named: str | None = None) -> str:
+    """The organisation a thing ``staff`` makes is of (``permissions.new_org``; 422 on ``org``)."""
+    org, errors = permissions.new_org(staff, named)
+    if errors:
+        raise Invalid(errors=errors)
+    return org
 
 
 def refuse(kind: type[Refusal], errors: dict[str, list[str]]) -> None:

@@ -41,8 +41,8 @@ from services.procurement.domain import fines, milestones, permissions
 from services.procurement.domain.milestones import MilestoneFacts, Word
 from services.procurement.handlers import projects
 from services.procurement.handlers.commands import AddMilestone, ReportIncident, SignContract
-from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, money, money_str, refuse,
-                                                  utc_now, where_given)
+from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, known, money, money_str,
+                                                  of_org, refuse, seen, utc_now, where_given)
 from services.procurement.handlers.errors import conflict, forbidden, invalid, not_found
 from shared.audit import log_access
 from shared.auth import Staff
@@ -118,16 +118,14 @@ def committee_members(committee: Committee | None) -> list[permissions.Member]:
 # --- loading ----------------------------------------------------------------------------------------
 
 
-def _contract(session: Session, contract_id: int, lock: bool = False) -> Contract:
+def _contract(session: Session, staff: Staff, contract_id: int, lock: bool = False) -> Contract:
+    """The contract, when of an organisation ``staff`` sees (else 404, as when there is none)."""
     query = (select(Contract).where(Contract.id == contract_id)
              .options(joinedload(Contract.project), joinedload(Contract.vendor)))
     if lock:
         # one change at a time per contract: two payments, or a payment and a decision, never interleave
         query = for_update(session, query, of=Contract)
-    contract = session.scalars(query).unique().one_or_none()
-    if contract is None:
-        raise not_found("contract")
-    return contract
+    return seen(staff, session.scalars(query).unique().one_or_none(), "contract")
 
 
 def _milestone(contract: Contract, milestone_id: int) -> Milestone:
@@ -175,9 +173,10 @@ def _attach(up: documents.Uploads, kind: str, files: Sequence, ref: str | None, 
         _reference(up.uow.session, kind, ref.strip(), ref_name, staff, contract, milestone)
 
 
-def _active_milestone(session: Session, contract_id: int, milestone_id: int) -> tuple[Contract, Milestone]:
+def _active_milestone(session: Session, staff: Staff, contract_id: int,
+                      milestone_id: int) -> tuple[Contract, Milestone]:
     """The contract (locked) and its milestone, while the contract is active."""
-    contract = _contract(session, contract_id, lock=True)
+    contract = _contract(session, staff, contract_id, lock=True)
     milestone = _milestone(contract, milestone_id)
     refuse(Conflict, milestones.contract_errors(contract.status))
     return contract, milestone
@@ -208,7 +207,8 @@ def _milestone_brief(milestone: Milestone) -> dict:
 
 def _emit(uow, event_type: str, contract: Contract, payload: dict) -> None:
     project = contract.project
-    uow.emit(event_type, {"contract": _contract_brief(contract), "project": _project_brief(project), **payload},
+    uow.emit(event_type, {"org": contract.org, "contract": _contract_brief(contract),
+                          "project": _project_brief(project), **payload},
              correlation_id=project.tracking_code)
 
 
@@ -251,21 +251,22 @@ def create_contract(staff: Staff, command: SignContract, now: datetime | None = 
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        project = session.get(Project, command.project_id, with_for_update=True)
-        if project is None:
-            raise invalid("project_id", "There is no such project.")
+        # another organisation's project, or a vendor of another register than the project's, is none
+        project = known(staff, session.get(Project, command.project_id, with_for_update=True), "project_id",
+                        "There is no such project.")
         vendor = session.get(Vendor, command.vendor_id)
-        if vendor is None:
+        if vendor is None or vendor.org != project.org:
             raise invalid("vendor_id", "There is no such vendor.")
         if not vendor.active:
             raise invalid("vendor_id", "The vendor is no longer active.")
         number = command.number.strip()
-        if session.scalar(select(Contract.id).where(func.lower(Contract.number) == number.lower())) is not None:
+        if session.scalar(select(Contract.id).where(Contract.org == project.org,
+                                                    func.lower(Contract.number) == number.lower())) is not None:
             raise conflict(f"A contract numbered {number} is recorded already.", "number")
         blockers = projects.contract_blockers(project)
         if blockers:
             raise Conflict(blockers[0], {"project_id": blockers})
-        contract = Contract(project_id=project.id, number=number, vendor_id=vendor.id, amount=money(amount),
+        contract = Contract(project_id=project.id, org=project.org, number=number, vendor_id=vendor.id, amount=money(amount),
                             signed_on=command.signed_on, starts_on=starts_on, ends_on=ends_on,
                             warranty_months=months, warranty_ends_on=warranty_ends_on, fine_rate_percent=rate,
                             fine_basis=command.fine_basis or "milestone", fine_min_per_day=money(minimum),
@@ -299,7 +300,7 @@ def add_milestone(staff: Staff, contract_id: int, command: AddMilestone, now: da
     _require(staff, "change")
     with bus.unit_of_work() as uow:
         session = uow.session
-        contract = _contract(session, contract_id, lock=True)
+        contract = _contract(session, staff, contract_id, lock=True)
         refuse(Conflict, milestones.contract_errors(contract.status))
         refuse(Conflict, milestones.plan_change_errors(milestone_facts(m) for m in contract.milestones))
         errors: dict[str, list[str]] = {}
@@ -386,7 +387,7 @@ def record_delivery(staff: Staff, contract_id: int, milestone_id: int, delivered
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        contract, milestone = _active_milestone(session, contract_id, milestone_id)
+        contract, milestone = _active_milestone(session, staff, contract_id, milestone_id)
         refuse(Conflict, milestones.delivery_errors(milestone_facts(milestone)))
         if delivered_on < contract.signed_on:
             raise invalid("delivered_on", "The delivery date cannot be before the contract was signed.")
@@ -417,7 +418,7 @@ def add_evidence(staff: Staff, contract_id: int, milestone_id: int, files: Seque
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        contract, milestone = _active_milestone(session, contract_id, milestone_id)
+        contract, milestone = _active_milestone(session, staff, contract_id, milestone_id)
         refuse(Conflict, milestones.evidence_errors(milestone_facts(milestone)))
         _attach(up, "evidence", files, ref, ref_name, staff, contract, milestone)
         session.flush()
@@ -444,7 +445,7 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        contract = _contract(session, contract_id, lock=True)
+        contract = _contract(session, staff, contract_id, lock=True)
         milestone = _milestone(contract, milestone_id)
         committee = inspection_committee(contract.project)
         members = list(committee.members) if committee else []
@@ -505,7 +506,7 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
-        contract, milestone = _active_milestone(session, contract_id, milestone_id)
+        contract, milestone = _active_milestone(session, staff, contract_id, milestone_id)
         refuse(Conflict, milestones.payment_errors(milestone_facts(milestone)))
         if paid_on < milestone.accepted_on:
             raise invalid("paid_on", "The payment cannot be before the acceptance "
@@ -556,7 +557,7 @@ def report_incident(staff: Staff, contract_id: int, command: ReportIncident, now
         raise invalid("description", "Describe the incident.")
     with bus.unit_of_work() as uow:
         session = uow.session
-        contract = _contract(session, contract_id)
+        contract = _contract(session, staff, contract_id)
         if contract.status == "terminated":
             raise conflict("The contract is terminated.")
         incident = Incident(contract_id=contract.id, severity=severity, description=description,
@@ -567,6 +568,7 @@ def report_incident(staff: Staff, contract_id: int, command: ReportIncident, now
         recipients = incident_recipients(vendor)
         project = contract.project
         uow.emit("procurement.incident_reported", {
+            "org": contract.org,
             "incident": {"id": incident.id, "severity": severity, "description": description,
                          "reported_at": now.isoformat(), "reported_by": staff.username},
             "contract": {"id": contract.id, "number": contract.number, "vendor_name": vendor.name},
@@ -646,7 +648,7 @@ def contract_json(session: Session, contract: Contract, staff: Staff | None,
     if purpose and staff is not None and members:
         log_access(session, models.AccessLog, staff, "committee_member", [m.id for m in members], purpose)
     return {
-        "id": contract.id, "number": contract.number, "status": contract.status,
+        "id": contract.id, "org": contract.org, "number": contract.number, "status": contract.status,
         "project": {"id": contract.project.id, "title": contract.project.title, "stage": contract.project.stage,
                     "tracking_code": contract.project.tracking_code},
         "project_id": contract.project_id, "vendor_id": contract.vendor_id,
@@ -669,7 +671,7 @@ def contract_json(session: Session, contract: Contract, staff: Staff | None,
 
 def get_contract(staff: Staff, contract_id: int) -> dict:
     with bus.unit_of_work() as uow:
-        contract = _contract(uow.session, contract_id)
+        contract = _contract(uow.session, staff, contract_id)
         result = contract_json(uow.session, contract, staff)
         uow.commit()
     return result
@@ -677,24 +679,26 @@ def get_contract(staff: Staff, contract_id: int) -> dict:
 
 def get_milestone(staff: Staff, contract_id: int, milestone_id: int) -> dict:
     with bus.unit_of_work() as uow:
-        contract = _contract(uow.session, contract_id)
+        contract = _contract(uow.session, staff, contract_id)
         result = milestone_json(uow.session, contract, _milestone(contract, milestone_id))
     return result
 
 
 def list_milestones(staff: Staff, contract_id: int) -> list[dict]:
     with bus.unit_of_work() as uow:
-        contract = _contract(uow.session, contract_id)
+        contract = _contract(uow.session, staff, contract_id)
         docs = _documents_of(uow.session, contract_id=contract.id)
         return [milestone_json(uow.session, contract, m, [d for d in docs if d.milestone_id == m.id])
                 for m in contract.milestones]
 
 
-def list_contracts(status: str | None = None, vendor_id: int | None = None, project_id: int | None = None,
-                   limit: int = 100, offset: int = 0) -> list[dict]:
-    """Contracts, newest first, with their progress in numbers (no personal data)."""
+def list_contracts(staff: Staff, status: str | None = None, vendor_id: int | None = None,
+                   project_id: int | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+    """The contracts of ``staff``'s organisation (every one's for a system administrator), newest
+    first, with their progress in numbers (no personal data)."""
     with bus.session() as session:
-        query = (select(Contract).options(joinedload(Contract.project), joinedload(Contract.vendor))
+        query = of_org(select(Contract), Contract.org, staff)
+        query = (query.options(joinedload(Contract.project), joinedload(Contract.vendor))
                  .order_by(Contract.signed_on.desc(), Contract.id.desc()))
         query = where_given(query, (Contract.status, status), (Contract.vendor_id, vendor_id),
                             (Contract.project_id, project_id))
@@ -716,9 +720,11 @@ def list_contracts(status: str | None = None, vendor_id: int | None = None, proj
         return out
 
 
-def pending_acceptances(username: str) -> list[dict]:
+def pending_acceptances(staff: Staff) -> list[dict]:
     """The deliveries waiting on this person's word as an inspection committee member: milestones
-    delivered in their current round that they have not decided on yet, oldest due first."""
+    delivered in their current round that they have not decided on yet, oldest due first (of the
+    organisations they see)."""
+    username = staff.username
     with bus.session() as session:
         rows = session.execute(
             select(Milestone, CommitteeMember)
@@ -726,6 +732,7 @@ def pending_acceptances(username: str) -> list[dict]:
             .join(Committee, (Committee.project_id == Contract.project_id) & (Committee.kind == "inspection"))
             .join(CommitteeMember, CommitteeMember.committee_id == Committee.id)
             .where(CommitteeMember.username == username, Contract.status == "active",
+                   *([] if permissions.seen_org(staff) is None else [Contract.org == permissions.seen_org(staff)]),
                    Milestone.delivered_on.is_not(None), Milestone.accepted_on.is_(None))
             .options(joinedload(Milestone.contract).joinedload(Contract.project),
                      joinedload(Milestone.contract).joinedload(Contract.vendor))
@@ -759,12 +766,16 @@ def pending_acceptances(username: str) -> list[dict]:
         return out
 
 
-def due_between(start: date, end: date) -> list[Milestone]:
-    """Milestones of active contracts falling due from ``start`` to ``end`` (both included) and not
-    accepted yet, by due date; each with its contract, vendor and project loaded."""
+def due_between(start: date, end: date, staff: Staff | None = None) -> list[Milestone]:
+    """Milestones of active contracts (of the organisations ``staff`` sees; None: every one, for
+    the reminders) falling due from ``start`` to ``end`` (both included) and not accepted yet, by
+    due date; each with its contract, vendor and project loaded."""
     with bus.session() as session:
+        query = select(Milestone).join(Contract, Contract.id == Milestone.contract_id)
+        if staff is not None:
+            query = of_org(query, Contract.org, staff)
         return list(session.scalars(
-            select(Milestone).join(Contract, Contract.id == Milestone.contract_id)
+            query
             .where(Contract.status == "active", Milestone.due_on >= start, Milestone.due_on <= end,
                    Milestone.accepted_on.is_(None))
             .options(joinedload(Milestone.contract).joinedload(Contract.project).selectinload(Project.committees),

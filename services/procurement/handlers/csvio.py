@@ -26,6 +26,11 @@ All or nothing: every row is validated first (the marshmallow ``AssetCsvRowSchem
 tags inside the file, unknown vendors, registered tags in ``create`` mode); if any row is bad,
 nothing is written and each bad row is reported with its line number (the header is line 1) and
 its fields' messages. Good files are written in bulk, in chunks, in one transaction.
+
+Organisations: a file is imported into one organisation's register (``org``: the importing
+person's, or the one a system administrator or the command line names); its tags and vendors'
+tax ids are looked up in that register only. The export writes the register of the organisation
+the person sees (every organisation's for a system administrator, or the one named).
 """
 from __future__ import annotations
 
@@ -42,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Asset, Vendor
-from services.procurement.handlers.common import utc_now
+from services.procurement.handlers.common import of_org, org_for_new, utc_now
 from services.procurement.schemas.assets import AssetCsvRowSchema
 from shared.audit import log_access
 from shared.auth import Staff
@@ -141,12 +146,21 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[start:start + size]
 
 
+def org_of(staff: Staff, named: str | None = None) -> str:
+    """The organisation whose register ``staff`` imports into (422 on ``org`` when a system
+    administrator names none, or someone names another than their own)."""
+    return org_for_new(staff, named)
+
+
 def import_assets(source, mode: str = "create", progress: Progress | None = None, now: datetime | None = None,
-                  chunk: int = CHUNK) -> ImportResult:
-    """Validate every row of an asset CSV (bytes, text or a binary file), then write them all in
-    one transaction, or, if any row is bad, write nothing and report the bad rows."""
+                  chunk: int = CHUNK, *, org: str) -> ImportResult:
+    """Validate every row of an asset CSV (bytes, text or a binary file) against ``org``'s
+    register, then write them all in one transaction, or, if any row is bad, write nothing and
+    report the bad rows."""
     if mode not in MODES:
         raise ValueError(f"mode is one of {', '.join(MODES)}")
+    if not org:
+        raise ValueError("an import is into one organisation's register: org")
     progress = progress or _no_progress
     now = utc_now(now)
     result = ImportResult(mode=mode)
@@ -207,10 +221,11 @@ def import_assets(source, mode: str = "create", progress: Progress | None = None
     with bus.session() as session:
         tax_ids = sorted({row["vendor_tax_id"] for _, row in good if row.get("vendor_tax_id")})
         for part in _chunks(tax_ids, chunk):
-            vendor_ids.update(session.execute(select(Vendor.tax_id, Vendor.id).where(Vendor.tax_id.in_(part))).all())
+            vendor_ids.update(session.execute(select(Vendor.tax_id, Vendor.id).where(Vendor.org == org,
+                                                                              Vendor.tax_id.in_(part))).all())
         for part in _chunks([row["tag"] for _, row in good], chunk):
             for asset_id, tag, status in session.execute(
-                    select(Asset.id, Asset.tag, Asset.status).where(Asset.tag.in_(part))):
+                    select(Asset.id, Asset.tag, Asset.status).where(Asset.org == org, Asset.tag.in_(part))):
                 existing[tag] = (asset_id, status)
     for line, row in good:
         problems: dict[str, list[str]] = {}
@@ -242,7 +257,7 @@ def import_assets(source, mode: str = "create", progress: Progress | None = None
         values["vendor_id"] = vendor_ids.get(row["vendor_tax_id"]) if row.get("vendor_tax_id") else None
         registered = existing.get(row["tag"])
         if registered is None:
-            inserts.append({"tag": row["tag"], **values, "note": "", "created_at": now, "updated_at": now})
+            inserts.append({"org": org, "tag": row["tag"], **values, "note": "", "created_at": now, "updated_at": now})
         else:
             changed = {name: value for name, value in values.items()
                        if name in present or (name == "vendor_id" and "vendor_tax_id" in present)}
@@ -285,12 +300,17 @@ def _cell(value) -> str:
     return str(value)
 
 
-def export_rows(staff: Staff, purpose: str = "asset register: CSV export") -> Iterable[list[str]]:
-    """The header, then every asset by tag, as CSV cells. The export shows holders: it is logged."""
+def export_rows(staff: Staff, purpose: str = "asset register: CSV export",
+                org: str | None = None) -> Iterable[list[str]]:
+    """The header, then every asset ``staff`` sees (of ``org`` only, when given) by tag, as CSV
+    cells. The export shows holders: it is logged."""
     yield list(COLUMNS)
     query = (select(Asset.tag, Asset.kind, Asset.model, Asset.serial, Asset.location, Asset.holder, Vendor.tax_id,
                     Asset.acquired_on, Asset.price, Asset.warranty_ends_on, Asset.ownership, Asset.status)
-             .outerjoin(Vendor, Vendor.id == Asset.vendor_id).order_by(Asset.tag))
+             .outerjoin(Vendor, Vendor.id == Asset.vendor_id).order_by(Asset.tag, Asset.org))
+    query = of_org(query, Asset.org, staff)
+    if org:
+        query = query.where(Asset.org == org)
     with bus.session() as session:
         log_access(session, AccessLog, staff, "asset_register", "export", purpose)
         session.commit()
@@ -298,22 +318,22 @@ def export_rows(staff: Staff, purpose: str = "asset register: CSV export") -> It
             yield [_cell(v) for v in row]
 
 
-def export_text(staff: Staff, purpose: str = "asset register: CSV export") -> str:
+def export_text(staff: Staff, purpose: str = "asset register: CSV export", org: str | None = None) -> str:
     """The whole register as CSV text, starting with a byte-order mark (Excel reads Thai then)."""
     out = io.StringIO(newline="")
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    for cells in export_rows(staff, purpose):
+    for cells in export_rows(staff, purpose, org):
         writer.writerow(cells)
     return out.getvalue()
 
 
-def export_file(path, staff: Staff, purpose: str = "asset register: CSV export") -> int:
+def export_file(path, staff: Staff, purpose: str = "asset register: CSV export", org: str | None = None) -> int:
     """Write the register to ``path`` (UTF-8 with a byte-order mark); returns the assets written."""
     count = -1
     with open(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
-        for cells in export_rows(staff, purpose):
+        for cells in export_rows(staff, purpose, org):
             writer.writerow(cells)
             count += 1
     return count

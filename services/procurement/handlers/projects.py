@@ -11,7 +11,11 @@ unit of work instead and never commit.
 Stages: draft -> quotes -> approval -> procurement -> contract -> completed, or delivered (a plain
 purchase recorded as delivered), or cancelled. Each move's rule, the standing rejection and the
 reference price are ``domain.stages`` (asked with ``project_facts``); who may is
-``domain.permissions``."""
+``domain.permissions``.
+
+A project is of one organisation (``org``: its creator's, or the case's it was opened for); its
+quotes name that organisation's vendors, its officer and committee members that organisation's
+people. Another organisation's project is not there (404)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -27,8 +31,10 @@ from services.procurement.adapters.models import (COMMITTEE_KINDS, Acceptance, A
 from services.procurement.domain import permissions, stages
 from services.procurement.domain.stages import MAX_QUOTES, OPEN_STAGES, ProjectFacts
 from services.procurement.handlers.commands import AddQuote, AppointCommittee, OpenProject, UpdateProject
-from services.procurement.handlers.common import (bangkok_today, contains_pattern, for_update, iso, money_str,
-                                                  parse_moment, refuse, utc_now, where_given)
+from services.procurement.handlers.common import (bangkok_today, contains_pattern, event_org, for_update, iso,
+                                                  money_str, of_org, org_for_new, parse_moment, refuse, seen,
+                                                  utc_now, where_given)
+from services.procurement.handlers.people import check_people
 from services.procurement.handlers.errors import conflict, invalid, not_found
 from shared import db, i18n
 from shared.audit import log_access
@@ -62,11 +68,14 @@ def _require_write(staff: Staff, project: Project | None) -> None:
         refuse(Forbidden, permissions.project_refusal(staff, "change", project.stage))
 
 
-def _load(session: Session, project_id: int, lock: bool = False) -> Project:
+def _load(session: Session, staff: Staff | None, project_id: int, lock: bool = False) -> Project:
+    """The project, when of an organisation ``staff`` sees (else 404; ``staff`` None: sopdesk itself)."""
     project = session.get(Project, project_id, with_for_update=lock)
-    if project is None:
-        raise not_found("project")
-    return project
+    if staff is None:
+        if project is None:
+            raise not_found("project")
+        return project
+    return seen(staff, project, "project")
 
 
 def _recompute_price(project: Project) -> None:
@@ -99,7 +108,8 @@ def contract_blockers(project: Project) -> list[str]:
 
 
 def _emit(uow: UnitOfWork, event_type: str, project: Project, **payload) -> None:
-    uow.emit(event_type, {"project_id": project.id, "tracking_code": project.tracking_code, **payload},
+    uow.emit(event_type, {"project_id": project.id, "org": project.org, "tracking_code": project.tracking_code,
+                          **payload},
              correlation_id=project.tracking_code)
 
 
@@ -129,7 +139,7 @@ def project_json(session: Session, project: Project, staff: Staff | None = None,
         if project.officer_contact and project.officer_contact.get("email"):
             log_access(session, AccessLog, staff, "project_officer", str(project.id), f"{purpose} {project.id}")
     return {
-        "id": project.id, "title": project.title, "purpose": project.purpose, "kind": project.kind,
+        "id": project.id, "org": project.org, "title": project.title, "purpose": project.purpose, "kind": project.kind,
         "stage": project.stage, "method": project.method, "budget": project.budget,
         "reference_price": project.reference_price, "outcome": project.outcome,
         "fiscal_year": project.fiscal_year, "officer": project.officer, "officer_contact": project.officer_contact,
@@ -166,16 +176,23 @@ def summary_json(project: Project) -> dict:
 
 def read_project(staff: Staff, project_id: int, purpose: str = "read a procurement project") -> dict:
     with bus.unit_of_work() as uow:
-        project = _load(uow.session, project_id)
+        project = _load(uow.session, staff, project_id)
         data = project_json(uow.session, project, staff, purpose)
         uow.commit()
         return data
 
 
-def list_projects(staff: Staff | None = None, stage: str | None = None, tracking_code: str | None = None,
+def document_seen(session: Session, staff: Staff, doc: Document) -> bool:
+    """``staff`` sees the organisation of the project (or contract) ``doc`` is of."""
+    owner = session.get(Project, doc.project_id) if doc.project_id is not None else (
+        session.get(Contract, doc.contract_id) if doc.contract_id is not None else None)
+    return owner is not None and permissions.sees(staff, owner.org)
+
+
+def list_projects(staff: Staff, stage: str | None = None, tracking_code: str | None = None,
                   fiscal_year: int | None = None, q: str | None = None, kind: str | None = None,
                   officer: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
-    query = where_given(select(Project), (Project.stage, stage), (Project.tracking_code, tracking_code),
+    query = where_given(of_org(select(Project), Project.org, staff), (Project.stage, stage), (Project.tracking_code, tracking_code),
                         (Project.fiscal_year, fiscal_year or None), (Project.kind, kind), (Project.officer, officer))
     if q and q.strip():
         pattern = contains_pattern(q.strip())
@@ -208,10 +225,13 @@ def create_project(staff: Staff, command: OpenProject, now: datetime | None = No
     """A new project at ``draft``: title, purpose, kind, budget, fiscal_year (BE; this fiscal year
     when absent), officer, officer_contact, tracking_code, method."""
     _require_write(staff, None)
+    org = org_for_new(staff, command.org)
     moment = utc_now(now)
     with bus.unit_of_work() as uow:
+        if command.officer:
+            check_people(org, {"officer": [command.officer]})
         project = Project(
-            title=command.title, purpose=command.purpose or "", kind=command.kind or "purchase",
+            org=org, title=command.title, purpose=command.purpose or "", kind=command.kind or "purchase",
             stage="draft", method=command.method, budget=command.budget,
             fiscal_year=command.fiscal_year or fiscal_year_be(bangkok_today(moment)),
             officer=command.officer or None, officer_contact=_clean_contact(command.officer_contact),
@@ -237,9 +257,11 @@ def update_project(staff: Staff, project_id: int, command: UpdateProject, now: d
     moment = utc_now(now)
     sent = command.changes()
     with bus.unit_of_work() as uow:
-        project = _load(uow.session, project_id, lock=True)
+        project = _load(uow.session, staff, project_id, lock=True)
         _require_write(staff, project)
         refuse(Conflict, stages.closed_errors(project.stage))
+        if sent.get("officer"):
+            check_people(project.org, {"officer": [sent["officer"]]})
         changed = {}
         for name in UPDATABLE:
             if name not in sent:
@@ -275,7 +297,7 @@ def add_documents(staff: Staff, project_id: int, kind: str, files=(), name: str 
     moment = utc_now(now)
     with docs_module.Uploads() as up:
         uow = up.uow
-        project = _load(uow.session, project_id, lock=True)
+        project = _load(uow.session, staff, project_id, lock=True)
         _require_write(staff, project)
         refuse(Conflict, stages.documents_errors(project.stage))
         stored = up.keep(docs_module.store_uploads(uow.session, list(files or ()), kind, staff.username,
@@ -313,12 +335,13 @@ def add_quote(staff: Staff, project_id: int, command: AddQuote, file=None, now: 
     with docs_module.Uploads() as up:
         uow = up.uow
         session = uow.session
-        project = _load(session, project_id, lock=True)
+        project = _load(session, staff, project_id, lock=True)
         _require_write(staff, project)
         refuse(Conflict, stages.quote_errors(project.stage))
         errors: dict[str, list[str]] = {}
         vendor = session.get(Vendor, command.vendor_id)
-        if vendor is None:
+        if vendor is None or vendor.org != project.org:  # the project's organisation's register only
+            vendor = None
             errors.setdefault("vendor_id", []).append("no such vendor")
         elif not vendor.active:
             errors.setdefault("vendor_id", []).append("the vendor is no longer active")
@@ -373,7 +396,7 @@ def add_quote(staff: Staff, project_id: int, command: AddQuote, file=None, now: 
 def remove_quote(staff: Staff, project_id: int, quote_id: int, now: datetime | None = None) -> dict:
     moment = utc_now(now)
     with bus.unit_of_work() as uow:
-        project = _load(uow.session, project_id, lock=True)
+        project = _load(uow.session, staff, project_id, lock=True)
         _require_write(staff, project)
         quote = next((q for q in project.quotes if q.id == quote_id), None)
         if quote is None:
@@ -398,7 +421,7 @@ def remove_quote(staff: Staff, project_id: int, quote_id: int, now: datetime | N
 def change_stage(staff: Staff, project_id: int, stage: str, note: str = "", now: datetime | None = None) -> dict:
     moment = utc_now(now)
     with bus.unit_of_work() as uow:
-        project = _load(uow.session, project_id, lock=True)
+        project = _load(uow.session, staff, project_id, lock=True)
         refuse(Forbidden, permissions.project_refusal(staff, "move", project.stage, target=stage))
         errors = stages.stage_errors(project_facts(project), stage)
         if errors:
@@ -425,7 +448,7 @@ def decide_approval(staff: Staff, project_id: int, kind: str, decision: str, not
     with docs_module.Uploads() as up:
         uow = up.uow
         session = uow.session
-        project = _load(session, project_id, lock=True)
+        project = _load(session, staff, project_id, lock=True)
         refuse(Conflict, stages.final_errors(project.stage))
         errors = stages.approval_errors(project.stage, kind, decision, note,
                                         has_reference_price=project.reference_price is not None)
@@ -467,7 +490,7 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, command: Appoint
     moment = utc_now(now)
     with bus.unit_of_work() as uow:
         session = uow.session
-        project = _load(session, project_id, lock=True)
+        project = _load(session, staff, project_id, lock=True)
         _require_write(staff, project)
         refuse(Conflict, stages.final_errors(project.stage))
         members = command.members
@@ -487,6 +510,9 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, command: Appoint
                 errors.setdefault("members", []).append(f"at most one {position}")
         if errors:
             raise Invalid(errors=errors)
+        # a member who logs in is one of the project's organisation's people
+        check_people(project.org, {f"members.{n}.username": [m["username"]]
+                                   for n, m in enumerate(members) if m.get("username")})
         existing = committee(project, kind)
         replaced = False
         if existing is not None:
@@ -543,7 +569,7 @@ def record_delivery(staff: Staff, project_id: int, delivered_on: date, note: str
     with docs_module.Uploads() as up:
         uow = up.uow
         session = uow.session
-        project = _load(session, project_id, lock=True)
+        project = _load(session, staff, project_id, lock=True)
         refuse(Conflict, stages.purchase_delivery_errors(project_facts(project)))
         if delivered_on > bangkok_today(moment):
             raise invalid("delivered_on", "may not be in the future")
@@ -573,7 +599,7 @@ def record_delivery(staff: Staff, project_id: int, delivered_on: date, note: str
 def cancel_project(staff: Staff, project_id: int, reason: str, now: datetime | None = None) -> dict:
     moment = utc_now(now)
     with bus.unit_of_work() as uow:
-        project = _load(uow.session, project_id, lock=True)
+        project = _load(uow.session, staff, project_id, lock=True)
         _require_write(staff, project)
         refuse(Conflict, stages.cancel_errors(project_facts(project)))
         reason = (reason or "").strip()
@@ -605,10 +631,11 @@ def _lock_case(session: Session, tracking_code: str) -> None:
 
 
 def _open_for_case(session: Session, payload: dict, kind: str, purpose: str, moment: datetime) -> Project:
-    """A draft project opened by sopdesk for the case waiting on it (its officer: the step's assignee)."""
+    """A draft project opened by sopdesk for the case waiting on it (its officer: the step's
+    assignee), of the case's organisation."""
     step = payload.get("step") or {}
     title = (payload.get("subject") or "").strip() or f"{payload.get('tracking_code')} {step.get('key')}"
-    project = Project(title=title[:300], purpose=purpose, kind=kind, stage="draft",
+    project = Project(org=event_org(payload) or "", title=title[:300], purpose=purpose, kind=kind, stage="draft",
                       fiscal_year=fiscal_year_be(bangkok_today(moment)), officer=step.get("assignee") or None,
                       officer_contact=_clean_contact(step.get("assignee_contact")),
                       tracking_code=payload.get("tracking_code"), created_by="sopdesk", created_at=moment,
@@ -638,13 +665,14 @@ def on_case_waiting(uow: UnitOfWork, event: Event, now: datetime | None = None) 
     waiting_on = payload.get("waiting_on")
     step = payload.get("step") or {}
     key = step.get("key")
-    if not code or not key or waiting_on not in (WAIT_DELIVERY, WAIT_CONTRACT):
+    if not code or not key or waiting_on not in (WAIT_DELIVERY, WAIT_CONTRACT) or not event_org(payload):
         return
     session = uow.session
     moment = utc_now(now)
     since = parse_moment(step.get("started_at"), event.occurred_at or moment)
     _lock_case(session, code)
-    mine = list(session.scalars(select(Project).where(Project.tracking_code == code, Project.stage != "cancelled")
+    mine = list(session.scalars(select(Project).where(Project.org == event_org(payload), Project.tracking_code == code,
+                                                      Project.stage != "cancelled")
                                 .order_by(Project.created_at.desc(), Project.id.desc())))
     # a repeat of a wait already answered (the same step, started at the same time): nothing to do
     if any(p.case_step == key and p.case_notified_at is not None and p.case_waiting_since == since for p in mine):
@@ -702,7 +730,7 @@ def complete_case_if_done(uow, project: Project, now: datetime | None = None) ->
         return False
     now = utc_now(now)
     uow.emit("procurement.contract_completed", {
-        "tracking_code": row.tracking_code, "step": row.case_step, "project_id": project.id,
+        "tracking_code": row.tracking_code, "org": project.org, "step": row.case_step, "project_id": project.id,
         "contract_id": done.id, "contract_number": done.number,
         "note": f"สัญญาเลขที่ {done.number}: ตรวจรับและเบิกจ่ายครบทุกงวดแล้ว / "
                 f"contract {done.number}: every milestone accepted and paid"},

@@ -167,6 +167,7 @@ def notice_payload(contract: Contract, milestone: Milestone) -> dict:
     """What both notices say of the contract, the project and the milestone, and to whom."""
     project = contract.project
     return {
+        "org": contract.org,
         "contract": {"id": contract.id, "number": contract.number, "amount": money_str(contract.amount),
                      "vendor_name": contract.vendor.name if contract.vendor else ""},
         "project": {"id": project.id, "title": project.title, "tracking_code": project.tracking_code},

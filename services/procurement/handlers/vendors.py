@@ -2,8 +2,10 @@
 them (contracts, quotes, warranty and lease claims). No Flask here: the views are thin.
 
 A tax id (เลขประจำตัวผู้เสียภาษีอากร) is 13 digits whose last is a check digit:
-``d13 = (11 - (sum of d_i * (14 - i) for i = 1..12) mod 11) mod 10``. It is unique: a second
-vendor with the same tax id is a conflict (409).
+``d13 = (11 - (sum of d_i * (14 - i) for i = 1..12) mod 11) mod 10``. Each organisation keeps its
+own register: a tax id is unique within it (a second vendor with the same tax id in the same
+organisation is a conflict, 409); another organisation may register the same company. Another
+organisation's vendor is not there (404; 422 when a body names it).
 
 Contacts are people: every read that shows them adds a PDPA access row, committed with the read."""
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Claim, Contract, Quote, Vendor, VendorContact
 from services.procurement.handlers.commands import AddContact, RegisterVendor, UpdateVendor
-from services.procurement.handlers.common import contains_pattern
+from services.procurement.handlers.common import contains_pattern, of_org, org_for_new, seen
 from services.procurement.handlers.errors import conflict, invalid, not_found
 from shared.audit import log_access
 from shared.auth import Staff
@@ -63,7 +65,7 @@ def contact_json(contact: VendorContact) -> dict:
 
 
 def vendor_json(vendor: Vendor) -> dict:
-    return {"id": vendor.id, "name": vendor.name, "tax_id": vendor.tax_id, "address": vendor.address,
+    return {"id": vendor.id, "org": vendor.org, "name": vendor.name, "tax_id": vendor.tax_id, "address": vendor.address,
             "language": vendor.language, "active": vendor.active, "created_by": vendor.created_by,
             "created_at": vendor.created_at, "contacts_count": len(vendor.contacts)}
 
@@ -83,9 +85,11 @@ def claim_json(claim: Claim) -> dict:
 # reading
 
 
-def list_vendors(q: str | None = None, active: bool | None = None, page: int = 1, per_page: int = 50) -> dict:
-    """Vendors by name, filtered by ``q`` (part of the name, or the start of the tax id)."""
-    query = select(Vendor)
+def list_vendors(staff: Staff, q: str | None = None, active: bool | None = None, page: int = 1,
+                 per_page: int = 50) -> dict:
+    """The vendors of ``staff``'s organisation by name, filtered by ``q`` (part of the name, or the
+    start of the tax id)."""
+    query = of_org(select(Vendor), Vendor.org, staff)
     if q:
         text = q.strip()
         digits = normalise_tax_id(text)
@@ -105,26 +109,25 @@ def list_vendors(q: str | None = None, active: bool | None = None, page: int = 1
 def vendor_detail(staff: Staff, vendor_id: int, purpose: str = "vendor record: contacts") -> dict:
     """A vendor with its contacts (logged: they are people), its contracts, quotes and claims."""
     with bus.session() as session:
-        vendor = _vendor(session, vendor_id)
+        vendor = _vendor(session, staff, vendor_id)
         data = _detail(session, vendor)
         log_access(session, AccessLog, staff, "vendor_contacts", str(vendor.id), purpose)
         session.commit()
         return data
 
 
-def _vendor(session, vendor_id: int) -> Vendor:
-    vendor = session.get(Vendor, vendor_id)
-    if vendor is None:
-        raise not_found("vendor")
-    return vendor
+def _vendor(session, staff: Staff, vendor_id: int) -> Vendor:
+    """The vendor, when of an organisation ``staff`` sees (else 404)."""
+    return seen(staff, session.get(Vendor, vendor_id), "vendor")
 
 
 def _detail(session, vendor: Vendor) -> dict:
-    contracts = session.scalars(select(Contract).where(Contract.vendor_id == vendor.id)
+    # of the vendor's organisation only (a register is one organisation's)
+    contracts = session.scalars(select(Contract).where(Contract.vendor_id == vendor.id, Contract.org == vendor.org)
                                 .order_by(Contract.signed_on.desc(), Contract.id.desc())).all()
     quotes = session.scalars(select(Quote).where(Quote.vendor_id == vendor.id)
                              .order_by(Quote.received_on.desc(), Quote.id.desc())).all()
-    claims = session.scalars(select(Claim).where(Claim.vendor_id == vendor.id)
+    claims = session.scalars(select(Claim).where(Claim.vendor_id == vendor.id, Claim.org == vendor.org)
                              .order_by(Claim.opened_at.desc(), Claim.id.desc())).all()
     return {
         **vendor_json(vendor),
@@ -150,8 +153,8 @@ def _check_tax_id(value: str) -> str:
     return value
 
 
-def _taken(session, tax_id: str, but: int | None = None) -> bool:
-    query = select(Vendor.id).where(Vendor.tax_id == tax_id)
+def _taken(session, org: str, tax_id: str, but: int | None = None) -> bool:
+    query = select(Vendor.id).where(Vendor.org == org, Vendor.tax_id == tax_id)
     if but is not None:
         query = query.where(Vendor.id != but)
     return session.scalar(query) is not None
@@ -159,10 +162,11 @@ def _taken(session, tax_id: str, but: int | None = None) -> bool:
 
 def create_vendor(staff: Staff, command: RegisterVendor, now: datetime | None = None) -> dict:
     tax_id = _check_tax_id(command.tax_id)
+    org = org_for_new(staff, command.org)
     with bus.unit_of_work() as uow:
-        if _taken(uow.session, tax_id):
+        if _taken(uow.session, org, tax_id):
             raise conflict("a vendor with this tax id is registered already", "tax_id")
-        vendor = Vendor(name=command.name.strip(), tax_id=tax_id, address=command.address or "",
+        vendor = Vendor(org=org, name=command.name.strip(), tax_id=tax_id, address=command.address or "",
                         language=command.language or "th", active=command.active,
                         created_by=staff.username)
         if now is not None:
@@ -185,10 +189,10 @@ def update_vendor(staff: Staff, vendor_id: int, command: UpdateVendor) -> dict:
     """Change a vendor: only the fields sent."""
     data = command.changes()  # the fields sent
     with bus.unit_of_work() as uow:
-        vendor = _vendor(uow.session, vendor_id)
+        vendor = _vendor(uow.session, staff, vendor_id)
         if "tax_id" in data:
             tax_id = _check_tax_id(data["tax_id"])
-            if _taken(uow.session, tax_id, but=vendor.id):
+            if _taken(uow.session, vendor.org, tax_id, but=vendor.id):
                 raise conflict("a vendor with this tax id is registered already", "tax_id")
             vendor.tax_id = tax_id
         for name in ("name", "address", "language", "active"):
@@ -211,7 +215,7 @@ def _contact_fields(data: Mapping) -> dict:
 
 def add_contact(staff: Staff, vendor_id: int, command: AddContact) -> dict:
     with bus.unit_of_work() as uow:
-        vendor = _vendor(uow.session, vendor_id)
+        vendor = _vendor(uow.session, staff, vendor_id)
         contact = VendorContact(vendor_id=vendor.id, **_contact_fields(asdict(command)))
         uow.session.add(contact)
         uow.session.flush()
@@ -223,6 +227,7 @@ def add_contact(staff: Staff, vendor_id: int, command: AddContact) -> dict:
 
 def delete_contact(staff: Staff, vendor_id: int, contact_id: int) -> None:
     with bus.unit_of_work() as uow:
+        _vendor(uow.session, staff, vendor_id)
         contact = uow.session.get(VendorContact, contact_id)
         if contact is None or contact.vendor_id != vendor_id:
             raise not_found("contact")

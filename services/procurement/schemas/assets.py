@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_loa
 from services.procurement.adapters.models import ASSET_STATUSES, OWNERSHIP
 from services.procurement.handlers.vendors import normalise_tax_id, valid_tax_id
 from services.procurement.schemas.money import Money
+from services.procurement.schemas.org import Org
 from shared.inputs import Id
 from shared.web import FieldErrorsSchema
 from shared.openapi import checked
@@ -128,6 +129,7 @@ class VendorInSchema(Schema):
                              metadata={"description": "of the emails sent to its contacts"})
     active = fields.Boolean(load_default=True)
     contacts = fields.List(fields.Nested(ContactInSchema), load_default=list, validate=validate.Length(max=20))
+    org = Org()
 
 
 class VendorPatchSchema(Schema):
@@ -265,6 +267,7 @@ class _AssetFields(Schema):
 class AssetInSchema(_AssetFields):
     tag = fields.String(required=True, validate=[validate.Length(min=1, max=64), validate_tag], metadata=TAG_DOC)
     kind = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    org = Org()
 
 
 class AssetPatchSchema(_AssetFields):
@@ -404,6 +407,7 @@ class ImportFormSchema(Schema):
     mode = fields.String(load_default="create", validate=validate.OneOf(("create", "upsert")),
                          metadata={"description": "create: every row is a new asset (a registered tag is an "
                                                   "error); upsert: a registered tag is updated"})
+    org = Org()
 
 
 class ImportResultSchema(Schema):

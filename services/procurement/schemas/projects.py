@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from services.procurement.adapters.models import (APPROVAL_KINDS, COMMITTEE_POSITIONS, DOCUMENT_KINDS, METHODS,
                                                   PROJECT_KINDS, PROJECT_STAGES)
 from services.procurement.schemas.money import Money
+from services.procurement.schemas.org import Org
 from shared.inputs import Id, Offset
 from shared.openapi import checked
 
@@ -89,6 +90,7 @@ class ProjectCreateSchema(Schema):
     tracking_code = fields.String(allow_none=True, load_default=None, validate=TRACKING_CODE,
                                   metadata={"description": "the case the project serves, if any"})
     method = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(METHODS))
+    org = Org()
 
 
 class ProjectUpdateSchema(Schema):

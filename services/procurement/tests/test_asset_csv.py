@@ -23,7 +23,8 @@ from services.procurement.tests.test_vendors import people, tax_id  # noqa: F401
 from shared.auth import Staff
 
 ROOT = Path(__file__).resolve().parents[3]
-SUPPLIES = Staff(user_id="", username="sup-test", roles=("supplies",))
+ORG = "sesao-sc"  # the organisation whose register the files go into
+SUPPLIES = Staff(user_id="", username="sup-test", roles=("supplies",), org=ORG)
 HEADER = list(csvio.COLUMNS)
 
 
@@ -64,7 +65,8 @@ def asset_count() -> int:
 def test_two_thousand_rows_import_whole(two_vendors):
     rows = [row(i, two_vendors[i % 2] if i % 4 else "") for i in range(1, 2001)]
     seen: list[tuple[str, int, int]] = []
-    result = csvio.import_assets(to_csv(rows), progress=lambda stage, done, total: seen.append((stage, done, total)))
+    result = csvio.import_assets(to_csv(rows), org=ORG,
+                                 progress=lambda stage, done, total: seen.append((stage, done, total)))
     assert result.ok, [r.text() for r in result.rejected[:5]]
     assert (result.rows, result.created, result.updated) == (2000, 2000, 0)
     assert asset_count() == 2000
@@ -89,7 +91,7 @@ def test_bad_rows_are_each_reported_and_nothing_is_imported(two_vendors):
     rows[19]["vendor_tax_id"] = tax_id(303)  # line 21: a valid tax id of no registered vendor
     rows[29]["tag"] = rows[2]["tag"]  # line 31: the tag of line 4 again
     data = to_csv(rows)
-    result = csvio.import_assets(data)
+    result = csvio.import_assets(data, org=ORG)
     assert not result.ok and result.rows == 50
     assert [(r.line, r.tag, sorted(r.errors)) for r in result.rejected] == [
         (11, rows[9]["tag"], ["price"]), (21, rows[19]["tag"], ["vendor_tax_id"]), (31, rows[2]["tag"], ["tag"])]
@@ -98,13 +100,13 @@ def test_bad_rows_are_each_reported_and_nothing_is_imported(two_vendors):
 
     # one record over several lines (a quoted cell with a line break): line numbers stay the file's
     rows = [row(1, model="รุ่น\nสองบรรทัด"), row(2), row(3, acquired_on="31/02/2566", ownership="rented")]
-    result = csvio.import_assets(to_csv(rows))
+    result = csvio.import_assets(to_csv(rows), org=ORG)
     [bad] = result.rejected
     assert (bad.line, sorted(bad.errors)) == (5, ["acquired_on", "ownership"])
     # a short tag-less row, an unknown status, a row with a cell too many
     text = to_csv([row(1)]).decode("utf-8") + ",computer\r\n" + ",".join(row(3, status="lost").values()) + "\r\n" \
         + ",".join(row(4).values()) + ",extra\r\n"
-    result = csvio.import_assets(text.encode("utf-8"))
+    result = csvio.import_assets(text.encode("utf-8"), org=ORG)
     assert [(r.line, sorted(r.errors)) for r in result.rejected] == [(3, ["tag"]), (4, ["status"]), (5, ["_schema"])]
     assert asset_count() == 0
 
@@ -113,22 +115,22 @@ def test_file_level_problems():
     for data, word in ((b"", "empty"), (to_csv([row(1)], header=HEADER + ["colour"]), "colour"),
                        (to_csv([row(1)], header=["kind", "model"]), "tag"),
                        ("tag,kind\nPC-1,เครื่องพิมพ์\n".encode("cp874"), "UTF-8")):
-        result = csvio.import_assets(data)
+        result = csvio.import_assets(data, org=ORG)
         [problem] = result.rejected
         assert problem.line == 1 and word in problem.text(), problem.text()
     assert asset_count() == 0
 
 
 def test_create_then_upsert(two_vendors):
-    assert csvio.import_assets(to_csv([row(i) for i in range(1, 6)])).ok
+    assert csvio.import_assets(to_csv([row(i) for i in range(1, 6)]), org=ORG).ok
     # create again: every row's tag is registered already
-    again = csvio.import_assets(to_csv([row(i) for i in range(1, 6)]))
+    again = csvio.import_assets(to_csv([row(i) for i in range(1, 6)]), org=ORG)
     assert [r.line for r in again.rejected] == [2, 3, 4, 5, 6]
     assert all("upsert" in r.errors["tag"][0] for r in again.rejected)
     # upsert the columns the file has: a new location, a vendor, a new asset; the holder is kept
     changed = [row(i, vendor=two_vendors[1], location="คลังพัสดุ") for i in (2, 3)] + [row(9)]
     result = csvio.import_assets(to_csv(changed, header=["tag", "kind", "location", "vendor_tax_id"]),
-                                 mode="upsert")
+                                 mode="upsert", org=ORG)
     assert result.ok and (result.created, result.updated) == (1, 2)
     with bus.session() as session:
         by_tag = {a.tag: a for a in session.scalars(select(Asset))}
@@ -144,7 +146,7 @@ def test_export_imports_back_the_same(two_vendors):
     rows = [row(i, two_vendors[i % 2] if i % 3 else "", price="" if i == 4 else row(i)["price"],
                 warranty_ends_on="" if i == 5 else row(i)["warranty_ends_on"],
                 status="retired" if i == 6 else "in_use") for i in range(1, 41)]
-    assert csvio.import_assets(to_csv(rows)).ok
+    assert csvio.import_assets(to_csv(rows), org=ORG).ok
     exported = csvio.export_text(SUPPLIES)
     assert exported.startswith("\ufeff" + ",".join(HEADER) + "\r\n")
     parsed = list(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"))))
@@ -157,7 +159,7 @@ def test_export_imports_back_the_same(two_vendors):
             AccessLog.record == "asset_register")) == 1  # the export showed holders: logged
         session.execute(delete(Asset))
         session.commit()
-    assert csvio.import_assets(exported.encode("utf-8")).ok
+    assert csvio.import_assets(exported.encode("utf-8"), org=ORG).ok
     assert csvio.export_text(SUPPLIES) == exported
 
 
@@ -169,7 +171,7 @@ def _sopdesk(*args: str) -> subprocess.CompletedProcess:
 def test_command_line_import_with_progress_and_report(two_vendors, tmp_path):
     good = tmp_path / "assets.csv"
     good.write_bytes(to_csv([row(i, two_vendors[0]) for i in range(1, 1201)]))
-    done = _sopdesk("assets", "import", str(good))
+    done = _sopdesk("assets", "import", str(good), "--org", ORG)
     assert done.returncode == 0, done.stderr
     assert "1,200 rows" in done.stdout and "1,200 created" in done.stdout
     progress = done.stderr.splitlines()
@@ -180,12 +182,12 @@ def test_command_line_import_with_progress_and_report(two_vendors, tmp_path):
 
     bad = tmp_path / "bad.csv"
     bad.write_bytes(to_csv([row(i) for i in range(2001, 2011)] + [row(2011, price="abc"), row(2012, status="x")]))
-    failed = _sopdesk("assets", "import", str(bad))
+    failed = _sopdesk("assets", "import", str(bad), "--org", ORG)
     assert failed.returncode == 1
     assert [line.split(" ")[1] for line in failed.stdout.splitlines()] == ["12", "13"]
     assert "nothing imported" in failed.stderr and "2 of 12 rows rejected" in failed.stderr
     report = tmp_path / "report.txt"
-    failed = _sopdesk("assets", "import", str(bad), "--report", str(report), "--quiet")
+    failed = _sopdesk("assets", "import", str(bad), "--org", ORG, "--report", str(report), "--quiet")
     assert failed.returncode == 1 and failed.stdout == "" and "validating" not in failed.stderr
     assert report.read_text(encoding="utf-8").splitlines()[0].startswith("line 12 (7440-001-02011/2566): price:")
     assert asset_count() == 1200
@@ -193,14 +195,14 @@ def test_command_line_import_with_progress_and_report(two_vendors, tmp_path):
     # upsert through the command line; then the export writes them all
     upsert = tmp_path / "upsert.csv"
     upsert.write_bytes(to_csv([row(1, location="ห้องใหม่")], header=["tag", "kind", "location"], bom=False))
-    assert _sopdesk("assets", "import", str(upsert), "--mode", "upsert").returncode == 0
+    assert _sopdesk("assets", "import", str(upsert), "--org", ORG, "--mode", "upsert").returncode == 0
     out = tmp_path / "export.csv"
     exported = _sopdesk("assets", "export", str(out))
     assert exported.returncode == 0 and "1,200 assets" in exported.stdout
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == ",".join(HEADER) and len(lines) == 1201
     assert any(line.startswith(row(1)["tag"] + ",computer,") and ",ห้องใหม่," in line for line in lines)
-    missing = _sopdesk("assets", "import", str(tmp_path / "nope.csv"))
+    missing = _sopdesk("assets", "import", str(tmp_path / "nope.csv"), "--org", ORG)
     assert missing.returncode == 2
 
 

@@ -352,7 +352,7 @@ def test_a_tag_is_found_exactly_first_then_whatever_its_letters_case(client, peo
     second = make_asset(client, people, tag="pc-07", model="second registered")
     other = make_asset(client, people, tag="PC-08", model="another")
     with bus.session() as session:
-        found = {given: getattr(find_asset(session, given), "id", None)
+        found = {given: getattr(find_asset(session, "sesao-sc", given), "id", None)
                  for given in ("PC-07", " pc-07 ", "Pc-07", "pC-08", "PC-0", "")}
     # exact tags win over the older registration; otherwise the first registered of any case
     assert found == {"PC-07": first["id"], " pc-07 ": second["id"], "Pc-07": first["id"],

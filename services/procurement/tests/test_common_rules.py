@@ -70,7 +70,7 @@ def test_a_contract_number_taken_at_the_same_moment_is_a_conflict_not_a_crash(pr
     first, second = make_project(), make_project()
     holder = bus.session()  # a first signing of 77/2570, not committed yet
     try:
-        holder.add(Contract(project_id=first["id"], number="77/2570", vendor_id=vendor_id,
+        holder.add(Contract(org="sesao-sc", project_id=first["id"], number="77/2570", vendor_id=vendor_id,
                             amount=Decimal("1000.00"), signed_on=date(2026, 1, 5), starts_on=date(2026, 1, 5),
                             ends_on=date(2026, 3, 31), status="active", created_by="test"))
         holder.flush()
@@ -84,7 +84,7 @@ def test_a_contract_number_taken_at_the_same_moment_is_a_conflict_not_a_crash(pr
         def sign():
             try:
                 outcome["result"] = contracts.create_contract(
-                    Staff(user_id="1", username="u-supplies", roles=("supplies",)), signing)
+                    Staff(user_id="1", username="u-supplies", roles=("supplies",), org="sesao-sc"), signing)
             except Exception as exc:  # noqa: BLE001 - the test looks at what came out
                 outcome["error"] = exc
 

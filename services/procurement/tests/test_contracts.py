@@ -41,7 +41,7 @@ def expected_fine(days: int, basis: Decimal, rate_percent: Decimal, minimum: Dec
 
 def make_vendor(name="บริษัท ซอฟต์แวร์ดี จำกัด", tax_id="0105551234567", contacts=None, language="th") -> int:
     with bus.session() as session:
-        vendor = Vendor(name=name, tax_id=tax_id, language=language, created_by="test")
+        vendor = Vendor(org="sesao-sc", name=name, tax_id=tax_id, language=language, created_by="test")
         for c in contacts if contacts is not None else [
                 {"name": "คุณเอ", "email": "support@softdee.example", "emergency": True}]:
             vendor.contacts.append(VendorContact(name=c["name"], email=c.get("email"), phone=c.get("phone"),
@@ -56,7 +56,7 @@ def make_project(stage="procurement", approved=True, members=("u-inspect1", "u-i
     """A project ready (by default) for its contract: principle and budget approved, an inspection
     committee of the given members (usernames), and optionally a member who signs on paper."""
     with bus.session() as session:
-        project = Project(title="ระบบประเมินคุณภาพภายนอก AQA", kind="hire", stage=stage, budget=Decimal("500000.00"),
+        project = Project(org="sesao-sc", title="ระบบประเมินคุณภาพภายนอก AQA", kind="hire", stage=stage, budget=Decimal("500000.00"),
                           officer="u-officer", officer_contact={"name": "u-officer", "email": "o@office.example",
                                                                 "language": "th"},
                           tracking_code=tracking_code, case_waiting_on=case_waiting_on, case_step=case_step,
@@ -498,21 +498,21 @@ def test_read_contract_shows_milestones_and_logs_the_members_read(client, signed
 
 def test_pending_acceptances_and_what_falls_due(client, signed):
     people, contract, (m1, m2, m3) = signed["people"], signed["contract"], signed["ms"]
-    assert contracts.pending_acceptances("u-inspect1") == []
+    assert contracts.pending_acceptances(people.staff["u-inspect1"]) == []
     deliver(client, people, contract, m1, today())
     add_evidence(client, people, contract, m1)
-    [pending] = contracts.pending_acceptances("u-inspect1")
+    [pending] = contracts.pending_acceptances(people.staff["u-inspect1"])
     assert pending["milestone"]["id"] == m1 and pending["evidence_count"] == 1
     assert pending["desk_path"] == f"/procurement/desk/contracts/{contract['id']}"
     decide(client, people, contract, m1, "u-inspect1")
-    assert contracts.pending_acceptances("u-inspect1") == []
-    assert [p["milestone"]["id"] for p in contracts.pending_acceptances("u-inspect2")] == [m1]
-    assert contracts.pending_acceptances("u-inspect3") == []  # not on this committee
+    assert contracts.pending_acceptances(people.staff["u-inspect1"]) == []
+    assert [p["milestone"]["id"] for p in contracts.pending_acceptances(people.staff["u-inspect2"])] == [m1]
+    assert contracts.pending_acceptances(people.staff["u-inspect3"]) == []  # not on this committee
     due = contracts.due_between(today() - timedelta(days=30), today() + timedelta(days=30))
     assert [m.id for m in due] == [m2, m3]
     assert due[0].contract.vendor.name and due[0].contract.project.title  # loaded for the pages
     decide(client, people, contract, m1, "u-inspect2")  # accepted: no longer pending for anyone
-    assert contracts.pending_acceptances("u-inspect2") == []
+    assert contracts.pending_acceptances(people.staff["u-inspect2"]) == []
     assert [m.id for m in contracts.due_between(today() - timedelta(days=90), today())] == [m2]
 
 

@@ -72,10 +72,10 @@ def build(people, today: date | None = None) -> dict:
     """
     today = today or bangkok_today()
     with bus.session() as session:
-        vendors = [Vendor(name=name, tax_id=f"010555000{n:04d}") for n, name in
+        vendors = [Vendor(org="sesao-sc", name=name, tax_id=f"010555000{n:04d}") for n, name in
                    enumerate(("บริษัท ซอฟต์แวร์ไทย จำกัด", "Acme Systems Co., Ltd.", "หจก. โค้ดดี"))]
         session.add_all(vendors)
-        project = Project(title="พัฒนาระบบประเมินคุณภาพการศึกษา", purpose="จ้างพัฒนาระบบ AQA ระยะที่ 2", kind="hire",
+        project = Project(org="sesao-sc", title="พัฒนาระบบประเมินคุณภาพการศึกษา", purpose="จ้างพัฒนาระบบ AQA ระยะที่ 2", kind="hire",
                           stage="procurement", method="specific", budget=Decimal("520000"), fiscal_year=2570,
                           officer="u-officer", tracking_code="AQA-2570-0001", case_sop="onesqa/aqa-system-dev",
                           created_by="u-supplies")
@@ -199,7 +199,7 @@ def test_staff_without_a_procurement_role_are_refused(client, procurement_people
 
 def test_projects_by_stage_with_the_fiscal_year_filter_in_thai_and_english(client, data):
     with bus.session() as session:
-        session.add(Project(title="ซื้อหมึกพิมพ์", stage="draft", fiscal_year=2569, officer="u-officer",
+        session.add(Project(org="sesao-sc", title="ซื้อหมึกพิมพ์", stage="draft", fiscal_year=2569, officer="u-officer",
                             reference_price=Decimal("12500")))
         session.commit()
     login(client, "u-supplies")
@@ -434,9 +434,9 @@ def test_a_members_pending_acceptances(client, data):
 
 def test_the_asset_search(client, procurement_people):
     with bus.session() as session:
-        session.add_all([Asset(tag="7440-001-0001", kind="คอมพิวเตอร์", model="Dell OptiPlex 7010",
+        session.add_all([Asset(org="sesao-sc", tag="7440-001-0001", kind="คอมพิวเตอร์", model="Dell OptiPlex 7010",
                                warranty_ends_on=date(2027, 6, 30), ownership="leased"),
-                         Asset(tag="7440-002-0001", kind="เครื่องพิมพ์", model="HP LaserJet")])
+                         Asset(org="sesao-sc", tag="7440-002-0001", kind="เครื่องพิมพ์", model="HP LaserJet")])
         session.commit()
     login(client, "u-supplies")
     html = client.get("/procurement/desk/assets?q=optiplex").get_data(as_text=True)

@@ -55,7 +55,7 @@ def send(client, method: str, path: str, who, body=None, people=None, **kwargs):
 def vendors(procurement_people):
     """Four vendors, straight into procurement's table (the vendor API is tested on its own)."""
     with bus.session() as session:
-        rows = [Vendor(name=name, tax_id=tax_id, language="th") for name, tax_id in
+        rows = [Vendor(org="sesao-sc", name=name, tax_id=tax_id, language="th") for name, tax_id in
                 (("บริษัท เอ ไอที จำกัด", "0105551000011"), ("ห้างหุ้นส่วน บี คอมพิวเตอร์", "0105551000022"),
                  ("บริษัท ซี เน็ตเวิร์ค จำกัด", "0105551000033"), ("บริษัท ดี ซิสเต็ม จำกัด", "0105551000044"))]
         session.add_all(rows)
@@ -344,7 +344,7 @@ def test_committee_appointment_and_reappointment(api, vendors):
     # once a member has recorded an acceptance, the committee stays as it is
     with bus.session() as session:
         member = session.scalars(select(CommitteeMember).order_by(CommitteeMember.id)).first()
-        contract = Contract(project_id=pid, number="7/2569", vendor_id=vendors[0], amount=Decimal("100000"),
+        contract = Contract(org="sesao-sc", project_id=pid, number="7/2569", vendor_id=vendors[0], amount=Decimal("100000"),
                             signed_on=today(), starts_on=today(), ends_on=today() + timedelta(days=90))
         session.add(contract)
         session.flush()

@@ -48,9 +48,9 @@ def make_contract(dues: list[date], number: str = "12/2570", status: str = "acti
     date (งวดที่ 1, 2, ...), as H2's API would leave it. Returns the contract id."""
     with bus.unit_of_work() as uow:
         s = uow.session
-        vendor = Vendor(name="บริษัท ซอฟต์แวร์ไทย จำกัด", tax_id=tax_id, language="th",
+        vendor = Vendor(org="sesao-sc", name="บริษัท ซอฟต์แวร์ไทย จำกัด", tax_id=tax_id, language="th",
                         contacts=[VendorContact(name="คุณฉุกเฉิน", email="oncall@vendor.example", emergency=True)])
-        project = Project(title="จ้างพัฒนาระบบประเมินคุณภาพการศึกษา", kind="hire", stage="contract",
+        project = Project(org="sesao-sc", title="จ้างพัฒนาระบบประเมินคุณภาพการศึกษา", kind="hire", stage="contract",
                           officer="u-officer", officer_contact=officer, tracking_code=tracking_code)
         s.add_all([vendor, project])
         s.flush()
@@ -61,7 +61,7 @@ def make_contract(dues: list[date], number: str = "12/2570", status: str = "acti
                 committee = by_kind[kind] = Committee(project_id=project.id, kind=kind)
                 s.add(committee)
             committee.members.append(CommitteeMember(name=name, email=email, language=language))
-        contract = Contract(project_id=project.id, number=number, vendor_id=vendor.id, amount=Decimal(amount),
+        contract = Contract(org="sesao-sc", project_id=project.id, number=number, vendor_id=vendor.id, amount=Decimal(amount),
                             signed_on=date(2026, 10, 1), starts_on=date(2026, 10, 1), ends_on=date(2027, 3, 31),
                             fine_rate_percent=Decimal("0.1"), fine_basis="milestone", status=status)
         for seq, due in enumerate(dues, start=1):
@@ -315,7 +315,7 @@ def test_the_notice_names_the_contract_and_goes_to_the_officer_and_the_inspectio
         contract = session.get(Contract, contract_id)
         milestone_id, project_id = contract.milestones[0].id, contract.project_id
     assert payload == {
-        "days_ahead": 5,
+        "days_ahead": 5, "org": "sesao-sc",
         "contract": {"id": contract_id, "number": "12/2570", "amount": "1250000.00",
                      "vendor_name": "บริษัท ซอฟต์แวร์ไทย จำกัด"},
         "project": {"id": project_id, "title": "จ้างพัฒนาระบบประเมินคุณภาพการศึกษา",

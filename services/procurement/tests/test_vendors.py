@@ -154,7 +154,7 @@ def test_detail_shows_contracts_quotes_claims_and_logs_the_contacts_read(client,
                       "contacts": [{"name": "คุณเอ", "email": "a@net.example"}]})
     _, other = call(client, "POST", "/procurement/vendors", "sup", people, {"name": "อื่น", "tax_id": tax_id(556)})
     with bus.session() as session:
-        project = Project(title="จ้างบำรุงรักษาเครือข่าย", stage="contract")
+        project = Project(org="sesao-sc", title="จ้างบำรุงรักษาเครือข่าย", stage="contract")
         session.add(project)
         session.flush()
         session.add_all([
@@ -162,9 +162,9 @@ def test_detail_shows_contracts_quotes_claims_and_logs_the_contacts_read(client,
                   received_on=date(2026, 10, 1)),
             Quote(project_id=project.id, vendor_id=other["id"], amount=Decimal("500000.00"),
                   received_on=date(2026, 10, 2)),
-            Contract(project_id=project.id, number="12/2570", vendor_id=vendor["id"], amount=Decimal("480000.00"),
+            Contract(org="sesao-sc", project_id=project.id, number="12/2570", vendor_id=vendor["id"], amount=Decimal("480000.00"),
                      signed_on=date(2026, 10, 15), starts_on=date(2026, 10, 16), ends_on=date(2027, 9, 30)),
-            Claim(vendor_id=vendor["id"], tracking_code="SD-TEST-1", step="vendor-claim", reason="warranty"),
+            Claim(org="sesao-sc", vendor_id=vendor["id"], tracking_code="SD-TEST-1", step="vendor-claim", reason="warranty"),
         ])
         session.commit()
     with bus.session() as session:

@@ -1,0 +1,15 @@
+"""The organisation a new thing is for, as a body names it: only a system administrator needs to
+(anyone else's things are of their own organisation; naming another is refused by the use case)."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from shared.packs import KEY_PATTERN
+
+
+def Org() -> fields.String:  # noqa: N802  (a field, like marshmallow's)
+    return fields.String(allow_none=True, load_default=None,
+                         validate=[validate.Length(min=1, max=50),
+                                   validate.Regexp(KEY_PATTERN, error="not an organisation's key")],
+                         metadata={"description": "the organisation (its pack's key, e.g. sesao-sc) this is for: "
+                                                  "required of a system administrator, else one's own"})
