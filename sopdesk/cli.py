@@ -108,16 +108,72 @@ def _bus(service: str):
     return importlib.import_module(f"services.{service}.adapters.bus").bus
 
 
+def _models(service: str):
+    import importlib
+
+    return importlib.import_module(f"services.{service}.adapters.models")
+
+
 def _cmd_dead_list(args) -> int:
+    from shared.audit import command_line_reader, log_access
+
     rows = []
     for service in args.service or SERVICES:
-        for letter in _bus(service).dead_letters(include_replayed=args.all):
+        letters = _bus(service).dead_letters(include_replayed=args.all)
+        if letters:  # their errors may name people (an address refused): a read of personal data
+            with _bus(service).session() as session:
+                log_access(session, _models(service).AccessLog, command_line_reader(), "dead_letter",
+                           [letter.id for letter in letters], "sopdesk dead-letters list")
+                session.commit()
+        for letter in letters:
             rows.append({"service": service, "id": letter.id, "task": letter.task, "event_id": letter.event_id,
                          "event_type": letter.event_type, "attempts": letter.attempts,
                          "created_at": letter.created_at.isoformat(),
                          "replayed_at": letter.replayed_at.isoformat() if letter.replayed_at else None,
                          "error": letter.error})
     print(json.dumps(rows, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _cmd_access_log_export(args) -> int:
+    """Every service's access log for a period (``--org`` one organisation's), newest first, as
+    one CSV file; the read is logged in each service."""
+    from datetime import date
+
+    from shared.access_log import as_dicts, rows_for, to_csv
+    from shared.audit import command_line_reader, log_access
+    from shared.auth import Staff
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+        until = date.fromisoformat(args.until) if args.until else None
+    except ValueError as exc:
+        print(f"sopdesk access-log export: --since/--until: {exc} (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    reader = command_line_reader()
+    # whoever runs commands on the server reads every organisation's (as a system administrator),
+    # or one organisation's
+    scope = Staff(user_id="", username=reader.username, roles=("sysadmin",) if not args.org else ("privacy-officer",),
+                  org=args.org)
+    entries = []
+    for service in SERVICES:
+        model = _models(service).AccessLog
+        with _bus(service).session() as session:
+            found = as_dicts(service, rows_for(session, model, scope, since=since, until=until, actor=args.actor,
+                                               record_id=args.record_id, limit=10_000_000))
+            log_access(session, model, reader, "access_log", "export",
+                       f"sopdesk access-log export {args.since or ''}..{args.until or ''} {args.org or 'all'}",
+                       org=args.org)
+            session.commit()
+        entries.extend(found)
+    entries.sort(key=lambda e: e["at"], reverse=True)
+    text = to_csv(entries)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        print(f"{len(entries)} reads written to {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -585,6 +641,18 @@ def build_parser() -> argparse.ArgumentParser:
                                              "as Markdown (docs/events.md)")
     ecat.add_argument("--out", help="write it to this file instead of standard output")
     ecat.set_defaults(func=_cmd_events_catalogue)
+
+    alog = sub.add_parser("access-log", help="who read whose personal data (PDPA), every service's log")
+    alsub = alog.add_subparsers(dest="access_log_command", required=True)
+    alexp = alsub.add_parser("export", help="one CSV file of every service's reads of a period, newest first (the "
+                                            "export is logged too)")
+    alexp.add_argument("--since", help="YYYY-MM-DD, Bangkok, inclusive")
+    alexp.add_argument("--until", help="YYYY-MM-DD, Bangkok, inclusive")
+    alexp.add_argument("--org", help="one organisation's (its pack key); every organisation's when not given")
+    alexp.add_argument("--actor", help="one reader's")
+    alexp.add_argument("--record-id", help="one record's reads (a tracking code, a file's id, ...)")
+    alexp.add_argument("--out", help="the file; standard output when not given")
+    alexp.set_defaults(func=_cmd_access_log_export)
 
     traffic = sub.add_parser("traffic", help="the traffic log every service keeps (the Computer Crime Act, s.26)")
     tsub = traffic.add_subparsers(dest="traffic_command", required=True)

@@ -22,4 +22,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(desk)
         app.register_blueprint(signin_pages)
 
-    return create_service_app("assignment", "assignment", [blp], settings, bus=bus, extra_setup=pages)
+    from services.assignment.adapters.models import AccessLog
+    from shared.access_log import access_log_blueprint
+
+    return create_service_app("assignment", "assignment", [blp, access_log_blueprint("assignment", AccessLog, bus)],
+                              settings, bus=bus, extra_setup=pages)

@@ -450,7 +450,9 @@ def list_cases(staff: Staff, sop: str | None = None, status: str | None = None, 
     with bus.session() as session:
         cases = list(session.scalars(query.where(visible_to(session, staff))))
         # a list shows each requester's name and unit: a read of their data, logged as every other
-        log_access(session, AccessLog, staff, "case", [case.tracking_code for case in cases], "staff list of cases")
+        for org in sorted({case.org for case in cases}):
+            log_access(session, AccessLog, staff, "case", [c.tracking_code for c in cases if c.org == org],
+                       "staff list of cases", org=org)
         session.commit()
         return cases
 
@@ -462,7 +464,7 @@ def read_case(tracking_code: str, staff: Staff, purpose: str = "staff read of a 
         case = session.scalar(select(Case).where(Case.tracking_code == tracking_code, visible_to(session, staff))
                               .options(selectinload(Case.steps), selectinload(Case.trail)))
         if case is not None:
-            log_access(session, AccessLog, staff, "case", case.tracking_code, purpose)
+            log_access(session, AccessLog, staff, "case", case.tracking_code, purpose, org=case.org)
             session.commit()
             session.expunge(case)
             with_file_links(case, staff)

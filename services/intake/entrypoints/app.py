@@ -13,4 +13,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.intake.entrypoints.views import blp
     from services.intake.handlers import requests  # noqa: F401  (event handlers)
 
-    return create_service_app("intake", "intake", [blp], settings, bus=bus)
+    from services.intake.adapters.models import AccessLog
+    from shared.access_log import access_log_blueprint
+
+    return create_service_app("intake", "intake", [blp, access_log_blueprint("intake", AccessLog, bus)], settings,
+                              bus=bus)

@@ -371,7 +371,7 @@ def staff_file(tracking_code: str, attachment_id: str, staff: Staff, grant: str 
         org = session.scalar(select(Request.sop).where(Request.id == found.request_id)).split("/")[0]
         if not (staff.sees_org(org) or granted(grant, staff, file_grant_subject(tracking_code, found.id))):
             return None
-        log_access(session, AccessLog, staff, "attachment", found.id,
+        log_access(session, AccessLog, staff, "attachment", found.id, org=org, purpose=
                    f"download {found.field} of {tracking_code}")
         session.commit()
         return found

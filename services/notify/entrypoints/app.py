@@ -12,4 +12,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.notify.entrypoints.views import blp
     from services.notify.handlers import emails as handlers  # noqa: F401  (event handlers)
 
-    return create_service_app("notify", "notify", [blp], settings, bus=bus)
+    from services.notify.adapters.models import AccessLog
+    from shared.access_log import access_log_blueprint
+
+    return create_service_app("notify", "notify", [blp, access_log_blueprint("notify", AccessLog, bus)], settings,
+                              bus=bus)

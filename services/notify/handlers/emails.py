@@ -659,7 +659,9 @@ def list_messages(staff: Staff, to: str | None = None, correlation_id: str | Non
     with bus.session() as session:
         rows = list(session.scalars(query))
         if rows:
-            log_access(session, AccessLog, staff, "message", [r.id for r in rows], "staff read of the mail log")
+            for org in sorted({r.org or "" for r in rows}):
+                log_access(session, AccessLog, staff, "message", [r.id for r in rows if (r.org or "") == org],
+                           "staff read of the mail log", org=org or None)
             session.commit()
         return rows
 
@@ -695,8 +697,10 @@ def list_dead_letters(staff: Staff, include_replayed: bool = False) -> list[dict
         rows = _visible_letters(staff, _with_deliveries(session, letters))
         letters = [row["letter"] for row in rows]
         if letters:
-            log_access(session, AccessLog, staff, "dead_letter", [letter.id for letter in letters],
-                       "admin read of dead letters")
+            orgs = {row["letter"].id: _letter_org(row) or "" for row in rows}
+            for org in sorted(set(orgs.values())):
+                log_access(session, AccessLog, staff, "dead_letter", [i for i, o in orgs.items() if o == org],
+                           "admin read of dead letters", org=org or None)
             session.commit()
     return rows
 

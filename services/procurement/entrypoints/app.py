@@ -11,9 +11,12 @@ from shared.web import create_service_app
 def create_app(settings: Settings | None = None) -> Flask:
     from services.procurement.adapters.bus import bus
     from services.procurement.entrypoints import asset_views, contract_views, project_views
+    from services.procurement.adapters.models import AccessLog
     from services.procurement.entrypoints.desk import desk
+    from shared.access_log import access_log_blueprint
     from services.procurement.handlers import consumers as handlers  # noqa: F401  (event handlers)
 
     return create_service_app("procurement", "procurement",
-                              [asset_views.blp, project_views.blp, contract_views.blp], settings, bus=bus,
+                              [asset_views.blp, project_views.blp, contract_views.blp,
+                               access_log_blueprint("procurement", AccessLog, bus)], settings, bus=bus,
                               extra_setup=lambda app: app.register_blueprint(desk))
