@@ -157,7 +157,7 @@ def _call(client, method: str, url: str, token: str, wall: Wall):
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Accept-Language": "en"}
     if method == "GET":
         return client.get(url, headers=headers)
-    if url.startswith("/assignment/desk/"):  # a desk form post
+    if url.startswith(("/assignment/desk/", "/procurement/desk/")):  # a desk form post
         return client.open(url, method=method, headers=headers, data=dict(wall.body or {}))
     return client.open(url, method=method, headers={**headers, "Content-Type": "application/json"},
                        data=json.dumps(wall.body or {}))
