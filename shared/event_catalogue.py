@@ -760,6 +760,37 @@ class Erased(Payload):
     erased_at = _f(Moment)
 
 
+class BreachContact(Payload):
+    """Whom the people affected may ask: the privacy officer who had them told."""
+    name = _f(Text)
+    email = _f(Text, nullable=True)
+
+
+class BreachNoticeRequested(Payload):
+    """The people affected by a personal-data breach are to be told (PDPA s.37(4)): the requesters
+    of these cases (notify has their contacts), what happened and what was done."""
+    breach_id = _f(Whole)
+    org = _f(Text)
+    tracking_codes = _list(Text())
+    aware_at = _f(Moment)
+    description = _f(Text)
+    data_concerned = _f(Text)
+    measures = _f(Text)
+    contact = _nested(BreachContact)
+
+
+class BreachDeadline(Payload):
+    """A breach's 72 hours for telling the PDPC Office are nearly gone, or gone, with the Office
+    neither told nor a reason recorded: the organisation's privacy officers are told."""
+    breach_id = _f(Whole)
+    org = _f(Text)
+    aware_at = _f(Moment)
+    pdpc_deadline = _f(Moment)
+    description = _f(Text)
+    risk = _f(Text, validate=validate.OneOf(("none", "risk", "high")))
+    recipients = _list(_items(StaffContact))
+
+
 # ---------------------------------------------------------------------------------------------
 # the catalogue
 
@@ -868,6 +899,13 @@ _ENTRIES = (
      "Notify anonymised the contacts and emails of an erasure request's cases, and their envelopes."),
     ("privacy.procurement_erased", 1, "procurement", Erased,
      "Procurement anonymised what it kept of an erasure request's cases (claims' notes, envelopes)."),
+    # the breach register (PDPA s.37(4)): the people affected told, and the 72-hour clock
+    ("breach.notice_requested", 1, "assignment", BreachNoticeRequested,
+     "A privacy officer had the people affected by a personal-data breach told: the requesters of its cases."),
+    ("breach.pdpc_deadline_approaching", 1, "assignment", BreachDeadline,
+     "24 hours are left of a breach's 72 for telling the PDPC Office, which is neither told nor excused."),
+    ("breach.pdpc_deadline_passed", 1, "assignment", BreachDeadline,
+     "A breach's 72 hours for telling the PDPC Office have passed with the Office neither told nor excused."),
 )
 
 CATALOGUE: dict[tuple[str, int], EventType] = {

@@ -32,7 +32,11 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
                          "procurement.milestone_due", "procurement.milestone_overdue",
                          "procurement.incident_reported",
                          # and erases a person's contacts and emails when intake asks (PDPA)
-                         "privacy.erasure_requested"}),
+                         "privacy.erasure_requested",
+                         # and, of a personal-data breach, the notice to the people affected and the
+                         # privacy officers' reminders of the PDPC deadline (PDPA s.37(4))
+                         "breach.notice_requested", "breach.pdpc_deadline_approaching",
+                         "breach.pdpc_deadline_passed"}),
     # Every service but intake erases its part of a person's data when intake asks (PDPA).
     # procurement looks up the asset a request names (warranty, lease, the vendor to claim from),
     # opens a purchase when a case waits on one, links a case waiting on a contract, follows

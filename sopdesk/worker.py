@@ -33,6 +33,9 @@ def beat_schedule(settings: Settings) -> dict:
     # milestone reminders and overdue notices: the same kind of cheap check, once a minute; each
     # notice is recorded with its event, so a run that is late or repeated tells nobody twice
     schedule["procurement.reminders"] = every("procurement.reminders", 60, 120)
+    # the breach register's 72-hour clocks (PDPA s.37(4)): the same kind of check, once a minute;
+    # each reminder is recorded on the breach with its event, so nobody hears it twice
+    schedule["assignment.breach_clocks"] = every("assignment.breach_clocks", 60, 120)
     # the PDPA's retention: the cases closed more than SOPDESK_RETENTION_YEARS ago are erased, a
     # batch an hour (one query over closed requests; nothing to do most hours)
     schedule["intake.erase_past_retention"] = every("intake.erase_past_retention", 3600, 1800)

@@ -163,3 +163,108 @@ class SatisfactionSchema(Schema):
     answers = fields.Integer()
     by_sop = fields.List(fields.Nested(ScoreGroupSchema))
     by_unit = fields.List(fields.Nested(ScoreGroupSchema))
+
+
+# ---------------------------------------------------------------------------------------------
+# the breach register (PDPA s.37(4))
+
+_TRACKING_CODE = validate.Regexp(r"^[A-Za-z0-9-]{1,32}$", error="not a tracking code")
+_NO_CONTROL = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", error="control characters are not allowed")
+
+
+class LocalMoment(fields.Field):
+    """A date and time as people type it: 19/11/2569 14:30 (Buddhist era) or 2026-11-19T14:30
+    (Bangkok time), or ISO 8601 with a zone (``shared.dates``). Loaded as an aware UTC datetime."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from shared import dates
+
+        try:
+            return dates.parse_datetime(value)
+        except (ValueError, TypeError):
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None
+
+
+def _text(max_length: int, required: bool = True, **kwargs) -> fields.String:
+    return fields.String(required=required, validate=[validate.Length(min=1 if required else 0, max=max_length),
+                                                      _NO_CONTROL], **kwargs)
+
+
+class BreachRecordSchema(Schema):
+    """A breach as its privacy officer records it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    org = fields.String(load_default=None, validate=validate.Length(max=50), metadata={
+        "description": "whose register: a system administrator names it; anyone else records in their own"})
+    aware_at = LocalMoment(required=True, metadata={
+        "description": "when the organisation became aware of it: Bangkok time, 19/11/2569 14:30 or ISO 8601"})
+    description = _text(5000, metadata={"description": "what happened"})
+    data_concerned = _text(2000, metadata={"description": "what personal data"})
+    people_affected = fields.Integer(load_default=None, allow_none=True,
+                                     validate=validate.Range(min=0, max=2**31 - 1),
+                                     metadata={"description": "roughly how many people"})
+    risk = fields.String(required=True, validate=validate.OneOf(("none", "risk", "high")),
+                         metadata={"description": "none (unlikely to result in a risk), risk, high"})
+    measures = _text(5000, required=False, load_default="")
+    tracking_codes = fields.List(fields.String(validate=_TRACKING_CODE), load_default=list,
+                                 validate=validate.Length(max=500),
+                                 metadata={"description": "the cases concerned: their requesters are told"})
+
+
+class BreachPdpcSchema(Schema):
+    """The PDPC Office was told (when, its reference), or why it need not be."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    notified_at = LocalMoment(load_default=None, allow_none=True)
+    reference = _text(100, required=False, load_default=None, allow_none=True)
+    not_needed = _text(2000, required=False, load_default=None, allow_none=True,
+                       metadata={"description": "why the Office need not be told (no likely risk)"})
+
+
+class BreachTrailSchema(Schema):
+    at = fields.AwareDateTime()
+    actor = fields.String()
+    action = fields.String()
+    changes = fields.Dict()
+
+
+class BreachSummarySchema(Schema):
+    id = fields.Integer()
+    org = fields.String()
+    aware_at = fields.AwareDateTime()
+    description = fields.String()
+    data_concerned = fields.String()
+    people_affected = fields.Integer(allow_none=True)
+    risk = fields.String()
+    measures = fields.String()
+    pdpc_deadline = fields.AwareDateTime(metadata={"description": "aware_at + 72 hours"})
+    pdpc_notified_at = fields.AwareDateTime(allow_none=True)
+    pdpc_reference = fields.String(allow_none=True)
+    pdpc_not_needed = fields.String(allow_none=True)
+    people_notified_at = fields.AwareDateTime(allow_none=True)
+    tracking_codes = fields.List(fields.String())
+    notified_codes = fields.List(fields.String())
+    status = fields.String()
+    recorded_by = fields.String()
+    recorded_at = fields.AwareDateTime()
+    clock = fields.String(metadata={"description": "running, overdue or settled"})
+
+
+class BreachSchema(BreachSummarySchema):
+    trail = fields.List(fields.Nested(BreachTrailSchema))
+
+
+class BreachQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(validate=validate.OneOf(("open", "closed")))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = Offset()

@@ -307,3 +307,61 @@ class SurveyScore(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class Breach(Base):
+    """A personal-data breach in the organisation's register (PDPA s.37(4)): when the organisation
+    became aware of it, what happened, to what data and roughly how many people, the risk, the
+    measures, the 72-hour deadline for telling the PDPC Office (``domain.breaches``), when the
+    Office was told (and its reference) or why it need not be, when the people affected were told
+    and which cases (tracking codes) it concerns. ``org``: whose register; its privacy officers
+    see and keep it."""
+
+    __tablename__ = "breaches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(50))
+    aware_at: Mapped[datetime]
+    description: Mapped[str] = mapped_column(Text)
+    data_concerned: Mapped[str] = mapped_column(Text)
+    people_affected: Mapped[int | None] = mapped_column(Integer)  # roughly
+    risk: Mapped[str] = mapped_column(String(10))  # none, risk, high (domain.breaches.RISKS)
+    measures: Mapped[str] = mapped_column(Text, default="")
+    pdpc_deadline: Mapped[datetime]  # aware_at + 72 hours
+    pdpc_notified_at: Mapped[datetime | None]
+    pdpc_reference: Mapped[str | None] = mapped_column(String(100))
+    pdpc_not_needed: Mapped[str | None] = mapped_column(Text)  # why the Office need not be told
+    people_notified_at: Mapped[datetime | None]
+    tracking_codes: Mapped[list] = mapped_column(JSON, default=list)
+    notified_codes: Mapped[list] = mapped_column(JSON, default=list)  # the cases whose requesters were told
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open, closed
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    approaching_sent_at: Mapped[datetime | None]  # the privacy officers heard: 24 hours left
+    passed_sent_at: Mapped[datetime | None]  # ... and that the deadline passed
+
+    trail: Mapped[list["BreachTrail"]] = relationship(back_populates="breach", lazy="raise",
+                                                      order_by="BreachTrail.id")
+
+    __table_args__ = (
+        Index("ix_breaches_org_aware", "org", "aware_at"),
+        # the clock's sweep: open breaches whose Office is neither told nor excused
+        Index("ix_breaches_clock_running", "pdpc_deadline",
+              postgresql_where=text("status = 'open' AND pdpc_notified_at IS NULL AND pdpc_not_needed IS NULL")),
+    )
+
+
+class BreachTrail(Base):
+    """Who recorded and changed what in a breach, when: ``action`` (recorded, pdpc, people,
+    closed) and the values it set."""
+
+    __tablename__ = "breach_trail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    breach_id: Mapped[int] = mapped_column(ForeignKey("breaches.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    breach: Mapped[Breach] = relationship(back_populates="trail", lazy="raise")

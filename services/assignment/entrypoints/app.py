@@ -10,6 +10,7 @@ from shared.web import create_service_app
 def create_app(settings: Settings | None = None) -> Flask:
     from services.assignment import messages  # noqa: F401  (the service's words)
     from services.assignment.adapters.bus import bus
+    from services.assignment.entrypoints.breach_desk import breach_api, breach_pages
     from services.assignment.entrypoints.desk import desk
     from services.assignment.entrypoints.views import blp
     from services.assignment.entrypoints.signin import signin_pages
@@ -21,9 +22,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     def pages(app: Flask) -> None:
         app.register_blueprint(desk)
         app.register_blueprint(signin_pages)
+        app.register_blueprint(breach_pages)
 
     from services.assignment.adapters.models import AccessLog
     from shared.access_log import access_log_blueprint
 
-    return create_service_app("assignment", "assignment", [blp, access_log_blueprint("assignment", AccessLog, bus)],
+    return create_service_app("assignment", "assignment",
+                              [blp, breach_api, access_log_blueprint("assignment", AccessLog, bus)],
                               settings, bus=bus, extra_setup=pages)

@@ -18,3 +18,12 @@ def sweep_sla():
 def daily_summaries():
     """Each person's open work, once per working day from SOPDESK_DAILY_SUMMARY_AT."""
     return handlers.send_daily_summaries()
+
+
+@celery.task(name="assignment.breach_clocks", ignore_result=True)
+def breach_clocks():
+    """The breach register's 72-hour clocks: each open breach's privacy officers hear once when 24
+    hours are left before the PDPC deadline and once when it has passed."""
+    from services.assignment.handlers import breaches
+
+    return breaches.sweep_clocks()
