@@ -18,6 +18,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 
+import pytest
+
 from services.procurement.tests.conftest import procurement_people  # noqa: F401  (the fixture)
 from shared.i18n import BANGKOK
 from sopdesk.testing import drain
@@ -187,6 +189,7 @@ def finish_milestone(desk: Desk, contract: dict, milestone: dict, delivered_on, 
 MEMBERS = ["u-inspect1", "u-inspect2", "u-inspect3"]
 
 
+@pytest.mark.org("onesqa")  # the case's organisation: its staff see and work it
 def test_an_outsourced_development_runs_from_request_to_close(client, procurement_people):
     desk = Desk(client, procurement_people)
     code = desk.file_request()
@@ -264,6 +267,7 @@ def test_an_outsourced_development_runs_from_request_to_close(client, procuremen
     assert find_request(code).status == "closed"
 
 
+@pytest.mark.org("onesqa")  # the case's organisation: its staff see and work it
 def test_a_contract_finished_before_the_case_waits_moves_it_on_arrival(client, procurement_people):
     desk = Desk(client, procurement_people)
     code = desk.file_request()

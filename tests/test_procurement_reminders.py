@@ -11,7 +11,7 @@ from services.procurement.handlers import reminders
 from services.procurement.tests.test_reminders import bkk, make_contract
 from shared.config import get_settings
 from sopdesk.cli import main as sopdesk
-from sopdesk.testing import drain
+from sopdesk.testing import drain, make_staff
 
 OFFICER, CHAIR, MEMBER_EN = "officer@office.example", "chair@office.example", "member.en@office.example"
 
@@ -33,7 +33,7 @@ def run(mailbox, *moment) -> dict[str, object]:
     return mails(mailbox)
 
 
-def test_reminders_reach_the_officer_and_the_committee_by_mail(clean, mailbox, client, staff_token):
+def test_reminders_reach_the_officer_and_the_committee_by_mail(clean, mailbox, client):
     # milestone 1 due Tue 8 Dec 2026, after Sat 5, Sun 6 and the substitution day Mon 7 Dec:
     # 5-day reminder Mon 30 Nov, 1-day Fri 4 Dec, overdue Wed 9 Dec (worked out by hand)
     contract_id = make_contract([date(2026, 12, 8)])
@@ -72,12 +72,14 @@ def test_reminders_reach_the_officer_and_the_committee_by_mail(clean, mailbox, c
         to: mail.message["Message-ID"] for to, mail in caught.items()}
     assert run(mailbox, 2026, 12, 10, 9, 0) == {} and run(mailbox, 2026, 12, 11, 9, 0) == {}
 
-    # nine emails in all, each its own delivery row, all sent; staff find them by the case's code
+    # nine emails in all, each its own delivery row, all sent; the mail log's reader of the
+    # contract's organisation (its administrator) finds them by the case's code
     rows = deliveries()
     assert len(rows) == 9 and all(d.status == "sent" for d in rows)
     assert {d.template for d in rows} == {"milestone_due", "milestone_overdue"}
+    _, reader = make_staff("mail-log-reader", ["admin"], "sesao-sc")
     response = client.get("/notify/messages?correlation_id=SD-AQADV-00042",
-                          headers={"Authorization": f"Bearer {staff_token}"})
+                          headers={"Authorization": f"Bearer {reader}"})
     assert response.status_code == 200 and len(response.get_json()) == 9
 
 
