@@ -17,6 +17,10 @@ from shared.auth import Staff
 
 # who reads through a command on the server: named by their login there
 COMMAND_LINE = "command line"
+# the kinds of record a read names (``record``); the privacy officer's page words each
+RECORD_KINDS = ("access_log", "asset", "asset_loan", "asset_register", "attachment", "case", "committee_member",
+                "dead_letter", "document", "message", "project_officer", "request", "vendor_contact",
+                "vendor_contacts", "breach")
 
 
 class AccessLogMixin:

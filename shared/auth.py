@@ -8,7 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from flask import g, jsonify, request, session
+from flask import g, jsonify, redirect, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -210,6 +210,40 @@ def requester(why: str):
 
 def access_of(view) -> Access | None:
     return getattr(view, "__access__", None)
+
+
+LOGIN_PATH = "/assignment/login"  # the desk's login page (assignment keeps the staff directory)
+
+
+def page_required(*roles: str, refused=None):
+    """Guard a desk page of any service: someone not signed in is sent to the desk's login page
+    (and back here after); without one of ``roles`` (any role when empty; ``admin`` and
+    ``sysadmin`` always pass), ``refused(403)`` answers (a 403 by default); a post from a cookie
+    session needs the desk's CSRF token. The view gets the staff member first."""
+
+    def deny(status: int):
+        if refused is not None:
+            return refused(status)
+        return _deny(status, "Your roles may not do this." if status == 403 else "Sign in first.")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            staff = current_staff()
+            if staff is None:
+                from urllib.parse import quote
+
+                return redirect(f"{LOGIN_PATH}?next={quote(request.full_path.rstrip('?'), safe='/')}")
+            if roles and not staff.has_any(roles) and not staff.has_any(("admin", SYSADMIN)):
+                return deny(403)
+            if request.method == "POST" and g.get("staff_via_cookie") and not csrf_ok():
+                return deny(403)
+            return view(staff, *args, **kwargs)
+
+        wrapper.__access__ = Access("staff", tuple(roles), page=True)
+        return wrapper
+
+    return decorate
 
 
 def staff_required(*roles: str):

@@ -101,6 +101,15 @@ def buddhist_year(year: int) -> int:
     return year + 543
 
 
+def format_day(value, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A calendar day (a ``date``) as people read it: '21 พฤศจิกายน 2569', '21 November 2026'."""
+    if value is None:
+        return "-"
+    if lang == "th":
+        return f"{value.day} {THAI_MONTHS[value.month - 1]} {buddhist_year(value.year)}"
+    return f"{value.day} {value.strftime('%B %Y')}"
+
+
 def format_datetime(value: datetime | None, lang: str = DEFAULT_LANGUAGE, with_time: bool = True) -> str:
     """'21 พฤศจิกายน 2569 14:05' in Thai, '21 November 2026 14:05' in English, Bangkok time."""
     if value is None:

@@ -16,5 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.intake.adapters.models import AccessLog
     from shared.access_log import access_log_blueprint
 
+    from services.intake.entrypoints.privacy_desk import privacy_desk
+
     return create_service_app("intake", "intake", [blp, access_log_blueprint("intake", AccessLog, bus)], settings,
-                              bus=bus)
+                              bus=bus, extra_setup=lambda app: app.register_blueprint(privacy_desk))

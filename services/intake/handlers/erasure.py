@@ -236,6 +236,15 @@ def erasures(org: str | None, limit: int = 100) -> list[Erasure]:
         return [_view(row) for row in session.scalars(query)]
 
 
+def orgs_of_codes(codes: list[str]) -> dict[str, str]:
+    """tracking code -> the organisation of its request."""
+    if not codes:
+        return {}
+    with bus.session() as session:
+        return {code: _org_of(sop) for code, sop in session.execute(
+            select(Request.tracking_code, Request.sop).where(Request.tracking_code.in_(codes)))}
+
+
 def erasure(request_id: str) -> Erasure | None:
     with bus.session() as session:
         row = session.get(ErasureRequest, request_id)

@@ -25,6 +25,8 @@ from services.procurement.adapters.models import (ASSET_STATUSES, COMMITTEE_KIND
 from services.procurement.domain.milestones import DECISIONS, STATES
 from services.procurement.domain.stages import APPROVAL_KINDS, PROJECT_STAGES
 from services.procurement.handlers.contracts import SEVERITIES
+from shared.audit import RECORD_KINDS
+from shared.config import SERVICES
 from shared.i18n import LANGUAGES, read_catalogues
 from shared.packs import FILE_KINDS, RESULTS, ROLES, WAITS
 
@@ -57,6 +59,9 @@ DYNAMIC = [
     ("intake", "intake.channel.", STAFF_CHANNELS, "form.html over schemas.STAFF_CHANNELS"),
     ("intake", "intake.survey.score.", ("1", "2", "3", "4", "5"), "survey.html, a score of 1 to 5"),
     ("intake", "intake.v.", ("staff_only", "required"), "views.py over domain/channels.field_refusals"),
+    ("intake", "pdpa.reason.", ("request", "retention"), "the privacy pages over an erasure request's reason"),
+    ("intake", "pdpa.service.", SERVICES, "the privacy pages over shared.config.SERVICES"),
+    ("intake", "pdpa.record.", RECORD_KINDS, "the access-log page over shared.audit.RECORD_KINDS"),
     ("notify", "email.deadline.", ("step", "case"), "handlers/emails.py write_overdue"),
     ("notify", "email.incident.severity.", SEVERITIES, "procurement's contracts.SEVERITIES"),
     ("notify", "email.footer.", ("requester", "vendor", "staff"), "the audience each email template sets"),
