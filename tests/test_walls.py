@@ -44,7 +44,20 @@ WALLS: dict[str, Wall] = {
     "privacy_desk.erase": own("erases a person's data in the caller's organisation's requests only"),
     "privacy_desk.erasure_page": obj(),
     "privacy_desk.access_log": own("the page; its rows come from each service's /access-log, walled there"),
+    "breaches.register": lst(),
+    "breaches.record": own("records a breach in the caller's own organisation's register only"),
+    "breaches.page": obj(),
+    "breaches.pdpc": obj({"not_needed": "ทดสอบกำแพง"}),
+    "breaches.notify": obj(),
+    "breaches.close": obj(),
+    "breach_register.list_breaches": lst(),
+    "breach_register.record_breach": own("records in the caller's own organisation (another's org or cases: 422)"),
+    "breach_register.read_breach": obj(),
+    "breach_register.record_pdpc": obj({"not_needed": "ทดสอบกำแพง"}),
+    "breach_register.notify_people": obj(),
+    "breach_register.close_breach": obj(),
 }
+BREACH = "ข้อมูลรั่วผ่านกำแพง"  # only the world's breach says this
 
 
 def _procurement():
@@ -140,8 +153,15 @@ def build_world(client) -> World:
 
     erased = erasure.request_erasure("gone@onesqa.example", None, HOME, by="home-privacy")
     assert erased is not None and erased.tracking_codes == [other]
-    return World(HOME, values={"code": code, "file_id": file_id, "letter_id": letter_id, "erasure_id": erased.id},
-                 markers=[code, NAME, "onesqa/web-publish", "wall@onesqa.example", file_id, delivery, other])
+    # and a breach the organisation's privacy officer recorded, of the world's case
+    _, privacy = make_staff("home-privacy", ["privacy-officer"], HOME)
+    breach = client.post("/assignment/breaches", headers={"Authorization": f"Bearer {privacy}"},
+                         json={"aware_at": "2026-12-01T09:00:00+07:00", "description": BREACH,
+                               "data_concerned": "ชื่อและอีเมล", "risk": "risk", "tracking_codes": [code]})
+    assert breach.status_code == 201, breach.get_json()
+    return World(HOME, values={"code": code, "file_id": file_id, "letter_id": letter_id, "erasure_id": erased.id,
+                               "breach_id": str(breach.get_json()["id"])},
+                 markers=[code, NAME, "onesqa/web-publish", "wall@onesqa.example", file_id, delivery, other, BREACH])
 
 
 def fingerprint() -> dict[str, str]:
