@@ -221,9 +221,10 @@ def test_staff_download_with_a_login_and_every_read_is_logged(client, staff_toke
         assert len(session.scalars(select(AccessLog)).all()) == 2
 
 
-def test_staff_filing_on_paper_need_not_attach_the_required_file(client, staff_token, files_dir):
+def test_staff_filing_on_paper_need_not_attach_the_required_file(client, files_dir):
     """A required file is required of requesters' form posts; staff filing a paper request hold the
     paper (they may attach a scan), and JSON filers cannot send files at all."""
+    staff_token = make_staff("onesqa-clerk", ["intake-clerk"], "onesqa")[1]  # the form is onesqa's
     data = {**PUBLISH, "memo_file": (io.BytesIO(PDF), "scan.pdf")}
     response = client.post("/intake/requests", data=data, content_type="multipart/form-data",
                            headers={"Authorization": f"Bearer {staff_token}", "Accept": "application/json"})

@@ -76,8 +76,11 @@ def test_no_received_time_means_now_but_the_channel_is_asked(client, staff_token
         assert session.scalar(select(Request.channel)) == "telephone"
 
 
-def test_the_clerks_files_are_the_staffs_and_a_required_file_may_wait(client, staff_token, files_dir):
-    desk_login(client)
+def test_the_clerks_files_are_the_staffs_and_a_required_file_may_wait(client, files_dir):
+    from sopdesk.testing import make_staff
+
+    make_staff("onesqa-clerk", ["intake-clerk"], "onesqa")  # the form is onesqa's: its own staff file it
+    desk_login(client, "onesqa-clerk")
     no_scan = desk_post(client, {**PUBLISH, "channel": "paper"}, form_url="/intake/forms/onesqa/web-publish")
     assert no_scan.status_code == 303  # the memo is on paper in the clerk's hands
     scanned = desk_post(client, {**PUBLISH, "channel": "paper", "memo_file": (io.BytesIO(PDF), "scan.pdf")},
