@@ -95,7 +95,8 @@ def access_log_blueprint(service: str, model, bus) -> Blueprint:
              summary="Who read whose personal data in this service, when, from where and why (newest first): "
                      "the caller's organisation's (every organisation's for a system administrator); "
                      "format=csv for a file. The read is logged too",
-             responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+             responses={"200": {"content": {"application/json": {"schema": AccessLogEntrySchema(many=True)},
+                                            "text/csv": {"schema": {"type": "string"}}}}})
     @blp.arguments(AccessLogQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, AccessLogEntrySchema(many=True))
     @blp.alt_response(401, schema=FieldErrorsSchema)
