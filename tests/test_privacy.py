@@ -233,3 +233,30 @@ def test_the_retention_job_erases_a_case_closed_longer_ago_than_the_retention_pe
     assert main(["privacy", "retention"]) == 0
     with intake_bus.session() as session:
         assert session.scalar(select(func.count()).select_from(ErasureRequest)) == 1
+
+
+def test_an_erasure_that_comes_before_its_request_waits_for_it(client):
+    """The erasure of a request just filed can reach a service before the request itself (two
+    events of intake's, delivered apart): that service waits (``NotReady``: retried shortly) until
+    the request is there, then erases it; nothing of the person stays behind either way."""
+    from services.intake.adapters.models import Outbox
+    from services.intake.handlers import erasure
+    from services.notify.adapters.models import Contact
+    from shared.messaging import NotReady
+
+    code = file_with_json(client)
+    assert erasure.request_erasure(EMAIL, None, None, by="test") is not None
+    with intake_bus.session() as session:
+        sent = {row.type: row.envelope for row in session.scalars(select(Outbox))}
+    early, request = sent["privacy.erasure_requested"], sent["request.submitted"]
+    for bus in (assignment_bus, notify_bus):
+        with pytest.raises(NotReady):
+            bus.consume(early)
+        bus.consume(request)  # the request arrives
+        bus.consume(early)  # and the erasure, retried, erases it
+    with assignment_bus.session() as session:
+        case = session.scalar(select(Case).where(Case.tracking_code == code))
+        assert (case.requester_name, case.subject) == (ERASED, ERASED)
+    with notify_bus.session() as session:
+        contact = session.get(Contact, code)
+        assert NAME not in (contact.name or "") and EMAIL.lower() not in (contact.email or "").lower()

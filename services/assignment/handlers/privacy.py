@@ -12,7 +12,7 @@ from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import Case, CaseStep, SurveyScore, TrailEntry
 from shared import db
 from shared.events import Event
-from shared.messaging import UnitOfWork
+from shared.messaging import NotReady, UnitOfWork
 from shared.privacy import ERASED, Needles, plain, scrub, scrub_messages
 
 
@@ -66,6 +66,12 @@ def erase(uow: UnitOfWork, codes: list[str]) -> int:
 
 @bus.handles("privacy.erasure_requested")
 def on_erasure_requested(uow: UnitOfWork, event: Event) -> None:
-    rows = erase(uow, list(event.payload["tracking_codes"]))
+    codes = list(event.payload["tracking_codes"])
+    opened = set(uow.session.scalars(select(Case.tracking_code).where(Case.tracking_code.in_(codes))))
+    if set(codes) - opened and event.payload.get("reason") != "retention":  # old cases are all there
+        # a request erased before its case opened here (its request.submitted still on the way):
+        # erased once the case is open, or its data would come in after the erasure
+        raise NotReady(f"cases not opened yet: {', '.join(sorted(set(codes) - opened))}")
+    rows = erase(uow, codes)
     uow.emit("privacy.assignment_erased", {"request_id": event.payload["request_id"], "service": "assignment",
                                            "rows": rows, "erased_at": db.utcnow().isoformat()})

@@ -13,7 +13,7 @@ from services.notify.adapters.bus import bus
 from services.notify.adapters.models import Contact, Delivery, EarlyEvent
 from shared import db
 from shared.events import Event
-from shared.messaging import UnitOfWork
+from shared.messaging import NotReady, UnitOfWork
 from shared.privacy import ERASED, Needles, plain, scrub, scrub_messages
 
 
@@ -58,6 +58,12 @@ def erase(uow: UnitOfWork, codes: list[str]) -> int:
 
 @bus.handles("privacy.erasure_requested")
 def on_erasure_requested(uow: UnitOfWork, event: Event) -> None:
-    rows = erase(uow, list(event.payload["tracking_codes"]))
+    codes = list(event.payload["tracking_codes"])
+    known = set(uow.session.scalars(select(Contact.correlation_id).where(Contact.correlation_id.in_(codes))))
+    if set(codes) - known and event.payload.get("reason") != "retention":  # old requests are all there
+        # a request erased before its request.submitted came here: erased once its requester is
+        # kept, or their address would come in after the erasure
+        raise NotReady(f"requests not seen yet: {', '.join(sorted(set(codes) - known))}")
+    rows = erase(uow, codes)
     uow.emit("privacy.notify_erased", {"request_id": event.payload["request_id"], "service": "notify",
                                        "rows": rows, "erased_at": db.utcnow().isoformat()})
