@@ -171,7 +171,7 @@ def test_a_vendor_id_filter_below_any_id_is_refused_on_its_field_not_by_the_data
 
 
 def test_a_tax_id_with_its_check_digit_is_taken_as_the_document_says(client, staff_headers):
-    body = {"name": "0", "tax_id": thai_tax_id("000000000000"), "contacts": []}
+    body = {"name": "0", "tax_id": thai_tax_id("000000000000"), "contacts": [], "org": "sesao-sc"}  # a sysadmin names it
     assert body["tax_id"] == "0000000000001"
     assert client.post("/procurement/vendors", json=body, headers=staff_headers).status_code == 201
     wrong = client.post("/procurement/vendors", json={**body, "tax_id": "0000000000000"}, headers=staff_headers)

@@ -2,6 +2,7 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.inputs import Offset
+from shared.openapi import checked
 
 
 class TokenRequestSchema(Schema):
@@ -176,6 +177,8 @@ class LocalMoment(fields.Field):
     """A date and time as people type it: 19/11/2569 14:30 (Buddhist era) or 2026-11-19T14:30
     (Bangkok time), or ISO 8601 with a zone (``shared.dates``). Loaded as an aware UTC datetime."""
 
+    default_error_messages = {"invalid": "not a date and time: write 19/11/2569 14:30 or 2026-11-19T14:30"}
+
     def _deserialize(self, value, attr, data, **kwargs):
         from shared import dates
 
@@ -202,7 +205,8 @@ class BreachRecordSchema(Schema):
     org = fields.String(load_default=None, validate=validate.Length(max=50), metadata={
         "description": "whose register: a system administrator names it; anyone else records in their own"})
     aware_at = LocalMoment(required=True, metadata={
-        "description": "when the organisation became aware of it: Bangkok time, 19/11/2569 14:30 or ISO 8601"})
+        "type": "string", **checked("a date and time as typed: 19/11/2569 14:30 (Buddhist era) or ISO 8601",
+                                    description="when the organisation became aware of it, Bangkok time")})
     description = _text(5000, metadata={"description": "what happened"})
     data_concerned = _text(2000, metadata={"description": "what personal data"})
     people_affected = fields.Integer(load_default=None, allow_none=True,
@@ -222,7 +226,8 @@ class BreachPdpcSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    notified_at = LocalMoment(load_default=None, allow_none=True)
+    notified_at = LocalMoment(load_default=None, allow_none=True, metadata={
+        "type": "string", **checked("a date and time as typed; either it (with reference) or not_needed")})
     reference = _text(100, required=False, load_default=None, allow_none=True)
     not_needed = _text(2000, required=False, load_default=None, allow_none=True,
                        metadata={"description": "why the Office need not be told (no likely risk)"})

@@ -199,3 +199,12 @@ def test_the_clock_rules():
     assert rules.reminders_due(aware, deadline, approaching_sent=True, passed_sent=True, **kw) == []
     assert rules.refusals_to_close("high", None, None, None) == ["pdpc", "people"]
     assert rules.refusals_to_close("risk", None, "no risk", None) == []
+
+
+@pytest.mark.parametrize("typed", ["", "31/02/2569 10:00", "พรุ่งนี้", 42])
+def test_a_moment_that_is_not_one_is_refused_on_its_field(client, officers, typed):
+    """Found by schemathesis: an empty moment was a 500 (the field had no words for 'invalid')."""
+    response = client.post("/assignment/breaches", json={"aware_at": typed, "risk": "risk", "description": "x",
+                                                         "data_concerned": "y"}, headers=bearer(officers["privacy"]))
+    assert response.status_code == 422 and "aware_at" in response.get_json()["errors"], response.get_json()
+    assert client.get("/assignment/breaches", headers=bearer(officers["privacy"])).get_json() == []
