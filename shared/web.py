@@ -208,7 +208,7 @@ def create_service_app(
             "pick": lambda texts: i18n.pick(texts, lang),
             "lang": lang,
             "fmt_date": lambda value, with_time=True: i18n.format_datetime(value, lang, with_time),
-            "fmt_day": lambda day: i18n.format_day(day, lang),
+            "day_text": lambda day: i18n.format_day(day, lang),  # a calendar day (a date)
             "lang_url": _lang_url,
             "csrf_token": csrf_token,
         }
