@@ -21,7 +21,7 @@ from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import CaseStep, Delegation, Unit, User, UserRole
 from services.assignment.domain import assignees
 from services.assignment.domain.workflow import Actor  # a staff member as the workflow sees them
-from shared.auth import SYSADMIN, Staff, hash_password, verify_password
+from shared.auth import SYSADMIN, Staff, hash_password
 from shared.i18n import BANGKOK
 from shared.packs import ROLES
 
@@ -114,14 +114,6 @@ def staff_of(user: User, session: Session | None = None) -> Staff:
                 found = own.get(Unit, user.unit)
                 org = found.pack if found else None
     return Staff(user_id=user.id, username=user.username, roles=user.role_names, org=org, unit=user.unit)
-
-
-def authenticate(username: str, password: str) -> Staff | None:
-    with bus.session() as session:
-        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-        if not verify_password(user.password_hash if user else None, password):
-            return None
-        return staff_of(user, session)
 
 
 def org_of_user(session: Session, username: str) -> str | None:
