@@ -708,7 +708,7 @@ def list_contracts(staff: Staff, status: str | None = None, vendor_id: int | Non
             states = [m.state for m in c.milestones]
             upcoming = next((m for m in c.milestones if m.accepted_on is None), None)
             out.append({
-                "id": c.id, "number": c.number, "status": c.status, "project_id": c.project_id,
+                "id": c.id, "org": c.org, "number": c.number, "status": c.status, "project_id": c.project_id,
                 "project": {"id": c.project.id, "title": c.project.title, "stage": c.project.stage,
                             "tracking_code": c.project.tracking_code},
                 "vendor_id": c.vendor_id, "vendor": {"id": c.vendor.id, "name": c.vendor.name},

@@ -165,7 +165,7 @@ def project_json(session: Session, project: Project, staff: Staff | None = None,
 
 def summary_json(project: Project) -> dict:
     """A project in a list: no people's contact data."""
-    return {"id": project.id, "title": project.title, "kind": project.kind, "stage": project.stage,
+    return {"id": project.id, "org": project.org, "title": project.title, "kind": project.kind, "stage": project.stage,
             "method": project.method, "budget": project.budget, "reference_price": project.reference_price,
             "fiscal_year": project.fiscal_year, "officer": project.officer, "tracking_code": project.tracking_code,
             "case_step": project.case_step, "case_waiting_on": project.case_waiting_on,

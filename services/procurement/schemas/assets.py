@@ -11,7 +11,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_loa
 from services.procurement.adapters.models import ASSET_STATUSES, OWNERSHIP
 from services.procurement.handlers.vendors import normalise_tax_id, valid_tax_id
 from services.procurement.schemas.money import Money
-from services.procurement.schemas.org import Org
+from services.procurement.schemas.org import Org, OrgOut
 from shared.inputs import Id
 from shared.web import FieldErrorsSchema
 from shared.openapi import checked
@@ -171,6 +171,7 @@ class ContactSchema(Schema):
 
 
 class VendorSchema(VendorRefSchema):
+    org = OrgOut()
     address = fields.String()
     language = fields.String()
     active = fields.Boolean()
@@ -303,6 +304,7 @@ class LoanSchema(Schema):
 
 class AssetSchema(Schema):
     id = fields.Integer()
+    org = OrgOut()
     tag = fields.String()
     kind = fields.String()
     model = fields.String()

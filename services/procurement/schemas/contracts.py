@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from services.procurement.adapters.models import FINE_BASES
 from services.procurement.schemas.money import Money, two_decimals
+from services.procurement.schemas.org import OrgOut
 from shared.inputs import Id, Offset
 from shared.openapi import checked
 
@@ -221,6 +222,7 @@ class TotalsSchema(Schema):
 
 class ContractSummarySchema(Schema):
     id = fields.Integer()
+    org = OrgOut()
     number = fields.String()
     status = fields.String()
     project_id = fields.Integer()
@@ -240,6 +242,7 @@ class ContractSummarySchema(Schema):
 
 class ContractSchema(Schema):
     id = fields.Integer()
+    org = OrgOut()
     number = fields.String()
     status = fields.String()
     project_id = fields.Integer()

@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from services.procurement.adapters.models import (APPROVAL_KINDS, COMMITTEE_POSITIONS, DOCUMENT_KINDS, METHODS,
                                                   PROJECT_KINDS, PROJECT_STAGES)
 from services.procurement.schemas.money import Money
-from services.procurement.schemas.org import Org
+from services.procurement.schemas.org import Org, OrgOut
 from shared.inputs import Id, Offset
 from shared.openapi import checked
 
@@ -85,8 +85,7 @@ class ProjectCreateSchema(Schema):
     fiscal_year = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=2400, max=2800),
                                  metadata={"description": "Buddhist era; this fiscal year when absent"})
     officer = fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=100), one_line],
-                            metadata={"pattern": ONE_LINE_PATTERN, **checked(
-                                "a person of the project's organisation", description="username of the responsible officer")})
+                            metadata={"description": "username of the responsible officer"})
     officer_contact = fields.Nested(ProjectContactSchema, allow_none=True, load_default=None)
     tracking_code = fields.String(allow_none=True, load_default=None, validate=TRACKING_CODE,
                                   metadata={"description": "the case the project serves, if any"})
@@ -103,11 +102,9 @@ class ProjectUpdateSchema(Schema):
     kind = fields.String(validate=validate.OneOf(PROJECT_KINDS))
     budget = Money(positive=True, allow_none=True)
     fiscal_year = fields.Integer(validate=validate.Range(min=2400, max=2800))
-    officer = fields.String(allow_none=True, validate=[validate.Length(max=100), one_line],
-                            metadata={"pattern": ONE_LINE_PATTERN, **checked("a person of the project's organisation")})
+    officer = fields.String(allow_none=True, validate=[validate.Length(max=100), one_line])
     officer_contact = fields.Nested(ProjectContactSchema, allow_none=True)
-    tracking_code = fields.String(allow_none=True, validate=lambda code: code == "" or TRACKING_CODE(code),
-                                  metadata={"pattern": r"^$|^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"})
+    tracking_code = fields.String(allow_none=True, validate=lambda code: code == "" or TRACKING_CODE(code))
     method = fields.String(allow_none=True, validate=validate.OneOf(METHODS))
     outcome = _text(10000)
 
@@ -314,6 +311,7 @@ class CaseLinkSchema(Schema):
 
 class ProjectSummarySchema(Schema):
     id = fields.Integer()
+    org = OrgOut()
     title = fields.String()
     kind = fields.String()
     stage = fields.String()
@@ -334,6 +332,7 @@ class ProjectSummarySchema(Schema):
 
 class ProjectSchema(Schema):
     id = fields.Integer()
+    org = OrgOut()
     title = fields.String()
     purpose = fields.String()
     kind = fields.String()

@@ -176,6 +176,11 @@ def build_world(org: str) -> World:
         sop=f"{org}/repair"), correlation_id=f"WALL-{org.upper()}-1"))
     vendor_detail = call(supplies, "GET", f"/procurement/vendors/{vendor['id']}")  # its read is logged
     assert vendor_detail["claims"], "the claim on the vendor"
+    # every answer says whose it is
+    asset = call(supplies, "GET", f"/procurement/assets/{tag}")
+    assert vendor["org"] == project["org"] == contract["org"] == asset["org"] == org
+    assert [p["org"] for p in call(supplies, "GET", "/procurement/projects")] == [org]
+    assert [c["org"] for c in call(supplies, "GET", "/procurement/contracts")] == [org]
     return World(org, values={
         "vendor_id": str(vendor["id"]), "contact_id": str(vendor_detail["contacts"][0]["id"]), "tag": tag,
         "loan_id": str(loan["id"]), "project_id": str(pid), "quote_id": str(quote_id), "kind": "inspection",
