@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from shared.openapi import checked
 from shared.packs import KEY_PATTERN
 
 
@@ -11,8 +12,9 @@ def Org() -> fields.String:  # noqa: N802  (a field, like marshmallow's)
     return fields.String(allow_none=True, load_default=None,
                          validate=[validate.Length(min=1, max=50),
                                    validate.Regexp(KEY_PATTERN, error="not an organisation's key")],
-                         metadata={"description": "the organisation (its pack's key, e.g. sesao-sc) this is for: "
-                                                  "required of a system administrator, else one's own"})
+                         metadata={"pattern": KEY_PATTERN, **checked(
+                             "required of a system administrator; anyone else's is their own organisation",
+                             description="the organisation (its pack's key, e.g. sesao-sc) this is for")})
 
 
 def OrgOut() -> fields.String:  # noqa: N802

@@ -85,7 +85,8 @@ class ProjectCreateSchema(Schema):
     fiscal_year = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=2400, max=2800),
                                  metadata={"description": "Buddhist era; this fiscal year when absent"})
     officer = fields.String(allow_none=True, load_default=None, validate=[validate.Length(max=100), one_line],
-                            metadata={"description": "username of the responsible officer"})
+                            metadata={"pattern": ONE_LINE_PATTERN, **checked(
+                                "a person of the project's organisation", description="username of the responsible officer")})
     officer_contact = fields.Nested(ProjectContactSchema, allow_none=True, load_default=None)
     tracking_code = fields.String(allow_none=True, load_default=None, validate=TRACKING_CODE,
                                   metadata={"description": "the case the project serves, if any"})
@@ -102,9 +103,11 @@ class ProjectUpdateSchema(Schema):
     kind = fields.String(validate=validate.OneOf(PROJECT_KINDS))
     budget = Money(positive=True, allow_none=True)
     fiscal_year = fields.Integer(validate=validate.Range(min=2400, max=2800))
-    officer = fields.String(allow_none=True, validate=[validate.Length(max=100), one_line])
+    officer = fields.String(allow_none=True, validate=[validate.Length(max=100), one_line],
+                            metadata={"pattern": ONE_LINE_PATTERN, **checked("a person of the project's organisation")})
     officer_contact = fields.Nested(ProjectContactSchema, allow_none=True)
-    tracking_code = fields.String(allow_none=True, validate=lambda code: code == "" or TRACKING_CODE(code))
+    tracking_code = fields.String(allow_none=True, validate=lambda code: code == "" or TRACKING_CODE(code),
+                                  metadata={"pattern": r"^$|^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"})
     method = fields.String(allow_none=True, validate=validate.OneOf(METHODS))
     outcome = _text(10000)
 
