@@ -328,3 +328,13 @@ def test_every_bound_in_the_openapi_documents_is_a_number(client, clean, service
     share = document["components"]["schemas"].get("MilestoneIn", {}).get("properties", {}).get("share_percent")
     if service == "procurement":
         assert (share["minimum"], share["maximum"]) == (0.01, 100)
+
+
+@pytest.mark.parametrize("budget", [10 ** 26, "1E+26", "99999999999999999999999999999.5", -(10 ** 30)])
+def test_an_amount_longer_than_a_decimal_holds_is_refused_on_its_field(client, staff, budget):
+    """Found by schemathesis: a budget of 10^26 was a 500 (quantizing it overflowed the decimal)."""
+    before = stored()
+    response = client.post("/procurement/projects", data=json.dumps({"title": "จัดซื้อ", "budget": budget}),
+                           headers={**staff.headers("u-supplies"), **JSON})
+    assert response.status_code == 422 and "budget" in response.get_json()["errors"], response.get_json()
+    assert stored() == before

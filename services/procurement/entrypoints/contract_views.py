@@ -109,7 +109,8 @@ def read_milestone(contract_id: int, milestone_id: int):
 
 @blp.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/delivery", methods=["POST"])
 @staff_required(*contracts.DELIVERY_ROLES)
-@blp.doc(security=SECURITY, requestBody=request_body(DeliverySchema, multipart=True, form=False),
+@blp.doc(security=SECURITY, requestBody=request_body(DeliverySchema, multipart=True, form=False, rule=(
+    "the delivery documents attached (multipart parts named documents) or the paper file's reference (ref)")),
          summary="Record the milestone's delivery with its documents (files, or a paper reference); "
                  "days late and the fine are computed")
 @blp.response(200, MilestoneSchema)
@@ -123,7 +124,8 @@ def deliver(contract_id: int, milestone_id: int):
 
 @blp.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/evidence", methods=["POST"])
 @staff_required(*(contracts.DELIVERY_ROLES + ("inspection-committee",)))
-@blp.doc(security=SECURITY, requestBody=request_body(EvidenceSchema, multipart=True, form=False),
+@blp.doc(security=SECURITY, requestBody=request_body(EvidenceSchema, multipart=True, form=False, rule=(
+    "the evidence files attached (multipart parts named documents) or the paper file's reference (ref)")),
          summary="Add evidence for the inspection committee (e.g. the training sign-in sheet)")
 @blp.response(201, MilestoneSchema)
 @_alt

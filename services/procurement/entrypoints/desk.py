@@ -85,13 +85,6 @@ def fmt_day(value, short: bool = False) -> str:
     return timeline.format_date(value, _lang(), short)
 
 
-@desk.context_processor
-def _desk_helpers():
-    # every service's pages get a one-argument fmt_day from shared.web's context processor, which
-    # would hide the global above: the desk's pages keep theirs (short dates on the timeline)
-    return {"fmt_day": fmt_day}
-
-
 @desk.app_template_global()
 def fmt_money(value) -> str:
     return timeline.format_money(value)

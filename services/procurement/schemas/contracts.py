@@ -35,13 +35,15 @@ class MilestoneInSchema(_In):
     deliverables = _text(10_000, load_default="")
     due_on = fields.Date(required=True)
     amount = Money(allow_none=True, load_default=None,
-                   metadata={"description": "the instalment's amount (or give share_percent)"})
+                   metadata=checked("either amount or share_percent, one of them",
+                                    description="the instalment's amount (or give share_percent)"))
     # the bounds again in metadata, as numbers: apispec writes a Range's Decimals as strings ("1"),
     # which makes the OpenAPI document invalid
     share_percent = fields.Decimal(allow_nan=False, allow_none=True, load_default=None,
                                    validate=[validate.Range(min=Decimal("0.01"), max=Decimal("100")), two_decimals],
                                    metadata={"minimum": 0.01, "maximum": 100, **checked(
-                                       "at most two decimals", description="% of the contract's amount (or give amount)")})
+                                       "at most two decimals; either amount or share_percent, one of them",
+                                       description="% of the contract's amount (or give amount)")})
 
 
 class DocumentRefSchema(_In):
@@ -56,12 +58,14 @@ class ContractCreateSchema(_In):
                            metadata={"description": "เลขที่สัญญา, e.g. 12/2570"})
     vendor_id = Id(required=True, metadata=checked("an active vendor"))
     amount = Money(required=True, metadata=checked("the milestones' amounts add up to it"))
-    signed_on = fields.Date(required=True)
+    signed_on = fields.Date(required=True, metadata=checked("not in the future (Bangkok)"))
     starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
-    warranty_months = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=600))
-    warranty_ends_on = fields.Date(allow_none=True, load_default=None,
-                                   metadata={"description": "computed as ends_on + warranty_months when not given"})
+    ends_on = fields.Date(required=True, metadata=checked("not before starts_on"))
+    warranty_months = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=600),
+                                     metadata=checked("warranty_months or warranty_ends_on, at least one"))
+    warranty_ends_on = fields.Date(allow_none=True, load_default=None, metadata=checked(
+        "warranty_months or warranty_ends_on, at least one; not before ends_on",
+        description="computed as ends_on + warranty_months when not given"))
     fine_rate_percent = fields.Decimal(allow_nan=False, load_default=Decimal("0.1"),
                                        validate=validate.Range(min=Decimal("0"), max=Decimal("1"), min_inclusive=False),
                                        metadata={"minimum": 0, "exclusiveMinimum": True, "maximum": 1, "default": 0.1,
@@ -69,7 +73,9 @@ class ContractCreateSchema(_In):
                                                      "% of the basis per calendar day late (0 < r <= 1)"))})
     fine_basis = fields.String(load_default="milestone", validate=validate.OneOf(FINE_BASES))
     fine_min_per_day = Money(positive=False, load_default=Decimal("0"))
-    milestones = fields.List(fields.Nested(MilestoneInSchema), required=True, validate=validate.Length(min=1, max=60))
+    milestones = fields.List(fields.Nested(MilestoneInSchema), required=True, validate=validate.Length(min=1, max=60),
+                             metadata=checked("their amounts (or shares of the contract's amount) sum to the "
+                                              "contract's amount exactly; due dates within the contract's term"))
     documents = fields.List(fields.Nested(DocumentRefSchema), load_default=list,
                             metadata={"description": "the signed contract's paper references"})
 
@@ -92,7 +98,7 @@ class MilestoneAddSchema(MilestoneInSchema):
 
 
 class DeliverySchema(_In):
-    delivered_on = fields.Date(required=True)
+    delivered_on = fields.Date(required=True, metadata=checked("not in the future (Bangkok)"))
     note = _text(5000, load_default="")
     ref = _text(500, load_default=None, allow_none=True,
                 metadata={"description": "the paper delivery letter's reference, when no file is uploaded"})
@@ -113,7 +119,7 @@ class AcceptanceInSchema(_In):
 
 
 class PaymentSchema(_In):
-    paid_on = fields.Date(required=True)
+    paid_on = fields.Date(required=True, metadata=checked("not in the future (Bangkok)"))
     payment_ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
     note = _text(5000, load_default="")
 

@@ -3,7 +3,7 @@ two decimals (never rounded silently, never a float), given out as a string ("12
 field for every API, so that a quote, a contract and an asset's price obey the same rule."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields
 
@@ -17,7 +17,11 @@ AMOUNT_PATTERN = r"^0*([0-9]{1,12}(\.[0-9]{1,2})?|\.[0-9]{1,2})$"
 
 def two_decimals(value: Decimal) -> None:
     """A validator for amounts that are not money but are kept to two decimals (a share in %)."""
-    if value != value.quantize(SATANG):
+    try:
+        exact = value == value.quantize(SATANG)
+    except InvalidOperation:  # more digits than a decimal holds (1E+26): no amount is that long
+        raise ValidationError("Too large.") from None
+    if not exact:
         raise ValidationError("At most two decimals (satang).")
 
 
@@ -45,13 +49,13 @@ class Money(fields.Decimal):
         number = super()._deserialize(value, attr, data, **kwargs)
         if number is None:
             return None
-        two_decimals(number)
+        if number > MAX_MONEY:
+            raise ValidationError("Too large.")
         if self.positive and number <= 0:
             raise ValidationError("Must be more than 0.")
         if number < 0:
             raise ValidationError("May not be negative.")
-        if number > MAX_MONEY:
-            raise ValidationError("Too large.")
+        two_decimals(number)
         return number.quantize(SATANG)
 
     def _serialize(self, value, attr, obj, **kwargs):
