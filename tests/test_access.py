@@ -119,3 +119,30 @@ def test_a_public_or_requester_route_answers_nobody_without_a_server_error_or_a_
     if access(rule, view).kind == "requester":
         # no tracking link: the request is not found, its existence not revealed
         assert response.status_code == 404, response.status_code
+
+
+def _guarded(status: int) -> bool:
+    return status in (401, 403)
+
+
+@pytest.mark.parametrize("service, rule, method", [c for c in _cases("staff")
+                                                   if access(c.values[1], _view(c)).roles])
+def test_each_role_is_let_through_or_turned_away_as_the_route_says(apps, service, rule, method):
+    """Every role, one at a time, at every route that names its roles: a role the route names (and
+    an organisation's or the system's administrator) passes its guard, whatever the view then
+    answers for a thing that does not exist; any other role is refused (403). Tokens only: the
+    guard reads no directory."""
+    from shared.auth import SYSADMIN, Staff, issue_token
+    from shared.packs import ROLES
+
+    declared = access(rule, apps[service].view_functions[rule.endpoint])
+    wrong = []
+    for role in ROLES:
+        staff = Staff(user_id=f"role-{role}", username=f"role-{role}", roles=(role,),
+                      org=None if role == SYSADMIN else "sesao-sc", unit=None if role == SYSADMIN else "ict")
+        response = apps[service].test_client().open(_path(rule), method=method,
+                                                    headers={"Authorization": f"Bearer {issue_token(staff)}"})
+        allowed = role in declared.roles or role in ("admin", SYSADMIN)
+        if response.status_code >= 500 or allowed == _guarded(response.status_code):
+            wrong.append(f"{role}: {response.status_code} ({'may' if allowed else 'may not'})")
+    assert wrong == [], wrong
