@@ -2,4 +2,4 @@
 from services.notify.adapters.models import DeadLetter, Inbox, Outbox, Owed
 from shared.messaging import ServiceBus
 
-bus = ServiceBus("notify", Outbox, Inbox, DeadLetter, Owed, handlers_module="services.notify.handlers.emails")
+bus = ServiceBus("notify", Outbox, Inbox, DeadLetter, Owed, handlers_module="services.notify.handlers.consumers")

@@ -719,9 +719,3 @@ def replay_dead_letter(staff: Staff, letter_id: str) -> dict:
         [row] = _with_deliveries(session, [session.get(bus.DeadLetter, letter_id)])
         return row
 
-
-# the PDPA's erasure of a person's contacts and emails: its own module
-from services.notify.handlers import privacy  # noqa: E402,F401  (registers its event handler)
-
-# the breach register: the notice to the people affected and the PDPC deadline reminders
-from services.notify.handlers import breaches  # noqa: E402,F401  (registers its event handlers)
