@@ -528,6 +528,15 @@ class DailySummary(Payload):
     items = _list(_items(SummaryItem))
 
 
+class PersonChanged(Payload):
+    """A staff account as other services may know it: its organisation (that of its unit; null
+    for a system administrator) and whether it is active."""
+    username = _f(Text)
+    org = _f(Text, nullable=True)
+    active = _f(Flag)
+    changed_at = _f(Moment)
+
+
 class CalendarChanged(Payload):
     day = _f(Day)
     kind = _f(Text, validate=validate.OneOf(("holiday", "workday", "reset")))
@@ -843,6 +852,9 @@ _ENTRIES = (
      "A step's or a case's deadline passed with the work still open (reported once per deadline)."),
     ("staff.daily_summary", 1, "assignment", DailySummary,
      "A staff member's open work of the day was summed up for them (once a working day)."),
+    ("staff.person_changed", 1, "assignment", PersonChanged,
+     "A staff account was made, moved to another unit (and so perhaps another organisation), or had its "
+     "roles or unit refreshed at sign-in; sopdesk users announce says it again of every account."),
     ("calendar.changed", 1, "assignment", CalendarChanged,
      "An admin added a day off, made a library holiday a working day, or reset a day."),
     # procurement

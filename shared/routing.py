@@ -40,9 +40,10 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # Every service but intake erases its part of a person's data when intake asks (PDPA).
     # procurement looks up the asset a request names (warranty, lease, the vendor to claim from),
     # opens a purchase when a case waits on one, links a case waiting on a contract, follows
-    # warranty claims, and counts working days with the admin's calendar changes.
+    # warranty claims, counts working days with the admin's calendar changes, and knows each staff
+    # account's organisation (a project's officer and committee members are its own people).
     "procurement": frozenset({"request.submitted", "case.step_waiting", "case.step_resumed", "calendar.changed",
-                              "privacy.erasure_requested"}),
+                              "privacy.erasure_requested", "staff.person_changed"}),
 }
 
 QUEUES: tuple[str, ...] = SERVICES

@@ -65,6 +65,13 @@ def _cmd_users_move(args) -> int:
     return 0
 
 
+def _cmd_users_announce(args) -> int:
+    from services.assignment.handlers.directory import announce_all
+
+    print(f"announced {announce_all()} staff accounts (staff.person_changed)")
+    return 0
+
+
 def _cmd_worker(args) -> int:
     queues = ",".join(args.queues or SERVICES)
     argv = ["worker", "-Q", queues, "--loglevel", args.loglevel, "--concurrency", str(args.concurrency),
@@ -550,6 +557,9 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("--username", required=True)
     move.add_argument("--unit", required=True)
     move.set_defaults(func=_cmd_users_move)
+    ann = usub.add_parser("announce", help="tell the other services who every staff account is and of which "
+                                           "organisation (after an upgrade; each change is announced anyway)")
+    ann.set_defaults(func=_cmd_users_announce)
     dele = usub.add_parser("delegate", help="someone away: another acts for them (dates inclusive)")
     dele.add_argument("--away", required=True, help="username of the person away")
     dele.add_argument("--to", required=True, help="username of the person acting for them")

@@ -74,7 +74,8 @@ def add_user(username: str, password: str, roles: list[str], display_name: str =
             raise DirectoryError("role: sysadmin is held alone, without a unit (it sees every organisation)")
     elif not unit:
         raise DirectoryError("unit: every account belongs to a unit of its organisation (sopdesk units add)")
-    with bus.session() as session:
+    with bus.unit_of_work() as uow:
+        session = uow.session
         if session.scalar(select(User.id).where(User.username == username)):
             raise DirectoryError(f"username: {username} exists already")
         if unit and session.get(Unit, unit) is None:
@@ -82,14 +83,16 @@ def add_user(username: str, password: str, roles: list[str], display_name: str =
         user = User(username=username, password_hash=hash_password(password), display_name=display_name or username,
                     email=email, unit=unit, language=language, roles=[UserRole(role=r) for r in sorted(set(roles))])
         session.add(user)
-        session.commit()
+        announce(uow, user)
+        uow.commit()
         return user
 
 
 def move_user(username: str, unit: str) -> Staff:
     """Move a person to another unit (and so, perhaps, another organisation); their work stays
     where it is. Returns them as a token would now carry them."""
-    with bus.session() as session:
+    with bus.unit_of_work() as uow:
+        session = uow.session
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise DirectoryError(f"username: no user {username}")
@@ -98,8 +101,31 @@ def move_user(username: str, unit: str) -> Staff:
         if SYSADMIN in user.role_names:
             raise DirectoryError("unit: a system administrator belongs to no unit")
         user.unit = unit
-        session.commit()
+        announce(uow, user)
+        uow.commit()
         return staff_of(user, session)
+
+
+def announce(uow, user: User) -> None:
+    """Tell the other services who this account is now (``staff.person_changed``): procurement
+    keeps each account's organisation from it (a project's officer and committee members must be
+    its own organisation's people). In the caller's unit of work: the change and its news commit
+    together."""
+    org = uow.session.scalar(select(Unit.pack).where(Unit.key == user.unit)) if user.unit else None
+    uow.emit("staff.person_changed", {"username": user.username, "org": org, "active": bool(user.active),
+                                      "changed_at": datetime.now(BANGKOK).isoformat()},
+             correlation_id=f"person:{user.username}"[:64])
+
+
+def announce_all() -> int:
+    """Say again who every account is (``sopdesk users announce``: after an upgrade, or to mend
+    another service's copy); returns how many."""
+    with bus.unit_of_work() as uow:
+        users = list(uow.session.scalars(select(User).order_by(User.username)))
+        for user in users:
+            announce(uow, user)
+        uow.commit()
+        return len(users)
 
 
 def staff_of(user: User, session: Session | None = None) -> Staff:

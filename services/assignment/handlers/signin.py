@@ -224,7 +224,8 @@ def _from_directory(person: rules.Person, settings: Settings) -> Staff:
         grant = rules.decide(directory_map(settings), person)
     except rules.Refused as exc:
         raise SignInRefused(exc.reason, exc.detail) from None
-    with bus.session() as session:
+    with bus.unit_of_work() as uow:
+        session = uow.session
         user = session.scalar(select(User).where(User.source == person.source, User.external_id == person.subject))
         if grant.unit is not None and session.get(Unit, grant.unit) is None:
             log.error("sign-in: SOPDESK_DIRECTORY_MAP gives %s the unit %s, which sopdesk does not have "
@@ -251,5 +252,7 @@ def _from_directory(person: rules.Person, settings: Settings) -> Staff:
         held = {r.role: r for r in user.roles}
         if set(held) != set(grant.roles):
             user.roles = [held.get(role) or UserRole(role=role) for role in grant.roles]
-        session.commit()
+        session.flush()
+        directory.announce(uow, user)  # made, or its unit refreshed from the directory
+        uow.commit()
         return directory.staff_of(user, session)

@@ -441,6 +441,19 @@ class Incident(Base):
     resolution: Mapped[str] = mapped_column(Text, default="")
 
 
+class Person(Base):
+    """A staff account's organisation, as assignment announced it (``staff.person_changed``):
+    a project's officer and committee members must be its own organisation's people. The newest
+    announcement wins (``changed_at``), so a repeat or a late older one changes nothing."""
+
+    __tablename__ = "people"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    org: Mapped[str | None] = mapped_column(String(50))  # null: a system administrator, of none
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    changed_at: Mapped[datetime]
+
+
 class CalendarDay(Base):
     """The admin's calendar changes, as assignment announced them (``calendar.changed``): the
     reminders count working days with them. A reset is kept as a row of kind ``reset`` (counted

@@ -4,7 +4,7 @@ unit of work, with the event's inbox row: its effect and its events commit toget
 from __future__ import annotations
 
 from services.procurement.adapters.bus import bus
-from services.procurement.handlers import assets, projects, reminders
+from services.procurement.handlers import assets, people, projects, reminders
 from shared.events import Event
 from shared.messaging import UnitOfWork
 
@@ -37,6 +37,12 @@ def on_case_resumed(uow: UnitOfWork, event: Event) -> None:
 def on_calendar_changed(uow: UnitOfWork, event: Event) -> None:
     """The admin added or removed a day off: reminders count working days with it."""
     reminders.on_calendar_changed(uow, event)
+
+
+@bus.handles("staff.person_changed")
+def on_person_changed(uow: UnitOfWork, event: Event) -> None:
+    """A staff account was made or moved: keep its organisation."""
+    people.keep_person(uow, event)
 
 
 # the PDPA's erasure of a person's cases: its own module
