@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Flask, jsonify, request
+import flask_swagger_ui
+from flask import Flask, abort, jsonify, request, send_from_directory
 from jinja2 import ChoiceLoader, FileSystemLoader
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
@@ -25,6 +26,8 @@ from shared.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Re
 
 log = logging.getLogger(__name__)
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
+SWAGGER_UI_DIR = Path(flask_swagger_ui.__file__).parent / "dist"  # Swagger UI's files, from PyPI
+SWAGGER_UI_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js")
 
 
 class OwedSchema(Schema):
@@ -104,6 +107,10 @@ def create_service_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=f"/{service}",
         OPENAPI_JSON_PATH="openapi.json",
+        # the browsable page, <prefix>/docs: Swagger UI from this service itself (the CSP allows no
+        # other site's script), its assets from the flask-swagger-ui package (shared/templates/swagger_ui.html)
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=f"/{service}/docs/assets/",
         API_SPEC_OPTIONS={
             "servers": [{"url": "/"}],
             "components": {
@@ -158,6 +165,14 @@ def create_service_app(
         return result, (200 if healthy else 503)
 
     api.register_blueprint(health_blp)
+
+    @app.route(f"/{service}/docs/assets/<name>")
+    @public("the API page's script and style sheet (Swagger UI, as published): no data")
+    def swagger_ui_asset(name: str):
+        if name not in SWAGGER_UI_ASSETS:
+            abort(404)
+        return send_from_directory(SWAGGER_UI_DIR, name, max_age=24 * 3600)
+
     for blp in blueprints:
         api.register_blueprint(blp)
 

@@ -13,7 +13,8 @@ from shared.auth import Access, access_of
 from shared.config import SERVICES
 
 # flask-smorest's own route: the API's description, which every service publishes
-DESCRIBED_ELSEWHERE = {"api-docs.openapi_json": Access("public", why="the API's description (OpenAPI)")}
+DESCRIBED_ELSEWHERE = {"api-docs.openapi_json": Access("public", why="the API's description (OpenAPI)"),
+                       "api-docs.openapi_swagger_ui": Access("public", why="the same description as a page (Swagger UI)")}
 SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
