@@ -16,15 +16,18 @@ import functools
 import hashlib
 import operator
 import re
+from calendar import monthrange
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared import i18n
+from shared.workcal import fiscal_year_be, fiscal_year_bounds
 
 PACK_DIR = Path(__file__).parent
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
@@ -300,6 +303,106 @@ class StepSchema(Schema):
             raise ValidationError(f"unknown role {', '.join(unknown)}; the roles are {', '.join(ROLES)}", "role")
 
 
+SCHEDULE_EVERY = ("year", "quarter", "month")
+
+
+class ScheduleOnSchema(Schema):
+    """The planned day in its period: ``day`` of the month, in the period's ``fiscal_month`` (a year:
+    1 = October .. 12 = September, the Thai fiscal year) or ``month`` (a quarter: its 1st, 2nd or
+    3rd month). A day past the month's end is its last day."""
+
+    class Meta:
+        unknown = RAISE
+
+    fiscal_month = fields.Integer(strict=True, validate=validate.Range(min=1, max=12))
+    month = fields.Integer(strict=True, validate=validate.Range(min=1, max=3))
+    day = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=31))
+
+
+class _EverySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    every = fields.String(required=True, validate=validate.OneOf(SCHEDULE_EVERY))
+    on = fields.Nested(ScheduleOnSchema, load_default=None)
+
+    @pre_load
+    def _on_is_a_key(self, data, **_):
+        """YAML 1.1 reads a bare ``on:`` key as the boolean true: it is the ``on`` of the pack."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if key is True else key): value for key, value in data.items()}
+        return data
+    day = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=1, max=31))
+
+    @validates_schema
+    def _on_fits_every(self, data, **_):
+        on, every = data.get("on") or {}, data.get("every")
+        if data.get("day") is not None and on:
+            raise ValidationError("give the day in on, or day alone, not both", "day")
+        if "fiscal_month" in on and every and every != "year":
+            raise ValidationError("fiscal_month is for a yearly schedule (every: year)", "on")
+        if "month" in on and every and every != "quarter":
+            raise ValidationError("month (of the quarter) is for a quarterly schedule (every: quarter)", "on")
+
+
+class PerAssetSchema(_EverySchema):
+    """Preventive maintenance: one case per asset of ``kind`` in procurement's register, each period."""
+
+    kind = fields.String(required=True, validate=KEY)
+
+
+class ScheduleSchema(_EverySchema):
+    """Planned work: ``{every: year, on: {fiscal_month: 1, day: 1}}``, ``{every: quarter}``,
+    ``{every: month, day: 1}``, or ``{per_asset: {kind: computer, every: year}}``."""
+
+    every = fields.String(validate=validate.OneOf(SCHEDULE_EVERY))
+    per_asset = fields.Nested(PerAssetSchema, load_default=None)
+
+    @validates_schema
+    def _every_or_per_asset(self, data, **_):
+        if data.get("per_asset") and (data.get("every") or data.get("on") or data.get("day") is not None):
+            raise ValidationError("a per-asset schedule gives every, on and day inside per_asset", "per_asset")
+        if not data.get("per_asset") and not data.get("every"):
+            raise ValidationError("say how often: every (year, quarter, month), or per_asset", "every")
+
+
+def _check_approval(role: dict, step: dict) -> None:
+    """``{all_of: [...]}`` or ``{in_order: [...]}``: two or more staff roles, each once, on a step
+    that waits on nobody (its people decide it)."""
+    if len(role) != 1 or next(iter(role)) not in APPROVALS:
+        raise ValidationError("a joint decision is {all_of: [roles]} (every role decides, any order) or "
+                              "{in_order: [roles]} (each in turn)", "role")
+    roles = next(iter(role.values()))
+    if not isinstance(roles, list) or len(roles) < 2 or not all(isinstance(r, str) for r in roles):
+        raise ValidationError("a joint decision names two or more roles", "role")
+    if len(set(roles)) != len(roles):
+        raise ValidationError("a role appears twice in the joint decision", "role")
+    odd = [r for r in roles if r in NOT_APPROVERS]
+    if odd:
+        raise ValidationError(f"{', '.join(odd)} cannot take part in a joint decision", "role")
+    if step.get("wait"):
+        raise ValidationError("a step its people decide together waits on nobody", "wait")
+
+
+def _declared_kind(outcome: dict, index: int, steps: list, keys: list) -> str:
+    """An outcome's kind as ``Sop.outcome_kind`` decides it, over the loaded YAML (the default path)."""
+    if outcome.get("kind"):
+        return outcome["kind"]
+    if outcome.get("result") == "rejected":
+        return "reject"
+    to = outcome["to"]
+    if to is not None and to in keys and (keys.index(to) <= index or steps[keys.index(to)]["wait"] == "requester"):
+        return "return"
+    return "forward"
+
+
+def _role_names(role) -> list:
+    """The roles a step names, whatever its form (one, any of a list, all_of, in_order)."""
+    if isinstance(role, dict):
+        role = next(iter(role.values()), [])
+    return [role] if isinstance(role, str) else list(role or [])
+
+
 class SopSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -311,6 +414,19 @@ class SopSchema(Schema):
     deadline = TargetField(load_default=Target())
     form = fields.List(fields.Nested(InputSchema), load_default=list)
     steps = fields.List(fields.Nested(StepSchema), required=True, validate=validate.Length(min=1))
+    schedule = fields.Nested(ScheduleSchema, load_default=None)
+
+    @validates_schema
+    def _planned_work(self, data, **_):
+        """Planned work opens with no requester: its first step is not the requester's, and an
+        SOP with a schedule takes no request form (nobody fills it)."""
+        if not data.get("schedule"):
+            return
+        first = (data.get("steps") or [{}])[0]
+        roles = first.get("role")
+        if roles == "requester" or roles == ["requester"]:
+            raise ValidationError("planned work has no requester: its first step cannot be the requester's",
+                                  "schedule")
 
     @validates_schema
     def _form_names(self, data, **_):
@@ -407,6 +523,23 @@ class PackSchema(Schema):
     organisation = TextsField(required=True)
     sops = fields.Dict(keys=fields.String(validate=KEY), values=fields.Nested(SopSchema), required=True,
                        validate=validate.Length(min=1))
+
+    @validates_schema
+    def _numbers_unique(self, data, **_):
+        """Two SOPs of one manual never share a number (the manual's own numbering, e.g. 6.7)."""
+        seen: dict[str, str] = {}
+        errors: dict = {}
+        for key, sop in (data.get("sops") or {}).items():
+            number = (sop.get("number") or "").strip()
+            if not number:
+                continue
+            if number in seen:
+                errors.setdefault(key, {}).setdefault("number", []).append(
+                    f"number {number} is {seen[number]}'s already: two SOPs of one pack never share a number")
+            else:
+                seen[number] = key
+        if errors:
+            raise ValidationError(errors, "sops")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,6 +647,89 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Period:
+    """One period of planned work: ``key`` names it (``2570`` a fiscal year, ``2570-Q2`` its second
+    quarter, ``2570-M03`` its third month, December), ``start``-``end`` its days, ``planned_on`` the
+    day the pack plans (the case opens on the first working day from it)."""
+
+    key: str
+    start: date
+    end: date
+    planned_on: date
+    label: dict
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When planned work opens: ``every`` year, quarter or month of the Thai fiscal year (1 October
+    to 30 September) on ``day`` of the period's ``fiscal_month`` (a year; 1 = October) or ``month``
+    (a quarter: 1-3); ``per_asset``: the kind of asset each case is for (preventive maintenance:
+    one case per asset of that kind, each period)."""
+
+    every: str
+    day: int = 1
+    fiscal_month: int = 1
+    month: int = 1
+    per_asset: str | None = None
+
+    def period(self, today: date) -> Period:
+        """The period ``today`` is in."""
+        fy = fiscal_year_be(today)
+        fy_start, fy_end = fiscal_year_bounds(fy)
+        index = (today.month - 10) % 12 + 1  # the fiscal month: October is 1
+        if self.every == "year":
+            first, months, planned_month, key = 1, 12, self.fiscal_month, str(fy)
+            label = {"th": f"ปีงบประมาณ {fy}", "en": f"fiscal year {fy}"}
+        elif self.every == "quarter":
+            quarter = (index - 1) // 3 + 1
+            first, months, planned_month, key = (quarter - 1) * 3 + 1, 3, (quarter - 1) * 3 + self.month, \
+                f"{fy}-Q{quarter}"
+            label = {"th": f"ไตรมาสที่ {quarter} ปีงบประมาณ {fy}", "en": f"quarter {quarter} of fiscal year {fy}"}
+        else:
+            first, months, planned_month, key = index, 1, index, f"{fy}-M{index:02d}"
+            label = {"th": f"เดือนที่ {index} ปีงบประมาณ {fy}", "en": f"month {index} of fiscal year {fy}"}
+        start = _fiscal_month_day(fy_start, first, 1)
+        end = _fiscal_month_day(fy_start, first + months - 1, 31)
+        return Period(key=key, start=start, end=min(end, fy_end), planned_on=_fiscal_month_day(fy_start,
+                      planned_month, self.day), label=label)
+
+    def due(self, today: date, next_working_day) -> list[Period]:
+        """The periods whose case opens by ``today``: this period's, once its planned day's first
+        working day (``next_working_day``, from the working calendar) has come, and the last
+        period's when its planned day fell so late that its working day is in this period. An
+        earlier period's is never opened late."""
+        current = self.period(today)
+        previous = self.period(current.start - timedelta(days=1))
+        out = []
+        opens = next_working_day(previous.planned_on)
+        if previous.end < opens <= today:
+            out.append(previous)
+        if next_working_day(current.planned_on) <= today:
+            out.append(current)
+        return out
+
+
+def _fiscal_month_day(fy_start: date, fiscal_month: int, day: int) -> date:
+    """Day ``day`` (the month's last, if it has fewer) of fiscal month ``fiscal_month`` (1 = October)
+    of the fiscal year starting ``fy_start``."""
+    month0 = fy_start.month - 1 + fiscal_month - 1
+    year, month = fy_start.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day, monthrange(year, month)[1]))
+
+
+def _schedule(data: dict | None) -> Schedule | None:
+    if not data:
+        return None
+    kind = None
+    if data.get("per_asset"):
+        kind, data = data["per_asset"]["kind"], data["per_asset"]
+    on = data.get("on") or {}
+    day = data.get("day") if data.get("day") is not None else on.get("day", 1)
+    return Schedule(every=data["every"], day=day, fiscal_month=on.get("fiscal_month", 1), month=on.get("month", 1),
+                    per_asset=kind)
+
+
+@dataclass(frozen=True)
 class Sop:
     pack: str
     key: str
@@ -525,6 +741,7 @@ class Sop:
     form: tuple[FormField, ...]
     steps: tuple[Step, ...]
     pack_version: int
+    schedule: Schedule | None = None  # planned work: when beat opens its cases (no requester)
 
     @property
     def full_key(self) -> str:
@@ -622,7 +839,8 @@ def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
             for s in sop["steps"])
         sops[key] = Sop(pack=data["pack"], key=key, number=sop["number"], title=sop["title"],
                         summary=sop.get("summary") or {}, requester=sop["requester"], deadline=sop["deadline"],
-                        form=_fields(sop["form"]), steps=steps, pack_version=data["version"])
+                        form=_fields(sop["form"]), steps=steps, pack_version=data["version"],
+                        schedule=_schedule(sop.get("schedule")))
     return Pack(key=data["pack"], version=data["version"], organisation=data["organisation"], sops=sops,
                 checksum=checksum, source=source)
 

@@ -208,3 +208,140 @@ def test_every_outcome_of_the_shipped_packs_has_thai_and_english_words():
                     where = f"{pack.key}/{sop.key}/{step.key}/{key}"
                     assert outcome.label.get("th") and outcome.label.get("en"), where
                     assert any("\u0e00" <= ch <= "\u0e7f" for ch in outcome.label["th"]), where
+
+
+# --- planned work: a pack's schedule, and the manual's numbers ----------------------------------
+
+PLANNED = """\
+pack: demo
+version: 1
+organisation: {th: หน่วยทดลอง, en: Demo unit}
+sops:
+  yearly:
+    number: "1"
+    title: {th: งานประจำปี, en: Yearly work}
+    schedule: {every: year, on: {fiscal_month: 1, day: 1}}
+    steps:
+      - {key: plan, title: {th: วางแผน, en: Plan}, role: officer, outcomes: {done: null}}
+  quarterly:
+    number: "2"
+    title: {th: งานรายไตรมาส, en: Quarterly work}
+    schedule: {every: quarter}
+    steps:
+      - {key: check, title: {th: ตรวจสอบ, en: Check}, role: officer, outcomes: {done: null}}
+  monthly:
+    number: "3"
+    title: {th: งานรายเดือน, en: Monthly work}
+    schedule: {every: month, day: 31}
+    steps:
+      - {key: backup, title: {th: สำรองข้อมูล, en: Back up}, role: officer, outcomes: {done: null}}
+  maintenance:
+    number: "4"
+    title: {th: บำรุงรักษาเชิงป้องกัน, en: Preventive maintenance}
+    schedule: {per_asset: {kind: computer, every: year, on: {fiscal_month: 4, day: 15}}}
+    steps:
+      - {key: maintain, title: {th: บำรุงรักษา, en: Maintain}, role: officer, outcomes: {done: null}}
+"""
+
+
+def test_a_schedule_reads_in_the_thai_fiscal_year():
+    """1 October - 30 September (fiscal year 2570 runs from 1 October 2026): the yearly work is
+    planned for its first day, the quarterly for each quarter's (1 October, 1 January, 1 April,
+    1 July), the monthly for the 31st or the month's last day; per asset names the asset's kind."""
+    from datetime import date
+
+    sops = parse_pack(PLANNED, "demo.yaml").sops
+    yearly, quarterly, monthly, maintenance = (sops[k].schedule for k in ("yearly", "quarterly", "monthly",
+                                                                         "maintenance"))
+    year = yearly.period(date(2027, 3, 15))
+    assert (year.key, year.start, year.end, year.planned_on) == ("2570", date(2026, 10, 1), date(2027, 9, 30),
+                                                                 date(2026, 10, 1))
+    quarter = quarterly.period(date(2027, 3, 15))  # March is the fiscal year's sixth month: quarter 2
+    assert (quarter.key, quarter.start, quarter.end, quarter.planned_on) == (
+        "2570-Q2", date(2027, 1, 1), date(2027, 3, 31), date(2027, 1, 1))
+    month = monthly.period(date(2027, 2, 3))  # February 2027 has 28 days; it is fiscal month 5
+    assert (month.key, month.planned_on) == ("2570-M05", date(2027, 2, 28))
+    assert maintenance.per_asset == "computer" and maintenance.period(date(2027, 3, 15)).planned_on == date(2027, 1, 15)
+
+
+def test_a_period_is_due_from_the_first_working_day_of_its_planned_day():
+    """A planned day on a day off opens on the next working day; when that falls in the next
+    period (30 September on a weekend), the last period's work opens then, once."""
+    from datetime import date, timedelta
+
+    sops = parse_pack(PLANNED.replace("day: 31", "day: 30"), "demo.yaml").sops
+    off = {date(2026, 10, 1)}  # a day off
+
+    def next_working_day(d):
+        while d.weekday() >= 5 or d in off:
+            d += timedelta(days=1)
+        return d
+
+    yearly = sops["yearly"].schedule
+    assert yearly.due(date(2026, 10, 1), next_working_day) == []
+    assert [p.key for p in yearly.due(date(2026, 10, 2), next_working_day)] == ["2570"]
+    monthly = sops["monthly"].schedule  # the 30th of each month; 30 August 2026 is a Sunday
+    assert date(2026, 8, 30).weekday() == 6
+    assert [p.key for p in monthly.due(date(2026, 8, 31), next_working_day)] == ["2569-M11"]
+    assert [p.key for p in monthly.due(date(2026, 9, 1), next_working_day)] == []  # September's 30th is ahead
+
+
+@pytest.mark.parametrize("schedule, message", [
+    ("{every: week}", "Must be one of: year, quarter, month"),
+    ("{}", "say how often"),
+    ("{every: month, on: {fiscal_month: 2}}", "fiscal_month is for a yearly schedule"),
+    ("{every: year, on: {month: 2}}", "month (of the quarter) is for a quarterly schedule"),
+    ("{every: year, on: {fiscal_month: 13}}", "fiscal_month"),
+    ("{every: month, day: 1, on: {day: 2}}", "not both"),
+    ("{per_asset: {kind: computer, every: year}, every: year}", "inside per_asset"),
+    ("{per_asset: {every: year}}", "kind"),
+])
+def test_a_broken_schedule_is_refused_with_file_line_and_reason(schedule, message):
+    broken = PLANNED.replace("{every: year, on: {fiscal_month: 1, day: 1}}", schedule, 1)
+    with pytest.raises(PackError) as info:
+        parse_pack(broken, "demo.yaml")
+    text = str(info.value)
+    assert message in text, text
+    line = int(text.splitlines()[0].split(":")[1])
+    assert "schedule:" in broken.splitlines()[line - 1], (line, text)
+
+
+def test_planned_work_has_no_requester_step_first():
+    broken = PLANNED.replace("{key: plan, title: {th: วางแผน, en: Plan}, role: officer",
+                             "{key: plan, title: {th: วางแผน, en: Plan}, role: requester", 1)
+    with pytest.raises(PackError, match="planned work has no requester"):
+        parse_pack(broken, "demo.yaml")
+
+
+def test_two_sops_of_one_pack_never_share_a_number():
+    """sesao-sc's manual numbers two sections 6.7 (the server's security, then the e-saraban
+    account): a pack that repeats a number is refused, at the second SOP's number."""
+    broken = PLANNED.replace('number: "2"', 'number: "1"', 1)
+    with pytest.raises(PackError) as info:
+        parse_pack(broken, "demo.yaml")
+    text = str(info.value)
+    assert "number 1 is yearly's already" in text, text
+    line = int(text.splitlines()[0].split(":")[1])
+    assert broken.splitlines()[line - 1].strip() == 'number: "1"' and line > 6
+
+
+def test_the_e_saraban_account_is_sesao_sc_6_8_after_the_servers_6_7():
+    """"6.7.การรักษาความปลอดภัยระบบคอมพิวเตอร์แม่ข่าย (Server)" then "6.7.การให้บริการขอใช้งานระบบ
+    สารบรรณอิเล็กทรอนิกส์": the second is the eighth section of chapter 6."""
+    sops = builtin_packs()["sesao-sc"].sops
+    assert sops["server-security"].number == "6.7" and sops["esaraban-account"].number == "6.8"
+    for pack in builtin_packs().values():
+        numbers = [s.number for s in pack.sops.values() if s.number]
+        assert len(numbers) == len(set(numbers)), pack.key
+
+
+def test_the_sesao30_yearly_processes_are_planned_work():
+    """"รายงานผลการดำเนินงานในรอบปี" (งานประจำปี, งานตามแผน): the SOPs without a requester open every
+    fiscal year on 1 October."""
+    pack = builtin_packs()["sesao30"]
+    planned = {k for k, s in pack.sops.items() if s.schedule is not None}
+    assert planned == {k for k, s in pack.sops.items() if not s.requester}
+    assert "mis-data-service" in planned
+    for key in planned:
+        schedule = pack.sops[key].schedule
+        assert (schedule.every, schedule.fiscal_month, schedule.day) == ("year", 1, 1)
