@@ -459,6 +459,9 @@ class CaseOpened(CaseState):
 class StepStarted(CaseState):
     step = _nested(CaseStep)
     subject = _f(Text)
+    # the step went to the person whose own action started it (a head who named himself): no
+    # "new work" email to them
+    self_assigned = _f(Flag, optional=True)
 
 
 class StepWaiting(CaseState):
@@ -519,6 +522,31 @@ class SlaBreached(CaseState):
     step = _nested(BreachedStep, nullable=True)
     heads = _list(Text())
     head_contacts = _list(_items(StaffContact))
+    # escalation (``assignment/domain/escalation``): level 1, where the heads came from (the
+    # holder's unit, the units of those who could take the step, of the case's staff, the whole
+    # organisation), the SOP, whole working days late when told, and when the director is to hear
+    # if it is still late (null: never, a step the requester holds)
+    level = _f(Whole, optional=True, validate=validate.OneOf((1,)))
+    heads_from = _f(Text, optional=True, nullable=True,
+                    validate=validate.OneOf(("holder-unit", "role-units", "staff-units", "organisation")))
+    sop_title = _f(Texts, optional=True)
+    working_days_late = _f(Whole, optional=True)
+    escalate_at = _f(Moment, optional=True, nullable=True)
+
+
+class SlaEscalated(CaseState):
+    """Level 2 of a missed deadline: still late ``escalate_after`` working days after the heads
+    were told; the organisation's director (its deputies when it has none) hears."""
+    deadline = _f(Text, validate=validate.OneOf(("step", "case")))
+    missed_due_at = _f(Moment)
+    subject = _f(Text)
+    sop_title = _f(Texts)
+    step = _nested(BreachedStep, nullable=True)
+    told_heads_at = _f(Moment)
+    escalate_after = _f(Whole)
+    working_days_late = _f(Whole)
+    directors = _list(Text())
+    director_contacts = _list(_items(StaffContact))
 
 
 class DailySummary(Payload):
@@ -849,7 +877,11 @@ _ENTRIES = (
     ("case.closed", 1, "assignment", CaseClosed,
      "A case was closed, completed or rejected."),
     ("sla.breached", 1, "assignment", SlaBreached,
-     "A step's or a case's deadline passed with the work still open (reported once per deadline)."),
+     "A step's or a case's deadline passed with the work still open: its holder and the heads of the unit "
+     "the work is with are told (escalation's level 1, once per deadline)."),
+    ("sla.escalated", 1, "assignment", SlaEscalated,
+     "A missed deadline is still open the pack's escalate_after working days after the heads were told: "
+     "the organisation's director is told (escalation's level 2, once per deadline)."),
     ("staff.daily_summary", 1, "assignment", DailySummary,
      "A staff member's open work of the day was summed up for them (once a working day)."),
     ("staff.person_changed", 1, "assignment", PersonChanged,

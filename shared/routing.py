@@ -26,7 +26,7 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # approval needed, overdue, the daily summary).
     "notify": frozenset({"request.submitted", "case.opened", "case.step_started", "case.assigned",
                          "case.step_completed", "case.step_returned", "case.step_rejected",
-                         "case.step_waiting", "case.closed", "sla.breached", "staff.daily_summary",
+                         "case.step_waiting", "case.closed", "sla.breached", "sla.escalated", "staff.daily_summary",
                          # and, for procurement, to the officer and the inspection committee before and
                          # after a milestone falls due, and to the vendor's contacts of an emergency
                          "procurement.milestone_due", "procurement.milestone_overdue",

@@ -135,6 +135,24 @@ class TargetField(fields.Field):
             raise ValidationError(str(exc)) from exc
 
 
+# how long a missed deadline waits at the heads before the director hears (escalation): whole
+# working days, "1 day", "2 days" or "2 working days"
+ESCALATE_AFTER_PATTERN = re.compile(r"^(?P<days>\d+)\s+(?:working\s+)?days?$")
+DEFAULT_ESCALATE_AFTER = 1
+
+
+class WorkingDaysField(fields.Field):
+    """``escalate_after`` of a pack or an SOP: whole working days, at least one ("1 day")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        match = ESCALATE_AFTER_PATTERN.match(str(value).strip()) if isinstance(value, (str, int)) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            match = ESCALATE_AFTER_PATTERN.match(f"{value} days")
+        if not match or int(match["days"]) < 1:
+            raise ValidationError("whole working days, at least one: '1 day', '2 days'")
+        return int(match["days"])
+
+
 class ChoiceField(fields.Field):
     """A select's choice: the value itself (``licensed``), or ``{value: licensed, label: {th, en}}``
     when people should read something else than the value that is stored and sent."""
@@ -412,6 +430,8 @@ class SopSchema(Schema):
     summary = TextsField(load_default=dict)
     requester = fields.Boolean(load_default=False)
     deadline = TargetField(load_default=Target())
+    # working days from telling the heads of a missed deadline to telling the director (escalation)
+    escalate_after = WorkingDaysField(load_default=None)
     form = fields.List(fields.Nested(InputSchema), load_default=list)
     steps = fields.List(fields.Nested(StepSchema), required=True, validate=validate.Length(min=1))
     schedule = fields.Nested(ScheduleSchema, load_default=None)
@@ -521,6 +541,7 @@ class PackSchema(Schema):
     pack = fields.String(required=True, validate=KEY)
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     organisation = TextsField(required=True)
+    escalate_after = WorkingDaysField(load_default=None)  # every SOP's, unless it says its own
     sops = fields.Dict(keys=fields.String(validate=KEY), values=fields.Nested(SopSchema), required=True,
                        validate=validate.Length(min=1))
 
@@ -742,6 +763,8 @@ class Sop:
     steps: tuple[Step, ...]
     pack_version: int
     schedule: Schedule | None = None  # planned work: when beat opens its cases (no requester)
+    # working days a missed deadline waits at the heads before the director hears (escalation)
+    escalate_after: int = DEFAULT_ESCALATE_AFTER
 
     @property
     def full_key(self) -> str:
@@ -840,7 +863,9 @@ def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
         sops[key] = Sop(pack=data["pack"], key=key, number=sop["number"], title=sop["title"],
                         summary=sop.get("summary") or {}, requester=sop["requester"], deadline=sop["deadline"],
                         form=_fields(sop["form"]), steps=steps, pack_version=data["version"],
-                        schedule=_schedule(sop.get("schedule")))
+                        schedule=_schedule(sop.get("schedule")),
+                        escalate_after=(sop.get("escalate_after") or data.get("escalate_after")
+                                        or DEFAULT_ESCALATE_AFTER))
     return Pack(key=data["pack"], version=data["version"], organisation=data["organisation"], sops=sops,
                 checksum=checksum, source=source)
 

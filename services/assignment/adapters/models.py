@@ -160,7 +160,10 @@ class Case(Base):
     # the engine's state beyond the current step
     result: Mapped[str | None] = mapped_column(String(20))  # completed, rejected, withdrawn
     expected_at: Mapped[datetime | None]
-    deadline_breached_at: Mapped[datetime | None]
+    deadline_breached_at: Mapped[datetime | None]  # its heads were told (escalation's level 1)
+    # escalation's level 2: when the director is to hear of the missed deadline, and when they did
+    deadline_escalate_at: Mapped[datetime | None]
+    deadline_escalated_at: Mapped[datetime | None]
     paused_since: Mapped[datetime | None]  # waiting on the requester: the clock is stopped
     paused_minutes: Mapped[int] = mapped_column(Integer, default=0)
     team: Mapped[list] = mapped_column(JSON, default=list)
@@ -196,6 +199,10 @@ class Case(Base):
         Index("ix_cases_org_opened", "org", "opened_at"),
         Index("ix_cases_deadline_open", "due_at",
               postgresql_where=text("status = 'open' AND deadline_breached_at IS NULL")),
+        # the sweep's level 2: open cases whose heads were told and whose director is yet to hear
+        Index("ix_cases_deadline_escalation_due", "deadline_escalate_at",
+              postgresql_where=text("status = 'open' AND deadline_breached_at IS NOT NULL "
+                                    "AND deadline_escalated_at IS NULL")),
     )
 
 
@@ -222,6 +229,9 @@ class CaseStep(Base):
         Index("ix_case_steps_unbreached_due", "due_at",
               postgresql_where=text("status = 'active' AND breached_at IS NULL AND due_at IS NOT NULL")),
         Index("ix_case_steps_assignee_active", "assignee", "status"),
+        # the sweep's level 2: late active steps reported to the heads, the director yet to hear
+        Index("ix_case_steps_escalation_due", "escalate_at",
+              postgresql_where=text("status = 'active' AND breached_at IS NOT NULL AND escalated_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -238,7 +248,9 @@ class CaseStep(Base):
     due_at: Mapped[datetime | None]
     expected_at: Mapped[datetime | None]
     target: Mapped[str | None] = mapped_column(String(100))  # as the pack or the assignee set it
-    breached_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]  # reported late: its holder and heads were told (level 1)
+    escalate_at: Mapped[datetime | None]  # when the director is to hear that it is still late (level 2)
+    escalated_at: Mapped[datetime | None]  # ... and when they did
     outcome: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(String(100))
@@ -257,7 +269,7 @@ class CaseStep(Base):
 SYSTEM_ACTORS = ("requester", "sopdesk", "procurement")
 # what a trail entry records (``desk.trail.<kind>`` are their words on the desk)
 TRAIL_KINDS = ("opened", "started", "waiting", "resumed", "action", "note", "document", "assigned", "target",
-               "breached", "ignored", "closed")
+               "breached", "escalated", "ignored", "closed")
 
 
 class TrailEntry(Base):
@@ -291,6 +303,18 @@ class DailySummary(Base):
     username: Mapped[str] = mapped_column(String(100), primary_key=True)
     items: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class DailySummaryRun(Base):
+    """The day's summary was taken (``send_daily_summaries``): once per working day, at the set
+    time, of the work people held then; whoever is first given work later that day hears of it
+    by its own email and in the next working day's summary."""
+
+    __tablename__ = "daily_summary_runs"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    ran_at: Mapped[datetime]
+    people: Mapped[int] = mapped_column(Integer)
 
 
 class SurveyScore(Base):

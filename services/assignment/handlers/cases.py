@@ -19,6 +19,8 @@ from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import (AccessLog, Case, CaseStep, DailySummary, EarlyAssetCheck, SurveyScore,
                                                  TrailEntry)
 from services.assignment.domain import workflow
+from services.assignment.adapters.models import DailySummaryRun, User
+from services.assignment.domain import escalation
 from services.assignment.handlers import directory
 from services.assignment.handlers.commands import StepAction
 from services.assignment.handlers.engine import Engine, calendar as working_calendar, emit_case_event
@@ -213,14 +215,18 @@ def on_request_answered(uow: UnitOfWork, event: Event) -> None:
 
 @dataclass(frozen=True)
 class SweepResult:
-    steps: int
-    cases: int
+    steps: int  # late steps reported (level 1: the holder and the heads)
+    cases: int  # missed case deadlines reported (level 1: the heads)
+    escalated_steps: int = 0  # still late N working days on: the director told (level 2)
+    escalated_cases: int = 0
 
 
 def sweep_sla(now: datetime | None = None, batch: int = 500) -> SweepResult:
-    """Report every step and case deadline that has passed, exactly once each. The queries use
-    the partial indexes on due times of unreported open work, so they read only what is late;
-    ``SKIP LOCKED`` lets two sweeps run side by side without reporting anything twice."""
+    """Report every step and case deadline that has passed, each level once (``domain/escalation``):
+    the heads at once (``sla.breached``), the director when it is still late ``escalate_after``
+    working days after the heads were told (``sla.escalated``). The queries use the partial
+    indexes on due times of unreported open work, so they read only what is late or due to be
+    escalated; ``SKIP LOCKED`` lets two sweeps run side by side without telling anyone twice."""
     now = now or db.utcnow()
 
     def late_steps(uow: UnitOfWork):
@@ -248,7 +254,34 @@ def sweep_sla(now: datetime | None = None, batch: int = 500) -> SweepResult:
         case.deadline_breached_at = now
         _breach(uow, case, "case", case.due_at, None)
 
-    return SweepResult(_in_batches(late_steps, report_step, batch), _in_batches(late_cases, report_case, batch))
+    def steps_to_escalate(uow: UnitOfWork):
+        query = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+                 .where(CaseStep.status == "active", CaseStep.breached_at.is_not(None),
+                        CaseStep.escalated_at.is_(None), CaseStep.escalate_at.is_not(None),
+                        CaseStep.escalate_at <= now)
+                 .order_by(CaseStep.escalate_at).limit(batch)
+                 .with_for_update(skip_locked=True, of=(CaseStep, Case)))
+        return uow.session.execute(query).all()
+
+    def escalate_step(uow: UnitOfWork, found) -> None:
+        row, case = found
+        row.escalated_at = now
+        _escalate(uow, case, "step", row.due_at, row, told_heads_at=row.breached_at, now=now)
+
+    def cases_to_escalate(uow: UnitOfWork):
+        query = (select(Case).where(Case.status == "open", Case.deadline_breached_at.is_not(None),
+                                    Case.deadline_escalated_at.is_(None), Case.deadline_escalate_at.is_not(None),
+                                    Case.deadline_escalate_at <= now, Case.paused_since.is_(None))
+                 .order_by(Case.deadline_escalate_at).limit(batch).with_for_update(skip_locked=True))
+        return list(uow.session.scalars(query))
+
+    def escalate_case(uow: UnitOfWork, case: Case) -> None:
+        case.deadline_escalated_at = now
+        _escalate(uow, case, "case", case.due_at, None, told_heads_at=case.deadline_breached_at, now=now)
+
+    return SweepResult(_in_batches(late_steps, report_step, batch), _in_batches(late_cases, report_case, batch),
+                       _in_batches(steps_to_escalate, escalate_step, batch),
+                       _in_batches(cases_to_escalate, escalate_case, batch))
 
 
 def _in_batches(select_late, report, batch: int) -> int:
@@ -265,23 +298,91 @@ def _in_batches(select_late, report, batch: int) -> int:
             return total
 
 
+def _late_work(session, case: Case, kind: str, row: CaseStep | None, sop: Sop | None) -> escalation.LateWork:
+    """Where the late work is, as the directory places it (``escalation.LateWork``): the unit of
+    who holds it (a case: its active step), of those who could take it, of the case's staff so
+    far (the latest first)."""
+    steps = list(session.scalars(select(CaseStep).where(CaseStep.case_id == case.id)
+                                 .order_by(CaseStep.position.desc())))
+    active = row if row is not None else next((s for s in steps if s.status == "active"), None)
+    takers: list[str] = []
+    if active is not None and sop is not None and any(s.key == active.step for s in sop.steps):
+        roles = workflow.who_may_take(sop.step(active.step), case.team or []).roles
+        takers = directory.holders(session, roles, case.org) if roles else []
+    staff = [s.assignee for s in steps if s.assignee]
+    names = sorted({*staff, *takers, *([active.assignee] if active is not None and active.assignee else [])})
+    units = dict(session.execute(select(User.username, User.unit).where(User.username.in_(names),
+                                                                      User.active.is_(True))).all()) if names else {}
+    return escalation.LateWork(
+        deadline=kind, holder_unit=units.get(active.assignee) if active is not None and active.assignee else None,
+        role_units=tuple(sorted({units[name] for name in takers if units.get(name)})),
+        staff_units=tuple(units[name] for name in staff if units.get(name)))
+
+
+def _step_facts(uow: UnitOfWork, row: CaseStep, sop: Sop | None) -> dict:
+    title = sop.step(row.step).title if sop is not None and any(s.key == row.step for s in sop.steps) else {}
+    return {"key": row.step, "title": title, "round": row.round, "role": row.role, "assignee": row.assignee,
+            "started_at": row.started_at.isoformat(),
+            "assignee_contact": directory.contact(uow.session, row.assignee)}
+
+
+def _contacts(uow: UnitOfWork, names) -> list[dict]:
+    return [c for c in (directory.contact(uow.session, name) for name in names) if c is not None]
+
+
 def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseStep | None) -> None:
-    heads = []
-    if row is not None and row.assignee:
-        user = directory.user_by_name(uow.session, row.assignee)
-        heads = directory.heads_of_unit(uow.session, user.unit if user else None)
-    uow.session.add(TrailEntry(case_id=case.id, kind="breached", actor="sopdesk", step=row.step if row else None,
-                               round=row.round if row else None, data={"deadline": kind, "due_at": due_at.isoformat()}))
-    step = None
+    """Level 1 of a missed deadline: the step's holder (notify writes to them) and the heads of the
+    unit the work is with (``escalation.heads_to_tell``); the director's time is set
+    (``escalate_at``). A step the requester holds tells no staff and goes no higher."""
+    told_at = row.breached_at if row is not None else case.deadline_breached_at
+    sop = packstore.sop_for(case.sop, case.pack_version, uow.session)
+    cal = working_calendar(uow.session)
+    heads, source, director_at = [], None, None
+    if row is None or row.role != "requester":
+        audience = escalation.heads_to_tell(_late_work(uow.session, case, kind, row, sop),
+                                            lambda unit: directory.heads_of_unit(uow.session, unit),
+                                            directory.holders(uow.session, ("head",), case.org))
+        heads, source = list(audience.heads), audience.source
+        after = sop.escalate_after if sop is not None else escalation.DEFAULT_ESCALATE_AFTER
+        director_at = escalation.escalate_at(told_at, after, cal)
     if row is not None:
-        sop = packstore.sop_for(case.sop, case.pack_version)
-        title = sop.step(row.step).title if sop is not None and any(s.key == row.step for s in sop.steps) else {}
-        step = {"key": row.step, "title": title, "round": row.round, "role": row.role, "assignee": row.assignee,
-                "started_at": row.started_at.isoformat(),
-                "assignee_contact": directory.contact(uow.session, row.assignee)}
+        row.escalate_at, row.escalated_at = director_at, None
+    else:
+        case.deadline_escalate_at, case.deadline_escalated_at = director_at, None
+    uow.session.add(TrailEntry(case_id=case.id, kind="breached", actor="sopdesk", step=row.step if row else None,
+                               round=row.round if row else None,
+                               data={"deadline": kind, "due_at": due_at.isoformat(), "level": 1, "heads": heads}))
     emit_case_event(uow, case, "sla.breached", {
-        "deadline": kind, "missed_due_at": due_at.isoformat(), "subject": case.subject, "step": step, "heads": heads,
-        "head_contacts": [c for c in (directory.contact(uow.session, h) for h in heads) if c is not None],
+        "deadline": kind, "missed_due_at": due_at.isoformat(), "subject": case.subject,
+        "step": _step_facts(uow, row, sop) if row is not None else None, "heads": heads,
+        "head_contacts": _contacts(uow, heads), "level": 1, "heads_from": source,
+        "sop_title": sop.title if sop is not None else {},
+        "working_days_late": escalation.working_days_late(due_at, told_at, cal),
+        "escalate_at": director_at.isoformat() if director_at else None,
+    })
+
+
+def _escalate(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseStep | None,
+              told_heads_at: datetime, now: datetime) -> None:
+    """Level 2: still late ``escalate_after`` working days after the heads heard: the
+    organisation's director (its deputies when it has none)."""
+    sop = packstore.sop_for(case.sop, case.pack_version, uow.session)
+    cal = working_calendar(uow.session)
+    directors = list(escalation.directors_to_tell(
+        directory.holders(uow.session, escalation.DIRECTOR_ROLES, case.org),
+        directory.holders(uow.session, escalation.DEPUTY_ROLES, case.org)))
+    uow.session.add(TrailEntry(case_id=case.id, kind="escalated", actor="sopdesk", step=row.step if row else None,
+                               round=row.round if row else None,
+                               data={"deadline": kind, "due_at": due_at.isoformat(), "level": 2,
+                                     "directors": directors}))
+    emit_case_event(uow, case, "sla.escalated", {
+        "deadline": kind, "missed_due_at": due_at.isoformat(), "subject": case.subject,
+        "sop_title": sop.title if sop is not None else {},
+        "step": _step_facts(uow, row, sop) if row is not None else None,
+        "told_heads_at": told_heads_at.isoformat(),
+        "escalate_after": sop.escalate_after if sop is not None else escalation.DEFAULT_ESCALATE_AFTER,
+        "working_days_late": escalation.working_days_late(due_at, now, cal),
+        "directors": directors, "director_contacts": _contacts(uow, directors),
     })
 
 
@@ -290,10 +391,14 @@ def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseS
 
 
 def send_daily_summaries(now: datetime | None = None) -> int:
-    """On a working day, from ``SOPDESK_DAILY_SUMMARY_AT`` (Bangkok time), tell each person with
-    open work what they hold: one ``staff.daily_summary`` per person per day. The summary row and
-    its event commit together, so running this every few seconds (beat does) or twice at once
-    never tells anyone twice. Returns how many summaries this run wrote."""
+    """Once a working day, at ``SOPDESK_DAILY_SUMMARY_AT`` (Bangkok time), tell each person who
+    holds open work then what they hold: one ``staff.daily_summary`` per person per day. The day's
+    summary is taken once, by the first run at or after the set time: its row
+    (``daily_summary_runs``), the people's rows and their events commit together, and every later
+    run that day finds the day taken and does nothing (beat asks every minute). So whoever is first
+    given work later that day is not sent a summary right after their "new work" email: their
+    work is in the next working day's summary. Two runs at once: one commits, the other fails on
+    the day's row and writes nothing. Returns how many summaries this run wrote."""
     now = now or db.utcnow()
     local = now.astimezone(BANGKOK)
     hour, minute = (int(part) for part in get_settings().daily_summary_at.split(":"))
@@ -303,6 +408,8 @@ def send_daily_summaries(now: datetime | None = None) -> int:
     with bus.unit_of_work() as uow:
         if not working_calendar(uow.session).is_working_day(day):
             return 0
+        if uow.session.get(DailySummaryRun, day) is not None:
+            return 0  # the day's summary was taken at the set time
         told_today = select(DailySummary.username).where(DailySummary.day == day)
         rows = uow.session.execute(
             select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
@@ -326,6 +433,7 @@ def send_daily_summaries(now: datetime | None = None) -> int:
                     "items": [_summary_item(row, case, now) for row, case in items],
                 }, correlation_id=f"summary:{username}:{day.isoformat()}")
                 written += 1
+            uow.session.add(DailySummaryRun(day=day, ran_at=now, people=len(work)))
         try:
             uow.commit()
         except IntegrityError:  # another run wrote today's summaries first

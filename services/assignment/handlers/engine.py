@@ -54,6 +54,8 @@ class Engine:
         self._cal: WorkingCalendar | None = None
         # the steps of a case this engine opened: all it has, so none needs to be read back
         self._started: list[CaseStep] | None = None
+        # whose action is moving the case (a step it starts that they hold is no news to them)
+        self.acting: str | None = None
 
     @property
     def cal(self) -> WorkingCalendar:
@@ -136,7 +138,8 @@ class Engine:
         if begun.pauses_clock:
             self.case.paused_since = self.now
         self.trail("started", "sopdesk", row, data={"assignee": row.assignee, "due_at": _iso(begun.due_at)})
-        self.emit("case.step_started", {"step": self.step_payload(row), "subject": self.case.subject})
+        self.emit("case.step_started", {"step": self.step_payload(row), "subject": self.case.subject,
+                                        "self_assigned": row.assignee is not None and row.assignee == self.acting})
         if begun.waiting_on:
             self.trail("waiting", "sopdesk", row, data={"on": begun.waiting_on})
             self.emit("case.step_waiting", {"step": self.step_payload(row), "waiting_on": begun.waiting_on,
@@ -159,6 +162,7 @@ class Engine:
         move = workflow.complete(self.sop, self.state(row), outcome_key, values)
         row.status, row.completed_at, row.outcome = "done", self.now, outcome_key
         row.actor, row.note = actor, note
+        self.acting = actor
         if values:
             self.case.values = move.values
         if move.resumes_clock:

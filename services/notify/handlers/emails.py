@@ -282,6 +282,10 @@ def write_step_started(uow: UnitOfWork, event: Event) -> None:
     template = "approval_needed" if step.get("needs_approval") else "assigned"
     if _held_by_requester(event, step, template):
         return
+    if event.payload.get("self_assigned"):  # their own action gave it to them: no news to them
+        log.info("case.step_started %s: %s gave step %s to themselves; no email", event.correlation_id,
+                 step.get("assignee"), step.get("key"))
+        return
     _to_staff(uow, event, [step.get("assignee_contact")], template, assigned_by=None,
               needs_approval=bool(step.get("needs_approval")), **_case_facts(uow, event, step))
 
@@ -302,16 +306,52 @@ def write_reassigned(uow: UnitOfWork, event: Event) -> None:
 
 @bus.handles("sla.breached")
 def write_overdue(uow: UnitOfWork, event: Event) -> None:
-    """A missed deadline: the step's assignee and the heads, each address once."""
+    """A missed deadline: the step's assignee ("overdue") and the heads, each address once. The
+    heads of an escalation (``level`` 1) read the escalation email: the case, its SOP and step,
+    how many working days late, and that the director hears when it is still late."""
     payload = event.payload
     step = payload.get("step")
     if _held_by_requester(event, step, "overdue"):
         return
     deadline = "step" if payload.get("deadline") == "step" else "case"
-    contacts = [step.get("assignee_contact") if step else None, *(payload.get("head_contacts") or [])]
-    _to_staff(uow, event, contacts, "overdue", deadline=deadline, deadline_label=_both(f"email.deadline.{deadline}"),
-              due_at=payload.get("missed_due_at"), assignee=(step or {}).get("assignee"),
-              **_case_facts(uow, event, step))
+    facts = dict(deadline=deadline, deadline_label=_both(f"email.deadline.{deadline}"),
+                 due_at=payload.get("missed_due_at"), assignee=(step or {}).get("assignee"),
+                 **_case_facts(uow, event, step))
+    holder = [step.get("assignee_contact") if step else None]
+    if payload.get("level") is None:  # as it was before escalation: one email to all
+        _to_staff(uow, event, [*holder, *(payload.get("head_contacts") or [])], "overdue", **facts)
+        return
+    _to_staff(uow, event, holder, "overdue", **facts)
+    told = {r.email.lower() for r in _staff_recipients(event, holder, "overdue")}
+    heads = [c for c in payload.get("head_contacts") or [] if (c.get("email") or "").strip().lower() not in told]
+    _to_staff(uow, event, heads, "escalation", level=1, level_label=_both("email.escalation.level1"),
+              **_escalation_facts(payload), **facts)
+
+
+def _escalation_facts(payload: dict) -> dict:
+    days = int(payload.get("working_days_late") or 0)
+    return {"sop_title": payload.get("sop_title") or {}, "days_late": days,
+            "late_phrase": {lang: i18n.translate("email.escalation.days_late", lang, days=days) if days > 1
+                            else i18n.translate("email.escalation.one_day" if days else "email.escalation.under_a_day",
+                                                lang) for lang in i18n.LANGUAGES},
+            "escalate_at": payload.get("escalate_at"), "told_heads_at": payload.get("told_heads_at"),
+            "escalate_after": payload.get("escalate_after")}
+
+
+@bus.handles("sla.escalated")
+def write_escalated(uow: UnitOfWork, event: Event) -> None:
+    """A missed deadline still open ``escalate_after`` working days after the heads heard: the
+    organisation's director, each address once."""
+    payload = event.payload
+    step = payload.get("step")
+    deadline = "step" if payload.get("deadline") == "step" else "case"
+    contacts = payload.get("director_contacts") or []
+    if not contacts:
+        log.warning("sla.escalated %s: the organisation has no director to tell", event.correlation_id)
+    _to_staff(uow, event, contacts, "escalation", level=2, level_label=_both("email.escalation.level2"),
+              deadline=deadline,
+              deadline_label=_both(f"email.deadline.{deadline}"), due_at=payload.get("missed_due_at"),
+              assignee=(step or {}).get("assignee"), **_escalation_facts(payload), **_case_facts(uow, event, step))
 
 
 @bus.handles("staff.daily_summary")
