@@ -265,7 +265,7 @@ class SummaryItem(Payload):
 
 class Requester(Payload):
     name = _f(Text)
-    email = _f(Text)
+    email = _f(Text, nullable=True)  # none: a telephone or walk-in caller with a phone only, or planned work
     phone = _f(Text, nullable=True)
     unit = _f(Text)
 
@@ -563,6 +563,20 @@ class PersonChanged(Payload):
     org = _f(Text, nullable=True)
     active = _f(Flag)
     changed_at = _f(Moment)
+
+
+class PlannedDue(Payload):
+    """Planned work whose day has come (the pack's ``schedule``), for intake to file as a request
+    with no requester (channel ``planned``) under the tracking code given."""
+    org = _f(Text)
+    tracking_code = _f(Text)
+    sop = _f(Text)
+    pack_version = _f(Whole)
+    period = _f(Text)
+    planned_on = _f(Day)
+    subject = _f(Text)
+    details = _f(Text)
+    form_fields = _f(Mapping, data_key="fields")
 
 
 class CalendarChanged(Payload):
@@ -887,6 +901,9 @@ _ENTRIES = (
     ("staff.person_changed", 1, "assignment", PersonChanged,
      "A staff account was made, moved to another unit (and so perhaps another organisation), or had its "
      "roles or unit refreshed at sign-in; sopdesk users announce says it again of every account."),
+    ("planned.due", 1, "assignment", PlannedDue,
+     "Planned work's day came (a yearly, quarterly or monthly SOP of a pack's schedule): once per SOP and "
+     "period, the first working day from the planned day; intake files it as a request with no requester."),
     ("calendar.changed", 1, "assignment", CalendarChanged,
      "An admin added a day off, made a library holiday a working day, or reset a day."),
     # procurement

@@ -36,6 +36,9 @@ def beat_schedule(settings: Settings) -> dict:
     # the breach register's 72-hour clocks (PDPA s.37(4)): the same kind of check, once a minute;
     # each reminder is recorded on the breach with its event, so nobody hears it twice
     schedule["assignment.breach_clocks"] = every("assignment.breach_clocks", 60, 120)
+    # planned work (a pack's schedule): a unique run per SOP and period, so running it every five
+    # minutes opens each period's case once, on its first working day
+    schedule["assignment.open_planned"] = every("assignment.open_planned", 300, 600)
     # the PDPA's retention: the cases closed more than SOPDESK_RETENTION_YEARS ago are erased, a
     # batch an hour (one query over closed requests; nothing to do most hours)
     schedule["intake.erase_past_retention"] = every("intake.erase_past_retention", 3600, 1800)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from services.intake.messages import t
 from shared import dates, db
@@ -20,7 +20,10 @@ from shared.packs import Sop, find_sop
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PHONE = re.compile(r"^[0-9+()\- ]{3,40}$")
-STAFF_CHANNELS = ("paper", "telephone")
+STAFF_CHANNELS = ("paper", "telephone", "walk-in")
+# the channels where a caller may give a phone number only (no email): they asked in person or by
+# telephone, and are told by telephone; notify writes to no one
+PHONE_ONLY_CHANNELS = ("telephone", "walk-in")
 FUTURE_TOLERANCE_SECONDS = 600  # clocks differ a little; a paper request cannot arrive tomorrow
 
 
@@ -120,12 +123,15 @@ def _not_in_future(lang: str):
     return check
 
 
-def _base_fields(lang: str) -> dict:
+def _base_fields(lang: str, staff: bool = False) -> dict:
+    # staff filing a telephone or walk-in request may leave the email out (the phone is then
+    # required: ``_email_or_phone``)
+    email_presence = {"load_default": None, "allow_none": True} if staff else {"required": True}
     return {
         "sop": fields.String(required=True, error_messages=_required(lang)),
         "requester_name": _text(lang, True, 200),
         "requester_email": fields.Email(
-            required=True,
+            **email_presence,
             validate=[validate.Length(max=254, error=msg("too_long", lang, max=254)), _no_control(lang)],
             error_messages={**_required(lang), "invalid": msg("invalid_email", lang)},
         ),
@@ -203,8 +209,10 @@ class SubmitRequestSchema(_StripStrings):
         "the SOP's own form fields are then checked as its pack says (GET /intake/forms/<pack>/<sop>)",
         description="catalog key, e.g. sesao-sc/repair", example="sesao-sc/repair"))
     requester_name = _line(200, example="ครูสมชาย รักเรียน")
-    requester_email = fields.Email(required=True, validate=validate.Length(max=254),
-                                   metadata={"example": "somchai@school.example"})
+    requester_email = fields.Email(validate=validate.Length(max=254), metadata={**checked(
+        "required, except from staff filing a telephone or walk-in request (channel) with requester_phone",
+        description="where the requester's emails go; a caller with a phone only has none"),
+        "example": "somchai@school.example"})
     requester_phone = fields.String(allow_none=True, metadata={"pattern": r"^[0-9+()\-][0-9+()\- ]{1,38}[0-9+()\-]$"})
     requester_unit = _line(200, example="โรงเรียนบ้านนา")
     subject = _line(300, example="เครื่องพิมพ์กระดาษติด")
@@ -216,7 +224,7 @@ class SubmitRequestSchema(_StripStrings):
         "when a paper or telephone request arrived (ISO 8601; without a zone, Bangkok time; 19/11/2569 14:30 in "
         "the Buddhist era is read too)")))
     channel = fields.String(validate=validate.OneOf(STAFF_CHANNELS),
-                            metadata=checked("staff only", description="paper or telephone"))
+                            metadata=checked("staff only", description="paper, telephone or walk-in"))
     csrf_token = fields.String(metadata={
         "description": "sopdesk's own form's token; a form post without it is taken only from an allowed origin"})
 
@@ -225,7 +233,7 @@ class SubmitRequestSchema(_StripStrings):
 def request_schema(sop_key: str | None, lang: str, staff: bool = False) -> Schema:
     """The validating schema for one SOP's request, messages in ``lang``. Staff may also open
     planned work (an SOP without a requester, e.g. a yearly server audit)."""
-    attrs = _base_fields(lang)
+    attrs = _base_fields(lang, staff)
     sop: Sop | None = find_sop(sop_key) if sop_key else None
     if sop is not None:
         for field in sop.form:
@@ -238,6 +246,19 @@ def request_schema(sop_key: str | None, lang: str, staff: bool = False) -> Schem
             raise ValidationError(translate("errors.unknown_sop", lang))
 
     attrs["_check_sop"] = validates("sop")(check_sop)
+
+    def email_or_phone(self, data, **_):
+        """A caller with no email ("077-205317": a telephone consultation) is filed by staff for a
+        telephone or walk-in request, with the phone number to call back; anyone else gives an email."""
+        if data.get("requester_email"):
+            return
+        if data.get("channel") not in PHONE_ONLY_CHANNELS:
+            raise ValidationError(msg("email_unless_phone", lang), "requester_email")
+        if not data.get("requester_phone"):
+            raise ValidationError(msg("phone_or_email", lang), "requester_phone")
+
+    if staff:
+        attrs["_email_or_phone"] = validates_schema(email_or_phone)
     return type("RequestSchema", (_StripStrings,), attrs)()
 
 

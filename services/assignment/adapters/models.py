@@ -220,6 +220,23 @@ class EarlyAssetCheck(Base):
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
 
+class PlannedRun(Base):
+    """Planned work opened for one period (a pack's ``schedule``): one row per SOP and period, the
+    unique key that keeps beat from opening it twice (two runs side by side insert one). Written
+    in the transaction that asks intake to file it (``planned.due``) under ``tracking_code``."""
+
+    __tablename__ = "planned_runs"
+    __table_args__ = (UniqueConstraint("sop", "period", name="uq_planned_runs_sop_period"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=db.new_id)
+    sop: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(20))
+    planned_on: Mapped[date] = mapped_column(Date)
+    opens_on: Mapped[date] = mapped_column(Date)  # the first working day from planned_on
+    tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
 class CaseStep(Base):
     __tablename__ = "case_steps"
     __table_args__ = (

@@ -20,6 +20,15 @@ def daily_summaries():
     return handlers.send_daily_summaries()
 
 
+@celery.task(name="assignment.open_planned", ignore_result=True)
+def open_planned():
+    """Planned work (a pack's schedule) whose day has come: intake is asked to file it, once per
+    SOP and period; safe to run every few minutes."""
+    from services.assignment.handlers import planned
+
+    return [run.tracking_code for run in planned.open_planned()]
+
+
 @celery.task(name="assignment.breach_clocks", ignore_result=True)
 def breach_clocks():
     """The breach register's 72-hour clocks: each open breach's privacy officers hear once when 24

@@ -103,7 +103,9 @@ class Engine:
         due, expected = workflow.case_deadline(self.sop, received, self.cal)
         if due is not None:
             self.case.due_at, self.case.expected_at = due, expected
-        self.trail("opened", "requester", data={"channel": self.case.channel})
+        # planned work (a pack's schedule) has no requester: sopdesk opened it
+        self.trail("opened", "sopdesk" if self.case.channel == "planned" else "requester",
+                   data={"channel": self.case.channel})
         first = self.sop.first_step
         self.case.current_step = first.key
         self.emit("case.opened", {"sop_title": self.sop.title, "subject": self.case.subject,

@@ -36,7 +36,7 @@ class Request(Base):
     tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
     sop: Mapped[str] = mapped_column(String(100), index=True)
     requester_name: Mapped[str] = mapped_column(String(200))
-    requester_email: Mapped[str] = mapped_column(String(254))
+    requester_email: Mapped[str | None] = mapped_column(String(254))  # none: a phone only, or planned work
     requester_phone: Mapped[str | None] = mapped_column(String(40))
     requester_unit: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(300))

@@ -20,7 +20,7 @@ class FileRequest:
 
     sop: str
     requester_name: str
-    requester_email: str
+    requester_email: str | None  # none: a telephone or walk-in caller with a phone only
     requester_unit: str
     subject: str
     details: str
@@ -39,7 +39,7 @@ def from_form(data: Mapping, *, channel: str, language: str, filed_by: str | Non
     answers = {f.name: data.get(f.name) for f in (sop.form if sop else ())
                if f.type != "file" and data.get(f.name) is not None}
     return FileRequest(sop=data["sop"], requester_name=data["requester_name"],
-                       requester_email=data["requester_email"], requester_unit=data["requester_unit"],
+                       requester_email=data.get("requester_email"), requester_unit=data["requester_unit"],
                        subject=data["subject"], details=data["details"],
                        language=data.get("language") or language, channel=channel,
                        requester_phone=data.get("requester_phone"), fields=answers,

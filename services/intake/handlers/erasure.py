@@ -213,7 +213,9 @@ def erase_past_retention(now: datetime | None = None, years: int | None = None) 
     cutoff = retention_cutoff(now, years)
     with bus.unit_of_work() as uow:
         codes = list(uow.session.scalars(
-            select(Request.tracking_code).where(Request.closed_at < cutoff, Request.requester_email != ERASED)
+            # (a caller with a phone only has no email: not erased yet either)
+            select(Request.tracking_code).where(Request.closed_at < cutoff, or_(Request.requester_email.is_(None),
+                                                                                Request.requester_email != ERASED))
             .order_by(Request.closed_at).limit(RETENTION_BATCH)))
         if not codes:
             return None

@@ -23,7 +23,7 @@ from shared.config import get_settings
 from shared.errors import Conflict
 from shared.events import Event
 from shared.files import StoredFile
-from shared.messaging import NotReady, UnitOfWork
+from shared.messaging import NotReady, PermanentError, UnitOfWork
 from shared.packs import find_sop
 from shared.tracking import new_tracking_code
 
@@ -477,6 +477,46 @@ def on_case_closed(uow: UnitOfWork, event: Event) -> None:
     _apply_case_state(request, event.payload)
     request.result = event.payload.get("result")
     request.closed_at = _parse_time(event.payload.get("closed_at"))
+
+
+# ---------------------------------------------------------------------------------------------
+# planned work
+
+
+PLANNED_CHANNEL = "planned"
+
+
+@bus.handles("planned.due")
+def file_planned(uow: UnitOfWork, event: Event) -> None:
+    """Planned work whose day came (assignment's beat, once per SOP and period): filed as a request
+    with no requester (no name, unit, email or phone; nobody's data, so nobody's consent), channel
+    ``planned``, under the tracking code assignment chose; the case then opens from its
+    ``request.submitted`` like any other. A repeat finds the request there and files nothing."""
+    payload = event.payload
+    code = payload["tracking_code"]
+    if uow.session.scalar(select(Request.id).where(Request.tracking_code == code)) is not None:
+        return
+    sop = find_sop(payload["sop"])
+    if sop is None:
+        raise PermanentError(f"no SOP {payload['sop']} in this version of sopdesk")
+    now = db.utcnow()
+    notice = privacy.notice_for(sop, get_settings())
+    db.driver_execute(uow.session, _filing_statement(), {
+        "id": db.new_id(), "tracking_code": code, "sop": sop.full_key, "requester_name": "",
+        "requester_email": None, "requester_phone": None, "requester_unit": "", "subject": payload["subject"],
+        "details": payload["details"], "form_fields": db.json_text(payload.get("fields") or {}), "language": "th",
+        "consent": False, "privacy_notice_version": notice.version, "channel": PLANNED_CHANNEL, "filed_by": None,
+        "received_at": now, "created_at": now, "status": "submitted", "sop_title": db.json_text(sop.title),
+        "current_step": None, "due_at": None, "closed_at": None, "result": None, "case_seq": 0,
+        "notice_sop": notice.sop, "notice_texts": notice.texts_json, "notice_created_at": now,
+    })
+    uow.emit("request.submitted", {
+        "tracking_code": code, "sop": sop.full_key, "pack_version": payload["pack_version"],
+        "subject": payload["subject"], "details": payload["details"], "fields": payload.get("fields") or {},
+        "requester": {"name": "", "email": None, "phone": None, "unit": ""},
+        "language": "th", "channel": PLANNED_CHANNEL, "filed_by": None, "received_at": now.isoformat(),
+        "privacy_notice_version": notice.version, "attachments": [],
+    }, correlation_id=code)
 
 
 # the PDPA's erasure: its use cases and the services' confirmations live in their own module

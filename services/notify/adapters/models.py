@@ -32,7 +32,7 @@ class Contact(Base):
 
     correlation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(254))  # none: a phone only, or planned work
     language: Mapped[str] = mapped_column(String(2))
     subject: Mapped[str | None] = mapped_column(String(300))
     sop_title: Mapped[dict | None] = mapped_column(JSON)

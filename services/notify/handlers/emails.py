@@ -121,6 +121,9 @@ def _to_requester(uow: UnitOfWork, event: Event, template: str, **facts) -> None
     contact = _contact(uow, event)
     if contact is None or contact.email == ERASED:  # erased (PDPA): no one to write to
         return
+    if not contact.email:  # a caller with a phone only, or planned work: no one to write to
+        log.info("%s %s: the requester has no email address; no %s email", event.type, event.correlation_id, template)
+        return
     payload = event.payload
     code = event.correlation_id
     _add_delivery(uow, event, Recipient(contact.email, contact.name, contact.language), template, {

@@ -33,8 +33,8 @@ def person_data(codes: list[str]) -> dict:
 def erase(uow: UnitOfWork, codes: list[str]) -> int:
     session = uow.session
     contacts = list(session.scalars(select(Contact).where(Contact.correlation_id.in_(codes)).with_for_update()))
-    emails = {c.email.strip().lower() for c in contacts if c.email != ERASED}
-    needles = Needles([w for c in contacts for w in (c.name, c.email)])
+    emails = {c.email.strip().lower() for c in contacts if c.email and c.email != ERASED}  # a phone only: none
+    needles = Needles([w for c in contacts for w in (c.name, c.email) if w])
     quoted = Needles(needles.words + [c.subject for c in contacts if c.subject])  # what their emails' subject lines quote
     rows = 0
     for contact in contacts:
