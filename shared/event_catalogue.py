@@ -508,6 +508,18 @@ class StepTargetSet(CaseState):
     set_by = _f(Text)
 
 
+class AssetLent(CaseState):
+    """A step lent the requester a machine (the pack's ``lends``): procurement records the loan."""
+    org = _f(Text)
+    step = _f(Text)
+    asset_tag = _f(Text)
+    borrower = _f(Text)
+    borrower_unit = _f(Text)
+    replaces_tag = _f(Text, nullable=True)
+    lent_on = _f(Day)
+    lent_by = _f(Text)
+
+
 class CaseClosed(CaseState):
     result = _f(Text)
     closed_at = _f(Moment)
@@ -888,6 +900,9 @@ _ENTRIES = (
      "A step was given to someone (by a head), or taken by someone who may act on it."),
     ("case.step_target_set", 1, "assignment", StepTargetSet,
      "The assignee set the target of a step whose target the assignee sets."),
+    ("case.asset_lent", 1, "assignment", AssetLent,
+     "A step lent the requester a machine from the asset register (e.g. a replacement while theirs is in "
+     "repair); procurement records the loan, and its return when the case closes."),
     ("case.closed", 1, "assignment", CaseClosed,
      "A case was closed, completed or rejected."),
     ("sla.breached", 1, "assignment", SlaBreached,

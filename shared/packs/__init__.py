@@ -288,6 +288,15 @@ class StepSchema(Schema):
     documents = fields.List(fields.Nested(DocumentSchema), load_default=list)
     inputs = fields.List(fields.Nested(InputSchema), load_default=list)
     appoints_team = fields.Boolean(load_default=False)
+    # the input naming the asset tag of a machine the step lends (a loan in procurement's register)
+    lends = fields.String(load_default=None)
+
+    @validates_schema
+    def _lends_an_input(self, data, **_):
+        name = data.get("lends")
+        if name is not None and name not in [i["name"] for i in data.get("inputs") or [] if i["type"] == "text"]:
+            raise ValidationError(f"lends names a text input of this step (the lent machine's asset tag), "
+                                  f"not {name}", "lends")
     notify_requester = fields.Boolean(load_default=False)
     outcomes = fields.Dict(keys=fields.String(validate=KEY), values=OutcomeField(), required=True,
                            validate=validate.Length(min=1))
@@ -656,6 +665,7 @@ class Step:
     appoints_team: bool
     notify_requester: bool
     outcomes: dict[str, Outcome]
+    lends: str | None = None  # the input whose asset tag the step lends (``case.asset_lent``)
 
     @property
     def role(self) -> str:
@@ -856,7 +866,7 @@ def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
             Step(key=s["key"], title=s["title"], roles=tuple([s["role"]] if isinstance(s["role"], str) else s["role"]),
                  target=s["target"], wait=s["wait"],
                  documents=tuple(Document(d["key"], d["title"], d["required"]) for d in s["documents"]),
-                 inputs=_fields(s["inputs"]), appoints_team=s["appoints_team"],
+                 inputs=_fields(s["inputs"]), appoints_team=s["appoints_team"], lends=s["lends"],
                  notify_requester=s["notify_requester"],
                  outcomes={name: _outcome(name, o) for name, o in s["outcomes"].items()})
             for s in sop["steps"])

@@ -180,10 +180,27 @@ class Engine:
         }
         for event_type in move.events:
             self.emit(event_type, payloads[event_type])
+        self._lend(row, actor, values)
         if move.ends:
             self.close(move.result, actor)
             return None
         return self.start(self.sop.step(move.to))
+
+    def _lend(self, row: CaseStep, actor: str, values: dict) -> None:
+        """A step that lends a machine (the pack's ``lends``: the input naming its asset tag): the
+        loan is procurement's to record in its register (``case.asset_lent``); it is returned
+        there when the case closes."""
+        name = self.sop.step(row.step).lends
+        tag = str((values or {}).get(name) or "").strip() if name else ""
+        if not tag:
+            return
+        fields = self.case.fields or {}
+        self.emit("case.asset_lent", {"org": self.case.org, "step": row.step, "asset_tag": tag[:64],
+                                      "borrower": self.case.requester_name or "",
+                                      "borrower_unit": self.case.requester_unit or "",
+                                      "replaces_tag": str(fields.get("asset_tag") or "").strip()[:64] or None,
+                                      "lent_on": self.now.astimezone(self.cal.tz).date().isoformat(),
+                                      "lent_by": actor})
 
     def close(self, result: str, actor: str) -> None:
         self.case.status, self.case.result, self.case.closed_at = "closed", result, self.now

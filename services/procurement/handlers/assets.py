@@ -25,6 +25,7 @@ Events consumed (from ``handlers``): ``request.submitted`` naming an ``asset_tag
 asset when it has a vendor; ``case.step_resumed`` from that wait resolves it."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select, text
@@ -44,6 +45,8 @@ from shared.errors import Forbidden
 from shared.events import Event
 from shared.i18n import BANGKOK
 from shared.messaging import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 READ_ROLES = ("supplies", "finance", "inspection-committee", "procurement-committee", "tor-committee",
               "officer", "head", "subhead", "director", "deputy-director")
@@ -373,6 +376,58 @@ def return_loan(staff: Staff, tag: str, loan_id: int, command: ReturnLoan, now: 
         result = loan_json(loan)
         uow.commit()
         return result
+
+
+# ---------------------------------------------------------------------------------------------
+# loans a case makes: a step that lends a machine (``case.asset_lent``), returned at the close
+
+
+def lend_for_case(uow: UnitOfWork, event: Event) -> None:
+    """Record the loan a case's step made ("จัดเครื่องทดแทนให้ใช้ชั่วคราวจนกว่าจะซ่อมเสร็จ"): the
+    asset of the case's organisation by its tag goes ``on_loan`` to the requester, the loan
+    naming the case and the machine it replaces. A repeat (the same case and asset, loan open)
+    changes nothing. A tag not in the register, or a machine not free to lend, is logged and
+    recorded nowhere: the register keeps only loans that can be."""
+    payload = event.payload
+    session = uow.session
+    code, tag = payload["tracking_code"], payload["asset_tag"]
+    asset = find_asset(session, payload["org"], tag, lock=True)
+    if asset is None:
+        log.warning("case %s lent %s, which is not in %s's register: no loan recorded", code, tag, payload["org"])
+        return
+    open_loan = _open_loan(session, asset)
+    if open_loan is not None:
+        if open_loan.tracking_code != code:
+            log.warning("case %s lent %s, on loan already (to case %s): no loan recorded", code, tag,
+                        open_loan.tracking_code)
+        return
+    if asset.status != "in_use":
+        log.warning("case %s lent %s, which is %s: no loan recorded", code, tag, asset.status)
+        return
+    replaces = payload.get("replaces_tag")
+    other = find_asset(session, asset.org, replaces) if replaces else None
+    session.add(AssetLoan(asset_id=asset.id, org=asset.org, borrower=payload["borrower"][:200] or code,
+                          borrower_unit=payload["borrower_unit"][:200], tracking_code=code,
+                          replaces_tag=other.tag if other is not None and other.id != asset.id else None,
+                          lent_on=date.fromisoformat(payload["lent_on"]), note=f"case {code}, step {payload['step']}",
+                          created_by=payload["lent_by"][:100]))
+    asset.status = "on_loan"
+
+
+def return_case_loans(uow: UnitOfWork, event: Event) -> None:
+    """The case closed: each machine it lent and still out comes back, on the day it closed."""
+    payload = event.payload
+    session = uow.session
+    loans = session.scalars(select(AssetLoan).where(AssetLoan.tracking_code == payload["tracking_code"],
+                                                    AssetLoan.returned_on.is_(None))
+                            .with_for_update(of=AssetLoan)).unique().all()
+    closed_on = parse_moment(payload.get("closed_at"), event.occurred_at).astimezone(BANGKOK).date()
+    for loan in loans:
+        loan.returned_on = max(closed_on, loan.lent_on)
+        loan.note = f"{loan.note}\nreturned: case {payload['tracking_code']} closed".strip()
+        asset = session.scalars(select(Asset).where(Asset.id == loan.asset_id).with_for_update(of=Asset)).unique().one()
+        if asset.status == "on_loan":
+            asset.status = "in_use"
 
 
 # ---------------------------------------------------------------------------------------------

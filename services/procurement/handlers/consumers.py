@@ -33,6 +33,18 @@ def on_case_resumed(uow: UnitOfWork, event: Event) -> None:
         assets.on_vendor_wait_ended(uow, event)
 
 
+@bus.handles("case.asset_lent")
+def on_asset_lent(uow: UnitOfWork, event: Event) -> None:
+    """A case's step lent a machine (a replacement while the requester's is in repair)."""
+    assets.lend_for_case(uow, event)
+
+
+@bus.handles("case.closed")
+def on_case_closed(uow: UnitOfWork, event: Event) -> None:
+    """A case closed: the machines it lent come back."""
+    assets.return_case_loans(uow, event)
+
+
 @bus.handles("calendar.changed")
 def on_calendar_changed(uow: UnitOfWork, event: Event) -> None:
     """The admin added or removed a day off: reminders count working days with it."""
