@@ -29,7 +29,7 @@ REQUESTER = "manee@school.example"
 STAFF = {"wipa": (["officer"], "ict"), "boss": (["head"], "ict"),
          "somchai": (["officer"], "web"), "chief": (["head"], "web"), "dean": (["director"], "web")}
 ALL_TEMPLATES = {"received", "step_done", "returned", "rejected", "waiting", "closed",
-                 "assigned", "approval_needed", "overdue", "daily_summary"}
+                 "assigned", "approval_needed", "overdue", "escalation", "daily_summary"}
 
 
 def _tokens(language: str) -> dict[str, str]:
@@ -126,12 +126,14 @@ def test_every_email_comes_from_the_real_events_of_real_cases(client, mailbox, l
     for template in requester_templates:
         assert {d.recipient for d in by[template]} == {REQUESTER}, template
     assert {d.recipient for d in by["approval_needed"]} == {"dean@office.example"}
-    assert sorted(d.recipient for d in by["overdue"]) == ["chief@office.example", "somchai@office.example"]
+    # the late step's holder reads "overdue", the head of their unit the escalation (issue 14)
+    assert [d.recipient for d in by["overdue"]] == ["somchai@office.example"]
+    assert [d.recipient for d in by["escalation"]] == ["chief@office.example"]
     assert {d.correlation_id for d in by["returned"]} == {account}
     assert {d.correlation_id for d in by["rejected"]} == {website}
     assert {d.correlation_id for d in by["waiting"]} == {repair}
     assert {d.correlation_id for d in by["closed"]} == {repair, website}  # the account goes on
-    assert {d.correlation_id for d in by["overdue"]} == {late}
+    assert {d.correlation_id for d in by["overdue"]} == {d.correlation_id for d in by["escalation"]} == {late}
 
     returned = mails[f"<delivery-{by['returned'][0].id}@sopdesk>"]
     assert "โปรดแนบคำสั่งแต่งตั้ง" in returned.text() and f"/intake/track/{account}?token=" in returned.text()

@@ -83,10 +83,26 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
     sent_at: Mapped[datetime | None]
+    # a requester email's place among its case's events (the event's ``seq``): a case's requester
+    # emails go out in that order, a later one held while an earlier one is still to go, and the
+    # closing email until the event right before it has come; at most until ``hold_until``
+    seq: Mapped[int | None] = mapped_column(Integer)
+    hold_until: Mapped[datetime | None]
 
     @property
     def message_id(self) -> str:
         return message_id(self.id)
+
+
+class SeenCaseEvent(Base):
+    """A case event notify has consumed, by its case and its place in the case's sequence: the
+    closing email of a case waits for the event right before it (``Delivery.seq``)."""
+
+    __tablename__ = "seen_case_events"
+
+    correlation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
 
 def message_id(delivery_id: str) -> str:

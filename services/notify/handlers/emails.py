@@ -26,6 +26,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from services.notify.adapters import mailer
 from services.notify.adapters.bus import bus
 from services.notify.adapters.models import AccessLog, Contact, Delivery, EarlyEvent, message_id
+from services.notify.adapters.models import SeenCaseEvent
+from sqlalchemy import and_, exists
+from sqlalchemy.orm import aliased
 from shared import db, i18n
 from shared.audit import log_access
 from shared.auth import Staff
@@ -67,13 +70,25 @@ def _language(value: Any) -> str:
     return value if value in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
 
 
-def _add_delivery(uow: UnitOfWork, event: Event, recipient: Recipient, template: str, context: dict) -> None:
-    uow.session.add(Delivery(
+def _add_delivery(uow: UnitOfWork, event: Event, recipient: Recipient, template: str, context: dict,
+                  in_order: bool = False) -> None:
+    """One email to write. ``in_order``: a requester email, sent in its case's event order
+    (``Delivery.seq``; held at most ``ORDER_HOLD``)."""
+    seq = event.payload.get("seq") if in_order and isinstance(event.payload, dict) else None
+    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+    now = db.utcnow()
+    uow.session.add(Delivery(created_at=now,
         event_id=event.id, event_type=event.type, correlation_id=event.correlation_id,
         recipient=recipient.email, recipient_name=recipient.name[:200], template=template,
         org=recipient.org or event_org(event),
         language=recipient.language, context={**context, "name": recipient.name},
+        seq=seq, hold_until=now + ORDER_HOLD if seq is not None else None,
     ))
+
+
+# how long a requester email may wait for its case's earlier emails (or, the closing email, for
+# the event before it): past this it goes anyway, so a lost or failing email never holds the rest
+ORDER_HOLD = timedelta(minutes=10)
 
 
 # --- the requester ------------------------------------------------------------------------------
@@ -132,7 +147,7 @@ def _to_requester(uow: UnitOfWork, event: Event, template: str, **facts) -> None
         "sop_title": payload.get("sop_title") or contact.sop_title or {},
         "link": tracking_url(code),
         **facts,
-    })
+    }, in_order=True)
 
 
 # --- staff ---------------------------------------------------------------------------------------
@@ -498,7 +513,8 @@ CLAIM_SHARE_TO_START = 0.25
 
 # what sending reads of a claimed delivery
 _CLAIMED = (Delivery.id, Delivery.event_id, Delivery.event_type, Delivery.recipient, Delivery.recipient_name,
-            Delivery.template, Delivery.language, Delivery.context, Delivery.attempts, Delivery.created_at)
+            Delivery.template, Delivery.language, Delivery.context, Delivery.attempts, Delivery.created_at,
+            Delivery.seq)
 
 # Marked sent as soon as the server accepted the email, one email at a time, so that a worker
 # killed in a batch repeats at most the one email it was sending (with its Message-ID), never the
@@ -534,6 +550,7 @@ def _claim_statement(which, oldest_first: bool = False):
         or_((Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
             (Delivery.status == "sending") & (Delivery.claimed_until < now)),
     )
+    due = due.where(~_held_for_order(now))
     if oldest_first:
         due = due.order_by(Delivery.next_attempt_at).limit(bindparam("limit"))
     due = due.with_for_update(skip_locked=True).cte("due")
@@ -543,9 +560,26 @@ def _claim_statement(which, oldest_first: bool = False):
             .returning(*_CLAIMED))
 
 
-# the deliveries of these events, and of the requests whose early events were just handled
+def _held_for_order(now):
+    """A requester email that must wait (until its ``hold_until`` at most): an earlier email of
+    its case (a lower ``seq``) is still to go, or it closes the case and notify has not yet had
+    the case's event right before it (the last step's news)."""
+    earlier = aliased(Delivery)
+    return and_(
+        Delivery.seq.is_not(None), Delivery.hold_until > now,
+        or_(exists().where(earlier.correlation_id == Delivery.correlation_id, earlier.seq.is_not(None),
+                           earlier.seq < Delivery.seq, earlier.status.in_(("pending", "sending"))),
+            and_(Delivery.event_type == "case.closed", Delivery.seq > 1,  # seq 1: nothing came before it
+                 ~exists().where(SeenCaseEvent.correlation_id == Delivery.correlation_id,
+                                 SeenCaseEvent.seq == Delivery.seq - 1))))
+
+
+# the deliveries of these events, and of the requests whose early events were just handled, and
+# the requester emails of these cases that waited for them
 _CLAIM_FOR_EVENTS = _claim_statement(or_(Delivery.event_id.in_(bindparam("event_ids", expanding=True)),
-                                         Delivery.correlation_id.in_(bindparam("requests", expanding=True))))
+                                         Delivery.correlation_id.in_(bindparam("requests", expanding=True)),
+                                         and_(Delivery.correlation_id.in_(bindparam("cases", expanding=True)),
+                                              Delivery.seq.is_not(None))))
 _CLAIM_ONE = _claim_statement(Delivery.id == bindparam("delivery_id"))
 _CLAIM_DUE = _claim_statement(true(), oldest_first=True)
 
@@ -642,9 +676,32 @@ def _claim_and_send(statement, params: dict) -> dict[str, str]:
     settings = get_settings()
     now = db.utcnow()
     until = now + timedelta(seconds=settings.delivery_claim_seconds)
+    statuses: dict[str, str] = {}
     with _autocommit() as connection:
-        claimed = _claim(connection, statement, params, now, until)
-        return _send(connection, claimed, until) if claimed else {}
+        for _ in range(ORDER_ROUNDS):
+            claimed = _claim(connection, statement, params, now, until)
+            statuses.update(_send(connection, claimed, until) if claimed else {})
+            # a requester email sent may free the next of its case (held for order): claim again
+            if not any(row.seq is not None and statuses.get(row.id) == "sent" for row in claimed):
+                break
+            now = db.utcnow()
+            until = now + timedelta(seconds=settings.delivery_claim_seconds)
+    return statuses
+
+
+# how many claims one sending makes at most, one after another, for requester emails held in order
+ORDER_ROUNDS = 5
+
+
+def _seen(events: list[Event]) -> None:
+    """Keep which case events (case, seq) notify has consumed: the closing email waits for the
+    event right before it."""
+    rows = [{"correlation_id": e.correlation_id, "seq": e.payload["seq"], "created_at": db.utcnow()}
+            for e in events if e.correlation_id and isinstance(e.payload, dict)
+            and isinstance(e.payload.get("seq"), int) and not isinstance(e.payload.get("seq"), bool)]
+    if rows:
+        with _autocommit() as connection:
+            connection.execute(pg_insert(SeenCaseEvent.__table__).values(rows).on_conflict_do_nothing())
 
 
 @bus.after_batch
@@ -653,10 +710,13 @@ def send_for_batch(events: list[Event]) -> None:
     due), send what they asked for: one claim, one SMTP session. A request's arrival also sends
     what its early events (handled with it) asked for."""
     if events:
+        _seen(events)
         _claim_and_send(_CLAIM_FOR_EVENTS, {
             "event_ids": [event.id for event in events],
             "requests": [event.correlation_id for event in events
-                         if event.type == "request.submitted" and event.correlation_id]})
+                         if event.type == "request.submitted" and event.correlation_id],
+            "cases": sorted({event.correlation_id for event in events
+                             if event.correlation_id and isinstance(event.payload, dict) and "seq" in event.payload})})
 
 
 def deliver(delivery_id: str) -> str:
