@@ -29,6 +29,7 @@ WALLS: dict[str, Wall] = {
     "assignment.case": obj(),
     "assignment.act": obj({"step": "check-request", "outcome": "note", "note": "ทดสอบกำแพง"}),
     "assignment.satisfaction": lst(),
+    "registers.register": obj(),
     "desk.logout": own("ends the caller's own session"),
     "desk.work": own("the caller's own work and, for a head, their own organisation's queue"),
     "desk.case_page": obj(),
@@ -160,6 +161,7 @@ def build_world(client) -> World:
                                "data_concerned": "ชื่อและอีเมล", "risk": "risk", "tracking_codes": [code]})
     assert breach.status_code == 201, breach.get_json()
     return World(HOME, values={"code": code, "file_id": file_id, "letter_id": letter_id, "erasure_id": erased.id,
+                               "org": HOME, "register": "service-issues",
                                "breach_id": str(breach.get_json()["id"])},
                  markers=[code, NAME, "onesqa/web-publish", "wall@onesqa.example", file_id, delivery, other, BREACH])
 

@@ -276,6 +276,17 @@ class OutcomeField(fields.Field):
         raise ValidationError("an outcome is a step key, null (end), or a mapping with 'to'")
 
 
+class RegisterSchema(Schema):
+    """A register a step records in (e.g. ทะเบียนบันทึกปัญหา): its ``key`` (unique in the pack) and
+    title; the register is the list of the cases that passed the step."""
+
+    class Meta:
+        unknown = RAISE
+
+    key = fields.String(required=True, validate=KEY)
+    title = TextsField(required=True)
+
+
 class StepSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -290,6 +301,8 @@ class StepSchema(Schema):
     appoints_team = fields.Boolean(load_default=False)
     # the input naming the asset tag of a machine the step lends (a loan in procurement's register)
     lends = fields.String(load_default=None)
+    # the register the step records in (ทะเบียน...): the list of cases that passed the step
+    register = fields.Nested(RegisterSchema, load_default=None)
 
     @validates_schema
     def _lends_an_input(self, data, **_):
@@ -666,6 +679,7 @@ class Step:
     notify_requester: bool
     outcomes: dict[str, Outcome]
     lends: str | None = None  # the input whose asset tag the step lends (``case.asset_lent``)
+    register: dict | None = None  # {key, title}: the register the step records in (its cases)
 
     @property
     def role(self) -> str:
@@ -867,6 +881,7 @@ def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
                  target=s["target"], wait=s["wait"],
                  documents=tuple(Document(d["key"], d["title"], d["required"]) for d in s["documents"]),
                  inputs=_fields(s["inputs"]), appoints_team=s["appoints_team"], lends=s["lends"],
+                 register=s["register"],
                  notify_requester=s["notify_requester"],
                  outcomes={name: _outcome(name, o) for name, o in s["outcomes"].items()})
             for s in sop["steps"])
