@@ -349,11 +349,18 @@ def write_overdue(uow: UnitOfWork, event: Event) -> None:
 def _escalation_facts(payload: dict) -> dict:
     days = int(payload.get("working_days_late") or 0)
     return {"sop_title": payload.get("sop_title") or {}, "days_late": days,
-            "late_phrase": {lang: i18n.translate("email.escalation.days_late", lang, days=days) if days > 1
-                            else i18n.translate("email.escalation.one_day" if days else "email.escalation.under_a_day",
-                                                lang) for lang in i18n.LANGUAGES},
+            "late_phrase": {lang: _late_phrase(days, lang) for lang in i18n.LANGUAGES},
             "escalate_at": payload.get("escalate_at"), "told_heads_at": payload.get("told_heads_at"),
             "escalate_after": payload.get("escalate_after")}
+
+
+def _late_phrase(days: int, lang: str) -> str:
+    """How late, in whole working days, as the escalation email says it."""
+    if days > 1:
+        return i18n.translate("email.escalation.days_late", lang, days=days)
+    if days == 1:
+        return i18n.translate("email.escalation.one_day", lang)
+    return i18n.translate("email.escalation.under_a_day", lang)
 
 
 @bus.handles("sla.escalated")
