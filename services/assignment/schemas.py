@@ -1,6 +1,7 @@
 """The shapes of what assignment takes and gives."""
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.assignment.domain import search
 from shared.inputs import Offset
 from shared.openapi import checked
 
@@ -20,16 +21,59 @@ class TokenSchema(Schema):
     roles = fields.List(fields.String())
 
 
+class Day(fields.Field):
+    """A day as people type it: 19/11/2569 (Buddhist era), 19/11/2026 or 2026-11-19 (``shared.dates``)."""
+
+    default_error_messages = {"invalid": "not a date: write 2026-11-19 or 19/11/2569 (Buddhist era)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from shared import dates
+
+        try:
+            return dates.parse_date(value)
+        except (ValueError, TypeError):
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None
+
+
 class CaseQuerySchema(Schema):
+    """A staff list of cases: what narrows it (``handlers.cases.CaseFilters``), its order and page.
+    ``limit`` and ``offset`` are the older way of asking for a page, still understood."""
+
     class Meta:
         unknown = EXCLUDE
 
+    q = fields.String(validate=validate.Length(max=200),
+                      metadata={"description": "words found in the tracking code, subject, details, requester or "
+                                               "form values (Thai or English, any order, each anywhere)"})
     sop = fields.String(validate=validate.Length(max=100))
-    status = fields.String(validate=validate.OneOf(("open", "closed")))
-    assignee = fields.String(validate=validate.Length(max=100))
+    step = fields.String(validate=validate.Length(max=100), metadata={"description": "the current step's key"})
+    status = fields.String(validate=validate.OneOf(search.STATUSES))
+    unit = fields.String(validate=validate.Length(max=100), metadata={"description": "cases whose steps the unit's people hold or held"})
+    assignee = fields.String(validate=validate.Length(max=100), metadata={"description": "holds an open step"})
     overdue = fields.Boolean()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = Offset()
+    received_from = Day(metadata={"description": "received on or after this day (Bangkok)"})
+    received_to = Day(metadata={"description": "received on or before this day (Bangkok)"})
+    sort = fields.String(load_default=search.DEFAULT_SORT, validate=validate.OneOf(search.SORTS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=search.PER_PAGE, validate=validate.Range(min=1, max=search.MAX_PER_PAGE))
+    limit = fields.Integer(validate=validate.Range(min=1, max=500), metadata={"description": "older name of per_page"})
+    offset = Offset(load_default=None, metadata={"description": "rows to skip, instead of page"})
+
+    @validates_schema
+    def _dates_in_order(self, data, **_):
+        if data.get("received_from") and data.get("received_to") and data["received_from"] > data["received_to"]:
+            raise ValidationError("the first day is after the last", "received_to")
+
+
+class ApprovalSchema(Schema):
+    role = fields.String(metadata={"description": "the role the person decided in"})
+    by = fields.String(metadata={"description": "who decided (username)"})
+    on_behalf_of = fields.String(allow_none=True, metadata={"description": "whom a delegate stood in for"})
+    outcome = fields.String()
+    at = fields.AwareDateTime(allow_none=True)
 
 
 class StepSchema(Schema):

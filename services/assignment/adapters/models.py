@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.assignment.domain import search
 from shared import db
 from shared.audit import AccessLogMixin
 from shared.messaging import message_tables
@@ -173,6 +174,9 @@ class Case(Base):
     # what procurement's register says of the asset the request names (procurement.asset_checked):
     # {asset_tag, found, asset: null | {tag, kind, model, ..., under_warranty, leased, vendor}, checked_at}
     asset: Mapped[dict | None] = mapped_column(JSON, default=None, nullable=True)
+    # the text a staff search finds the case by (``domain.search.document``), kept in step with
+    # what it is made of by ``_keep_search_text`` below; indexed by trigrams, which work for Thai
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     steps: Mapped[list["CaseStep"]] = relationship(back_populates="case", lazy="raise",
                                                    order_by="CaseStep.position")
@@ -196,7 +200,16 @@ class Case(Base):
         return format_datetime(datetime.combine(day, clock(12), BANGKOK), lang, with_time=False)
 
     __table_args__ = (
-        Index("ix_cases_org_opened", "org", "opened_at"),
+        # the staff lists' orders, each ending in the id that breaks ties, so that a page's ids
+        # are read from the index alone however deep the page (handlers.cases.list_cases)
+        Index("ix_cases_org_opened_id", "org", "opened_at", "id"),
+        Index("ix_cases_org_received_id", "org", "received_at", "id"),
+        Index("ix_cases_opened_id", "opened_at", "id"),
+        Index("ix_cases_org_status_opened", "org", "status", "opened_at", "id"),
+        Index("ix_cases_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
+        # who is on a case's team (cases.visible_to asks team::jsonb @> '["name"]')
+        Index("ix_cases_team", text("(team::jsonb) jsonb_path_ops"), postgresql_using="gin"),
         Index("ix_cases_deadline_open", "due_at",
               postgresql_where=text("status = 'open' AND deadline_breached_at IS NULL")),
         # the sweep's level 2: open cases whose heads were told and whose director is yet to hear
@@ -204,6 +217,21 @@ class Case(Base):
               postgresql_where=text("status = 'open' AND deadline_breached_at IS NOT NULL "
                                     "AND deadline_escalated_at IS NULL")),
     )
+
+
+_SEARCHED = ("tracking_code", "subject", "details", "requester_name", "requester_unit", "fields")
+
+
+@event.listens_for(Case, "before_insert")
+@event.listens_for(Case, "before_update")
+def _keep_search_text(mapper, connection, case: Case) -> None:
+    """A case's search text made anew whenever what it is made of is written: on opening, and on
+    an erasure (the PDPA), so that an erased name is no longer found."""
+    state = inspect(case)
+    if state.persistent and not any(state.attrs[name].history.has_changes() for name in _SEARCHED):
+        return
+    case.search_text = search.document(case.tracking_code, case.subject, case.details, case.requester_name,
+                                       case.requester_unit, case.fields)
 
 
 class EarlyAssetCheck(Base):
@@ -246,6 +274,8 @@ class CaseStep(Base):
         Index("ix_case_steps_unbreached_due", "due_at",
               postgresql_where=text("status = 'active' AND breached_at IS NULL AND due_at IS NOT NULL")),
         Index("ix_case_steps_assignee_active", "assignee", "status"),
+        # the head's queue of open steps nobody holds yet, and who may take them (by role)
+        Index("ix_case_steps_open_unassigned", "role", postgresql_where=text("status = 'active' AND assignee IS NULL")),
         # the sweep's level 2: late active steps reported to the heads, the director yet to hear
         Index("ix_case_steps_escalation_due", "escalate_at",
               postgresql_where=text("status = 'active' AND breached_at IS NOT NULL AND escalated_at IS NULL")),

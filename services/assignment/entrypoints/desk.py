@@ -13,7 +13,7 @@ from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import SYSTEM_ACTORS
 from services.assignment.domain import workflow
-from services.assignment.entrypoints import signin as signin_pages
+from services.assignment.entrypoints import case_list, signin as signin_pages
 from services.assignment.handlers import cases as handlers, commands, directory, signin
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import db, i18n
@@ -94,13 +94,23 @@ def work(staff):
     queues = handlers.my_work(staff)
     candidates = {}
     with bus.session() as session:
-        for row, case in queues["unit"] + queues["unassigned"]:
+        for row, case in queues["unit"].rows + queues["unassigned"].rows:
             sop = packstore.sop_for(case.sop, case.pack_version)
             roles = workflow.who_may_take(sop.step(row.step), case.team or []).roles if sop else ()
             candidates[row.id] = directory.holders(session, roles, pack=case.sop.split("/")[0]) if roles else []
-    return render_template("assignment/work.html", mine=_rows(queues["mine"]), unit=_rows(queues["unit"]),
-                           unassigned=_rows(queues["unassigned"]), candidates=candidates, actor=queues["actor"],
-                           staff=staff)
+    actor = queues["actor"]
+    return render_template("assignment/work.html", mine=_rows(queues["mine"].rows), unit=_rows(queues["unit"].rows),
+                           unassigned=_rows(queues["unassigned"].rows),
+                           totals={name: queues[name].total for name in ("mine", "unit", "unassigned")},
+                           candidates=candidates, actor=actor, staff=staff,
+                           presets=case_list.presets(staff, actor))
+
+
+@desk.route("/desk/cases")
+@login_required
+def cases(staff):
+    """Every case the person may see, searched, filtered, sorted and a page at a time."""
+    return case_list.page(staff)
 
 
 @desk.route("/desk/cases/<code>")

@@ -1,10 +1,11 @@
 """Assignment's API: staff log in, list and read cases, act on them. (The desk's pages are in desk.py.)"""
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
+from services.assignment.domain import search
 from services.assignment.entrypoints import signin as signin_answers
 from services.assignment.handlers import cases as handlers, commands, signin
 from services.assignment.schemas import (ActionSchema, CaseQuerySchema, CaseSchema, CaseSummarySchema,
@@ -51,12 +52,18 @@ def token():
 
 @blp.route("/cases")
 @staff_required()
-@blp.doc(security=[{"bearer": []}], summary="Cases, newest first")
+@blp.doc(security=[{"bearer": []}], summary="Cases the caller may see: searched, filtered, sorted, a page at a time",
+         description="The total is in `X-Total-Count`; the first, previous, next and last pages in `Link`.")
 @blp.arguments(CaseQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, CaseSummarySchema(many=True))
+@blp.response(200, CaseSummarySchema(many=True), headers={
+    "X-Total-Count": {"description": "how many cases the whole list holds", "schema": {"type": "integer"}},
+    "Link": {"description": "RFC 8288 links to the first, prev, next and last pages", "schema": {"type": "string"}}})
 @blp.alt_response(401, schema=FieldErrorsSchema)
-def cases(**filters):
-    return handlers.list_cases(current_staff(), **filters)
+@blp.alt_response(422, schema=FieldErrorsSchema)
+def cases(**query):
+    found = handlers.list_cases(current_staff(), **handlers.list_arguments(query))
+    return found.cases, 200, {"X-Total-Count": str(found.total),
+                              "Link": search.links(request.base_url, request.args.to_dict(), found.page)}
 
 
 @blp.route("/cases/<code>")

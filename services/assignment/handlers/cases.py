@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import quote
 
-from sqlalchemy import and_, cast, delete, false, or_, select, true
+from sqlalchemy import and_, cast, delete, false, func, or_, select, true, union_all
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -18,7 +18,7 @@ from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import (AccessLog, Case, CaseStep, DailySummary, EarlyAssetCheck, SurveyScore,
                                                  TrailEntry)
-from services.assignment.domain import workflow
+from services.assignment.domain import search, workflow
 from services.assignment.adapters.models import DailySummaryRun, User
 from services.assignment.domain import escalation
 from services.assignment.handlers import directory
@@ -508,10 +508,15 @@ def visible_to(session, staff: Staff):
     administrator; of their own organisation only for anyone else, and there every case for its
     administrators, director and deputies and privacy officer (``ORG_WIDE_ROLES``, their own or
     held for someone away); for others, the cases whose steps they (or anyone they stand in for)
-    hold or held, on which they did anything (the trail names them), whose team they are on, or whose open unassigned step they may take; for a
-    head, also those whose steps people of their unit hold or held, and every open unassigned
-    step of the organisation (the head's to give out). The directory is read afresh: a person
-    moved or deactivated since their token was signed sees by what they are now."""
+    hold or held, on which they did anything (the trail names them), whose team they are on, or
+    whose open unassigned step they may take; for a head, also those whose steps people of their
+    unit hold or held, and every open unassigned step of the organisation (the head's to give
+    out). The directory is read afresh: a person moved or deactivated since their token was
+    signed sees by what they are now.
+
+    The cases someone sees by name are gathered as one set of case ids, each part read by its own
+    index (steps by assignee, the trail by actor, open unassigned steps by role, teams by their
+    members), so that a list or a count at a million cases reads only that person's cases."""
     if staff.sees_all:
         return true()
     actor = directory.actor(session, staff.user_id)
@@ -524,45 +529,170 @@ def visible_to(session, staff: Staff):
         return in_org
     names = sorted({actor.username, *actor.acting_for_users})
     open_unassigned = (CaseStep.status == "active") & CaseStep.assignee.is_(None)
-    seen = [Case.steps.any(CaseStep.assignee.in_(names)), Case.trail.any(TrailEntry.actor.in_(names)),
-            *(cast(Case.team, JSONB).contains([name]) for name in names),
-            Case.steps.any(open_unassigned & CaseStep.role.in_(sorted(roles)))]
+    seen = [select(CaseStep.case_id).where(CaseStep.assignee.in_(names)),
+            select(TrailEntry.case_id).where(TrailEntry.actor.in_(names)),
+            select(Case.id).where(or_(*(cast(Case.team, JSONB).contains([name]) for name in names))),
+            select(CaseStep.case_id).where(open_unassigned, CaseStep.role.in_(sorted(roles)))]
     if "intake-clerk" in roles:  # they record the requester's answers given on paper or by telephone
-        seen.append(Case.steps.any((CaseStep.status == "active") & (CaseStep.role == "requester")))
+        seen.append(select(CaseStep.case_id).where(CaseStep.status == "active", CaseStep.role == "requester"))
     if actor.is_head:
         members = directory.unit_members(session, actor.unit) if actor.unit else []
         if members:
-            seen.append(Case.steps.any(CaseStep.assignee.in_(members)))
-        seen.append(Case.steps.any(open_unassigned & (CaseStep.role != "requester")))
-    return and_(in_org, or_(*seen))
+            seen.append(select(CaseStep.case_id).where(CaseStep.assignee.in_(members)))
+        seen.append(select(CaseStep.case_id).where(open_unassigned, CaseStep.role != "requester"))
+    return and_(in_org, Case.id.in_(union_all(*seen)))
 
 
 def may_see(session, staff: Staff, case: Case) -> bool:
     return session.scalar(select(Case.id).where(Case.id == case.id, visible_to(session, staff))) is not None
 
 
-def list_cases(staff: Staff, sop: str | None = None, status: str | None = None, assignee: str | None = None,
-               overdue: bool | None = None, limit: int = 100, offset: int = 0) -> list[Case]:
-    query = select(Case).order_by(Case.opened_at.desc()).limit(limit).offset(offset)
-    if sop:
-        query = query.where(Case.sop == sop)
-    if status:
-        query = query.where(Case.status == status)
-    if assignee:
-        query = query.where(Case.steps.any((CaseStep.assignee == assignee) & (CaseStep.status == "active")))
-    if overdue is not None:
-        now = db.utcnow()
-        late = or_(Case.steps.any((CaseStep.status == "active") & (CaseStep.due_at < now)),
-                   and_(Case.status == "open", Case.due_at < now))
-        query = query.where(late if overdue else ~late)
+@dataclass(frozen=True)
+class CaseFilters:
+    """What a staff list of cases is narrowed by (each None: not narrowed): words searched for in
+    the code, subject, details, requester and form values (``domain.search``); the SOP and its
+    current step; a status (``search.STATUSES``); cases served by a unit (its people hold or held a
+    step); the person holding an open step; late or not; received between two days (Bangkok
+    dates, inclusive)."""
+
+    q: str | None = None
+    sop: str | None = None
+    step: str | None = None
+    status: str | None = None
+    unit: str | None = None
+    assignee: str | None = None
+    overdue: bool | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+@dataclass(frozen=True)
+class CaseList:
+    """One page of a list: its cases, how many the whole list holds, and which page it is."""
+
+    cases: list[Case]
+    total: int
+    page: search.Page
+
+
+def _late(now: datetime):
+    """An open case past its deadline (its clock running) or with an open step past its due time."""
+    late_steps = select(CaseStep.case_id).where(CaseStep.status == "active", CaseStep.due_at < now)
+    return and_(Case.status == "open",
+                or_(and_(Case.due_at < now, Case.paused_since.is_(None)), Case.id.in_(late_steps)))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), BANGKOK)
+
+
+def filter_cases(session, filters: CaseFilters, now: datetime) -> list:
+    """The conditions on ``Case`` a list's filters make."""
+    conditions = []
+    for word in search.words(filters.q):
+        conditions.append(Case.search_text.like(search.like_pattern(word)))
+    if filters.sop:
+        conditions.append(Case.sop == filters.sop)
+    if filters.step:
+        conditions.append(Case.current_step == filters.step)
+    status = filters.status
+    if status == "open":
+        conditions.append(Case.status == "open")
+    elif status == "waiting":
+        conditions.append(Case.status == "open")
+        conditions.append(Case.id.in_(select(CaseStep.case_id).where(CaseStep.status == "active",
+                                                                     CaseStep.waiting_on.is_not(None))))
+    elif status == "closed":
+        conditions.append(Case.status == "closed")
+    elif status in ("completed", "rejected", "withdrawn"):
+        conditions += [Case.status == "closed", Case.result == status]
+    if filters.unit:
+        members = directory.unit_members(session, filters.unit)
+        conditions.append(Case.id.in_(select(CaseStep.case_id).where(CaseStep.assignee.in_(members)))
+                          if members else false())
+    if filters.assignee:
+        conditions.append(Case.id.in_(select(CaseStep.case_id).where(CaseStep.assignee == filters.assignee,
+                                                                     CaseStep.status == "active")))
+    if filters.overdue is not None:
+        conditions.append(_late(now) if filters.overdue else ~_late(now))
+    if filters.received_from:
+        conditions.append(Case.received_at >= _day_start(filters.received_from))
+    if filters.received_to:
+        conditions.append(Case.received_at < _day_start(filters.received_to + timedelta(days=1)))
+    return conditions
+
+
+def current_holders(session, case_ids: list[str]) -> dict[str, dict]:
+    """For the cases of a page: who holds their open steps, whom they wait on, and the soonest an
+    open step is due (one query for the page)."""
+    held: dict[str, dict] = {}
+    if not case_ids:
+        return held
+    rows = session.execute(select(CaseStep.case_id, CaseStep.assignee, CaseStep.waiting_on, CaseStep.due_at)
+                           .where(CaseStep.case_id.in_(case_ids), CaseStep.status == "active")
+                           .order_by(CaseStep.position)).all()
+    for case_id, assignee, waiting_on, due_at in rows:
+        entry = held.setdefault(case_id, {"assignees": [], "waiting_on": None, "due_at": None})
+        if assignee and assignee not in entry["assignees"]:
+            entry["assignees"].append(assignee)
+        entry["waiting_on"] = entry["waiting_on"] or waiting_on
+        if due_at is not None and (entry["due_at"] is None or due_at < entry["due_at"]):
+            entry["due_at"] = due_at
+    return held
+
+
+def is_late(case: Case, held: dict, now: datetime) -> bool:
+    """Whether an open case is late: past its deadline with its clock running, or an open step past
+    its due time (what the ``overdue`` filter finds)."""
+    if case.status != "open":
+        return False
+    if case.due_at is not None and case.due_at < now and case.paused_since is None:
+        return True
+    return bool(held.get("due_at") and held["due_at"] < now)
+
+
+def list_arguments(query: dict) -> dict:
+    """``list_cases``'s arguments from a list's query as ``schemas.CaseQuerySchema`` loads it (the
+    API's and the desk's): the filters, the order, and the page (``limit`` and ``offset``, the
+    older way of asking, win where given)."""
+    names = CaseFilters.__dataclass_fields__
+    return {"filters": CaseFilters(**{k: v for k, v in query.items() if k in names}),
+            "sort": query.get("sort") or search.DEFAULT_SORT, "page": query.get("page") or 1,
+            "per_page": query.get("limit") or query.get("per_page") or search.PER_PAGE,
+            "offset": query.get("offset")}
+
+
+_ORDER = {"opened_at": Case.opened_at, "received_at": Case.received_at, "due_at": Case.due_at}
+
+
+def _order(sort: str):
+    column = _ORDER[sort.lstrip("-")]
+    ordered = column.desc().nulls_last() if sort.startswith("-") else column.asc().nulls_last()
+    return (ordered, Case.id.desc() if sort.startswith("-") else Case.id.asc())
+
+
+def list_cases(staff: Staff, filters: CaseFilters | None = None, *, sort: str = search.DEFAULT_SORT, page: int = 1,
+               per_page: int = search.PER_PAGE, offset: int | None = None) -> CaseList:
+    """One page of the cases ``staff`` may see that the filters let through, in the order asked,
+    with the total. ``offset``, where given, skips that many rows instead of whole pages. The
+    requesters named on the page are read: logged, per organisation."""
+    filters = filters or CaseFilters()
+    now = db.utcnow()
     with bus.session() as session:
-        cases = list(session.scalars(query.where(visible_to(session, staff))))
+        where = [visible_to(session, staff), *filter_cases(session, filters, now)]
+        total = session.scalar(select(func.count()).select_from(Case).where(*where))
+        paging = search.Page(page, per_page, total)
+        # the page's ids first (read from an index of the order, however deep the page), then
+        # those rows only: an offset of 250,000 skips index entries, not whole rows
+        ids = (select(Case.id).where(*where).order_by(*_order(sort)).limit(per_page)
+               .offset(paging.offset if offset is None else offset))
+        cases = list(session.scalars(select(Case).where(Case.id.in_(ids.scalar_subquery())).order_by(*_order(sort))))
         # a list shows each requester's name and unit: a read of their data, logged as every other
         for org in sorted({case.org for case in cases}):
             log_access(session, AccessLog, staff, "case", [c.tracking_code for c in cases if c.org == org],
                        "staff list of cases", org=org)
         session.commit()
-        return cases
+        return CaseList(cases, total, paging)
 
 
 def read_case(tracking_code: str, staff: Staff, purpose: str = "staff read of a case") -> Case | None:
@@ -610,31 +740,52 @@ def allowed_actions(case: Case, staff: Staff) -> list[dict]:
     return actions
 
 
-def my_work(staff: Staff) -> dict:
+@dataclass(frozen=True)
+class Queue:
+    """Open steps of one kind on a desk: the first ``limit`` (soonest due first) and how many in all."""
+
+    rows: list
+    total: int
+
+
+DESK_ROWS = 25  # steps a desk shows of each queue; the rest are a click away on the list
+
+
+def my_work(staff: Staff, limit: int = DESK_ROWS) -> dict:
     """The steps waiting for this person (theirs and those of anyone they stand in for), and for a
-    head, the open steps of their unit and the unassigned ones; with the person as the engine
-    sees them today (``actor``)."""
+    head, the open steps of their unit and the unassigned ones: each the first ``limit``, soonest
+    due first, with its total; with the person as the engine sees them today (``actor``)."""
+    empty = Queue([], 0)
     with bus.session() as session:
         actor = directory.actor(session, staff.user_id)
         org = directory.org_of_user(session, actor.username) if actor else None
         if actor is None or org is None:
-            return {"actor": actor, "mine": [], "unit": [], "unassigned": []}
+            return {"actor": actor, "mine": empty, "unit": empty, "unassigned": empty}
+
+        def queue(*conditions) -> Queue:
+            where = (CaseStep.status == "active", Case.org == org, *conditions)
+            rows = session.execute(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id).where(*where)
+                                   .order_by(CaseStep.due_at.is_(None), CaseStep.due_at, CaseStep.started_at)
+                                   .limit(limit)).all()
+            if len(rows) < limit:
+                total = len(rows)
+            else:
+                total = session.scalar(select(func.count()).select_from(CaseStep)
+                                       .join(Case, Case.id == CaseStep.case_id).where(*where))
+            for row, case in rows:
+                session.expunge(row)
+                session.expunge(case)
+            return Queue(rows, total)
+
         names = [actor.username, *sorted(actor.acting_for_users)]
-        base = (select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
-                .where(CaseStep.status == "active", Case.org == org).order_by(CaseStep.due_at.is_(None), CaseStep.due_at,
-                                                             CaseStep.started_at))
-        mine = session.execute(base.where(CaseStep.assignee.in_(names))).all()
-        unit, unassigned = [], []
+        mine = queue(CaseStep.assignee.in_(names))
+        unit, unassigned = empty, empty
         if actor.is_head:
             members = directory.unit_members(session, actor.unit) if actor.unit else []
             others = [m for m in members if m not in names]
             if others:
-                unit = session.execute(base.where(CaseStep.assignee.in_(others))).all()
-            unassigned = session.execute(base.where(CaseStep.assignee.is_(None),
-                                                    CaseStep.role != "requester")).all()
-        for row, case in mine + unit + unassigned:
-            session.expunge(row)
-            session.expunge(case)
+                unit = queue(CaseStep.assignee.in_(others))
+            unassigned = queue(CaseStep.assignee.is_(None), CaseStep.role != "requester")
         return {"actor": actor, "mine": mine, "unit": unit, "unassigned": unassigned}
 
 

@@ -295,3 +295,20 @@ def heads_of_unit(session: Session, unit: str | None) -> list[str]:
 def unit_members(session: Session, unit: str) -> list[str]:
     return list(caches.cached(caches.DIRECTORY, ("members", unit), session, lambda: tuple(sorted(session.scalars(
         select(User.username).where(User.unit == unit, User.active.is_(True)))))))
+
+
+def people_of_org(session: Session, org: str | None) -> list[tuple[str, str]]:
+    """(username, name) of the organisation's active people, by name: whom a list may be
+    filtered by. Every organisation's for None (a system administrator)."""
+    query = select(User.username, User.display_name).outerjoin(Unit, Unit.key == User.unit).where(User.active.is_(True))
+    if org is not None:
+        query = query.where(Unit.pack == org)
+    return sorted(((name, shown or name) for name, shown in session.execute(query).all()), key=lambda p: p[1])
+
+
+def units_of_org(session: Session, org: str | None) -> list[Unit]:
+    """The organisation's units (every organisation's for None), by key."""
+    query = select(Unit).order_by(Unit.key)
+    if org is not None:
+        query = query.where(Unit.pack == org)
+    return list(session.scalars(query))
