@@ -124,3 +124,14 @@ def format_datetime(value: datetime | None, lang: str = DEFAULT_LANGUAGE, with_t
         if lang == "th":
             text += " น."
     return text
+
+
+def format_size(size: int | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A file's size as every page shows it (the desk, the tracking page, procurement's documents):
+    bytes under a kilobyte, then kilobytes and megabytes (1024) to one decimal: '200 ไบต์', '1.5 KB'."""
+    size = int(size or 0)
+    if size < 1024:
+        return translate("size.bytes", lang, n=size)
+    if size < 1024 * 1024:
+        return translate("size.kb", lang, n=f"{size / 1024:.1f}")
+    return translate("size.mb", lang, n=f"{size / (1024 * 1024):.1f}")

@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import db, headers, i18n, inputs, openapi, traffic_log
-from shared.auth import csrf_token, public
+from shared import db, headers, i18n, inputs, nav, openapi, traffic_log
+from shared.auth import csrf_token, current_staff, public
 from shared.config import Settings, get_settings
 from shared.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Refusal
 
@@ -226,6 +226,10 @@ def create_service_app(
             "day_text": lambda day: i18n.format_day(day, lang),  # a calendar day (a date)
             "lang_url": _lang_url,
             "csrf_token": csrf_token,
+            "fmt_size": lambda size: i18n.format_size(size, lang),  # a file's size, the same on every page
+            "nav_areas": lambda: nav.areas_for(current_staff()),  # the menu: shared/nav.py
+            "nav_staff": current_staff,
+            "logout_path": nav.LOGOUT_PATH,
         }
 
     @app.after_request

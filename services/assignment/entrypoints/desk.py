@@ -11,12 +11,12 @@ from marshmallow import ValidationError
 
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
-from services.assignment.adapters.models import SYSTEM_ACTORS
 from services.assignment.domain import workflow
 from services.assignment.entrypoints import case_list, signin as signin_pages
+from services.assignment.entrypoints import case_view
 from services.assignment.handlers import cases as handlers, commands, directory, signin
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
-from shared import db, i18n
+from shared import dates, db, i18n
 from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, public
 from shared.errors import Refusal
 from shared.packs.flowchart import render_svg
@@ -122,23 +122,74 @@ def case_page(staff, code: str, errors: dict | None = None, status: int = 200):
     sop = packstore.sop_for(case.sop, case.pack_version)
     actions = handlers.allowed_actions(case, staff)
     candidates = {}
+    lang = i18n.current_language()
     with bus.session() as session:
         for action in actions:
             if "assign" in action["actions"]:
                 takers = workflow.who_may_take(sop.step(action["step"]), case.team or [])
                 candidates[action["step"]] = sorted(set(takers.team or ()) | set(
                     directory.holders(session, takers.roles, pack=case.sop.split("/")[0]) if takers.roles else []))
+        names = directory.display_names(session, case_view.people_of(case, candidates))  # one query
     return render_template("assignment/case.html", case=case, sop=sop, actions=actions, candidates=candidates,
-                           errors=errors or {}, now=db.utcnow(), staff=staff, system_actors=SYSTEM_ACTORS), status
+                           errors=errors or {}, now=db.utcnow(), staff=staff,
+                           person=lambda username: case_view.person(names, username, lang),
+                           outcome_words=lambda step, outcome: case_view.outcome_words(sop, step, outcome, lang),
+                           target_text=lambda text: case_view.target_text(text, lang),
+                           form_values=case_view.form_values(case, sop, lang),
+                           trail=case_view.trail(case, sop, names, lang),
+                           date_input=_DATE_INPUT if lang == "th" else {}), status
+
+
+# a date typed on a Thai page: in the Buddhist era, as text (the browser's own date input knows
+# only the Common Era); the form says which values are such dates (``be.<name>``) and the desk
+# hands them to the API as ISO (``_iso_values``)
+_DATE_INPUT = {"date": "date", "datetime": "datetime"}
+
+
+def _iso_values(form) -> tuple[dict, dict]:
+    """The step's values from the action form: those typed as Buddhist-era dates (``be.<name>``)
+    as ISO 8601, as the API takes them; with a message in the page's language for one that is not
+    a date."""
+    values, errors = {}, {}
+    lang = i18n.current_language()
+    for key, value in form.items():
+        if not key.startswith("values.") or value == "":
+            continue
+        name = key[len("values."):]
+        kind = form.get(f"be.{name}")
+        try:
+            if kind == "date":
+                value = dates.parse_date(value).isoformat()
+            elif kind == "datetime":
+                value = dates.parse_datetime(value).isoformat()
+        except ValueError:
+            errors[f"values.{name}"] = [i18n.translate("date.invalid", lang) if kind == "date"
+                                        else i18n.translate("datetime.invalid", lang)]
+        values[name] = value
+    return values, errors
+
+
+def _iso_target(text: str | None) -> str | None:
+    """A target the assignee typed: a duration as written ('3 days'), a date and time as typed on
+    a Thai page (19/11/2569 14:30) as ISO 8601, as the API takes it."""
+    if not text:
+        return None
+    try:
+        return dates.parse_datetime(text).isoformat()
+    except ValueError:
+        return text
 
 
 @desk.route("/desk/cases/<code>/act", methods=["POST"])
 @login_required
 def act(staff, code: str):
     form = request.form
+    values, typed_wrong = _iso_values(form)
+    if typed_wrong:
+        return case_page.__wrapped__(staff, code, errors=typed_wrong, status=422)
     data = {"step": form.get("step", ""), "outcome": form.get("outcome", ""), "note": form.get("note") or None,
-            "assignee": form.get("assignee") or None, "target": form.get("target") or None,
-            "values": {k[len("values."):]: v for k, v in form.items() if k.startswith("values.") and v != ""},
+            "assignee": form.get("assignee") or None, "target": _iso_target(form.get("target")),
+            "values": values,
             "team": [n.strip() for n in form.get("team", "").split(",") if n.strip()]}
     if form.get("doc_key") and form.get("doc_name"):
         data["documents"] = [{"key": form["doc_key"], "name": form["doc_name"], "ref": form.get("doc_ref", "")}]

@@ -262,6 +262,16 @@ def choose_assignee(session: Session, candidates: list[str]) -> str | None:
     return assignees.least_open_work(people, open_work(session, people))
 
 
+def display_names(session: Session, usernames) -> dict[str, str]:
+    """Each username's name as people read it (their display name, else the username), for the
+    usernames a page shows, in one query; former staff keep their names (a trail outlives them)."""
+    names = sorted({name for name in usernames if name})
+    if not names:
+        return {}
+    found = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(names))).all())
+    return {name: found.get(name) or name for name in names}
+
+
 def user_by_name(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
 

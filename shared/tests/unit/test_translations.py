@@ -28,7 +28,8 @@ from services.procurement.handlers.contracts import SEVERITIES
 from shared.audit import RECORD_KINDS
 from shared.config import SERVICES
 from shared.i18n import LANGUAGES, read_catalogues
-from shared.packs import FILE_KINDS, RESULTS, ROLES, WAITS
+from shared.nav import AREAS
+from shared.packs import FILE_KINDS, RESULTS, ROLES, WAITS, common_outcomes
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("intake", "assignment", "notify", "procurement")
@@ -67,6 +68,8 @@ DYNAMIC = [
     ("notify", "email.footer.", ("requester", "vendor", "staff"), "the audience each email template sets"),
     ("notify", "email.procurement.as.", ("officer", "inspection-committee"), "handlers/emails.py procurement roles"),
     ("assignment", "desk.asset.", ("owned", "leased"), "case.html, the asset's ownership"),
+    ("shared", "nav.", tuple(area.key for area in AREAS), "base.html's menu over shared/nav.AREAS"),
+    ("shared", "outcome.", tuple(common_outcomes()), "case_view.outcome_words: the shared words, asked only when there"),
     ("assignment", "desk.trail.", TRAIL_KINDS, "case.html over adapters/models.TRAIL_KINDS"),
     ("assignment", "desk.actor.", SYSTEM_ACTORS, "case.html over adapters/models.SYSTEM_ACTORS"),
     ("procurement", "proc.stage.", PROJECT_STAGES, "domain/stages.PROJECT_STAGES"),
