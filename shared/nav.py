@@ -33,6 +33,7 @@ class Area:
 AREAS: tuple[Area, ...] = (
     Area("forms", "/intake/", "public"),
     Area("my_work", "/assignment/desk", "staff"),
+    Area("cases", "/assignment/desk/cases", "staff"),  # every case one may see: search, filters, lists
     # the request form itself: signed in at the desk, it asks the channel (walk-in paper or
     # telephone) and when the request was received (services/intake/domain/channels.py)
     Area("walk_in", "/intake/", "staff"),
