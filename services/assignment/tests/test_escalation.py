@@ -158,3 +158,44 @@ def test_two_sweeps_side_by_side_tell_the_director_once_per_deadline(people):
     escalated = [e["tracking_code"] for e in told("sla.escalated") if e["deadline"] == "case"]
     assert sorted(escalated) == codes  # each once
     assert handlers.sweep_sla(now=director_at).escalated_cases == 0
+
+
+@pytest.mark.org("onesqa")
+def test_a_pack_that_gives_its_heads_two_working_days_tells_the_director_then_and_not_before(people, tmp_path,
+                                                                                             capsys):
+    """``escalate_after: "2 days"`` on the pack (a newer version of onesqa): the director hears two
+    working days after the heads, the library's holidays and the admin's day off not counted;
+    a case opened on the version before keeps its one day."""
+    import yaml
+
+    from shared.packs import PACK_DIR, find_sop
+
+    old_code = "SD-NDAYS-00001"
+    open_at("onesqa/web-publish", bkk(2026, 12, 21, 10, 0), old_code)  # on the shipped version
+    data = yaml.safe_load((PACK_DIR / "onesqa.yaml").read_text(encoding="utf-8"))
+    data["version"] = find_sop("onesqa/web-publish").pack_version + 1
+    data["escalate_after"] = "2 days"
+    path = tmp_path / "onesqa-escalate-after-2.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert main(["packs", "load", str(path)]) == 0
+    capsys.readouterr()
+    code = "SD-NDAYS-00002"
+    open_at("onesqa/web-publish", bkk(2026, 12, 21, 10, 0), code)  # Monday 21 December 2026
+    assert case_row(code).pack_version == data["version"] == case_row(old_code).pack_version + 1
+    assert main(["holidays", "add", "2026-12-24", "--name", "วันหยุดพิเศษ"]) == 0  # Thursday
+    capsys.readouterr()
+
+    due = case_row(code).due_at
+    first_sweep = due + timedelta(minutes=1)
+    handlers.sweep_sla(now=first_sweep)
+    two_days = working_days_after(first_sweep, 2)
+    one_day = working_days_after(first_sweep, 1)
+    assert case_row(code).deadline_escalate_at == two_days and case_row(old_code).deadline_escalate_at == one_day
+    assert two_days.date() not in (date(2026, 12, 24),) and two_days - first_sweep > timedelta(days=2)
+
+    handlers.sweep_sla(now=two_days - timedelta(minutes=1))  # the old case's day has come, not this one's
+    assert [e["tracking_code"] for e in told("sla.escalated")] == [old_code]
+    handlers.sweep_sla(now=two_days)
+    assert sorted(e["tracking_code"] for e in told("sla.escalated")) == [old_code, code]
+    [level2] = told("sla.escalated", code)
+    assert level2["escalate_after"] == 2
