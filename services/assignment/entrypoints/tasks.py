@@ -9,9 +9,11 @@ handle_event, handle_events, sweep_outbox = register_service_tasks(bus)
 
 @celery.task(name="assignment.sweep_sla", ignore_result=True)
 def sweep_sla():
-    """Report each step and case deadline that has passed, once (``sla.breached``)."""
+    """Report each step and case deadline that has passed to the heads, once (``sla.breached``),
+    and to the director when still late the pack's working days later, once (``sla.escalated``)."""
     result = handlers.sweep_sla()
-    return {"steps": result.steps, "cases": result.cases}
+    return {"steps": result.steps, "cases": result.cases, "escalated_steps": result.escalated_steps,
+            "escalated_cases": result.escalated_cases}
 
 
 @celery.task(name="assignment.daily_summaries", ignore_result=True)
