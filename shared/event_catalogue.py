@@ -591,6 +591,12 @@ class PlannedDue(Payload):
     form_fields = _f(Mapping, data_key="fields")
 
 
+class MaintenanceDue(PlannedDue):
+    """Preventive maintenance of one asset of the register whose day has come (a pack's per-asset
+    ``schedule``): intake files it like planned work, the asset's tag in its form."""
+    asset_tag = _f(Text)
+
+
 class CalendarChanged(Payload):
     day = _f(Day)
     kind = _f(Text, validate=validate.OneOf(("holiday", "workday", "reset")))
@@ -922,6 +928,9 @@ _ENTRIES = (
     ("calendar.changed", 1, "assignment", CalendarChanged,
      "An admin added a day off, made a library holiday a working day, or reset a day."),
     # procurement
+    ("procurement.maintenance_due", 1, "procurement", MaintenanceDue,
+     "Preventive maintenance of an asset of the register came due (a pack's per-asset schedule): once per SOP, "
+     "period and asset; intake files it as a request with no requester, the asset's tag in its form."),
     ("procurement.asset_checked", 1, "procurement", AssetChecked,
      "The asset a request names was looked up in the register (found or not, warranty, lease, vendor)."),
     ("procurement.project_created", 1, "procurement", ProjectCreated,

@@ -14,7 +14,8 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     "intake": frozenset({"case.opened", "case.step_started", "case.step_completed", "case.step_waiting",
                          "case.step_resumed", "case.step_returned", "case.step_rejected", "case.closed",
                          # and files planned work as a request with no requester when its day comes
-                         "planned.due",
+                         # (preventive maintenance of an asset: procurement says when)
+                         "planned.due", "procurement.maintenance_due",
                          # and, for an erasure it asked for (PDPA), each service's confirmation
                          "privacy.assignment_erased", "privacy.notify_erased", "privacy.procurement_erased"}),
     # assignment opens a case for every request, resumes cases waiting on a requester's answer or

@@ -39,6 +39,8 @@ def beat_schedule(settings: Settings) -> dict:
     # planned work (a pack's schedule): a unique run per SOP and period, so running it every five
     # minutes opens each period's case once, on its first working day
     schedule["assignment.open_planned"] = every("assignment.open_planned", 300, 600)
+    # preventive maintenance per asset of procurement's register: the same, once per asset and period
+    schedule["procurement.plan_maintenance"] = every("procurement.plan_maintenance", 300, 600)
     # the PDPA's retention: the cases closed more than SOPDESK_RETENTION_YEARS ago are erased, a
     # batch an hour (one query over closed requests; nothing to do most hours)
     schedule["intake.erase_past_retention"] = every("intake.erase_past_retention", 3600, 1800)

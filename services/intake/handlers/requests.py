@@ -486,6 +486,7 @@ def on_case_closed(uow: UnitOfWork, event: Event) -> None:
 PLANNED_CHANNEL = "planned"
 
 
+@bus.handles("procurement.maintenance_due")
 @bus.handles("planned.due")
 def file_planned(uow: UnitOfWork, event: Event) -> None:
     """Planned work whose day came (assignment's beat, once per SOP and period): filed as a request

@@ -454,6 +454,25 @@ class Person(Base):
     changed_at: Mapped[datetime]
 
 
+class MaintenanceRun(Base):
+    """Preventive maintenance asked for one asset in one period (a pack's per-asset ``schedule``):
+    the unique key that keeps two runs of ``procurement.plan_maintenance`` from asking twice;
+    written in the transaction that asks intake to file it (``procurement.maintenance_due``)."""
+
+    __tablename__ = "maintenance_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(50))
+    sop: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(20))
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
+    planned_on: Mapped[date] = mapped_column(Date)
+    tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+    __table_args__ = (UniqueConstraint("sop", "period", "asset_id", name="uq_maintenance_runs_sop_period_asset"),)
+
+
 class CalendarDay(Base):
     """The admin's calendar changes, as assignment announced them (``calendar.changed``): the
     reminders count working days with them. A reset is kept as a row of kind ``reset`` (counted
