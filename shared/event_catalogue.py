@@ -544,6 +544,7 @@ class SlaBreached(CaseState):
     sop_title = _f(Texts, optional=True)
     working_days_late = _f(Whole, optional=True)
     escalate_at = _f(Moment, optional=True, nullable=True)
+    current_step_title = _f(Texts, optional=True)  # the step the case is at (a case deadline names it)
 
 
 class SlaEscalated(CaseState):
@@ -559,6 +560,7 @@ class SlaEscalated(CaseState):
     working_days_late = _f(Whole)
     directors = _list(Text())
     director_contacts = _list(_items(StaffContact))
+    current_step_title = _f(Texts, optional=True)  # the step the case is at (a case deadline names it)
 
 
 class DailySummary(Payload):

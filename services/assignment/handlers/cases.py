@@ -326,6 +326,12 @@ def _step_facts(uow: UnitOfWork, row: CaseStep, sop: Sop | None) -> dict:
             "assignee_contact": directory.contact(uow.session, row.assignee)}
 
 
+def _current_step_title(case: Case, sop: Sop | None) -> dict:
+    """The title of the step a case is at (a case deadline's emails name it)."""
+    key = case.current_step
+    return sop.step(key).title if sop is not None and key and any(s.key == key for s in sop.steps) else {}
+
+
 def _contacts(uow: UnitOfWork, names) -> list[dict]:
     return [c for c in (directory.contact(uow.session, name) for name in names) if c is not None]
 
@@ -359,6 +365,7 @@ def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseS
         "sop_title": sop.title if sop is not None else {},
         "working_days_late": escalation.working_days_late(due_at, told_at, cal),
         "escalate_at": director_at.isoformat() if director_at else None,
+        "current_step_title": _current_step_title(case, sop),
     })
 
 
@@ -383,6 +390,7 @@ def _escalate(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: Cas
         "escalate_after": sop.escalate_after if sop is not None else escalation.DEFAULT_ESCALATE_AFTER,
         "working_days_late": escalation.working_days_late(due_at, now, cal),
         "directors": directors, "director_contacts": _contacts(uow, directors),
+        "current_step_title": _current_step_title(case, sop),
     })
 
 

@@ -65,6 +65,9 @@ def test_onesqa_web_publish_within_2_working_days_missed_tells_the_heads_then_th
     assert level1["level"] == 1 and level1["heads"] == ["u-head"] and level1["heads_from"] == "holder-unit"
     assert level1["head_contacts"][0]["email"] == "u-head@office.example"
     assert level1["sop_title"]["th"].startswith("การเผยแพร่ข้อมูล") and level1["working_days_late"] == 0
+    from shared.packs import find_sop
+    at = case_row(code).current_step
+    assert level1["current_step_title"] == find_sop("onesqa/web-publish").step(at).title  # the step it is at
     director_at = working_days_after(first_sweep, 1)
     assert director_at.date() == date(2026, 12, 18)  # Friday: the day off did not count
     assert datetime.fromisoformat(level1["escalate_at"]) == director_at

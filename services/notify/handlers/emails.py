@@ -334,7 +334,7 @@ def write_overdue(uow: UnitOfWork, event: Event) -> None:
     deadline = "step" if payload.get("deadline") == "step" else "case"
     facts = dict(deadline=deadline, deadline_label=_both(f"email.deadline.{deadline}"),
                  due_at=payload.get("missed_due_at"), assignee=(step or {}).get("assignee"),
-                 **_case_facts(uow, event, step))
+                 **_case_facts(uow, event, step or {"title": payload.get("current_step_title") or {}}))
     holder = [step.get("assignee_contact") if step else None]
     if payload.get("level") is None:  # as it was before escalation: one email to all
         _to_staff(uow, event, [*holder, *(payload.get("head_contacts") or [])], "overdue", **facts)
@@ -376,7 +376,8 @@ def write_escalated(uow: UnitOfWork, event: Event) -> None:
     _to_staff(uow, event, contacts, "escalation", level=2, level_label=_both("email.escalation.level2"),
               deadline=deadline,
               deadline_label=_both(f"email.deadline.{deadline}"), due_at=payload.get("missed_due_at"),
-              assignee=(step or {}).get("assignee"), **_escalation_facts(payload), **_case_facts(uow, event, step))
+              assignee=(step or {}).get("assignee"), **_escalation_facts(payload),
+              **_case_facts(uow, event, step or {"title": payload.get("current_step_title") or {}}))
 
 
 @bus.handles("staff.daily_summary")

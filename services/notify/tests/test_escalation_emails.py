@@ -66,7 +66,7 @@ def test_the_director_hears_when_the_case_is_still_late_after_the_working_days_g
     code = "SD-ESCEM-00003"
     bus.consume(case_event("sla.escalated", code, deadline="case", missed_due_at=MISSED, subject="เว็บไซต์",
                            sop_title=SOP_TITLE, step=None, told_heads_at="2026-12-16T03:01:00+00:00",
-                           escalate_after=1, working_days_late=1, directors=["director"],
+                           escalate_after=1, working_days_late=1, directors=["director"], current_step_title=CHECK,
                            director_contacts=[contact("director", "director@office.example", language)]))
     [delivery] = deliveries("escalation")
     mail = mail_of(mailbox, delivery)
@@ -77,6 +77,7 @@ def test_the_director_hears_when_the_case_is_still_late_after_the_working_days_g
     heads_told = {"th": "16 ธันวาคม 2569 10:01 น.", "en": "16 December 2026 10:01"}[language]
     for part in (mail.text(), mail.html()):
         assert SOP_TITLE[language] in part and MISSED_TEXT[language] in part and heads_told in part
+        assert CHECK[language] in part  # the step the case is at
     assert_desk_link(code, mail)
 
 
