@@ -206,8 +206,7 @@ def test_on_a_390_px_phone_no_page_is_wider_than_the_screen_and_the_header_leave
         drain()
         log_in(page, base, officer)
         page.goto(f"{base}/assignment/desk/cases/{code}")
-        act(page, "receive-form", "done")
-        act(page, "check-report", "incomplete", note="ขอรูปถ่าย")
+        act(page, "receive-form", "done")  # the officer now holds check-report: a row on the desk
         drain()
         pages = {"desk": f"{base}/assignment/desk", "case": f"{base}/assignment/desk/cases/{code}",
                  "sops": f"{base}/assignment/sops",
@@ -229,6 +228,8 @@ def test_on_a_390_px_phone_no_page_is_wider_than_the_screen_and_the_header_leave
             assert covered == [], (name, covered)
             menus[name] = page.locator("#main-nav a").all_inner_texts()
             assert page.locator("#logout").count() == 1, name  # signed in: the sign-out button, on every page
+        page.goto(pages["desk"])
+        assert page.locator(f"tr[data-code='{code}']").count() >= 1  # the desk measured with the case on it
         assert len({tuple(menu) for menu in menus.values()}) == 1, menus  # the same menu everywhere
         assert i18n.translate("nav.walk_in", "th") in menus["case"]
     finally:
