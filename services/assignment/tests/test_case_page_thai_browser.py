@@ -185,6 +185,15 @@ def test_a_call_back_time_typed_in_the_buddhist_era_at_the_desk_reaches_the_case
     main = page.locator("main").inner_text()
     assert not ISO_DAY.findall(main) and "2026" not in main
 
+    # the same page in English: the pack's English words, the Common Era
+    page.goto(f"{base}/assignment/desk/cases/{code}?lang=en")
+    row = page.locator("#trail tr[data-kind='action']").filter(has_text=i18n.pick(sop.step("promise-callback").title, "en"))
+    label = i18n.pick(sop.step("promise-callback").inputs[0].label, "en")
+    assert f"{label}: {i18n.format_datetime(promised, 'en')}" in row.inner_text()
+    answer = page.locator("#trail tr[data-kind='action']").filter(has_text=i18n.pick(sop.step("answer").title, "en"))
+    assert i18n.pick(sop.step("answer").outcomes["callback"].label, "en") in answer.inner_text()
+    assert i18n.translate("nav.logout", "en") == page.locator("#logout").inner_text()
+
 
 @pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
 def test_on_a_390_px_phone_no_page_is_wider_than_the_screen_and_the_header_leaves_the_logo_alone(
