@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from services.assignment.adapters.bus import bus
+from services.assignment.handlers import directory
 from services.assignment.handlers.directory import add_unit
 from shared import i18n
 from shared.packs import find_sop
@@ -73,7 +75,9 @@ def test_a_head_assigns_and_the_officer_works_the_case_to_its_close(live_server,
     assert timeline.count() == 8
     repairs = page.locator("#timeline tr[data-step='repair']")
     assert [repairs.nth(i).locator("td").nth(1).inner_text() for i in range(2)] == ["1", "2"]  # the rounds
-    assert "wipa" in page.locator("#timeline tr[data-step='receive-form']").inner_text()
+    with bus.session() as session:  # people by the name the directory gives them, not their username
+        wipa = directory.display_names(session, ["wipa"])["wipa"]
+    assert wipa in page.locator("#timeline tr[data-step='receive-form']").inner_text()
     assert page.locator("#actions").inner_text().strip() == "ปิดเรื่องแล้ว"
     # the trail, in Thai: each entry's kind in words; the outcomes chosen in words, not their keys
     trail = page.locator("#trail").inner_text()
