@@ -503,6 +503,29 @@ class CaseAssigned(CaseState):
     assigned_by = _f(Text)
 
 
+class ApprovalGiven(Payload):
+    """One person's decision on a step several people decide together."""
+    role = _f(Text)
+    by = _f(Text)
+    on_behalf_of = _f(Text, nullable=True)
+    outcome = _f(Text)
+    at = _f(Moment, nullable=True)
+
+
+class ApproverAsked(Payload):
+    role = _f(Text)
+    username = _f(Text)
+    contact = _nested(StaffContact, nullable=True)
+
+
+class ApprovalAsked(CaseState):
+    step = _nested(CaseStep)
+    subject = _f(Text)
+    asked = _list(_items(ApproverAsked))
+    approvals = _list(_items(ApprovalGiven))
+    awaiting = _list(Text())
+
+
 class StepTargetSet(CaseState):
     step = _nested(CaseStep)
     set_by = _f(Text)
@@ -906,6 +929,9 @@ _ENTRIES = (
      "A step's outcome turned the request down."),
     ("case.assigned", 1, "assignment", CaseAssigned,
      "A step was given to someone (by a head), or taken by someone who may act on it."),
+    ("case.approval_asked", 1, "assignment", ApprovalAsked,
+     "On a step several roles decide together (all_of, in_order): who is asked to decide now (each is "
+     "mailed an approval needed), the decisions so far and the roles still to decide."),
     ("case.step_target_set", 1, "assignment", StepTargetSet,
      "The assignee set the target of a step whose target the assignee sets."),
     ("case.asset_lent", 1, "assignment", AssetLent,

@@ -23,13 +23,20 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # satisfaction scores its reports use.
     "assignment": frozenset({"request.submitted", "request.answered", "procurement.delivered",
                              "procurement.contract_completed", "procurement.asset_checked", "survey.answered",
-                             "privacy.erasure_requested"}),
+                             "privacy.erasure_requested",
+                             # and keeps on the case what procurement says of the contract serving it:
+                             # a contract signed, milestones delivered, accepted, rejected, paid, due
+                             # or overdue, and emergencies reported to the contractor
+                             "procurement.contract_signed", "procurement.milestone_delivered",
+                             "procurement.milestone_accepted", "procurement.milestone_rejected",
+                             "procurement.milestone_paid", "procurement.milestone_due",
+                             "procurement.milestone_overdue", "procurement.incident_reported"}),
     # notify writes to the requester (received, steps the pack marks, returns, rejections,
     # waits on a vendor or a purchase, the close with its survey) and to staff (assigned,
     # approval needed, overdue, the daily summary).
     "notify": frozenset({"request.submitted", "case.opened", "case.step_started", "case.assigned",
                          "case.step_completed", "case.step_returned", "case.step_rejected",
-                         "case.step_waiting", "case.closed", "sla.breached", "sla.escalated", "staff.daily_summary",
+                         "case.step_waiting", "case.closed", "case.approval_asked", "sla.breached", "sla.escalated", "staff.daily_summary",
                          # and, for procurement, to the officer and the inspection committee before and
                          # after a milestone falls due, and to the vendor's contacts of an emergency
                          "procurement.milestone_due", "procurement.milestone_overdue",

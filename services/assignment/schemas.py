@@ -92,6 +92,10 @@ class StepSchema(Schema):
     outcome = fields.String(allow_none=True)
     actor = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
+    approvals = fields.List(fields.Nested(ApprovalSchema), metadata={
+        "description": "a step several roles decide together (all_of, in_order) only: the decisions of its round"})
+    awaiting = fields.List(fields.String(), metadata={
+        "description": "a step several roles decide together only: the roles still to decide (in_order: in turn)"})
 
 
 class TrailEntrySchema(Schema):

@@ -47,6 +47,12 @@ WAITS = ("requester", "vendor", "procurement-delivery", "procurement-contract")
 WAIT_EVENTS = {"procurement-delivery": "procurement.delivered", "procurement-contract": "procurement.contract_completed",
                "requester": "request.answered", "vendor": None}
 RESULTS = ("completed", "rejected", "withdrawn")
+# A step several people decide together (``role: {all_of: [head, subhead]}``: each listed role
+# decides, in any order; ``role: {in_order: [director, deputy-director]}``: each in turn). A plain
+# list of roles (``role: [head, subhead]``) is any one of them, as ever.
+APPROVALS = ("all_of", "in_order")
+# roles that cannot share a joint decision: the requester and vendors act through others, a team is per case
+NOT_APPROVERS = ("requester", "vendor", "team")
 OUTCOME_KINDS = ("forward", "return", "reject")
 INPUT_TYPES = ("text", "textarea", "number", "date", "datetime", "email", "select", "url", "file")
 # What a ``file`` field may take (``accept``). Intake maps each kind to content types and checks
@@ -335,9 +341,13 @@ class StepSchema(Schema):
     @validates_schema
     def _roles_known(self, data, **_):
         roles = data.get("role")
+        if isinstance(roles, dict):
+            _check_approval(roles, data)
+            roles = next(iter(roles.values()))
         roles = [roles] if isinstance(roles, str) else roles
         if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
-            raise ValidationError("a role, or a list of roles", "role")
+            raise ValidationError("a role, a list of roles (any one of them), {all_of: [roles]} or "
+                                  "{in_order: [roles]}", "role")
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
             raise ValidationError(f"unknown role {', '.join(unknown)}; the roles are {', '.join(ROLES)}", "role")
@@ -509,7 +519,7 @@ class SopSchema(Schema):
         datetime_inputs = {i["name"] for s in steps for i in s["inputs"] if i["type"] == "datetime"}
         appoints = [i for i, s in enumerate(steps) if s["appoints_team"]]
         for index, step in enumerate(steps):
-            roles = step["role"] if isinstance(step["role"], list) else [step["role"]]
+            roles = _role_names(step["role"])
             if "team" in roles and not (appoints and appoints[0] < index):
                 fail(index, "role", "a team step needs an earlier step with appoints_team: true")
             if step["wait"] == "requester" and roles != ["requester"]:
@@ -528,6 +538,12 @@ class SopSchema(Schema):
                                                 f"which is not one of this step's inputs", name)
                 if outcome["to"] is None and outcome.get("kind") == "return":
                     fail(index, "outcomes", f"{name}: a return must lead to a step", name)
+            if isinstance(step["role"], dict):
+                approving = [name for name, outcome in step["outcomes"].items()
+                             if _declared_kind(outcome, index, steps, keys) == "forward"]
+                if len(approving) != 1:
+                    fail(index, "outcomes", "a joint decision has exactly one approving outcome (the others "
+                                            f"refuse: a return or a rejection); here {len(approving)}")
         if errors:
             raise ValidationError(errors)
         # every step reachable from the first, and an end reachable from every step
@@ -681,6 +697,9 @@ class Step:
     lends: str | None = None  # the input whose asset tag the step lends (``case.asset_lent``)
     register: dict | None = None  # {key, title}: the register the step records in (its cases)
 
+    # ``all_of`` or ``in_order``: every role of ``roles`` decides (see ``APPROVALS``); None: any one does
+    approval: str | None = None
+
     @property
     def role(self) -> str:
         """The first role named (the one the manual's table shows first)."""
@@ -689,6 +708,11 @@ class Step:
     @property
     def is_requester_step(self) -> bool:
         return self.roles == ("requester",)
+
+    @property
+    def joint(self) -> bool:
+        """Several people decide it together (``all_of`` or ``in_order``)."""
+        return self.approval is not None
 
 
 @dataclass(frozen=True)
@@ -822,6 +846,15 @@ class Sop:
             return "return"
         return "forward"
 
+    def approving_outcome(self, step_key: str) -> str | None:
+        """The one outcome of a joint step that approves (every other refuses: a return or a
+        rejection); None for a step one person decides."""
+        step = self.step(step_key)
+        if not step.joint:
+            return None
+        return next(key for key, outcome in step.outcomes.items()
+                    if self.outcome_kind(step_key, outcome, outcome.to) == "forward")
+
 
 @dataclass(frozen=True)
 class Pack:
@@ -877,7 +910,8 @@ def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
     sops = {}
     for key, sop in data["sops"].items():
         steps = tuple(
-            Step(key=s["key"], title=s["title"], roles=tuple([s["role"]] if isinstance(s["role"], str) else s["role"]),
+            Step(key=s["key"], title=s["title"], roles=tuple(_role_names(s["role"])),
+                 approval=next(iter(s["role"])) if isinstance(s["role"], dict) else None,
                  target=s["target"], wait=s["wait"],
                  documents=tuple(Document(d["key"], d["title"], d["required"]) for d in s["documents"]),
                  inputs=_fields(s["inputs"]), appoints_team=s["appoints_team"], lends=s["lends"],

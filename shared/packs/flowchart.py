@@ -81,6 +81,14 @@ def _role_text(role: str, lang: str) -> str:
     return texts.get(lang) or texts.get("th") or role
 
 
+def roles_text(step, lang: str) -> str:
+    """Who acts on a step, in words: any one of its roles ("a, b"), every one of them in any order
+    ("a and b (each approves)"), or each in turn ("a, then b (in this order)")."""
+    mode = step.approval or "any_of"
+    joined = _t(f"roles.joiner.{mode}", lang).join(_role_text(r, lang) for r in step.roles)
+    return f"{joined} {_t(f'roles.note.{mode}', lang)}" if step.approval else joined
+
+
 # ---------------------------------------------------------------------------------------------
 # Text: estimated widths and wrapping
 
@@ -328,7 +336,7 @@ def _boxes(sop: Sop, lang: str) -> list[_Box]:
     boxes = []
     for index, step in enumerate(sop.steps):
         title = wrap(f"{index + 1}. {_pick(step.title, lang)}", BOX_W - 2 * BOX_PAD, TITLE_SIZE * BOLD)
-        roles = ", ".join(_role_text(r, lang) for r in step.roles)
+        roles = roles_text(step, lang)
         meta = [(line, COLOURS["muted"])
                 for line in wrap(f"{_t('flowchart.role', lang)}: {roles}", BOX_W - 2 * BOX_PAD, META_SIZE)]
         meta += [(line, COLOURS["muted"]) for line in

@@ -316,7 +316,9 @@ class CaseStep(Base):
 SYSTEM_ACTORS = ("requester", "sopdesk", "procurement")
 # what a trail entry records (``desk.trail.<kind>`` are their words on the desk)
 TRAIL_KINDS = ("opened", "started", "waiting", "resumed", "action", "note", "document", "assigned", "target",
-               "breached", "escalated", "ignored", "closed")
+               "breached", "escalated", "ignored", "closed",
+               # a step decided together: one person asked to decide, one decision; procurement's news
+               "asked", "approval", "procurement")
 
 
 class TrailEntry(Base):

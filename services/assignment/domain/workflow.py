@@ -151,9 +151,11 @@ class Actions:
         return bool(self.outcomes or self.builtin)
 
 
-def actions_now(actor: Actor, step: Step, team: Iterable[str]) -> Actions:
+def actions_now(actor: Actor, step: Step, team: Iterable[str], decisions: Iterable["Decision"] = ()) -> Actions:
     """Anyone who may act chooses an outcome, writes a note and, where the assignee sets the
-    target, sets it; a head assigns any step, anyone who may act may take it."""
+    target, sets it; a head assigns any step, anyone who may act may take it. On a step several
+    people decide together (``decisions``: those of this round), the outcomes are offered only to
+    whom it is the turn of and who has not decided (``approver_turn``)."""
     allowed, on_behalf_of = may_act(actor, step, team)
     builtin = []
     if actor.is_head or allowed:
@@ -162,7 +164,13 @@ def actions_now(actor: Actor, step: Step, team: Iterable[str]) -> Actions:
         builtin.append("note")
         if step.target.kind == "by-assignee":
             builtin.append("set-target")
-    return Actions(tuple(step.outcomes) if allowed else (), tuple(builtin), on_behalf_of)
+    outcomes = tuple(step.outcomes) if allowed else ()
+    if allowed and step.joint:
+        try:
+            on_behalf_of = approver_turn(actor, step, decisions).on_behalf_of
+        except Refused:
+            outcomes = ()
+    return Actions(outcomes, tuple(builtin), on_behalf_of)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,3 +503,104 @@ def parse_assignee_target(text: str, start_at: datetime, cal: WorkingCalendar) -
     if moment <= start_at:
         raise Invalid(errors={"target": ["the target must be in the future"]})
     return moment, text
+
+# ---------------------------------------------------------------------------------------------
+# a step several people decide together: ``all_of`` (every role, any order) or ``in_order``
+# (each role in turn). Each decision is kept (the trail's ``approval`` entries of the round); the
+# step ends with its one approving outcome when every role has approved, and at once with a
+# refusal (a return or a rejection). A new round (the step reached again) starts over.
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One person's word on a joint step: in which role, by whom, for whom (a delegate acts for
+    someone away), with which outcome, when."""
+
+    role: str
+    by: str
+    on_behalf_of: str | None
+    outcome: str
+    at: datetime | None = None
+
+    @property
+    def people(self) -> frozenset[str]:
+        """Who decided: the person acting and the one they stand in for."""
+        return frozenset(p for p in (self.by, self.on_behalf_of) if p)
+
+
+@dataclass(frozen=True)
+class Approvals:
+    """Where a joint step stands: the decisions of this round, the roles still to decide (in the
+    pack's order) and those whose turn it is now (all of them for ``all_of``, the next for
+    ``in_order``)."""
+
+    decided: tuple[Decision, ...]
+    awaiting: tuple[str, ...]
+    turn: tuple[str, ...]
+
+
+def approvals(step: Step, decisions: Iterable[Decision]) -> Approvals:
+    decided = tuple(d for d in decisions if d.role in step.roles)
+    done = {d.role for d in decided}
+    awaiting = tuple(role for role in step.roles if role not in done)
+    turn = awaiting if step.approval == "all_of" else awaiting[:1]
+    return Approvals(decided, awaiting, turn)
+
+
+class Turn(NamedTuple):
+    role: str
+    on_behalf_of: str | None
+
+
+def approver_turn(actor: Actor, step: Step, decisions: Iterable[Decision]) -> Turn:
+    """The role in which ``actor`` decides a joint step now, and for whom: a role whose turn it
+    is, held in their own name before one held for someone away. Refused when they hold none of
+    the roles whose turn it is (``in_order``: the one before them has not decided), or when they
+    (or the person they stand in for) decided already this round, in any role: the same person
+    never approves twice nor in two roles."""
+    state = approvals(step, decisions)
+    held = [(role, *actor.holds(role)) for role in state.turn]
+    held = [(role, for_whom) for role, ok, for_whom in held if ok]
+    if not held:
+        if any(actor.holds(role)[0] for role in state.awaiting):
+            raise Forbidden(f"{step.key}: it is the turn of {', '.join(state.turn)} first",
+                            {"outcome": [f"{', '.join(state.turn)} decides first"]})
+        if any(actor.holds(role)[0] for role in step.roles):
+            raise Conflict(f"{step.key}: your role has decided already this round",
+                           {"outcome": ["your role has decided already"]})
+        raise Forbidden(f"{', '.join(step.roles)} decide {step.key} together; you hold "
+                        f"{', '.join(sorted(actor.roles)) or 'no role'}")
+    role, for_whom = min(held, key=lambda item: item[1] is not None)  # their own role first
+    people = {actor.username} | ({for_whom} if for_whom else set())
+    before = next((d for d in state.decided if d.people & people), None)
+    if before is not None:
+        raise Conflict(f"{step.key}: {before.by} decided already as {before.role}; one person decides once",
+                       {"outcome": [f"decided already as {before.role}: one person decides once"]})
+    return Turn(role, for_whom)
+
+
+@dataclass(frozen=True)
+class JointMove:
+    """A decision taken on a joint step: it is kept (``decision``); ``completes``: the step ends
+    now with the decision's outcome (the last approval, or a refusal); else the step stays, and
+    ``asked`` are the roles whose turn begins now (told of their work)."""
+
+    decision: Decision
+    completes: bool
+    awaiting: tuple[str, ...]
+    asked: tuple[str, ...]
+
+
+def decide(sop: Sop, step: Step, actor: Actor, outcome_key: str, decisions: Iterable[Decision],
+           at: datetime | None = None) -> JointMove:
+    """``actor``'s ``outcome_key`` on the joint step ``step``, after this round's ``decisions``:
+    a refusal decides at once; an approval completes the step when it is the last one awaited."""
+    decisions = tuple(decisions)
+    outcome_of(step, outcome_key)
+    turn = approver_turn(actor, step, decisions)
+    decision = Decision(turn.role, actor.username, turn.on_behalf_of, outcome_key, at)
+    if outcome_key != sop.approving_outcome(step.key):
+        return JointMove(decision, True, (), ())
+    before, after = approvals(step, decisions), approvals(step, decisions + (decision,))
+    return JointMove(decision, not after.awaiting, after.awaiting,
+                     tuple(role for role in after.turn if role not in before.turn))

@@ -111,6 +111,12 @@ def _entry(e, sop: Sop | None, names: dict, files: dict, lang: str, repeats: boo
         said.append(f"{i18n.translate('desk.due', lang)}: {_moment(data['due_at'], lang)}")
     elif e.kind == "closed" and data.get("result"):
         said.append(i18n.translate(f"result.{data['result']}", lang))
+    elif e.kind == "approval" and data.get("role"):  # one decision on a step decided together
+        said.append(f"{i18n.translate('role.' + data['role'], lang)}: {outcome_words(sop, e.step, e.outcome, lang)}")
+    elif e.kind == "asked" and data.get("role"):  # asked to decide, in this role
+        said.append(i18n.translate(f"role.{data['role']}", lang))
+    elif e.kind == "procurement":
+        said += news_words(data, lang)
     documents = [] if e.kind == "action" and repeats else data.get("documents") or []
     return {
         "at": e.at, "kind": e.kind, "words": i18n.translate(f"desk.trail.{e.kind}", lang),
@@ -120,6 +126,31 @@ def _entry(e, sop: Sop | None, names: dict, files: dict, lang: str, repeats: boo
         "said": said, "note": e.note or "",
         "documents": [_document(d, step, files, lang) for d in documents if isinstance(d, dict)],
     }
+
+
+# what procurement says of the contract serving a case (``cases.on_contract_news``), by event
+NEWS = ("contract_signed", "milestone_delivered", "milestone_accepted", "milestone_rejected", "milestone_paid",
+        "milestone_due", "milestone_overdue", "incident_reported")
+
+
+def news_words(data: dict, lang: str) -> list[str]:
+    """Procurement's news in words: what happened, of which contract and milestone, how far ahead
+    or late, the amount paid."""
+    what = str(data.get("event") or "").removeprefix("procurement.")
+    words = [i18n.translate(f"desk.news.{what}", lang)] if what in NEWS else []
+    if data.get("contract"):
+        words.append(i18n.translate("desk.news.contract", lang, number=data["contract"]))
+    milestone = data.get("milestone") or {}
+    if milestone.get("seq") is not None:
+        words.append(i18n.translate("desk.news.milestone", lang, seq=milestone["seq"],
+                                    title=milestone.get("title") or "").strip())
+    if data.get("days_ahead") is not None:
+        words.append(i18n.translate("desk.news.days_ahead", lang, days=data["days_ahead"]))
+    if data.get("days_late"):
+        words.append(i18n.translate("desk.news.days_late", lang, days=data["days_late"]))
+    if what == "milestone_paid" and milestone.get("paid_amount"):
+        words.append(i18n.translate("desk.news.amount", lang, amount=milestone["paid_amount"]))
+    return words
 
 
 def _document(doc: dict, step: Step | None, files: dict, lang: str) -> dict:

@@ -24,6 +24,7 @@ from services.assignment.domain import escalation
 from services.assignment.handlers import directory
 from services.assignment.handlers.commands import StepAction
 from services.assignment.handlers.engine import Engine, calendar as working_calendar, emit_case_event
+from services.assignment.handlers.engine import approval_json, decisions_of
 from shared import db
 from shared.audit import log_access
 from shared.auth import ORG_WIDE_ROLES, Staff, file_grant_subject, grant
@@ -135,6 +136,56 @@ def on_procurement_delivered(uow: UnitOfWork, event: Event) -> None:
 def on_contract_completed(uow: UnitOfWork, event: Event) -> None:
     """Procurement says the last milestone of the contract serving a case is accepted and paid."""
     _resume(uow, event, "procurement-contract", "procurement")
+
+
+# what procurement says of the contract serving a case, kept in the case's trail (the desk shows it)
+CONTRACT_NEWS = ("procurement.contract_signed", "procurement.milestone_delivered", "procurement.milestone_accepted",
+                 "procurement.milestone_rejected", "procurement.milestone_paid", "procurement.milestone_due",
+                 "procurement.milestone_overdue", "procurement.incident_reported")
+
+
+@bus.handles("procurement.contract_signed")
+@bus.handles("procurement.milestone_delivered")
+@bus.handles("procurement.milestone_accepted")
+@bus.handles("procurement.milestone_rejected")
+@bus.handles("procurement.milestone_paid")
+@bus.handles("procurement.milestone_due")
+@bus.handles("procurement.milestone_overdue")
+@bus.handles("procurement.incident_reported")
+def on_contract_news(uow: UnitOfWork, event: Event) -> None:
+    """Procurement's news of the contract serving a case (its project carries the case's tracking
+    code): the contract signed, a milestone delivered, accepted or rejected by the inspection
+    committee, paid, a reminder before it falls due, an overdue notice, an emergency reported to
+    the contractor. Each is a ``procurement`` entry in the case's trail, at the case's current
+    step; the case does not move (it resumes on ``procurement.contract_completed``). News of a
+    project serving no case, or a case of another organisation, is dropped."""
+    payload = event.payload
+    project = payload.get("project") or {}
+    code = project.get("tracking_code")
+    if not code:
+        return
+    case = uow.session.scalar(select(Case).where(Case.tracking_code == code))
+    if case is None or case.org != payload.get("org"):
+        return
+    milestone = payload.get("milestone") or {}
+    contract = payload.get("contract") or {}
+    incident = payload.get("incident") or {}
+    news = {"event": event.type, "contract": contract.get("number"), "project": project.get("title"),
+            "milestone": {k: milestone[k] for k in ("seq", "title", "due_on", "amount", "delivered_on", "accepted_on",
+                                                    "paid_on", "paid_amount", "days_late", "fine_amount")
+                          if milestone.get(k) is not None} or None,
+            **{k: payload[k] for k in ("days_ahead", "days_late", "fine_so_far", "payment_ref") if k in payload}}
+    if incident:
+        news["incident"] = {k: incident.get(k) for k in ("severity", "description", "reported_at", "reported_by")}
+    decision = payload.get("acceptance") or {}
+    if decision:
+        news["acceptance"] = {k: decision.get(k) for k in ("member_name", "decision", "note")}
+    row = uow.session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "active")
+                             .order_by(CaseStep.position.desc()).limit(1))
+    uow.session.add(TrailEntry(case_id=case.id, kind="procurement", actor="procurement", at=event.occurred_at,
+                               step=row.step if row else None, round=row.round if row else None,
+                               note=incident.get("description") or payload.get("note") or None,
+                               data={k: v for k, v in news.items() if v is not None}))
 
 
 @bus.handles("procurement.asset_checked")
@@ -714,7 +765,25 @@ def read_case(tracking_code: str, staff: Staff, purpose: str = "staff read of a 
             session.commit()
             session.expunge(case)
             with_file_links(case, staff)
+            with_approvals(case)
         return case
+
+
+def with_approvals(case: Case) -> Case:
+    """On each step several people decide together (``all_of``, ``in_order``), who has decided
+    (``approvals``: role, by, on whose behalf, outcome, when) and, on the open step, the roles still
+    to decide (``awaiting``), from the trail. ``case`` is a read-only copy with its steps and trail."""
+    sop = packstore.sop_for(case.sop, case.pack_version)
+    if sop is None:
+        return case
+    for row in case.steps:
+        definition = next((s for s in sop.steps if s.key == row.step), None)
+        if definition is None or not definition.joint:
+            continue
+        decisions = decisions_of(case.trail, row.step, row.round)
+        row.approvals = [{**approval_json(d), "at": d.at} for d in decisions]
+        row.awaiting = list(workflow.approvals(definition, decisions).awaiting) if row.status == "active" else []
+    return case
 
 
 def with_file_links(case: Case, staff: Staff) -> Case:
@@ -741,7 +810,9 @@ def allowed_actions(case: Case, staff: Staff) -> list[dict]:
     for row in case.steps:
         if row.status != "active":
             continue
-        now = workflow.actions_now(actor, sop.step(row.step), case.team or [])
+        definition = sop.step(row.step)
+        decisions = decisions_of(case.trail, row.step, row.round) if definition.joint else ()
+        now = workflow.actions_now(actor, definition, case.team or [], decisions)
         if now.any:
             actions.append({"step": row.step, "outcomes": list(now.outcomes), "actions": list(now.builtin),
                             "on_behalf_of": now.on_behalf_of, "waiting_on": row.waiting_on})

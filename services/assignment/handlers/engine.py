@@ -87,7 +87,7 @@ class Engine:
                 "due_at": _iso(row.due_at), "expected_at": _iso(row.expected_at),
                 "completed_at": _iso(row.completed_at), "outcome": row.outcome, "waiting_on": row.waiting_on,
                 "notify_requester": definition.notify_requester, "late": row.late,
-                "needs_approval": "approve" in definition.outcomes,
+                "needs_approval": "approve" in definition.outcomes or definition.joint,
                 "assignee_contact": directory.contact(self.session, row.assignee)}
 
     def trail(self, kind: str, actor: str, row: CaseStep | None = None, **fields) -> None:
@@ -129,10 +129,13 @@ class Engine:
                 .where(CaseStep.case_id == self.case.id)).one()
             rounds_before, position = done or 0, (last or 0) + 1
         begun = workflow.start(definition, rounds_before, started_at, self.case.values or {}, self.cal)
+        # a step decided together is held by whom it is the turn of (the first of them)
+        turn = workflow.approvals(definition, ()).turn if definition.joint else ()
         row = CaseStep(case_id=self.case.id, position=position, step=definition.key, round=begun.round,
-                       role=definition.role, status="active", started_at=started_at, due_at=begun.due_at,
-                       expected_at=begun.expected_at, target=begun.target, waiting_on=begun.waiting_on)
-        row.assignee = assignee or self.auto_assignee(definition)
+                       role=turn[0] if turn else definition.role, status="active", started_at=started_at,
+                       due_at=begun.due_at, expected_at=begun.expected_at, target=begun.target,
+                       waiting_on=begun.waiting_on)
+        row.assignee = assignee or (self.approver_for(turn[0]) if turn else self.auto_assignee(definition))
         self.session.add(row)  # written with everything else at the next flush (often the commit)
         if self._started is not None:
             self._started.append(row)
@@ -146,6 +149,8 @@ class Engine:
             self.trail("waiting", "sopdesk", row, data={"on": begun.waiting_on})
             self.emit("case.step_waiting", {"step": self.step_payload(row), "waiting_on": begun.waiting_on,
                                             "fields": self.case.fields or {}, "subject": self.case.subject})
+        if len(turn) > 1:  # all_of: the others whose turn it is too are asked at once
+            self.ask(definition, row, turn[1:], [], {turn[0]: row.assignee})
         return row
 
     def auto_assignee(self, definition: Step) -> str | None:
@@ -157,6 +162,80 @@ class Engine:
             return None
         candidates = directory.holders(self.session, takers.roles, pack=self.case.sop.split("/")[0])
         return directory.choose_assignee(self.session, candidates)
+
+    # -- a step decided together (all_of, in_order) ------------------------------------------
+    def approver_for(self, role: str, besides: tuple[str, ...] = ()) -> str | None:
+        """Who is asked to decide in ``role``: of its holders in the organisation, one not asked in
+        another role of the step already (``besides``), chosen as any assignee is."""
+        candidates = directory.holders(self.session, (role,), pack=self.case.sop.split("/")[0])
+        return directory.choose_assignee(self.session, [c for c in candidates if c not in besides] or candidates)
+
+    def decisions(self, row: CaseStep) -> list[workflow.Decision]:
+        """The decisions taken on ``row``'s step in its round, in order (the trail's ``approval``
+        entries)."""
+        entries = self.session.scalars(select(TrailEntry).where(
+            TrailEntry.case_id == self.case.id, TrailEntry.step == row.step, TrailEntry.round == row.round,
+            TrailEntry.kind == "approval"))
+        return decisions_of(entries, row.step, row.round)
+
+    def asked(self, row: CaseStep) -> dict[str, str]:
+        """Role -> the person asked to decide in it, this round (the first holder is the step's own)."""
+        entries = self.session.scalars(select(TrailEntry).where(
+            TrailEntry.case_id == self.case.id, TrailEntry.step == row.step, TrailEntry.round == row.round,
+            TrailEntry.kind == "asked"))
+        return {row.role: row.assignee, **{(e.data or {}).get("role"): e.actor for e in entries}}
+
+    def ask(self, definition: Step, row: CaseStep, roles: tuple[str, ...], decisions: list[workflow.Decision],
+            asked: dict[str, str]) -> None:
+        """Ask a person in each of ``roles`` to decide: each is named in the trail (so that the case
+        is theirs to see and act on) and told (``case.approval_asked``, which notify mails as an
+        approval needed)."""
+        people = self._choose(row, roles, asked)
+        self._asked_event(definition, row, people, decisions)
+
+    def _choose(self, row: CaseStep, roles: tuple[str, ...], asked: dict[str, str]) -> list[dict]:
+        people = []
+        for role in roles:
+            person = self.approver_for(role, tuple(p for p in asked.values() if p))
+            if person is None:
+                continue  # nobody holds the role: a head gives the step to someone by hand
+            asked[role] = person
+            self.trail("asked", person, row, data={"role": role})
+            people.append({"role": role, "username": person, "contact": directory.contact(self.session, person)})
+        return people
+
+    def _asked_event(self, definition: Step, row: CaseStep, people: list[dict],
+                     decisions: list[workflow.Decision]) -> None:
+        state = workflow.approvals(definition, decisions)
+        self.emit("case.approval_asked", {
+            "step": self.step_payload(row), "subject": self.case.subject, "asked": people,
+            "approvals": [approval_json(d) for d in state.decided], "awaiting": list(state.awaiting)})
+
+    def _decide(self, actor: Actor, definition: Step, row: CaseStep, command: CompleteStep,
+                checked: workflow.Checked, documents: list[dict]) -> bool:
+        """A decision on a joint step, kept in the trail. True when it ends the step (the last
+        approval, or a refusal); else the step goes to the desk of whom it is the turn of next
+        (``in_order``: who is asked now) and ``case.approval_asked`` says where it stands."""
+        decisions = self.decisions(row)
+        move = workflow.decide(self.sop, definition, actor, command.outcome, decisions, self.now)
+        self.trail("approval", actor.username, row, outcome=command.outcome, note=command.note,
+                   on_behalf_of=move.decision.on_behalf_of,
+                   data={"role": move.decision.role, "values": checked.values, "documents": documents})
+        if move.completes:
+            return True
+        if checked.values:
+            self.case.values = {**(self.case.values or {}), **checked.values}
+        asked = self.asked(row)
+        decided = decisions + [move.decision]
+        nxt = workflow.approvals(definition, decided).turn[0]
+        if asked.get(nxt) in move.decision.people:
+            asked.pop(nxt)  # asked in two roles (the only holder of both): someone else is asked
+        people = self._choose(row, () if asked.get(nxt) else (nxt,), asked)
+        if asked.get(nxt) != row.assignee:  # the step goes to the next one's desk
+            previous, row.assignee, row.role = row.assignee, asked.get(nxt), nxt
+            self.trail("assigned", "sopdesk", row, data={"from": previous, "to": row.assignee, "role": nxt})
+        self._asked_event(definition, row, people, decided)
+        return False
 
     def complete(self, row: CaseStep, outcome_key: str, actor: str, values: dict, note: str | None,
                  on_behalf_of: str | None, documents: list[dict] | None = None) -> CaseStep | None:
@@ -260,6 +339,8 @@ class Engine:
         if workflow.staff_end_wait(state.current):
             self.trail("resumed", actor.username, row, data={"by": "staff"})
             self.emit("case.step_resumed", {"step": self.step_payload(row), "waiting_on": row.waiting_on})
+        if definition.joint and not self._decide(actor, definition, row, command, checked, documents):
+            return  # others still decide
         self.complete(row, command.outcome, actor.username, checked.values, command.note, permission.on_behalf_of,
                       documents)
 
@@ -310,6 +391,20 @@ class Engine:
         self.emit("case.step_resumed", {"step": self.step_payload(row), "waiting_on": waiting_on})
         self.complete(row, resumption.outcome, actor, values or {}, note, None, documents)
         return True
+
+
+def decisions_of(entries, step: str, round_: int) -> list[workflow.Decision]:
+    """The decisions on a joint step in one round, from the case's trail entries (in any order)."""
+    found = sorted((e for e in entries if e.kind == "approval" and e.step == step and e.round == round_),
+                   key=lambda e: (e.at, e.id or 0))
+    return [workflow.Decision(role=(e.data or {}).get("role"), by=e.actor, on_behalf_of=e.on_behalf_of,
+                              outcome=e.outcome, at=e.at) for e in found]
+
+
+def approval_json(decision: workflow.Decision) -> dict:
+    """A decision as events and the API give it."""
+    return {"role": decision.role, "by": decision.by, "on_behalf_of": decision.on_behalf_of,
+            "outcome": decision.outcome, "at": _iso(decision.at)}
 
 
 def emit_case_event(uow: UnitOfWork, case: Case, event_type: str, payload: dict) -> None:

@@ -343,9 +343,12 @@ def test_the_case_deadline_moves_on_by_the_working_time_the_requester_held_it(pe
     # the old deadline Wed 09:00 + 960 working minutes: Wed 09:00-16:30 (450), Thu (480), Fri 08:30-09:00 (30)
     assert case.due_at == bkk(2026, 8, 21, 9, 0)  # Friday 2026-08-21 09:00 Bangkok
     assert case.current_step == "verify"
-    last = max(events("SD-PAUSE-00001"), key=lambda e: e["seq"])  # what intake's tracking page ends with
-    assert (last["type"], last["step"]["key"], last["step"]["round"]) == ("case.step_started", "verify", 2)
-    assert last["due_at"] == bkk(2026, 8, 21, 9, 0).astimezone(timezone.utc).isoformat()
+    started = max(events("SD-PAUSE-00001", "case.step_started"), key=lambda e: e["seq"])
+    assert (started["step"]["key"], started["step"]["round"]) == ("verify", 2)
+    # what intake's tracking page ends with (after verify starts, its second head is asked: all_of)
+    last = max(events("SD-PAUSE-00001"), key=lambda e: e["seq"])
+    assert (last["type"], last["step"]["key"], last["step"]["round"]) == ("case.approval_asked", "verify", 2)
+    assert last["due_at"] == started["due_at"] == bkk(2026, 8, 21, 9, 0).astimezone(timezone.utc).isoformat()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -322,6 +322,16 @@ def write_reassigned(uow: UnitOfWork, event: Event) -> None:
               needs_approval=bool(step.get("needs_approval")), **_case_facts(uow, event, step))
 
 
+@bus.handles("case.approval_asked")
+def write_approval_asked(uow: UnitOfWork, event: Event) -> None:
+    """On a step several people decide together, each person whose turn begins learns of their
+    new work: the approval-needed email, in the role they decide in."""
+    step = event.payload["step"]
+    for person in event.payload.get("asked") or []:
+        _to_staff(uow, event, [person.get("contact")], "approval_needed", assigned_by=None, needs_approval=True,
+                  **_case_facts(uow, event, {**step, "role": person.get("role") or step.get("role")}))
+
+
 @bus.handles("sla.breached")
 def write_overdue(uow: UnitOfWork, event: Event) -> None:
     """A missed deadline: the step's assignee ("overdue") and the heads, each address once. The

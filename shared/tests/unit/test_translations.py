@@ -18,6 +18,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
 from services.assignment.adapters.models import SYSTEM_ACTORS, TRAIL_KINDS
+from services.assignment.entrypoints.case_view import NEWS
 from services.intake.schemas import STAFF_CHANNELS
 from services.procurement.adapters.models import (ASSET_STATUSES, COMMITTEE_KINDS, COMMITTEE_POSITIONS,
                                                   CONTRACT_STATUSES, DOCUMENT_KINDS, FINE_BASES, METHODS,
@@ -29,7 +30,7 @@ from shared.audit import RECORD_KINDS
 from shared.config import SERVICES
 from shared.i18n import LANGUAGES, read_catalogues
 from shared.nav import AREAS
-from shared.packs import FILE_KINDS, RESULTS, ROLES, WAITS, common_outcomes
+from shared.packs import APPROVALS, FILE_KINDS, RESULTS, ROLES, WAITS, common_outcomes
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("intake", "assignment", "notify", "procurement")
@@ -51,6 +52,8 @@ class Lookup:
 DYNAMIC = [
     ("shared", "role.", ROLES, "shared.packs.ROLES (steps, desk, emails, flowchart)"),
     ("shared", "wait.", WAITS, "shared.packs.WAITS"),
+    ("shared", "roles.joiner.", ("any_of",) + APPROVALS, "flowchart.roles_text and sop.html: who acts on a step"),
+    ("shared", "roles.note.", APPROVALS, "flowchart.roles_text and sop.html: a step decided together"),
     ("shared", "result.", RESULTS, "shared.packs.RESULTS"),
     ("shared", "flowchart.end.", RESULTS, "shared/packs/flowchart.py: an end of each result"),
     ("shared", "flowchart.waits.", WAITS, "shared/packs/flowchart.py: what a step waits for"),
@@ -71,6 +74,8 @@ DYNAMIC = [
     ("shared", "nav.", tuple(area.key for area in AREAS), "base.html's menu over shared/nav.AREAS"),
     ("shared", "outcome.", tuple(common_outcomes()), "case_view.outcome_words: the shared words, asked only when there"),
     ("assignment", "desk.trail.", TRAIL_KINDS, "case.html over adapters/models.TRAIL_KINDS"),
+    ("assignment", "desk.news.", NEWS + ("contract", "milestone", "days_ahead", "days_late", "amount"),
+     "entrypoints/case_view.news_words: procurement's news in a case's trail"),
     ("assignment", "desk.actor.", SYSTEM_ACTORS, "case.html over adapters/models.SYSTEM_ACTORS"),
     ("procurement", "proc.stage.", PROJECT_STAGES, "domain/stages.PROJECT_STAGES"),
     ("procurement", "proc.approval_kind.", APPROVAL_KINDS, "domain/stages.APPROVAL_KINDS"),
