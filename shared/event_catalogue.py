@@ -435,6 +435,9 @@ class RequestAnswered(Payload):
     step = _f(Text)
     round = _f(Whole)
     note = _f(Text)
+    # the requester's choice among their step's outcomes, where it has more than one (a re-check:
+    # confirmed, or a correction asked); absent: the step's first outcome
+    outcome = _f(Text, optional=True)
     attachments = _list(_items(Attachment))
     answered_at = _f(Moment)
 
@@ -464,11 +467,30 @@ class StepStarted(CaseState):
     self_assigned = _f(Flag, optional=True)
 
 
+class AnswerChoice(Payload):
+    """One of the outcomes a requester's step offers them (its key and its words)."""
+    key = _f(Text)
+    label = _f(Texts)
+
+
 class StepWaiting(CaseState):
     step = _nested(CaseStep)
     waiting_on = _f(Text)
     form_fields = _f(Mapping, data_key="fields")
     subject = _f(Text)
+    # a step that waits on the requester with more than one outcome: what they choose from
+    choices = _list(_items(AnswerChoice), optional=True)
+
+
+class StepFile(Payload):
+    """A document handed in at a step that the pack gives to the requester (``to_requester``):
+    its record as assignment keeps it; the requester downloads it from assignment with their
+    tracking token (``shared.tracking.step_file_url``)."""
+    id = _f(Text)
+    key = _f(Text)
+    name = _f(Text)
+    content_type = _f(Text)
+    size = _f(Whole)
 
 
 class StepCompleted(CaseState):
@@ -476,7 +498,10 @@ class StepCompleted(CaseState):
     outcome = _f(Text)
     kind = _f(Text)
     next_step = _f(Text, nullable=True)
-    note = _f(Text, nullable=True)
+    note = _f(Text, nullable=True)  # internal: for staff only, never shown to the requester
+    # what the step tells the requester, and the files it gives them (absent before issue 14)
+    message = _f(Text, nullable=True, optional=True)
+    files = _list(_items(StepFile), optional=True)
 
 
 class StepReturned(CaseState):
@@ -484,12 +509,16 @@ class StepReturned(CaseState):
     outcome = _f(Text)
     to = _f(Text, nullable=True)
     note = _f(Text, nullable=True)
+    message = _f(Text, nullable=True, optional=True)
+    files = _list(_items(StepFile), optional=True)
 
 
 class StepRejected(CaseState):
     step = _nested(CaseStep)
     outcome = _f(Text)
     note = _f(Text, nullable=True)
+    message = _f(Text, nullable=True, optional=True)
+    files = _list(_items(StepFile), optional=True)
 
 
 class StepResumed(CaseState):

@@ -237,3 +237,33 @@ def open_stored(files_dir: Path, storage_key: str) -> Path:
 def discard_all(stored: list[StoredFile]) -> None:
     for item in stored:
         item.discard()
+
+
+def upload_message(error: UploadError, lang: str) -> str:
+    """Why a file was refused, in ``lang`` (shared's catalogue: ``file.<code>``; the kinds it
+    takes as ``file.kind.<kind>``)."""
+    from shared import i18n
+
+    values = dict(error.values)
+    if "kinds" in values:
+        joiner = ", " if lang == "en" else " "
+        values["kinds"] = joiner.join(i18n.translate(f"file.kind.{kind}", lang) for kind in values["kinds"])
+    return i18n.translate(f"file.{error.code}", lang, **values)
+
+
+def store_parts(parts, field: str, accept: tuple[str, ...], files_dir: Path, max_bytes: int,
+                lang: str) -> tuple[list[StoredFile], list[str]]:
+    """Each uploaded part (an object with ``stream`` and ``filename``) stored with ``store``, and
+    the messages of those refused ('<name>: <why>', in ``lang``). When any is refused, none is
+    kept: the stored ones are discarded and the list comes back empty."""
+    stored: list[StoredFile] = []
+    errors: list[str] = []
+    for part in parts:
+        try:
+            stored.append(store(part.stream, part.filename, field, accept, files_dir, max_bytes))
+        except UploadError as exc:
+            errors.append(f"{clean_filename(part.filename)}: {upload_message(exc, lang)}")
+    if errors:
+        discard_all(stored)
+        return [], errors
+    return stored, errors

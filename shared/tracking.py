@@ -43,3 +43,13 @@ def survey_url(code: str, score: int | None = None) -> str:
     """The satisfaction survey of a closed case; with ``score``, the one-click link for that score."""
     url = f"{get_settings().public_url}/intake/track/{code}/survey?token={tracking_token(code)}"
     return f"{url}&score={score}" if score is not None else url
+
+
+def step_file_path(code: str, file_id: str) -> str:
+    """Where the requester downloads a file a step gave them (assignment keeps it), with their token."""
+    return f"/assignment/track/{code}/files/{file_id}?token={tracking_token(code)}"
+
+
+def step_file_url(code: str, file_id: str) -> str:
+    """``step_file_path`` as a whole link, for an email."""
+    return f"{get_settings().public_url}{step_file_path(code, file_id)}"

@@ -131,7 +131,11 @@ class ActionSchema(Schema):
 
     step = fields.String(required=True, validate=validate.Length(min=1, max=100))
     outcome = fields.String(required=True, validate=validate.Length(min=1, max=50))
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000),
+                         metadata={"description": "internal: for staff only, never shown to the requester"})
+    message = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000), metadata={
+        "description": "what the requester reads of this step's outcome (the tracking page, the 'step done' "
+                       "email); required where the pack's step says notify_requester: {message: required}"})
     assignee = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     target = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
                            metadata={"description": "for steps whose target the assignee sets: '3 days', "
@@ -141,6 +145,22 @@ class ActionSchema(Schema):
     team = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list,
                        validate=validate.Length(max=50))
     documents = fields.List(fields.Nested(DocumentRefSchema), load_default=list, validate=validate.Length(max=20))
+
+
+class CaseDocumentSchema(Schema):
+    """A document handed in at a step, as a file."""
+    id = fields.String()
+    step = fields.String()
+    round = fields.Integer()
+    key = fields.String(metadata={"description": "which of the step's documents (the pack's key)"})
+    name = fields.String()
+    ref = fields.String(metadata={"description": "the paper's reference, if given"})
+    content_type = fields.String()
+    size = fields.Integer()
+    to_requester = fields.Boolean(metadata={"description": "the requester may download it once the step is done"})
+    uploaded_by = fields.String()
+    created_at = fields.AwareDateTime()
+    url = fields.String()
 
 
 class CaseSummarySchema(Schema):
@@ -187,6 +207,9 @@ class CaseSchema(CaseSummarySchema):
                        "contacts: [{name, email, phone, role, emergency}]}}}; null when no tag was checked (yet)"})
     steps = fields.List(fields.Nested(StepSchema))
     trail = fields.List(fields.Nested(TrailEntrySchema))
+    documents = fields.List(fields.Nested(CaseDocumentSchema), metadata={
+        "description": "the documents handed in at the steps as files; each read at its url "
+                       "(/assignment/cases/<code>/documents/<id>: logged)"})
     actions = fields.List(fields.Nested(ActionChoiceSchema),
                           metadata={"description": "the actions the caller may take now"})
 

@@ -285,6 +285,9 @@ class AnswerRequestSchema(Schema):
     """``POST /intake/track/<code>/answer``: the requester's answer to a return for correction."""
 
     note = fields.String(required=True, metadata={"description": "what was corrected, or the answer"})
+    outcome = fields.String(metadata={"description": "where their step offers several outcomes (a re-check: "
+                                                    "confirmed, or a correction asked): the one they choose "
+                                                    "(asked.choices[].key on the tracking page's JSON)"})
     files = fields.Raw(metadata={"description": "multipart only: corrected or extra files (several allowed)"})
     csrf_token = fields.String(metadata={"description": "the tracking page's token (form posts)"})
 
@@ -329,6 +332,15 @@ class TrackStepSchema(Schema):
     completed_at = fields.AwareDateTime(allow_none=True)
     due_at = fields.AwareDateTime(allow_none=True)
     waiting_on = fields.String(allow_none=True)
+    message = fields.String(allow_none=True, metadata={"description": "what the step told the requester"})
+    files = fields.List(fields.Dict(), metadata={
+        "description": "files the step gave the requester: {id, key, name, content_type, size, url} (the url "
+                       "carries the tracking token)"})
+
+
+class ChoiceSchema(Schema):
+    key = fields.String()
+    label = fields.String()
 
 
 class AskedSchema(Schema):
@@ -337,6 +349,8 @@ class AskedSchema(Schema):
     note = fields.String(allow_none=True)
     answered = fields.Boolean()
     answer_url = fields.String()
+    choices = fields.List(fields.Nested(ChoiceSchema), metadata={
+        "description": "where the step offers several outcomes: the one to send as the answer's outcome"})
 
 
 class SurveyStateSchema(Schema):

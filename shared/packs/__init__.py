@@ -216,12 +216,39 @@ class InputSchema(Schema):
 
 
 class DocumentSchema(Schema):
+    """A paper a step expects, handed in as a file (a paper reference may go with it). With
+    ``to_requester`` the file is the requester's to download once the step is done (the result
+    of their request: a report, their access details)."""
+
     class Meta:
         unknown = RAISE
 
     key = fields.String(required=True, validate=KEY)
     title = TextsField(required=True)
     required = fields.Boolean(load_default=False)
+    to_requester = fields.Boolean(load_default=False)
+
+
+MESSAGE_RULES = ("optional", "required")
+
+
+class NotifyRequesterField(fields.Field):
+    """``notify_requester``: ``true`` (the requester is emailed when the step is done; the actor
+    may write them a message), or ``{message: required}`` when the manual has the step tell the
+    requester something in words ("แจ้ง... สรุปผล"): the step is not done without it. Loaded as
+    ``{notify: bool, message: "optional" | "required"}``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return {"notify": value, "message": "optional"}
+        if isinstance(value, dict):
+            unknown = set(value) - {"message"}
+            if unknown:
+                raise ValidationError(f"notify_requester takes message only, not {', '.join(sorted(unknown))}")
+            if value.get("message", "optional") not in MESSAGE_RULES:
+                raise ValidationError(f"message is one of {', '.join(MESSAGE_RULES)}")
+            return {"notify": True, "message": value.get("message", "optional")}
+        raise ValidationError("true, false, or {message: required}")
 
 
 class ConditionSchema(Schema):
@@ -316,7 +343,7 @@ class StepSchema(Schema):
         if name is not None and name not in [i["name"] for i in data.get("inputs") or [] if i["type"] == "text"]:
             raise ValidationError(f"lends names a text input of this step (the lent machine's asset tag), "
                                   f"not {name}", "lends")
-    notify_requester = fields.Boolean(load_default=False)
+    notify_requester = NotifyRequesterField(load_default=lambda: {"notify": False, "message": "optional"})
     outcomes = fields.Dict(keys=fields.String(validate=KEY), values=OutcomeField(), required=True,
                            validate=validate.Length(min=1))
 
@@ -680,6 +707,7 @@ class Document:
     key: str
     title: dict
     required: bool
+    to_requester: bool = False
 
 
 @dataclass(frozen=True)
@@ -694,6 +722,7 @@ class Step:
     appoints_team: bool
     notify_requester: bool
     outcomes: dict[str, Outcome]
+    message_required: bool = False  # ``notify_requester: {message: required}``: the step tells them in words
     lends: str | None = None  # the input whose asset tag the step lends (``case.asset_lent``)
     register: dict | None = None  # {key, title}: the register the step records in (its cases)
 
@@ -913,10 +942,12 @@ def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
             Step(key=s["key"], title=s["title"], roles=tuple(_role_names(s["role"])),
                  approval=next(iter(s["role"])) if isinstance(s["role"], dict) else None,
                  target=s["target"], wait=s["wait"],
-                 documents=tuple(Document(d["key"], d["title"], d["required"]) for d in s["documents"]),
+                 documents=tuple(Document(d["key"], d["title"], d["required"], d["to_requester"])
+                                 for d in s["documents"]),
                  inputs=_fields(s["inputs"]), appoints_team=s["appoints_team"], lends=s["lends"],
                  register=s["register"],
-                 notify_requester=s["notify_requester"],
+                 notify_requester=s["notify_requester"]["notify"],
+                 message_required=s["notify_requester"]["message"] == "required",
                  outcomes={name: _outcome(name, o) for name, o in s["outcomes"].items()})
             for s in sop["steps"])
         sops[key] = Sop(pack=data["pack"], key=key, number=sop["number"], title=sop["title"],

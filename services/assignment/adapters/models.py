@@ -342,6 +342,35 @@ class TrailEntry(Base):
     case: Mapped[Case] = relationship(back_populates="trail", lazy="raise")
 
 
+class CaseDocument(Base):
+    """A document handed in at a step, as a file (checked by its bytes: ``shared.files``) with an
+    optional paper reference. The bytes are under settings.files_dir/assignment at ``storage_key``
+    (a random name); this row is all that names it. ``to_requester``: the pack gives it to the
+    requester (downloadable with their tracking token once the step is done)."""
+
+    __tablename__ = "case_documents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=db.new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(100))
+    round: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))  # which of the step's documents (the pack's key)
+    name: Mapped[str] = mapped_column(String(200))
+    ref: Mapped[str] = mapped_column(String(500), default="")
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    to_requester: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+    def metadata_dict(self) -> dict:
+        """What the trail, the events and the API say of it (never where its bytes are)."""
+        return {"id": self.id, "key": self.key, "name": self.name, "ref": self.ref,
+                "content_type": self.content_type, "size": self.size, "to_requester": self.to_requester}
+
+
 class DailySummary(Base):
     """One person's summary of open work for one working day: written with its event, so that
     the summary task may run any number of times a day and each person hears once."""

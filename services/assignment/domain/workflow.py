@@ -245,12 +245,16 @@ class Checked:
 
 def check_outcome(step: Step, outcome_key: str, *, values: Mapping | None = None, note: str | None = None,
                   team: list[str] | None = None, active_users: Iterable[str] = (),
-                  documents: list[dict] | None = None, handed_in: Iterable[str] = ()) -> Checked:
+                  documents: list[dict] | None = None, handed_in: Iterable[str] = (),
+                  message: str | None = None) -> Checked:
     """Whether an outcome may be taken with what was entered: the step's values (required, typed,
     nothing it does not ask), a note where the outcome needs one ('say why'), a team of active
     users where the step appoints one (``team`` as ``team_named`` gives it, ``active_users`` those
     of them the directory knows), and every required document, handed in now or earlier this
-    round (``handed_in``). Every error is found before any is reported."""
+    round (``handed_in``): a document counts when it came as a file (its ``id``), a paper
+    reference alone does not. A step that tells the requester in words
+    (``notify_requester: {message: required}``) needs its ``message``. Every error is found before
+    any is reported."""
     outcome = outcome_of(step, outcome_key)
     errors: dict[str, list[str]] = {}
     checked = check_values(step, values or {}, errors)
@@ -265,7 +269,9 @@ def check_outcome(step: Step, outcome_key: str, *, values: Mapping | None = None
         for name in appointed:
             if name not in active:
                 errors.setdefault("team", []).append(f"no active user {name}")
-    have = {d.get("key") for d in documents or []} | set(handed_in)
+    if step.message_required and not (message or "").strip():
+        errors.setdefault("message", []).append("write what the requester is told (the step tells them)")
+    have = {d.get("key") for d in documents or [] if d.get("id")} | set(handed_in)
     missing = documents_missing(step, have)
     if missing:
         errors.setdefault("documents", []).append(f"this step needs: {', '.join(missing)}")
@@ -457,15 +463,19 @@ class Resumption:
     resumes_clock: bool  # the requester answered while the clock was stopped
 
 
-def resume(sop: Sop, case: CaseState, waiting_on: str, step_key: str | None = None) -> Resumption | None:
-    """The answer of ``waiting_on`` (about ``step_key``, when it names one); None when the case is
-    not waiting on them there (already resumed by hand, moved on, or a repeat of the news)."""
+def resume(sop: Sop, case: CaseState, waiting_on: str, step_key: str | None = None,
+           outcome: str | None = None) -> Resumption | None:
+    """The answer of ``waiting_on`` (about ``step_key``, when it names one), with the ``outcome``
+    they chose when the step offers several (a re-check: confirmed or a correction asked; one
+    the step does not have, or none, is its first); None when the case is not waiting on them
+    there (already resumed by hand, moved on, or a repeat of the news)."""
     current = case.current
     if (case.status != "open" or current is None or current.waiting_on != waiting_on
             or (step_key and current.key != step_key)):
         return None
     step = sop.step(current.key)
-    return Resumption(step=step.key, outcome=next(iter(step.outcomes)),
+    chosen = outcome if outcome in step.outcomes else next(iter(step.outcomes))
+    return Resumption(step=step.key, outcome=chosen,
                       resumes_clock=waiting_on == "requester" and case.paused)
 
 

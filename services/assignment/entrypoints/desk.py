@@ -14,10 +14,12 @@ from services.assignment.adapters.bus import bus
 from services.assignment.domain import workflow
 from services.assignment.entrypoints import case_list, signin as signin_pages
 from services.assignment.entrypoints import case_view
+from services.assignment.entrypoints import action_form
 from services.assignment.handlers import cases as handlers, commands, directory, signin
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import dates, db, i18n
 from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, public
+from shared.config import get_settings
 from shared.errors import Refusal
 from shared.packs.flowchart import render_svg
 from shared.web import STATUS_OF, flatten_errors
@@ -42,6 +44,12 @@ def login_required(view):
 
 
 _safe_next = signin_pages.safe_next  # only a path on this site (no open redirect)
+
+
+@desk.context_processor
+def _upload_limit():
+    """The action form says how large a document's file may be."""
+    return {"max_upload_mb": get_settings().max_upload_mb}
 
 
 @desk.route("/login", methods=["GET", "POST"])
@@ -191,18 +199,29 @@ def act(staff, code: str):
             "assignee": form.get("assignee") or None, "target": _iso_target(form.get("target")),
             "values": values,
             "team": [n.strip() for n in form.get("team", "").split(",") if n.strip()]}
-    if form.get("doc_key") and form.get("doc_name"):
-        data["documents"] = [{"key": form["doc_key"], "name": form["doc_name"], "ref": form.get("doc_ref", "")}]
+    # the message the requester reads, and each expected document as a file (multipart) with its reference
+    data["message"] = form.get("message") or None
+    uploads, upload_errors = action_form.store_uploads(form, request.files)
+    data["documents"] = action_form.paper_refs(form, {u.key for u in uploads})
     try:
-        command = commands.from_action(ActionSchema().load(data))
+        command = commands.from_action(ActionSchema().load(data), tuple(uploads))
     except ValidationError as exc:
-        return case_page.__wrapped__(staff, code, errors=flatten_errors(exc.messages), status=422)
+        action_form.discard(uploads)
+        return case_page.__wrapped__(staff, code, errors={**flatten_errors(exc.messages), **upload_errors},
+                                     status=422)
+    if upload_errors:  # a file refused by its bytes: nothing kept, the form says which and why
+        return case_page.__wrapped__(staff, code, errors=upload_errors, status=422)
     try:
         handlers.act(code, staff, command)
     except LookupError:
+        action_form.discard(uploads)
         abort(404)
     except Refusal as exc:
+        action_form.discard(uploads)
         return case_page.__wrapped__(staff, code, errors=exc.errors, status=STATUS_OF[exc.kind])
+    except BaseException:
+        action_form.discard(uploads)
+        raise
     flash(i18n.translate("desk.done_ok", i18n.current_language()))
     if form.get("next"):
         return redirect(_safe_next(form["next"]))

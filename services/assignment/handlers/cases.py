@@ -18,6 +18,7 @@ from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import (AccessLog, Case, CaseStep, DailySummary, EarlyAssetCheck, SurveyScore,
                                                  TrailEntry)
+from services.assignment.adapters.models import CaseDocument
 from services.assignment.domain import search, workflow
 from services.assignment.adapters.models import DailySummaryRun, User
 from services.assignment.domain import escalation
@@ -117,7 +118,8 @@ def _resume(uow: UnitOfWork, event: Event, waiting_on: str, actor: str) -> None:
     documents = [{"key": a.get("field") or "answer", "name": a.get("name") or "", "ref": f"file:{a['id']}"}
                  for a in files]
     resumed = Engine(uow, case, _sop(case, uow.session)).resume_wait(waiting_on, actor, note=payload.get("note"),
-                                                        step_key=payload.get("step"), documents=documents)
+                                                        step_key=payload.get("step"), documents=documents,
+                                                        outcome=payload.get("outcome"))
     if resumed and files:
         case.attachments = [*(case.attachments or []), *files]  # the requester's answer: their files too
     if not resumed:
@@ -762,8 +764,16 @@ def read_case(tracking_code: str, staff: Staff, purpose: str = "staff read of a 
                               .options(selectinload(Case.steps), selectinload(Case.trail)))
         if case is not None:
             log_access(session, AccessLog, staff, "case", case.tracking_code, purpose, org=case.org)
+            # the documents handed in at its steps as files (each read of one is logged on its own)
+            documents = [
+                {**d.metadata_dict(), "step": d.step, "round": d.round, "uploaded_by": d.uploaded_by,
+                 "created_at": d.created_at,
+                 "url": f"/assignment/cases/{quote(case.tracking_code)}/documents/{quote(d.id)}"}
+                for d in session.scalars(select(CaseDocument).where(CaseDocument.case_id == case.id)
+                                         .order_by(CaseDocument.created_at, CaseDocument.name))]
             session.commit()
             session.expunge(case)
+            case.documents = documents
             with_file_links(case, staff)
             with_approvals(case)
         return case

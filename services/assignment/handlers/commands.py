@@ -12,10 +12,22 @@ Document = Mapping[str, str]  # a document handed in: {key, name, ref} as ``Docu
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A document of the step handed in as a file: which of the step's documents (``key``), the
+    file as ``shared.files.store`` wrote it (checked by its bytes, not yet recorded: the caller
+    discards it when the action is refused), and the paper's reference beside it."""
+
+    key: str
+    file: object  # shared.files.StoredFile
+    ref: str = ""
+
+
+@dataclass(frozen=True)
 class CompleteStep:
     """Finish ``step`` with ``outcome``, one of its pack's outcomes, with what the outcome asks:
     the step's inputs (``values``), a note, the team a step appoints (or the one ``assignee``
-    named instead of a team), the documents handed in."""
+    named instead of a team), the documents handed in (as files: ``uploads``; a paper's reference
+    alone: ``documents``), and the ``message`` the requester reads (the ``note`` is internal)."""
 
     step: str
     outcome: str
@@ -24,6 +36,8 @@ class CompleteStep:
     team: tuple[str, ...] = ()
     assignee: str | None = None
     documents: tuple[Document, ...] = ()
+    message: str | None = None
+    uploads: tuple[Upload, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,22 +66,25 @@ class AddNote:
     step: str
     note: str | None = None
     documents: tuple[Document, ...] = ()
+    uploads: tuple[Upload, ...] = ()
 
 
 StepAction = CompleteStep | AssignStep | SetTarget | AddNote
 
 
-def from_action(data: Mapping) -> StepAction:
-    """The command an action body asks for (``ActionSchema``'s loaded data): ``outcome`` is
-    ``assign``, ``set-target`` or ``note``, or else one of the step's outcomes. What the chosen
-    command does not take is left out (sent or not, it never mattered to that action)."""
+def from_action(data: Mapping, uploads: tuple[Upload, ...] = ()) -> StepAction:
+    """The command an action body asks for (``ActionSchema``'s loaded data, and the files sent with
+    it): ``outcome`` is ``assign``, ``set-target`` or ``note``, or else one of the step's outcomes.
+    What the chosen command does not take is left out (sent or not, it never mattered to that
+    action)."""
     step, outcome, note = data["step"], data["outcome"], data.get("note")
     if outcome == "assign":
         return AssignStep(step=step, assignee=data.get("assignee"), note=note)
     if outcome == "set-target":
         return SetTarget(step=step, target=data.get("target"), note=note)
     if outcome == "note":
-        return AddNote(step=step, note=note, documents=tuple(data.get("documents") or ()))
+        return AddNote(step=step, note=note, documents=tuple(data.get("documents") or ()), uploads=tuple(uploads))
     return CompleteStep(step=step, outcome=outcome, note=note, values=dict(data.get("values") or {}),
                         team=tuple(data.get("team") or ()), assignee=data.get("assignee"),
-                        documents=tuple(data.get("documents") or ()))
+                        documents=tuple(data.get("documents") or ()), message=data.get("message"),
+                        uploads=tuple(uploads))

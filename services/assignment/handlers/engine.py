@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.assignment.adapters import caches
-from services.assignment.adapters.models import CalendarDay, Case, CaseStep, TrailEntry
+from services.assignment.adapters.models import CalendarDay, Case, CaseDocument, CaseStep, TrailEntry
 from services.assignment.domain import clock, workflow
 from services.assignment.domain.workflow import Actor
 from services.assignment.handlers import directory
-from services.assignment.handlers.commands import AddNote, AssignStep, CompleteStep, SetTarget, StepAction
+from services.assignment.handlers.commands import AddNote, AssignStep, CompleteStep, SetTarget, StepAction, Upload
 from shared import db
 from shared.config import get_settings
 from shared.errors import Invalid
@@ -147,8 +147,12 @@ class Engine:
                                         "self_assigned": row.assignee is not None and row.assignee == self.acting})
         if begun.waiting_on:
             self.trail("waiting", "sopdesk", row, data={"on": begun.waiting_on})
-            self.emit("case.step_waiting", {"step": self.step_payload(row), "waiting_on": begun.waiting_on,
-                                            "fields": self.case.fields or {}, "subject": self.case.subject})
+            waiting = {"step": self.step_payload(row), "waiting_on": begun.waiting_on,
+                       "fields": self.case.fields or {}, "subject": self.case.subject}
+            if begun.waiting_on == "requester" and len(definition.outcomes) > 1:  # they choose (a re-check)
+                waiting["choices"] = [{"key": key, "label": outcome.label or {"th": key}}
+                                      for key, outcome in definition.outcomes.items()]
+            self.emit("case.step_waiting", waiting)
         if len(turn) > 1:  # all_of: the others whose turn it is too are asked at once
             self.ask(definition, row, turn[1:], [], {turn[0]: row.assignee})
         return row
@@ -238,8 +242,11 @@ class Engine:
         return False
 
     def complete(self, row: CaseStep, outcome_key: str, actor: str, values: dict, note: str | None,
-                 on_behalf_of: str | None, documents: list[dict] | None = None) -> CaseStep | None:
-        """Finish ``row`` with an outcome and start whatever comes next (or close the case)."""
+                 on_behalf_of: str | None, documents: list[dict] | None = None,
+                 message: str | None = None) -> CaseStep | None:
+        """Finish ``row`` with an outcome and start whatever comes next (or close the case). The
+        ``message`` (what the requester reads) and the files among ``documents`` the pack gives to
+        the requester go in the trail and the step's event; the internal ``note`` stays with staff."""
         move = workflow.complete(self.sop, self.state(row), outcome_key, values)
         row.status, row.completed_at, row.outcome = "done", self.now, outcome_key
         row.actor, row.note = actor, note
@@ -248,14 +255,19 @@ class Engine:
             self.case.values = move.values
         if move.resumes_clock:
             self.resume_clock()
-        self.trail("action", actor, row, outcome=outcome_key, note=note, on_behalf_of=on_behalf_of,
-                   data={"values": values, "to": move.to, "kind": move.kind, "documents": documents or []})
+        message = (message or "").strip() or None
+        data = {"values": values, "to": move.to, "kind": move.kind, "documents": documents or []}
+        if message:
+            data["message"] = message
+        self.trail("action", actor, row, outcome=outcome_key, note=note, on_behalf_of=on_behalf_of, data=data)
         step_info = self.step_payload(row)
+        gives = any(d.to_requester for d in self.sop.step(row.step).documents)
+        told = {"message": message, "files": requester_files(self.session, self.case, row) if gives else []}
         payloads = {
             "case.step_completed": {"step": step_info, "outcome": outcome_key, "kind": move.kind,
-                                    "next_step": move.to, "note": note},
-            "case.step_returned": {"step": step_info, "outcome": outcome_key, "to": move.to, "note": note},
-            "case.step_rejected": {"step": step_info, "outcome": outcome_key, "note": note},
+                                    "next_step": move.to, "note": note, **told},
+            "case.step_returned": {"step": step_info, "outcome": outcome_key, "to": move.to, "note": note, **told},
+            "case.step_rejected": {"step": step_info, "outcome": outcome_key, "note": note, **told},
         }
         for event_type in move.events:
             self.emit(event_type, payloads[event_type])
@@ -327,10 +339,11 @@ class Engine:
         # the active people of the case's organisation among those named
         orgs = directory.org_of_users(self.session, team) if team else {}
         active = [name for name in team if orgs.get(name) == self.case.org] if team else []
-        documents = list(command.documents)
+        documents = list(command.documents) + self._record_uploads(actor, definition, row, command.uploads)
         checked = workflow.check_outcome(definition, command.outcome, values=command.values,
                                          note=command.note, team=team, active_users=active,
-                                         documents=documents, handed_in=self._documents_this_round(row))
+                                         documents=documents, handed_in=self._documents_this_round(row),
+                                         message=command.message)
         if definition.appoints_team:
             self.case.team = checked.team
         if documents:
@@ -342,10 +355,11 @@ class Engine:
         if definition.joint and not self._decide(actor, definition, row, command, checked, documents):
             return  # others still decide
         self.complete(row, command.outcome, actor.username, checked.values, command.note, permission.on_behalf_of,
-                      documents)
+                      documents, message=command.message)
 
     def _add_note(self, actor: Actor, row: CaseStep, command: AddNote, permission: workflow.Permission) -> None:
-        documents = list(command.documents)
+        definition = self.sop.step(row.step)
+        documents = list(command.documents) + self._record_uploads(actor, definition, row, command.uploads)
         workflow.check_note(command.note, documents)
         self.trail("note", actor.username, row, note=command.note, on_behalf_of=permission.on_behalf_of,
                    data={"documents": documents})
@@ -374,15 +388,38 @@ class Engine:
         entries = self.session.scalars(select(TrailEntry).where(
             TrailEntry.case_id == self.case.id, TrailEntry.step == row.step, TrailEntry.round == row.round,
             TrailEntry.kind.in_(("document", "note"))))
-        return {d.get("key") for e in entries for d in (e.data or {}).get("documents", [])}
+        # a document counts when it came as a file (its id); a paper reference alone does not
+        return {d.get("key") for e in entries for d in (e.data or {}).get("documents", []) if d.get("id")}
+
+    def _record_uploads(self, actor: Actor, definition: Step, row: CaseStep, uploads) -> list[dict]:
+        """Keep the files handed in at ``row`` (each one of the step's documents) with the case:
+        one ``CaseDocument`` each, in this unit of work; what the trail says of them."""
+        expected = {d.key: d for d in definition.documents}
+        unknown = sorted({u.key for u in uploads if u.key not in expected})
+        if unknown:
+            raise Invalid(errors={f"documents.{key}": [f"{definition.key} does not expect {key}; it expects "
+                                                       f"{', '.join(expected) or 'no documents'}"]
+                                  for key in unknown})
+        out = []
+        for upload in uploads:
+            stored = upload.file
+            doc = CaseDocument(id=db.new_id(), case_id=self.case.id, step=row.step, round=row.round, key=upload.key,
+                               name=stored.name, ref=(upload.ref or "").strip()[:500],
+                               content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
+                               storage_key=stored.storage_key, to_requester=expected[upload.key].to_requester,
+                               uploaded_by=actor.username, created_at=self.now)
+            self.session.add(doc)
+            out.append(doc.metadata_dict())
+        return out
 
     # -- waits on other services ------------------------------------------------------------
     def resume_wait(self, waiting_on: str, actor: str, note: str | None = None, values: dict | None = None,
-                    step_key: str | None = None, documents: list | None = None) -> bool:
-        """The awaited party answered: finish the waiting step. False when the case is not waiting
-        on them (already resumed by hand, moved on, or a repeat)."""
+                    step_key: str | None = None, documents: list | None = None, outcome: str | None = None) -> bool:
+        """The awaited party answered: finish the waiting step (with ``outcome`` when they chose one
+        of its outcomes). False when the case is not waiting on them (already resumed by hand, moved
+        on, or a repeat)."""
         row = self.current()
-        resumption = workflow.resume(self.sop, self.state(row), waiting_on, step_key)
+        resumption = workflow.resume(self.sop, self.state(row), waiting_on, step_key, outcome)
         if resumption is None:
             return False
         if resumption.resumes_clock:
@@ -391,6 +428,29 @@ class Engine:
         self.emit("case.step_resumed", {"step": self.step_payload(row), "waiting_on": waiting_on})
         self.complete(row, resumption.outcome, actor, values or {}, note, None, documents)
         return True
+
+
+def decisions_of(entries, step: str, round_: int) -> list[workflow.Decision]:
+    """The decisions on a joint step in one round, from the case's trail entries (in any order)."""
+    found = sorted((e for e in entries if e.kind == "approval" and e.step == step and e.round == round_),
+                   key=lambda e: (e.at, e.id or 0))
+    return [workflow.Decision(role=(e.data or {}).get("role"), by=e.actor, on_behalf_of=e.on_behalf_of,
+                              outcome=e.outcome, at=e.at) for e in found]
+
+
+def approval_json(decision: workflow.Decision) -> dict:
+    """A decision as events and the API give it."""
+    return {"role": decision.role, "by": decision.by, "on_behalf_of": decision.on_behalf_of,
+            "outcome": decision.outcome, "at": _iso(decision.at)}
+
+
+def requester_files(session: Session, case: Case, row: CaseStep) -> list[dict]:
+    """The files handed in at ``row``'s round that the pack gives to the requester."""
+    docs = session.scalars(select(CaseDocument).where(
+        CaseDocument.case_id == case.id, CaseDocument.step == row.step, CaseDocument.round == row.round,
+        CaseDocument.to_requester.is_(True)).order_by(CaseDocument.created_at, CaseDocument.name))
+    return [{"id": d.id, "key": d.key, "name": d.name, "content_type": d.content_type, "size": d.size}
+            for d in docs]
 
 
 def decisions_of(entries, step: str, round_: int) -> list[workflow.Decision]:

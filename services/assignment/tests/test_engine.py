@@ -235,9 +235,16 @@ def test_action_errors_name_the_field(client, people):
     act(client, people, code, "u-head", {"step": "head-review", "outcome": "accept"})
     got, answer = post(client, people, code, "u-officer", {"step": "prepare-data", "outcome": "done"})
     assert got == 422 and answer["errors"]["documents"] == ["this step needs: data-file"], answer
-    # handing it in with a note first counts for the round
+    # a paper reference alone is not the document: it is a file now
+    got, _ = post(client, people, code, "u-officer", {"step": "prepare-data", "outcome": "note", "note": "เลขที่เอกสาร",
+                                                     "documents": [{"key": "data-file", "name": "data.xlsx",
+                                                                    "ref": "P-1"}]})
+    assert got == 200  # JSON without files: kept as a paper reference, as before
+    got, answer = post(client, people, code, "u-officer", {"step": "prepare-data", "outcome": "done"})
+    assert got == 422 and answer["errors"]["documents"] == ["this step needs: data-file"], answer
+    # handing the file in with a note first counts for the round
     act(client, people, code, "u-officer", {"step": "prepare-data", "outcome": "note", "note": "แนบไฟล์",
-                                            "documents": [{"key": "data-file", "name": "data.xlsx", "ref": "P-1"}]})
+                                            "documents": [{"key": "data-file", "name": "data.pdf", "ref": "P-1"}]})
     act(client, people, code, "u-officer", {"step": "prepare-data", "outcome": "done"})
     assert read(client, people, code)["current_step"] == "head-check"
 

@@ -20,6 +20,7 @@ from services.procurement.adapters.bus import bus as procurement_bus
 from shared.packs import WAIT_EVENTS, Sop, branch_values, builtin_packs, walk_paths
 from sopdesk import testing_events as payloads
 from sopdesk.testing import drain
+from sopdesk.testing_actions import action_form
 
 PATHS = [pytest.param(sop, path, id=f"{sop.full_key}#{i}")
          for pack in builtin_packs().values() for sop in pack.sops.values()
@@ -58,8 +59,12 @@ def actor_for(step) -> str:
 
 
 def act(client, people, code, who, body, status=200):
-    response = client.post(f"/assignment/cases/{code}/actions", data=json.dumps(body),
-                           headers={"Content-Type": "application/json", **people.headers(who)})
+    if body.get("documents"):  # documents are files: a multipart form, as the desk sends it
+        response = client.post(f"/assignment/cases/{code}/actions", data=action_form(body),
+                               content_type="multipart/form-data", headers=people.headers(who))
+    else:
+        response = client.post(f"/assignment/cases/{code}/actions", data=json.dumps(body),
+                               headers={"Content-Type": "application/json", **people.headers(who)})
     assert response.status_code == status, (body, response.get_json())
     return response.get_json()
 
@@ -104,7 +109,7 @@ def test_every_path_runs_to_its_end(client, people, sop, path):
         who = actor_for(step)
         if step.target.kind == "by-assignee":
             act(client, people, code, who, {"step": step_key, "outcome": "set-target", "target": "3 days"})
-        body = {"step": step_key, "outcome": outcome_key, "note": "ตรวจแล้ว",
+        body = {"step": step_key, "outcome": outcome_key, "note": "ตรวจแล้ว", "message": "แจ้งผลให้ทราบแล้ว",
                 "values": {f.name: sample(f, outcome, destination) for f in step.inputs},
                 "documents": [{"key": d.key, "name": f"{d.key}.pdf", "ref": f"paperless/{d.key}"}
                               for d in step.documents]}

@@ -82,6 +82,12 @@ class RequestStep(Base):
     due_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(50))
     waiting_on: Mapped[str | None] = mapped_column(String(30))
+    # what the step told the requester when it was done (never the staff's internal note), the
+    # files it gave them ({id, key, name, content_type, size}: assignment keeps them), and, for a
+    # step of theirs with several outcomes, what they choose from ({key, label})
+    message: Mapped[str | None] = mapped_column(Text)
+    files: Mapped[list] = mapped_column(JSON, default=list)
+    choices: Mapped[list] = mapped_column(JSON, default=list)
 
     request: Mapped[Request] = relationship(back_populates="steps", lazy="raise")
 

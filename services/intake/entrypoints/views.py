@@ -31,7 +31,7 @@ from shared.config import get_settings
 from shared.openapi import download, html
 from shared.files import MAX_FILES_PER_FIELD, UploadError, clean_filename, discard_all
 from shared.packs import FILE_KINDS, Sop, builtin_packs, find_sop
-from shared.tracking import check_tracking_token, tracking_token, tracking_url
+from shared.tracking import check_tracking_token, step_file_path, tracking_token, tracking_url
 from shared.web import STATUS_OF, FieldErrorsSchema, error_response, read_body, wants_json
 
 log = logging.getLogger(__name__)
@@ -355,16 +355,18 @@ def _not_found():
     return make_response(render_template("intake/not_found.html"), 404)
 
 
-def _step_view(row, lang: str) -> dict:
+def _step_view(row, lang: str, code: str | None = None) -> dict:
     return {"step": row.step, "title": i18n.pick(row.title, lang), "role": row.role,
             "role_text": i18n.translate(f"role.{row.role}", lang), "round": row.round, "status": row.status,
             "started_at": row.started_at, "completed_at": row.completed_at, "due_at": row.due_at,
-            "waiting_on": row.waiting_on}
+            "waiting_on": row.waiting_on, "message": row.message,
+            # the files the step gave them: assignment keeps them and hands them out with the same token
+            "files": [{**f, "url": step_file_path(code, f["id"])} for f in row.files or []] if code else []}
 
 
 def _track_view(view: handlers.Tracking, lang: str, token: str) -> dict:
     found = view.request
-    steps = [_step_view(s, lang) for s in view.steps]
+    steps = [_step_view(s, lang, found.tracking_code) for s in view.steps]
     current = view.current
     asked = view.asked
     closed = found.status == "closed"
@@ -387,7 +389,9 @@ def _track_view(view: handlers.Tracking, lang: str, token: str) -> dict:
         "attachments": [{**a.metadata_dict(), "purpose": a.purpose, "created_at": a.created_at,
                          "url": url_for("intake.track_file", code=found.tracking_code, file_id=a.id, token=token)}
                         for a in view.attachments],
-        "asked": {**asked, "answer_url": url_for("intake.answer", code=found.tracking_code, token=token)}
+        "asked": {**asked, "answer_url": url_for("intake.answer", code=found.tracking_code, token=token),
+                  "choices": [{"key": c["key"], "label": i18n.pick(c.get("label") or {}, lang) or c["key"]}
+                              for c in asked.get("choices") or []]}
         if asked else None,
         "rejection": view.rejection,
         "answers": view.answers,
@@ -479,13 +483,20 @@ def answer(code: str):
         stored, file_errors = _store_uploads([spec], uploads, lang, enforce_required=False)
     for name, messages in file_errors.items():
         errors.setdefault(name, []).extend(messages)
+    # a step of theirs with several outcomes (a re-check): which one they choose
+    asked = handlers.tracking(code).asked or {}
+    choices = [c["key"] for c in asked.get("choices") or []]
+    outcome = data.get("outcome") if isinstance(data.get("outcome"), str) else None
+    if choices and outcome not in choices:
+        errors.setdefault("outcome", []).append(t("intake.v.choose", lang))
     if errors:
         discard_all(stored)
         if wants_json():
             return error_response(422, errors)
         return _render_track(handlers.tracking(code), token, 422, errors, data)
     try:
-        result = handlers.answer(code, cleaned["note"], stored, uploaded_by="requester")
+        result = handlers.answer(code, cleaned["note"], stored, uploaded_by="requester",
+                                 outcome=outcome if choices else None)
     except handlers.Refused as refused:
         discard_all(stored)
         return _refusal(STATUS_OF[refused.kind], t(f"intake.refused.{refused.reason}", lang), back=back)

@@ -125,6 +125,11 @@ def _erase_cases(uow: UnitOfWork, codes: list[str]) -> tuple[int, list[str]]:
             if decision.note and needles.found_in(decision.note):
                 decision.note = needles.sub(decision.note)
                 rows += 1
+        for told in session.scalars(select(RequestStep).where(RequestStep.request_id.in_(ids),
+                                                              RequestStep.message.is_not(None))):
+            if needles.found_in(told.message):  # what staff told them keeps its words but theirs
+                told.message = needles.sub(told.message)
+                rows += 1
         for attachment in session.scalars(select(Attachment).where(Attachment.request_id.in_(ids))):
             keys.append(attachment.storage_key)
             attachment.original_name = ERASED

@@ -213,7 +213,8 @@ class Tracking:
         returns = [d for d in self.decisions if d.kind == "return" and d.to_step == row.step]
         note = max(returns, key=lambda d: d.seq).note if returns else None
         answered = any(a.step == row.step and a.round == row.round for a in self.answers)
-        return {"step": row.step, "round": row.round, "note": note, "answered": answered}
+        return {"step": row.step, "round": row.round, "note": note, "answered": answered,
+                "choices": list(row.choices or [])}
 
     @property
     def rejection(self) -> str | None:
@@ -272,7 +273,7 @@ def check_answerable(tracking_code: str) -> None:
 
 
 def answer(tracking_code: str, note: str, files: list[StoredFile] | tuple = (),
-           uploaded_by: str = "requester") -> Answered:
+           uploaded_by: str = "requester", outcome: str | None = None) -> Answered:
     """Store the requester's answer to the current return (one per round of their step) and emit
     ``request.answered`` in the same transaction. Raises ``Refused`` when nothing waits on them
     or this round is answered already; the caller discards the files then."""
@@ -294,9 +295,14 @@ def answer(tracking_code: str, note: str, files: list[StoredFile] | tuple = (),
         uow.session.add(reply)
         uow.session.flush()
         attachments = _record_files(uow, request.id, files, uploaded_by, purpose="answer", answer_id=reply.id)
-        uow.emit("request.answered", {"tracking_code": tracking_code, "step": row.step, "round": row.round,
-                                      "note": note, "attachments": attachments, "answered_at": now.isoformat()},
-                 correlation_id=tracking_code)
+        answered = {"tracking_code": tracking_code, "step": row.step, "round": row.round, "note": note,
+                    "attachments": attachments, "answered_at": now.isoformat()}
+        choices = [c["key"] for c in row.choices or []]
+        if choices:  # their step offers several outcomes (a re-check): they chose one
+            if outcome not in choices:
+                raise Refused("choose")
+            answered["outcome"] = outcome
+        uow.emit("request.answered", answered, correlation_id=tracking_code)
         try:
             uow.commit()
         except IntegrityError:  # the same round answered at the same moment in another request
@@ -432,6 +438,16 @@ def _upsert_step(uow: UnitOfWork, request: Request, step: dict) -> RequestStep:
     return row
 
 
+def _keep_told(row: RequestStep, payload: dict) -> None:
+    """What a finished step tells the requester: its ``message`` and the files it gives them. The
+    event's ``note`` is staff's own and is never kept here."""
+    if payload.get("message"):
+        row.message = payload["message"]
+    if payload.get("files"):
+        row.files = [{k: f.get(k) for k in ("id", "key", "name", "content_type", "size")}
+                     for f in payload["files"] if isinstance(f, dict) and f.get("id")]
+
+
 def _record_decision(uow: UnitOfWork, request: Request, event: Event, kind: str) -> None:
     payload = event.payload
     seq = payload.get("seq") or 0
@@ -457,7 +473,11 @@ def on_case_opened(uow: UnitOfWork, event: Event) -> None:
 def on_step_event(uow: UnitOfWork, event: Event) -> None:
     request = _request_for(uow, event.payload)
     _apply_case_state(request, event.payload)
-    _upsert_step(uow, request, event.payload["step"])
+    row = _upsert_step(uow, request, event.payload["step"])
+    if event.type == "case.step_completed":
+        _keep_told(row, event.payload)
+    elif event.type == "case.step_waiting" and event.payload.get("choices"):
+        row.choices = [{"key": c["key"], "label": c.get("label") or {}} for c in event.payload["choices"]]
 
 
 @bus.handles("case.step_returned")
@@ -467,7 +487,7 @@ def on_step_decision(uow: UnitOfWork, event: Event) -> None:
     request down (keep why), for the tracking page."""
     request = _request_for(uow, event.payload)
     _apply_case_state(request, event.payload)
-    _upsert_step(uow, request, event.payload["step"])
+    _keep_told(_upsert_step(uow, request, event.payload["step"]), event.payload)
     _record_decision(uow, request, event, "return" if event.type == "case.step_returned" else "reject")
 
 

@@ -150,7 +150,7 @@ def test_a_return_shows_what_is_asked_and_the_answer_is_sent_once(client, staff_
     view = view_json(client, code)
     assert view["next"]["step"] == "ask-requester" and view["next"]["waiting_on"] == "requester"
     assert view["asked"] == {"step": "ask-requester", "round": 1, "note": "<script>alert(2)</script> อีเมลผิด",
-                             "answered": False, "answer_url": view["asked"]["answer_url"]}
+                             "answered": False, "answer_url": view["asked"]["answer_url"], "choices": []}
     html = client.get(track_url(code, lang="th")).get_data(as_text=True)
     asked = html[html.index('id="asked"'):]
     assert "&lt;script&gt;alert(2)&lt;/script&gt; อีเมลผิด" in asked and "<script>alert(2)" not in html
@@ -252,7 +252,7 @@ def test_a_rejected_case_says_why(client, clean):
     act(client, staff_token, code, "head-review", "decline", note="ข้อมูลรายสถานศึกษาเปิดเผยไม่ได้ตามระเบียบ")
     view = view_json(client, code)
     assert view["rejection"] == "ข้อมูลรายสถานศึกษาเปิดเผยไม่ได้ตามระเบียบ"
-    act(client, staff_token, code, "inform-requester", "done")
+    act(client, staff_token, code, "inform-requester", "done", message="ขออภัย ไม่สามารถให้ข้อมูลได้")
     closed = view_json(client, code)
     assert closed["status"] == "closed" and closed["result"] == "rejected"
     assert closed["result_text"] == "ไม่อนุมัติ / ปฏิเสธ" and closed["next"] is None

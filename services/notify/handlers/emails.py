@@ -37,7 +37,7 @@ from shared.events import Event
 from shared.messaging import UnitOfWork
 from shared.privacy import ERASED
 from shared.tasks import backoff_seconds
-from shared.tracking import survey_url, tracking_url
+from shared.tracking import step_file_url, survey_url, tracking_url
 
 log = logging.getLogger(__name__)
 
@@ -252,14 +252,20 @@ def write_received(uow: UnitOfWork, event: Event) -> None:
 
 @bus.handles("case.step_completed")
 def write_step_done(uow: UnitOfWork, event: Event) -> None:
-    """A step the pack marks ``notify_requester`` finished (returns and rejections have their own)."""
+    """A step the pack marks ``notify_requester`` finished, or one that wrote the requester a
+    message or gave them files (returns and rejections have their own): with the message and a
+    link to each file. The event's ``note`` is staff's own and never goes in."""
     payload = event.payload
     step = payload["step"]
-    if not step.get("notify_requester") or payload.get("kind") in ("return", "reject"):
+    message = payload.get("message") or ""
+    files = [{"name": f.get("name") or "", "size": f.get("size"),
+              "url": step_file_url(event.correlation_id, f["id"])}
+             for f in payload.get("files") or [] if isinstance(f, dict) and f.get("id")]
+    if not (step.get("notify_requester") or message or files) or payload.get("kind") in ("return", "reject"):
         return
     _to_requester(uow, event, "step_done", step_title=step.get("title") or {},
                   completed_at=step.get("completed_at"), has_next=bool(payload.get("next_step")),
-                  due_at=payload.get("due_at"))
+                  due_at=payload.get("due_at"), message=message, files=files)
 
 
 @bus.handles("case.step_returned")

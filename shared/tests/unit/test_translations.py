@@ -59,6 +59,7 @@ DYNAMIC = [
     ("shared", "flowchart.waits.", WAITS, "shared/packs/flowchart.py: what a step waits for"),
     ("shared", "status.", ("submitted", "open", "closed"), "a request's status: intake's models and the case's"),
     ("intake", "intake.kind.", FILE_KINDS, "messages.kinds_text over shared.packs.FILE_KINDS"),
+    ("shared", "file.kind.", FILE_KINDS, "shared/files.py upload_message over shared.packs.FILE_KINDS"),
     ("intake", "intake.kept.", ("name", "email", "phone", "unit", "request"), "handlers/privacy.py _kept"),
     ("intake", "intake.channel.", STAFF_CHANNELS, "form.html over schemas.STAFF_CHANNELS"),
     ("intake", "intake.survey.score.", ("1", "2", "3", "4", "5"), "survey.html, a score of 1 to 5"),
@@ -97,6 +98,7 @@ PREFIXED = [
     ("intake", "services/intake", "msg", "intake.v."),  # schemas.msg("required", lang)
     ("intake", "services/intake", "Refused", "intake.refused."),  # handlers/requests.Refused("not_waiting")
     ("intake", "shared", "UploadError", "intake.file."),  # shared/files.py: views show t("intake.file." + code)
+    ("shared", "shared", "UploadError", "file."),  # shared/files.py upload_message: file.<code>
     ("procurement", "shared", "UploadError", "procurement.doc."),  # adapters/documents.py, the same codes
 ]
 
@@ -108,7 +110,7 @@ _NOT_A_PREFIX = {"email.": "email.{template}.subject: every email template has a
                  "intake.field.": "views.py looks intake.field.{name} up only if the catalogue has it"}
 
 # Thai texts that are the same in English: a file type's name and a unit written in Latin letters
-SAME_IN_BOTH = {"intake.kind.pdf": "PDF", "intake.track.size_kb": "{kb} KB"}
+SAME_IN_BOTH = {"intake.kind.pdf": "PDF", "file.kind.pdf": "PDF", "intake.track.size_kb": "{kb} KB"}
 # The caller passes both; the Thai text shows the Buddhist-era year, the English one the common era
 OWN_PLACEHOLDERS = {"proc.fiscal_year.value": ({"be"}, {"ce"})}
 

@@ -328,9 +328,32 @@ def test_a_required_document_handed_in_now_or_earlier_this_round_will_do():
     required = [d.key for d in step.documents if d.required]
     assert required == ["data-file"]
     assert refusal(workflow.check_outcome, step, "done").errors == {"documents": ["this step needs: data-file"]}
-    workflow.check_outcome(step, "done", documents=[{"key": "data-file", "name": "data.xlsx", "ref": "P-1"}])
+    workflow.check_outcome(step, "done", documents=[{"key": "data-file", "name": "data.xlsx", "ref": "P-1",
+                                                     "id": "d-1"}])
     workflow.check_outcome(step, "done", handed_in={"data-file"})
     assert workflow.documents_missing(step, {"cover-letter"}) == ["data-file"]
+
+
+def test_a_required_document_is_a_file_a_paper_reference_alone_does_not_do():
+    """Documents are files: the paper's reference is a second field beside the file, not a substitute."""
+    step = find_sop("onesqa/eqa-data-request").step("prepare-data")
+    typed_only = [{"key": "data-file", "name": "data.xlsx", "ref": "P-1"}]
+    assert refusal(workflow.check_outcome, step, "done", documents=typed_only).errors == {
+        "documents": ["this step needs: data-file"]}
+
+
+def test_a_step_that_must_tell_the_requester_needs_its_message():
+    """up/server-admin/report-back: "แจ้งการดำเนินการ และสรุปผลการแก้ไข" - the step is not done
+    without the words the requester reads; the internal note does not stand in for them."""
+    step = find_sop("up/server-admin").step("report-back")
+    assert step.message_required and step.notify_requester
+    assert refusal(workflow.check_outcome, step, "done", note="ภายใน").errors == {
+        "message": ["write what the requester is told (the step tells them)"]}
+    assert refusal(workflow.check_outcome, step, "done", message="  ").errors.keys() == {"message"}
+    workflow.check_outcome(step, "done", message="เปลี่ยนดิสก์ที่เสียแล้ว ระบบกลับมาใช้งานได้")
+    optional = find_sop("up/server-admin").step("analyse")
+    assert not optional.message_required
+    workflow.check_outcome(optional, "done")
 
 
 def test_a_step_that_appoints_a_team_needs_active_users():
