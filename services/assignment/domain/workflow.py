@@ -514,6 +514,7 @@ def parse_assignee_target(text: str, start_at: datetime, cal: WorkingCalendar) -
         raise Invalid(errors={"target": ["the target must be in the future"]})
     return moment, text
 
+
 # ---------------------------------------------------------------------------------------------
 # a step several people decide together: ``all_of`` (every role, any order) or ``in_order``
 # (each role in turn). Each decision is kept (the trail's ``approval`` entries of the round); the
