@@ -24,6 +24,7 @@ import pytest
 from services.procurement.tests.conftest import procurement_people  # noqa: F401  (the fixture)
 from shared.i18n import BANGKOK
 from sopdesk.testing import drain
+from sopdesk.testing_actions import action_form
 
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
 CENT = Decimal("0.01")
@@ -82,7 +83,10 @@ class Desk:
         assert case["current_step"] == step, (case["current_step"], step)
         body = {"step": step, "outcome": outcome, "note": "ดำเนินการแล้ว",
                 "documents": [{"key": key, "name": f"{key}.pdf", "ref": f"paperless/{key}"} for key in documents]}
-        self.post(f"/assignment/cases/{code}/actions", who, body)
+        if documents:  # documents are files: a multipart form, as the desk sends it
+            self.post(f"/assignment/cases/{code}/actions", who, data=action_form(body))
+        else:
+            self.post(f"/assignment/cases/{code}/actions", who, body)
         drain()
 
 
