@@ -145,7 +145,7 @@ def fill(db_url: str, cases: int, seed: int = 14) -> dict:
                  "details", "requester_name", "requester_unit", "fields", "channel", "received_at", "opened_at",
                  "closed_at", "current_step", "due_at", "result", "paused_since", "paused_minutes", "team",
                  "values", "seq", "attachments", "search_text"]
-    step_cols = ["case_id", "position", "step", "round", "role", "assignee", "status", "waiting_on", "started_at",
+    step_cols = ["case_id", "org", "position", "step", "round", "role", "assignee", "status", "waiting_on", "started_at",
                  "completed_at", "due_at", "outcome", "actor"]
     trail_cols = ["case_id", "at", "step", "round", "kind", "actor", "outcome", "note", "data"]
     for table, cols in ((Case, case_cols), (CaseStep, step_cols), (TrailEntry, trail_cols)):
@@ -209,14 +209,14 @@ def fill(db_url: str, cases: int, seed: int = 14) -> dict:
                         current = definition.key
                         if definition.wait == "requester":
                             paused = at
-                        steps_out.append((case_id, position, definition.key, 1, definition.role, assignee, "active",
+                        steps_out.append((case_id, org, position, definition.key, 1, definition.role, assignee, "active",
                                           definition.wait, at, None, step_due, None, None))
                         trail_out.append((case_id, at, definition.key, 1, "started", "sopdesk", None, None, "{}"))
                     else:
                         done = at + timedelta(hours=rng.randint(1, 72))
                         outcome = next(iter(definition.outcomes))
                         actor = assignee or "requester"
-                        steps_out.append((case_id, position, definition.key, 1, definition.role, assignee, "done",
+                        steps_out.append((case_id, org, position, definition.key, 1, definition.role, assignee, "done",
                                           None, at, done, step_due, outcome, actor))
                         trail_out.append((case_id, at, definition.key, 1, "started", "sopdesk", None, None, "{}"))
                         trail_out.append((case_id, done, definition.key, 1, "action", actor, outcome,

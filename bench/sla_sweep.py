@@ -89,9 +89,9 @@ def fill(engine, steps: int, late: int, reported: int) -> float:
             FROM generate_series(1, :n) AS i
         """), params)
         conn.execute(text("""
-            INSERT INTO case_steps (case_id, position, step, round, role, assignee, status, waiting_on, started_at,
+            INSERT INTO case_steps (case_id, org, position, step, round, role, assignee, status, waiting_on, started_at,
                                     due_at, expected_at, target, breached_at)
-            SELECT md5('case' || i)::uuid::text, 2, 'repair', 1, 'officer', 'officer-' || (i % 200), 'active', NULL,
+            SELECT md5('case' || i)::uuid::text, 'sesao-sc', 2, 'repair', 1, 'officer', 'officer-' || (i % 200), 'active', NULL,
                    now() - interval '2 days',
                    CASE WHEN i <= :late THEN now() - interval '1 hour' - make_interval(secs => i)
                         WHEN i <= :reported THEN now() - interval '1 day' - make_interval(secs => i % 86400)

@@ -30,7 +30,6 @@ WALLS: dict[str, Wall] = {
     "assignment.act": obj({"step": "check-request", "outcome": "note", "note": "ทดสอบกำแพง"}),
     "assignment.satisfaction": lst(),
     "assignment.case_document": obj(),
-    "assignment.case_document": obj(),
     "registers.register": obj(),
     "desk.logout": own("ends the caller's own session"),
     "desk.work": own("the caller's own work and, for a head, their own organisation's queue"),
@@ -159,21 +158,6 @@ def build_world(client) -> World:
         session.add(doc)
         session.commit()
         doc_id = doc.id
-    # a document handed in at a step, as a file kept with the case
-    from services.assignment.adapters.models import CaseDocument
-    from services.assignment.handlers import documents
-    from shared import files
-
-    with assignment_bus.session() as session:
-        stored = files.store(io.BytesIO(PDF), "wall.pdf", "documents.wall", ("pdf",), documents.files_dir(), 10**6)
-        doc = CaseDocument(case_id=session.scalar(text("SELECT id FROM cases WHERE tracking_code = :code"),
-                                                  {"code": code}),
-                           step="verify", round=1, key="wall", name=stored.name, ref="",
-                           content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
-                           storage_key=stored.storage_key, to_requester=False, uploaded_by="home-officer")
-        session.add(doc)
-        session.commit()
-        doc_id = doc.id
     # the organisation's staff read its data: the access logs have rows of the world's things
     _, admin = make_staff("home-admin", ["admin"], HOME)
     bearer = {"Authorization": f"Bearer {admin}"}
@@ -194,7 +178,6 @@ def build_world(client) -> World:
                                "data_concerned": "ชื่อและอีเมล", "risk": "risk", "tracking_codes": [code]})
     assert breach.status_code == 201, breach.get_json()
     return World(HOME, values={"code": code, "file_id": file_id, "letter_id": letter_id, "erasure_id": erased.id,
-                               "doc_id": doc_id,
                                "doc_id": doc_id,
                                "org": HOME, "register": "service-issues",
                                "breach_id": str(breach.get_json()["id"])},

@@ -273,7 +273,14 @@ class CaseStep(Base):
         # the SLA sweep's query: active steps past due not yet reported, oldest first
         Index("ix_case_steps_unbreached_due", "due_at",
               postgresql_where=text("status = 'active' AND breached_at IS NULL AND due_at IS NOT NULL")),
-        Index("ix_case_steps_assignee_active", "assignee", "status"),
+        # the cases whose steps a person holds or held, from the index alone (cases.visible_to)
+        Index("ix_case_steps_assignee_case", "assignee", "case_id"),
+        # a person's open steps in the order the desk shows them, soonest due first (handlers.cases.my_work)
+        Index("ix_case_steps_active_assignee_due", "org", "assignee", "due_at", "started_at",
+              postgresql_where=text("status = 'active'")),
+        # the organisation's open steps nobody holds yet, soonest due first (the head's to give out)
+        Index("ix_case_steps_active_unassigned_due", "org", "due_at", "started_at",
+              postgresql_where=text("status = 'active' AND assignee IS NULL AND role <> 'requester'")),
         # the head's queue of open steps nobody holds yet, and who may take them (by role)
         Index("ix_case_steps_open_unassigned", "role", postgresql_where=text("status = 'active' AND assignee IS NULL")),
         # the sweep's level 2: late active steps reported to the heads, the director yet to hear
@@ -283,11 +290,14 @@ class CaseStep(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # the case's organisation, kept with each step so that a desk's queues (and their counts) are
+    # read from the steps' own indexes (handlers.cases.my_work)
+    org: Mapped[str] = mapped_column(String(50))
     position: Mapped[int] = mapped_column(Integer)
     step: Mapped[str] = mapped_column(String(100))
     round: Mapped[int] = mapped_column(Integer, default=1)
     role: Mapped[str] = mapped_column(String(50), index=True)
-    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(100))  # ix_case_steps_assignee_case
     status: Mapped[str] = mapped_column(String(20))  # active, done
     waiting_on: Mapped[str | None] = mapped_column(String(30))  # requester, vendor, procurement-...
     started_at: Mapped[datetime]
@@ -326,6 +336,8 @@ class TrailEntry(Base):
     (``kind``, one of ``TRAIL_KINDS``)."""
 
     __tablename__ = "case_trail"
+    # the cases a person did anything on, from the index alone (cases.visible_to)
+    __table_args__ = (Index("ix_case_trail_actor_case", "actor", "case_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -333,7 +345,7 @@ class TrailEntry(Base):
     step: Mapped[str | None] = mapped_column(String(100))
     round: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))  # opened, started, assigned, action, note, document, target, ...
-    actor: Mapped[str] = mapped_column(String(100), index=True)  # who did it: they see the case (cases.visible_to)
+    actor: Mapped[str] = mapped_column(String(100))  # who did it: they see the case (cases.visible_to)
     on_behalf_of: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)

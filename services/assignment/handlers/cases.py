@@ -727,9 +727,14 @@ _ORDER = {"opened_at": Case.opened_at, "received_at": Case.received_at, "due_at"
 
 
 def _order(sort: str):
+    """The order of a list, ending in the id that breaks ties: the order of an index (opened_at
+    and received_at are never empty; a case without a due time comes last either way)."""
     column = _ORDER[sort.lstrip("-")]
-    ordered = column.desc().nulls_last() if sort.startswith("-") else column.asc().nulls_last()
-    return (ordered, Case.id.desc() if sort.startswith("-") else Case.id.asc())
+    newest_first = sort.startswith("-")
+    ordered = column.desc() if newest_first else column.asc()
+    if column is Case.due_at:
+        ordered = ordered.nulls_last()
+    return (ordered, Case.id.desc() if newest_first else Case.id.asc())
 
 
 def list_cases(staff: Staff, filters: CaseFilters | None = None, *, sort: str = search.DEFAULT_SORT, page: int = 1,
@@ -852,15 +857,14 @@ def my_work(staff: Staff, limit: int = DESK_ROWS) -> dict:
             return {"actor": actor, "mine": empty, "unit": empty, "unassigned": empty}
 
         def queue(*conditions) -> Queue:
-            where = (CaseStep.status == "active", Case.org == org, *conditions)
+            where = (CaseStep.status == "active", CaseStep.org == org, *conditions)
             rows = session.execute(select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id).where(*where)
-                                   .order_by(CaseStep.due_at.is_(None), CaseStep.due_at, CaseStep.started_at)
+                                   .order_by(CaseStep.due_at.asc().nulls_last(), CaseStep.started_at)
                                    .limit(limit)).all()
             if len(rows) < limit:
                 total = len(rows)
             else:
-                total = session.scalar(select(func.count()).select_from(CaseStep)
-                                       .join(Case, Case.id == CaseStep.case_id).where(*where))
+                total = session.scalar(select(func.count()).select_from(CaseStep).where(*where))
             for row, case in rows:
                 session.expunge(row)
                 session.expunge(case)

@@ -131,7 +131,7 @@ class Engine:
         begun = workflow.start(definition, rounds_before, started_at, self.case.values or {}, self.cal)
         # a step decided together is held by whom it is the turn of (the first of them)
         turn = workflow.approvals(definition, ()).turn if definition.joint else ()
-        row = CaseStep(case_id=self.case.id, position=position, step=definition.key, round=begun.round,
+        row = CaseStep(case_id=self.case.id, org=self.case.org, position=position, step=definition.key, round=begun.round,
                        role=turn[0] if turn else definition.role, status="active", started_at=started_at,
                        due_at=begun.due_at, expected_at=begun.expected_at, target=begun.target,
                        waiting_on=begun.waiting_on)
@@ -428,20 +428,6 @@ class Engine:
         self.emit("case.step_resumed", {"step": self.step_payload(row), "waiting_on": waiting_on})
         self.complete(row, resumption.outcome, actor, values or {}, note, None, documents)
         return True
-
-
-def decisions_of(entries, step: str, round_: int) -> list[workflow.Decision]:
-    """The decisions on a joint step in one round, from the case's trail entries (in any order)."""
-    found = sorted((e for e in entries if e.kind == "approval" and e.step == step and e.round == round_),
-                   key=lambda e: (e.at, e.id or 0))
-    return [workflow.Decision(role=(e.data or {}).get("role"), by=e.actor, on_behalf_of=e.on_behalf_of,
-                              outcome=e.outcome, at=e.at) for e in found]
-
-
-def approval_json(decision: workflow.Decision) -> dict:
-    """A decision as events and the API give it."""
-    return {"role": decision.role, "by": decision.by, "on_behalf_of": decision.on_behalf_of,
-            "outcome": decision.outcome, "at": _iso(decision.at)}
 
 
 def requester_files(session: Session, case: Case, row: CaseStep) -> list[dict]:

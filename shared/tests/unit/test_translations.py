@@ -18,6 +18,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
 from services.assignment.adapters.models import SYSTEM_ACTORS, TRAIL_KINDS
+from services.assignment.domain.search import SORTS, STATUSES as LIST_STATUSES
+from services.assignment.entrypoints.case_list import FIELDS as LIST_FIELDS
 from services.assignment.entrypoints.case_view import NEWS
 from services.intake.schemas import STAFF_CHANNELS
 from services.procurement.adapters.models import (ASSET_STATUSES, COMMITTEE_KINDS, COMMITTEE_POSITIONS,
@@ -50,6 +52,11 @@ class Lookup:
 
 # Keys built at run time: (place, prefix, the values the rest takes, where they come from).
 DYNAMIC = [
+    ("assignment", "list.status.", LIST_STATUSES, "the case list over domain.search.STATUSES"),
+    ("assignment", "list.sort.", SORTS, "the case list over domain.search.SORTS"),
+    ("assignment", "list.invalid.", LIST_FIELDS + ("page",), "case_list.py: a refused filter, by its field"),
+    ("assignment", "list.preset.", ("mine", "my_overdue", "unit", "unit_overdue", "all_overdue", "waiting"),
+     "case_list.presets"),
     ("shared", "role.", ROLES, "shared.packs.ROLES (steps, desk, emails, flowchart)"),
     ("shared", "wait.", WAITS, "shared.packs.WAITS"),
     ("shared", "roles.joiner.", ("any_of",) + APPROVALS, "flowchart.roles_text and sop.html: who acts on a step"),
