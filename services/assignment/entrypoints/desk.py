@@ -106,11 +106,15 @@ def work(staff):
             sop = packstore.sop_for(case.sop, case.pack_version)
             roles = workflow.who_may_take(sop.step(row.step), case.team or []).roles if sop else ()
             candidates[row.id] = directory.holders(session, roles, pack=case.sop.split("/")[0]) if roles else []
+        # people by name, not username: those holding the steps shown and those they may go to
+        names = directory.display_names(session, [row.assignee for q in ("mine", "unit", "unassigned")
+                                                  for row, _ in queues[q].rows]
+                                        + [n for listed in candidates.values() for n in listed])
     actor = queues["actor"]
     return render_template("assignment/work.html", mine=_rows(queues["mine"].rows), unit=_rows(queues["unit"].rows),
                            unassigned=_rows(queues["unassigned"].rows),
                            totals={name: queues[name].total for name in ("mine", "unit", "unassigned")},
-                           candidates=candidates, actor=actor, staff=staff,
+                           candidates=candidates, names=names, actor=actor, staff=staff,
                            presets=case_list.presets(staff, actor))
 
 
