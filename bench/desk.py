@@ -70,6 +70,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200, help="timed requests per question")
+    parser.add_argument("--slow-requests", type=int, default=5,
+                        help="timed requests of the lists of everything an officer or a head ever saw "
+                             "(seconds each at a million cases: see the note in the output)")
     parser.add_argument("--admin-url",
                         default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--reuse", action="store_true", help="use the database filled by an earlier run")
@@ -318,8 +321,8 @@ def questions(facts: dict, long_trail: str, cases: int) -> list[tuple[str, str, 
         ("officer's desk", "officer", "/assignment/desk"),
         ("head's desk", "head", "/assignment/desk"),
         ("case list: director, newest first", "director", "/assignment/cases"),
-        ("case list: officer (their cases)", "officer", "/assignment/cases"),
-        ("case list: head (the unit's cases)", "head", "/assignment/cases"),
+        ("case list: officer, everything they ever held (slow)", "officer", "/assignment/cases"),
+        ("case list: head, everything the unit ever held (slow)", "head", "/assignment/cases"),
         ("case list: sysadmin, all organisations", "sysadmin", "/assignment/cases"),
         ("filter status=open", "director", "/assignment/cases?status=open"),
         ("filter status=waiting", "director", "/assignment/cases?status=waiting"),
@@ -421,22 +424,26 @@ def main(argv=None) -> int:
         harness.wait_status(port, "/assignment/health", time.monotonic() + 60)
         rows = []
         worst = 0.0
+        over: list[str] = []
         for name, who, path in questions(facts, marker["long_trail"], marker["cases"]):
             if args.only and args.only not in name:
                 continue
-            timings, size, total = ask(port, path, facts[who], args.requests)
+            times = args.slow_requests if "(slow)" in name else args.requests
+            timings, size, total = ask(port, path, facts[who], times, warmup=1 if "(slow)" in name else 10)
             p99 = harness.percentile(timings, 99)
-            if not name.startswith("health"):
+            if not name.startswith("health") and "(slow)" not in name:
                 worst = max(worst, p99)
-            rows.append([name, who, f"{harness.percentile(timings, 50):.1f}", f"{harness.percentile(timings, 95):.1f}",
+            over += [name] if p99 > 100 and not name.startswith("health") else []
+            rows.append([name, who, str(times), f"{harness.percentile(timings, 50):.1f}", f"{harness.percentile(timings, 95):.1f}",
                          f"{p99:.1f}", f"{max(timings):.1f}", f"{size / 1024:.1f}", f"{total:,}" if total >= 0 else ""])
             print(f"  {name}: p99 {p99:.1f} ms", flush=True)
         print()
-        print(harness.table(["question", "asked by", "p50 ms", "p95 ms", "p99 ms", "max ms", "KB", "X-Total-Count"],
-                            rows, "llrrrrrr"))
+        print(harness.table(["question", "asked by", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "KB", "X-Total-Count"],
+                            rows, "llrrrrrrr"))
         print(f"\n{args.requests} timed requests per question, one at a time; assignment under gunicorn "
               f"({' '.join(GUNICORN_FLAGS[:6])}); {marker['cases']:,} cases. Worst p99 (not counting the "
-              f"baseline): {worst:.1f} ms; goal <= 100 ms: {'met' if worst <= 100 else 'NOT met'}")
+              f"baseline and the slow lists): {worst:.1f} ms. Over the goal of p99 <= 100 ms: "
+              f"{'; '.join(over) if over else 'none'}")
         return 0
     finally:
         processes.stop_all()
