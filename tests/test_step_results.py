@@ -264,6 +264,10 @@ def test_the_originator_rechecks_the_published_page_and_may_ask_for_a_correction
     view = track(client, code)
     assert view["current_step"] == "recheck-display"
     assert [c["key"] for c in view["asked"]["choices"]] == ["confirmed", "correction"]
+    page = client.get(f"/intake/track/{code}?token={tracking_token(code)}", headers={"Accept": "text/html"})
+    html = page.get_data(as_text=True)  # in Thai: the re-check asked in words, its two answers by their labels
+    assert "โปรดตรวจสอบผลการดำเนินงานอีกครั้ง" in html
+    assert 'value="correction"' in html and "ขอให้แก้ไขการแสดงผล" in html and "แสดงผลถูกต้องแล้ว" in html
     answer_url = f"/intake/track/{code}/answer?token={tracking_token(code)}"
     # no choice: a field error, nothing stored
     missing = client.post(answer_url, data=json.dumps({"note": "ตรวจแล้ว"}),

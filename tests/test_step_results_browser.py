@@ -92,6 +92,10 @@ def test_an_officer_hands_in_the_result_and_the_requester_reads_it_and_downloads
     # the desk lists what the requester was told and the kept file, previewed in the browser
     results = page.locator("#case-documents").inner_text()
     assert summary in results and "รายงานผลการแก้ไข.pdf" in results
+    # and the trail: the message in words, the document as a link to the kept file (no internal id shown)
+    trail = page.locator("#trail")
+    assert summary in trail.inner_text()
+    assert trail.locator("a", has_text="รายงานผลการแก้ไข.pdf").count() == 1
     preview = page.locator("#case-documents a", has_text="รายงานผลการแก้ไข.pdf").get_attribute("href")
     shown = page.request.get(f"{base}{preview}")
     assert shown.status == 200 and shown.body() == report

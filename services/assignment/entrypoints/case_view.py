@@ -78,6 +78,8 @@ def form_values(case, sop: Sop, lang: str) -> list[tuple[str, str]]:
 def trail(case, sop: Sop | None, names: dict[str, str], lang: str) -> list[dict]:
     """The case's trail as the page shows it, oldest first."""
     files = {str(a.get("id")): a for a in case.attachments or []}
+    # the documents handed in at steps as files (assignment keeps them): by their id in the trail
+    files.update({str(d.get("id")): d for d in getattr(case, "documents", None) or []})
     # a step's action repeats the documents its own "document" entry just listed: shown once
     listed = {(e.step, e.round) for e in case.trail if e.kind == "document"}
     return [_entry(e, sop, names, files, lang, repeats=(e.step, e.round) in listed) for e in case.trail]
@@ -89,6 +91,8 @@ def _entry(e, sop: Sop | None, names: dict, files: dict, lang: str, repeats: boo
     said: list[str] = []  # what happened, in words
     if e.kind == "action" and e.outcome:
         said.append(outcome_words(sop, e.step, e.outcome, lang))
+        if data.get("message"):  # what the requester was told (the note, below, is staff's own)
+            said.append(f"{i18n.translate('desk.message', lang)}: {data['message']}")
         inputs = {f.name: f for f in (step.inputs if step else ())}
         for name, value in (data.get("values") or {}).items():
             field = inputs.get(name)
@@ -158,7 +162,7 @@ def _document(doc: dict, step: Step | None, files: dict, lang: str) -> dict:
     case as a link with its size (its id is the link's business, never shown)."""
     titles = {d.key: d.title for d in (step.documents if step else ())}
     ref = str(doc.get("ref") or "")
-    file = files.get(ref[len(FILE_REF):]) if ref.startswith(FILE_REF) else None
+    file = files.get(ref[len(FILE_REF):]) if ref.startswith(FILE_REF) else files.get(str(doc.get("id") or ""))
     return {"title": i18n.pick(titles[doc["key"]], lang) if doc.get("key") in titles else "",
             "name": doc.get("name") or (file or {}).get("name") or "",
             "ref": "" if ref.startswith(FILE_REF) else ref,
