@@ -204,8 +204,12 @@ class Case(Base):
         # are read from the index alone however deep the page (handlers.cases.list_cases)
         Index("ix_cases_org_opened_id", "org", "opened_at", "id"),
         Index("ix_cases_org_received_id", "org", "received_at", "id"),
-        Index("ix_cases_opened_id", "opened_at", "id"),
-        Index("ix_cases_org_status_opened", "org", "status", "opened_at", "id"),
+        Index("ix_cases_received_id", "received_at", "id"),
+        Index("ix_cases_org_status_received", "org", "status", "received_at", "id"),
+        Index("ix_cases_org_sop_received", "org", "sop", "received_at", "id"),
+        Index("ix_cases_org_result_received", "org", "result", "received_at", "id"),
+        Index("ix_cases_org_step_received", "org", "current_step", "received_at", "id",
+              postgresql_where=text("current_step IS NOT NULL")),
         Index("ix_cases_search_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}),
         # who is on a case's team (cases.visible_to asks team::jsonb @> '["name"]')

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 # requester, a vendor, procurement); ended (any result), or ended with one result
 STATUSES = ("open", "waiting", "closed", "completed", "rejected", "withdrawn")
 # the orders a list may take: a column, newest or latest first with a leading "-"
-SORTS = ("-opened_at", "opened_at", "-received_at", "received_at", "due_at", "-due_at")
-DEFAULT_SORT = "-opened_at"
+SORTS = ("-received_at", "received_at", "-opened_at", "opened_at", "due_at", "-due_at")
+DEFAULT_SORT = "-received_at"  # the newest requests first (a paper request opens when it is typed in)
 PER_PAGE = 25
 MAX_PER_PAGE = 200
 MAX_TEXT = 20000  # of a case's search text: enough for every field a form asks

@@ -88,7 +88,7 @@ def page(staff: Staff):
 
     return render_template("assignment/cases.html", rows=rows, found=found, shown=shown, errors=errors,
                            sops=sops, chosen_sop=chosen_sop, people=people, units=units, statuses=search.STATUSES,
-                           sorts=search.SORTS, page_url=page_url, staff=staff,
+                           sorts=search.SORTS, default_sort=search.DEFAULT_SORT, page_url=page_url, staff=staff,
                            presets=presets(staff, directory_actor(staff)), query_string=urlencode(keep)), \
         422 if errors else 200
 
