@@ -345,8 +345,8 @@ def questions(facts: dict, long_trail: str, cases: int) -> list[tuple[str, str, 
         (f"page {deep:,}", "director", f"/assignment/cases?page={deep}&per_page=25"),
         ("page 10,000 (sysadmin)", "sysadmin", "/assignment/cases?page=10000&per_page=25"),
         ("desk list page (HTML), Thai search", "director", "/assignment/desk/cases?" + urlencode({"q": "เครื่องพิมพ์", "lang": "th"})),
-        ("case page: long trail (HTML)", "director", f"/assignment/desk/cases/{long_trail}?lang=th"),
-        ("case: long trail (API)", "director", f"/assignment/cases/{long_trail}"),
+        ("case page: long trail (HTML)", "sysadmin", f"/assignment/desk/cases/{long_trail}?lang=th"),
+        ("case: long trail (API)", "sysadmin", f"/assignment/cases/{long_trail}"),
     ]
 
 

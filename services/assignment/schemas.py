@@ -54,8 +54,10 @@ class CaseQuerySchema(Schema):
     unit = fields.String(validate=validate.Length(max=100), metadata={"description": "cases whose steps the unit's people hold or held"})
     assignee = fields.String(validate=validate.Length(max=100), metadata={"description": "holds an open step"})
     overdue = fields.Boolean()
-    received_from = Day(metadata={"description": "received on or after this day (Bangkok)"})
-    received_to = Day(metadata={"description": "received on or before this day (Bangkok)"})
+    received_from = Day(metadata={"type": "string", **checked(
+        "a day as typed: 2026-11-19 or 19/11/2569 (Buddhist era)", description="received on or after this day (Bangkok)")})
+    received_to = Day(metadata={"type": "string", **checked(
+        "a day as typed, not before received_from", description="received on or before this day (Bangkok)")})
     sort = fields.String(load_default=search.DEFAULT_SORT, validate=validate.OneOf(search.SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=search.PER_PAGE, validate=validate.Range(min=1, max=search.MAX_PER_PAGE))

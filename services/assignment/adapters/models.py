@@ -282,6 +282,9 @@ class CaseStep(Base):
         # a person's open steps in the order the desk shows them, soonest due first (handlers.cases.my_work)
         Index("ix_case_steps_active_assignee_due", "org", "assignee", "due_at", "started_at",
               postgresql_where=text("status = 'active'")),
+        # the open cases waiting on someone outside the staff (the list's status=waiting)
+        Index("ix_case_steps_active_waiting", "case_id",
+              postgresql_where=text("status = 'active' AND waiting_on IS NOT NULL")),
         # the organisation's open steps nobody holds yet, soonest due first (the head's to give out)
         Index("ix_case_steps_active_unassigned_due", "org", "due_at", "started_at",
               postgresql_where=text("status = 'active' AND assignee IS NULL AND role <> 'requester'")),

@@ -78,22 +78,30 @@ def matches(text: str, query: str | None) -> bool:
     return all(word in text for word in words(query))
 
 
+# a search counts the cases it finds up to this many (and at least to the page asked for): a word
+# as common as "เครื่องพิมพ์" is in tens of thousands of a million cases, each of which PostgreSQL
+# must read again to be sure of the match; a person narrows such a search rather than pages it
+COUNT_CAP = 1000
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a list of ``total`` items: which (from 1), how many a page holds, and the
-    rows to skip."""
+    rows to skip. ``exact`` False: the list holds more than ``total`` (a search counted no further,
+    ``count_limit``), so its last page is not known, only that there is a next one."""
 
     number: int
     per_page: int
     total: int
+    exact: bool = True
 
     @property
     def offset(self) -> int:
         return (self.number - 1) * self.per_page
 
     @property
-    def last(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+    def last(self) -> int | None:
+        return max(1, math.ceil(self.total / self.per_page)) if self.exact else None
 
     @property
     def previous(self) -> int | None:
@@ -101,18 +109,27 @@ class Page:
 
     @property
     def next(self) -> int | None:
+        if not self.exact:
+            return self.number + 1
         return self.number + 1 if self.number < self.last else None
 
     def around(self, width: int = 2) -> list[int | None]:
-        """The page numbers a pager shows: the first, the last, and ``width`` on each side of this
-        one; None where numbers are left out."""
-        shown = sorted({1, self.last, *range(max(1, self.number - width), min(self.last, self.number + width) + 1)})
+        """The page numbers a pager shows: the first, the last (when known), and ``width`` on each
+        side of this one; None where numbers are left out."""
+        last = self.last if self.exact else self.number + 1
+        shown = sorted({1, last, *range(max(1, self.number - width), min(last, self.number + width) + 1)})
         out: list[int | None] = []
         for number in shown:
             if out and out[-1] is not None and number - out[-1] > 1:
                 out.append(None)
             out.append(number)
         return out
+
+
+def count_limit(number: int, per_page: int) -> int:
+    """How far a search counts: past ``COUNT_CAP`` and past the page asked for, by one (a count
+    that reaches it means "more than this")."""
+    return max(COUNT_CAP, number * per_page) + 1
 
 
 def links(base: str, query: Mapping[str, str], page: Page) -> str:

@@ -8,7 +8,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.assignment.handlers import registers as handlers
-from shared import dates
+from services.assignment.schemas import Day
+from shared.openapi import checked
 from shared.auth import current_staff, staff_required
 from shared.web import FieldErrorsSchema
 
@@ -16,22 +17,11 @@ registers_api = Blueprint("registers", __name__, url_prefix="/assignment",
                           description="The registers steps record in (lists of cases)")
 
 
-class RegisterDay(fields.Field):
-    """A day: 19/11/2569 (Buddhist era), 19/11/2026 or 2026-11-19."""
-
-    default_error_messages = {"invalid": "not a day: write 19/11/2569 or 2026-11-19"}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return dates.parse_date(value)
-        except ValueError as exc:
-            raise self.make_error("invalid") from exc
-
-
 class RegisterQuerySchema(Schema):
-    logged_from = RegisterDay(metadata={"description": "logged on or after this day (Bangkok; 19/11/2569 or "
-                                                       "2026-11-19)", "type": "string"})
-    logged_to = RegisterDay(metadata={"description": "logged on or before this day (Bangkok)", "type": "string"})
+    logged_from = Day(metadata={"type": "string", **checked(
+        "a day as typed: 2026-11-19 or 19/11/2569 (Buddhist era)", description="logged on or after this day (Bangkok)")})
+    logged_to = Day(metadata={"type": "string", **checked(
+        "a day as typed, not before logged_from", description="logged on or before this day (Bangkok)")})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 

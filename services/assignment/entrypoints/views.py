@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, request
-from flask import request, send_file
+from flask import send_file
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
@@ -61,17 +61,25 @@ def token():
 @blp.route("/cases")
 @staff_required()
 @blp.doc(security=[{"bearer": []}], summary="Cases the caller may see: searched, filtered, sorted, a page at a time",
-         description="The total is in `X-Total-Count`; the first, previous, next and last pages in `Link`.")
+         description="The total is in `X-Total-Count`; the first, previous, next and last pages in `Link`. A search "
+                     "(`q`) counts up to 1,000 cases (and up to the page asked for): when it finds more, "
+                     "`X-Total-Count-At-Least` says so in place of `X-Total-Count`, and `Link` has no last page.")
 @blp.arguments(CaseQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, CaseSummarySchema(many=True), headers={
     "X-Total-Count": {"description": "how many cases the whole list holds", "schema": {"type": "integer"}},
+    "X-Total-Count-At-Least": {"description": "a search that found more cases than it counts: at least this many",
+                               "schema": {"type": "integer"}},
     "Link": {"description": "RFC 8288 links to the first, prev, next and last pages", "schema": {"type": "string"}}})
 @blp.alt_response(401, schema=FieldErrorsSchema)
 @blp.alt_response(422, schema=FieldErrorsSchema)
 def cases(**query):
     found = handlers.list_cases(current_staff(), **handlers.list_arguments(query))
-    return found.cases, 200, {"X-Total-Count": str(found.total),
-                              "Link": search.links(request.base_url, request.args.to_dict(), found.page)}
+    headers = {"Link": search.links(request.base_url, request.args.to_dict(), found.page)}
+    if found.page.exact:
+        headers["X-Total-Count"] = str(found.total)
+    else:  # a search that found more than it counts (search.COUNT_CAP): how many, at least
+        headers["X-Total-Count-At-Least"] = str(found.total + 1)
+    return found.cases, 200, headers
 
 
 @blp.route("/cases/<code>")

@@ -629,7 +629,8 @@ class CaseFilters:
 
 @dataclass(frozen=True)
 class CaseList:
-    """One page of a list: its cases, how many the whole list holds, and which page it is."""
+    """One page of a list: its cases, how many the whole list holds (for a search that found more
+    than it counts, at least that many: ``page.exact`` False), and which page it is."""
 
     cases: list[Case]
     total: int
@@ -746,8 +747,14 @@ def list_cases(staff: Staff, filters: CaseFilters | None = None, *, sort: str = 
     now = db.utcnow()
     with bus.session() as session:
         where = [visible_to(session, staff), *filter_cases(session, filters, now)]
-        total = session.scalar(select(func.count()).select_from(Case).where(*where))
-        paging = search.Page(page, per_page, total)
+        if search.words(filters.q):  # a search counts only so far (search.COUNT_CAP)
+            limit = search.count_limit(page, per_page)
+            found = session.scalar(select(func.count()).select_from(
+                select(Case.id).where(*where).limit(limit).subquery()))
+            paging = search.Page(page, per_page, min(found, limit - 1), exact=found < limit)
+        else:
+            total = session.scalar(select(func.count()).select_from(Case).where(*where))
+            paging = search.Page(page, per_page, total)
         # the page's ids first (read from an index of the order, however deep the page), then
         # those rows only: an offset of 250,000 skips index entries, not whole rows
         ids = (select(Case.id).where(*where).order_by(*_order(sort)).limit(per_page)
@@ -758,7 +765,7 @@ def list_cases(staff: Staff, filters: CaseFilters | None = None, *, sort: str = 
             log_access(session, AccessLog, staff, "case", [c.tracking_code for c in cases if c.org == org],
                        "staff list of cases", org=org)
         session.commit()
-        return CaseList(cases, total, paging)
+        return CaseList(cases, paging.total, paging)
 
 
 def read_case(tracking_code: str, staff: Staff, purpose: str = "staff read of a case") -> Case | None:

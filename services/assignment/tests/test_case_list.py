@@ -203,3 +203,28 @@ def test_the_desk_list_shows_thai_dates_and_words_and_keeps_the_filters(client, 
     bad = client.get("/assignment/desk/cases", query_string={"received_from": "31/02/2569", "lang": "th"},
                      headers={"Authorization": f"Bearer {token}"})
     assert bad.status_code == 422 and translate("list.invalid.received_from", "th") in bad.get_data(as_text=True)
+
+
+def test_a_search_that_finds_more_than_it_counts_says_at_least_and_pages_on(client, people, monkeypatch):
+    """A search counts its cases up to search.COUNT_CAP and up to the page asked for: past that,
+    the answer says how many at least (X-Total-Count-At-Least), with a next page and no last one;
+    a page that reaches the end counts exactly again."""
+    _open_all()
+    headers = people.headers("u-director")
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    per_page = 2
+    matching = [c.tracking_code for c in _cases() if search.matches(c.search_text, "sd-list0")]
+    assert len(matching) == len(CASES) > search.COUNT_CAP + 1
+    first = client.get("/assignment/cases", query_string={"q": "sd-list0", "per_page": per_page}, headers=headers)
+    assert _codes(first) == matching[:per_page]
+    counted_to = max(search.COUNT_CAP, per_page)  # count_limit(1, 2) - 1
+    assert "X-Total-Count" not in first.headers
+    assert first.headers["X-Total-Count-At-Least"] == str(counted_to + 1)
+    rels = dict((rel, url) for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', first.headers["Link"]))
+    assert "page=2" in rels["next"] and "last" not in rels
+    last_page = -(-len(matching) // per_page)
+    final = client.get("/assignment/cases", query_string={"q": "sd-list0", "per_page": per_page, "page": last_page},
+                       headers=headers)
+    assert _codes(final) == matching[(last_page - 1) * per_page:]
+    assert final.headers["X-Total-Count"] == str(len(matching))
+    assert "next" not in final.headers["Link"]
