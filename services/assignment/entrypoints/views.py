@@ -62,7 +62,7 @@ def token():
 @staff_required()
 @blp.doc(security=[{"bearer": []}], summary="Cases the caller may see: searched, filtered, sorted, a page at a time",
          description="The total is in `X-Total-Count`; the first, previous, next and last pages in `Link`. A search "
-                     "(`q`) counts up to 1,000 cases (and up to the page asked for): when it finds more, "
+                     "(`q`) counts up to 200 cases (and up to the page asked for): when it finds more, "
                      "`X-Total-Count-At-Least` says so in place of `X-Total-Count`, and `Link` has no last page.")
 @blp.arguments(CaseQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, CaseSummarySchema(many=True), headers={

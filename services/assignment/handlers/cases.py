@@ -667,7 +667,7 @@ def filter_cases(session, filters: CaseFilters, now: datetime) -> list:
     elif status == "closed":
         conditions.append(Case.status == "closed")
     elif status in ("completed", "rejected", "withdrawn"):
-        conditions += [Case.status == "closed", Case.result == status]
+        conditions.append(Case.result == status)  # a case has a result once it is closed, never before
     if filters.unit:
         members = directory.unit_members(session, filters.unit)
         conditions.append(Case.id.in_(select(CaseStep.case_id).where(CaseStep.assignee.in_(members)))
