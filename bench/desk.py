@@ -15,8 +15,8 @@ its filters, a Thai search, a deep page and a long case page answer?
    the same size) is used as it is.
 2. Starts assignment under gunicorn with compose's flags (2 workers, 4 threads), production
    settings, its own Redis.
-3. Asks each question ``--requests`` times, one after another over one keep-alive connection
-   (after 10 unmeasured), as the person the question is for (a bearer token), and prints each
+3. Asks each question ``--requests`` times, one after another, each on a new connection (so that
+   both gunicorn workers answer some; after 10 unmeasured), as the person the question is for (a bearer token), and prints each
    one's p50, p95, p99 and largest time, and the size of the answer. The baseline in the same run
    is the service's health endpoint (a SELECT 1, a Redis ping and the outbox's owed events: no
    case is read): what any answer of this service costs on this machine.
@@ -354,24 +354,28 @@ def questions(facts: dict, long_trail: str, cases: int) -> list[tuple[str, str, 
 
 
 def ask(port: int, path: str, token: str, times: int, warmup: int = 10) -> tuple[list[float], int, int]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    """``warmup`` unmeasured, then ``times`` measured GETs of ``path``, one after another, each on a
+    connection of its own: gunicorn's two worker processes each take some (a kept-alive connection
+    stays with one, and the other's first answers would then be measured cold)."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     if "/desk" in path:
         headers["Accept"] = "text/html"
-    timings, size, status = [], 0, 0
+    timings, size, status, total = [], 0, 0, -1
     for i in range(warmup + times):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         begin = time.perf_counter()
         conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         body = response.read()
         took = time.perf_counter() - begin
+        conn.close()
         status, size = response.status, len(body)
         if status != 200:
             raise RuntimeError(f"GET {path}: {status} {body[:300]!r}")
+        total = int(response.headers.get("X-Total-Count") or -1)
         if i >= warmup:
             timings.append(took * 1000)
-    conn.close()
-    return timings, size, int(response.headers.get("X-Total-Count") or -1)
+    return timings, size, total
 
 
 def main(argv=None) -> int:
