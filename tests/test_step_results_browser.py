@@ -1,5 +1,6 @@
 """Results the requester reads, in headless Chromium (Debian's chromium, driven by Playwright), in
-Thai: an officer at the desk hands in the result as a file at up/server-admin's report-back
+Thai: an officer searches the desk for the case in Thai, narrows the list to the late cases, opens
+it, and hands in the result as a file at up/server-admin's report-back
 ("แจ้งการดำเนินการ และสรุปผลการแก้ไข ให้หน่วยงานได้รับทราบ") with the summary the requester
 reads and an internal note; the requester finds the summary and the file in the "step done"
 email the SMTP listener caught and on the tracking page, and downloads the very bytes uploaded.
@@ -8,11 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 import shared.config
+from services.assignment.adapters.bus import bus as assignment_bus
+from services.assignment.adapters.models import Case, CaseStep
 from services.assignment.handlers.directory import add_unit, add_user, staff_of
 from services.assignment.tests.test_sops_end_to_end import sample
 from shared.auth import issue_token
@@ -36,7 +41,7 @@ def served_here(live_server, tmp_path, monkeypatch):
     return live_server
 
 
-def test_an_officer_hands_in_the_result_and_the_requester_reads_it_and_downloads_the_file(
+def test_an_officer_finds_the_late_case_in_thai_hands_in_the_result_and_the_requester_reads_and_downloads_it(
         served_here, browser_page, mailbox, tmp_path):
     base, page = served_here, browser_page
     add_unit("ict-up", "up", "งานพัฒนาระบบสารสนเทศ", "Information systems")
@@ -66,13 +71,32 @@ def test_an_officer_hands_in_the_result_and_the_requester_reads_it_and_downloads
         act(step, "set-target", target="1 day")
         act(step, "done")
 
-    # the officer at the desk: the result as a file, the summary for the requester, a note for staff
+    # report-back's ten working minutes have passed (the clock is moved back, not waited for)
+    with assignment_bus.unit_of_work() as uow:
+        row = uow.session.scalar(select(CaseStep).join(Case, Case.id == CaseStep.case_id)
+                                 .where(Case.tracking_code == code, CaseStep.status == "active"))
+        assert row.step == "report-back" and row.due_at is not None
+        row.due_at = datetime.now(timezone.utc) - timedelta(hours=1)
+        uow.commit()
+
+    # the officer at the desk searches for the case in Thai, narrows the list to the late ones and
+    # opens it; then hands in the result as a file, the summary for the requester, a note for staff
     page.goto(f"{base}/assignment/login?lang=th")
     page.fill("#username", "somchai")
     page.fill("#password", PASSWORD)
     page.click("#login")
     page.wait_for_url(f"{base}/assignment/desk")
-    page.goto(f"{base}/assignment/desk/cases/{code}")
+    page.fill("#desk-q", "เว็บคณะ")  # a word inside the subject "เซิร์ฟเวอร์เว็บคณะล่ม"
+    page.press("#desk-q", "Enter")
+    page.wait_for_url("**/assignment/desk/cases?q=*")
+    assert page.locator("#case-list tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)") == [code]
+    page.select_option("#overdue", "true")
+    page.click("#apply-filters")
+    page.wait_for_load_state()
+    late = page.locator(f"#case-list tr[data-code='{code}']")
+    assert late.count() == 1 and "overdue-row" in late.get_attribute("class")
+    late.locator("a").first.click()
+    page.wait_for_url(f"{base}/assignment/desk/cases/{code}")
     form = page.locator("form.outcome-form[data-step='report-back']")
     assert form.get_attribute("enctype") == "multipart/form-data"
     assert "ข้อความถึงผู้ขอ" in form.inner_text() and "ต้องกรอก" in form.inner_text()  # Thai labels
