@@ -17,7 +17,12 @@ from shared.i18n import BANGKOK
 from sopdesk import testing_events as payloads
 from sopdesk.testing import drain
 
-TODAY = datetime.now(BANGKOK).date()
+
+
+def today():
+    """The Bangkok date now: read by each test as it starts (a date read when the module was
+    collected is yesterday's for a test that runs after midnight in Bangkok, 17:00 UTC)."""
+    return datetime.now(BANGKOK).date()
 
 
 def make_vendor(client, people, n: int = 77, contacts=None) -> dict:
@@ -40,6 +45,7 @@ def count(model) -> int:
 
 
 def test_register_read_filter_and_page(client, people):
+    TODAY = today()  # the Bangkok date now, not when the module was collected (midnight may pass between)
     vendor = make_vendor(client, people)
     first = make_asset(client, people, tag="7440-001-0001/2566", model="Dell OptiPlex 7010", serial="SN1",
                        location="ห้องธุรการ", holder="นางสาวสมศรี ใจดี", vendor_tax_id=vendor["tax_id"],
@@ -277,6 +283,7 @@ def asset_status(tag: str) -> str:
 
 
 def test_a_repair_case_waiting_on_the_vendor_opens_and_resolves_a_claim(client, people):
+    TODAY = today()  # the Bangkok date now, not when the module was collected (midnight may pass between)
     vendor = make_vendor(client, people)
     make_asset(client, people, tag="7440-001-0099/2567", vendor_id=vendor["id"],
                warranty_ends_on=(TODAY + timedelta(days=90)).isoformat())
@@ -323,6 +330,7 @@ def test_a_repair_case_waiting_on_the_vendor_opens_and_resolves_a_claim(client, 
 
 
 def test_a_leased_asset_claim_and_an_asset_on_loan_keeps_its_status(client, people):
+    TODAY = today()  # the Bangkok date now, not when the module was collected (midnight may pass between)
     vendor = make_vendor(client, people)
     make_asset(client, people, tag="PC-LEASE-1", vendor_id=vendor["id"], ownership="leased")
     make_asset(client, people, tag="PC-NOVENDOR")
