@@ -258,3 +258,21 @@ class Offset(fields.Integer):
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("load_default", 0)
         super().__init__(validate=validate.Range(min=0, max=INTEGER_MAX), **kwargs)
+
+
+class Day(fields.Field):
+    """A day as people type it: 19/11/2569 (Buddhist era), 19/11/2026 or 2026-11-19
+    (``shared.dates.parse_date``); given out as ISO. Every form and filter of a day uses it."""
+
+    default_error_messages = {"invalid": "not a date: write 2026-11-19 or 19/11/2569 (Buddhist era)"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from shared import dates
+
+        try:
+            return dates.parse_date(value)
+        except (ValueError, TypeError):
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None

@@ -2,7 +2,7 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.assignment.domain import search
-from shared.inputs import Offset
+from shared.inputs import Day, Offset
 from shared.openapi import checked
 
 
@@ -19,23 +19,6 @@ class TokenSchema(Schema):
     token_type = fields.String(required=True)
     expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
     roles = fields.List(fields.String())
-
-
-class Day(fields.Field):
-    """A day as people type it: 19/11/2569 (Buddhist era), 19/11/2026 or 2026-11-19 (``shared.dates``)."""
-
-    default_error_messages = {"invalid": "not a date: write 2026-11-19 or 19/11/2569 (Buddhist era)"}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        from shared import dates
-
-        try:
-            return dates.parse_date(value)
-        except (ValueError, TypeError):
-            raise self.make_error("invalid") from None
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return value.isoformat() if value is not None else None
 
 
 class CaseQuerySchema(Schema):

@@ -14,6 +14,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 from services.intake.messages import t
 from shared import dates, db
 from shared.i18n import LANGUAGES, translate
+from shared.inputs import Day
 from shared.openapi import checked
 from shared.packs import Sop, find_sop
 
@@ -57,17 +58,7 @@ def _text(lang: str, required: bool, max_length: int, multiline: bool = False, a
     )
 
 
-class ThaiDate(fields.Field):
-    """A date as people type it: 19/11/2569 (Buddhist era), 19/11/2026 or 2026-11-19."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return dates.parse_date(value)
-        except (ValueError, TypeError):
-            raise self.make_error("invalid") from None
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return value.isoformat() if value is not None else None
+ThaiDate = Day  # a date as people type it (shared.inputs); the form gives its words per language
 
 
 class ThaiDateTime(fields.Field):

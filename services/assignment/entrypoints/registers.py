@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.assignment.handlers import registers as handlers
-from services.assignment.schemas import Day
+from shared.inputs import Day
 from shared.openapi import checked
 from shared.auth import current_staff, staff_required
 from shared.web import FieldErrorsSchema
