@@ -34,9 +34,12 @@ def _emptying_sql(service: str) -> str:
     import importlib
 
     if service not in _EMPTYING:
-        metadata = importlib.import_module(f"services.{service}.adapters.models").Base.metadata
-        _EMPTYING[service] = "; ".join(f'DELETE FROM "{service}"."{table.name}"'
-                                       for table in reversed(metadata.sorted_tables))
+        models = importlib.import_module(f"services.{service}.adapters.models")
+        # the tables the database's triggers write as the others' rows go (a case's tallies) are
+        # emptied again at the end
+        last = getattr(models, "KEPT_BY_TRIGGERS", ())
+        tables = [table.name for table in reversed(models.Base.metadata.sorted_tables)] + list(last)
+        _EMPTYING[service] = "; ".join(f'DELETE FROM "{service}"."{name}"' for name in tables)
     return _EMPTYING[service]
 
 

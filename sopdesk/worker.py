@@ -30,6 +30,9 @@ def beat_schedule(settings: Settings) -> dict:
     # the daily summary checks the time and a table of who heard today: cheap, and a beat that
     # was down at the hour still sends it when it comes back
     schedule["assignment.daily_summaries"] = every("assignment.daily_summaries", 60, 120)
+    # the case lists' tallies: the changes since the last fold join their tallies (a list's
+    # total reads both; folding keeps the changes to a minute's worth)
+    schedule["assignment.fold_tallies"] = every("assignment.fold_tallies", 60, 120)
     # milestone reminders and overdue notices: the same kind of cheap check, once a minute; each
     # notice is recorded with its event, so a run that is late or repeated tells nobody twice
     schedule["procurement.reminders"] = every("procurement.reminders", 60, 120)

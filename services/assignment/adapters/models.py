@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, inspect, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Identity, Index, Integer, String, Text, UniqueConstraint, cast, event, inspect, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.assignment.domain import search
@@ -212,8 +213,9 @@ class Case(Base):
               postgresql_where=text("current_step IS NOT NULL")),
         Index("ix_cases_search_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}),
-        # who is on a case's team (cases.visible_to asks team::jsonb @> '["name"]')
-        Index("ix_cases_team", text("(team::jsonb) jsonb_path_ops"), postgresql_using="gin"),
+        # an organisation's open cases by deadline, their clock running (the list's overdue)
+        Index("ix_cases_open_running_due", "org", "due_at",
+              postgresql_where=text("status = 'open' AND paused_since IS NULL")),
         Index("ix_cases_deadline_open", "due_at",
               postgresql_where=text("status = 'open' AND deadline_breached_at IS NULL")),
         # the sweep's level 2: open cases whose heads were told and whose director is yet to hear
@@ -282,14 +284,17 @@ class CaseStep(Base):
         # a person's open steps in the order the desk shows them, soonest due first (handlers.cases.my_work)
         Index("ix_case_steps_active_assignee_due", "org", "assignee", "due_at", "started_at",
               postgresql_where=text("status = 'active'")),
-        # the open cases waiting on someone outside the staff (the list's status=waiting)
-        Index("ix_case_steps_active_waiting", "case_id",
+        # an organisation's open cases waiting on someone outside the staff (the list's status=waiting)
+        Index("ix_case_steps_active_waiting", "org", "case_id",
               postgresql_where=text("status = 'active' AND waiting_on IS NOT NULL")),
+        # an organisation's open steps by due time, with their cases (the list's overdue)
+        Index("ix_case_steps_open_org_due", "org", "due_at", "case_id", postgresql_where=text("status = 'active'")),
         # the organisation's open steps nobody holds yet, soonest due first (the head's to give out)
         Index("ix_case_steps_active_unassigned_due", "org", "due_at", "started_at",
               postgresql_where=text("status = 'active' AND assignee IS NULL AND role <> 'requester'")),
-        # the head's queue of open steps nobody holds yet, and who may take them (by role)
-        Index("ix_case_steps_open_unassigned", "role", postgresql_where=text("status = 'active' AND assignee IS NULL")),
+        # the open steps nobody holds yet that a role may take, with their cases (cases.visible_to)
+        Index("ix_case_steps_open_unassigned", "role", "case_id",
+              postgresql_where=text("status = 'active' AND assignee IS NULL")),
         # the sweep's level 2: late active steps reported to the heads, the director yet to hear
         Index("ix_case_steps_escalation_due", "escalate_at",
               postgresql_where=text("status = 'active' AND breached_at IS NOT NULL AND escalated_at IS NULL")),
@@ -343,8 +348,9 @@ class TrailEntry(Base):
     (``kind``, one of ``TRAIL_KINDS``)."""
 
     __tablename__ = "case_trail"
-    # the cases a person did anything on, from the index alone (cases.visible_to)
-    __table_args__ = (Index("ix_case_trail_actor_case", "actor", "case_id"),)
+    # the steps waiting on a person's decision (handlers.cases.awaiting_decision)
+    __table_args__ = (Index("ix_case_trail_asked_person", text("(data::jsonb ->> 'person'::text)"),
+                            postgresql_where=text("kind = 'asked'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -352,13 +358,79 @@ class TrailEntry(Base):
     step: Mapped[str | None] = mapped_column(String(100))
     round: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))  # opened, started, assigned, action, note, document, target, ...
-    actor: Mapped[str] = mapped_column(String(100))  # who did it: they see the case (cases.visible_to)
+    actor: Mapped[str] = mapped_column(String(100))  # who did it: they see the case (CasePerson)
     on_behalf_of: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
 
     case: Mapped[Case] = relationship(back_populates="trail", lazy="raise")
+
+
+class CasePerson(Base):
+    """A person who took part in a case: held one of its steps, did anything on its trail, or is
+    on its team; they see it (cases.visible_to). Written by the database's triggers in the same
+    transaction as the step, trail entry or team that makes it (migration f6d1a8c3e2b7), never
+    removed: a person's whole list is read from here, one index entry per case."""
+
+    __tablename__ = "case_people"
+
+    person: Mapped[str] = mapped_column(String(100), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    org: Mapped[str] = mapped_column(String(50))
+    __table_args__ = (Index("ix_case_people_case", "case_id"),)
+
+
+class CaseUnit(Base):
+    """A unit whose people held a step of a case (the unit each was in when given the step): its
+    heads see it, and the list's ``unit`` filter finds it. Kept like ``CasePerson``."""
+
+    __tablename__ = "case_units"
+
+    unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    org: Mapped[str] = mapped_column(String(50))
+    __table_args__ = (Index("ix_case_units_case", "case_id"),)
+
+
+class CaseTally(Base):
+    """How many cases an organisation has (``dimension`` 'all'), by 'status', 'result' (''
+    while open) and 'sop', and how many each 'unit' and 'person' took part in (``CaseUnit``,
+    ``CasePerson``), as last folded from ``CaseTallyChange``: a list's total is the sum of both
+    (handlers.cases.tally). Kept by the database's triggers (migration f6d1a8c3e2b7)."""
+
+    __tablename__ = "case_tallies"
+
+    org: Mapped[str] = mapped_column(String(50), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class CaseTallyChange(Base):
+    """One change to a tally (+1 or -1), written by the trigger of the change that makes it: an
+    insert only, so that no two transactions wait on one counter; folded into ``CaseTally`` by
+    beat's ``assignment.fold_tallies``."""
+
+    __tablename__ = "case_tally_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    org: Mapped[str] = mapped_column(String(50))
+    dimension: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(100))
+    n: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_case_tally_changes_key", "org", "dimension", "value"),)
+
+
+# the tables the database's triggers write (migration f6d1a8c3e2b7), not this code
+KEPT_BY_TRIGGERS = ("case_people", "case_units", "case_tally_changes", "case_tallies")
+
+
+def asked_person(entry=None):
+    """The person an ``asked`` trail entry asked to decide (in its data), as SQL over ``entry``
+    (``TrailEntry`` or an alias of it); indexed for those entries (ix_case_trail_asked_person)."""
+    entry = entry if entry is not None else TrailEntry
+    return cast(entry.data, JSONB)["person"].astext
 
 
 class CaseDocument(Base):

@@ -65,6 +65,7 @@ def page(staff: Staff):
         people = directory.people_of_org(session, None if staff.sees_all else staff.org)
         units = directory.units_of_org(session, None if staff.sees_all else staff.org)
         holders = handlers.current_holders(session, [case.id for case in found.cases])
+        late = handlers.late_among(session, [case.id for case in found.cases], now)
     names = dict(people)  # username -> name, for whoever holds a step on the page
     sops = _sops(staff)
     chosen_sop = next((s for s in sops if s.full_key == query.get("sop")), None)
@@ -72,8 +73,7 @@ def page(staff: Staff):
     for case in found.cases:
         sop = packstore.sop_for(case.sop, case.pack_version)
         step = next((s for s in sop.steps if s.key == case.current_step), None) if sop and case.current_step else None
-        late = handlers.is_late(case, holders.get(case.id, {}), now)
-        rows.append({"case": case, "sop": sop, "step": step, "late": late,
+        rows.append({"case": case, "sop": sop, "step": step, "late": case.id in late,
                      "holders": [names.get(n, n) for n in holders.get(case.id, {}).get("assignees", [])],
                      "waiting_on": holders.get(case.id, {}).get("waiting_on"),
                      "status": status_of(case, holders.get(case.id, {}))})

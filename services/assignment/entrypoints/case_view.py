@@ -22,7 +22,8 @@ def people_of(case, candidates: dict[str, list[str]]) -> set[str]:
         names |= {row.assignee, row.actor}
     for entry in case.trail:
         data = entry.data or {}
-        names |= {entry.actor, entry.on_behalf_of, data.get("from"), data.get("to"), data.get("assignee")}
+        names |= {entry.actor, entry.on_behalf_of, data.get("from"), data.get("to"), data.get("assignee"),
+                  data.get("person")}
     for takers in candidates.values():
         names |= set(takers)
     return {name for name in names if name and name not in SYSTEM_ACTORS}
@@ -117,8 +118,8 @@ def _entry(e, sop: Sop | None, names: dict, files: dict, lang: str, repeats: boo
         said.append(i18n.translate(f"result.{data['result']}", lang))
     elif e.kind == "approval" and data.get("role"):  # one decision on a step decided together
         said.append(f"{i18n.translate('role.' + data['role'], lang)}: {outcome_words(sop, e.step, e.outcome, lang)}")
-    elif e.kind == "asked" and data.get("role"):  # asked to decide, in this role
-        said.append(i18n.translate(f"role.{data['role']}", lang))
+    elif e.kind == "asked" and data.get("role"):  # someone asked to decide, in this role
+        said.append(f"{i18n.translate('role.' + data['role'], lang)}: {person(names, data.get('person'), lang)}")
     elif e.kind == "procurement":
         said += news_words(data, lang)
     documents = [] if e.kind == "action" and repeats else data.get("documents") or []

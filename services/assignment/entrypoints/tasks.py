@@ -38,3 +38,13 @@ def breach_clocks():
     from services.assignment.handlers import breaches
 
     return breaches.sweep_clocks()
+
+
+@celery.task(name="assignment.fold_tallies", ignore_result=True)
+def fold_tallies():
+    """Fold the lists' tallies' changes into the tallies (``handlers.cases.fold_tallies``): a
+    list's total reads both, so this only keeps the changes few; safe to run at any time."""
+    with handlers.bus.session() as session:
+        changed = handlers.fold_tallies(session)
+        session.commit()
+    return changed

@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import quote
 
-from sqlalchemy import and_, cast, delete, false, func, or_, select, true, union_all
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import and_, delete, exists, false, func, or_, select, true, union, union_all
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import (AccessLog, Case, CaseStep, DailySummary, EarlyAssetCheck, SurveyScore,
                                                  TrailEntry)
-from services.assignment.adapters.models import CaseDocument
+from services.assignment.adapters.models import CaseDocument, CasePerson, CaseTally, CaseTallyChange, CaseUnit
+from services.assignment.adapters.models import asked_person
 from services.assignment.domain import search, workflow
 from services.assignment.adapters.models import DailySummaryRun, User
 from services.assignment.domain import escalation
@@ -564,44 +565,93 @@ def satisfaction(staff: Staff, fiscal_year: int | None = None) -> dict:
 # reading: every read goes through the wall between organisations (``visible_to``)
 
 
-def visible_to(session, staff: Staff):
-    """The cases ``staff`` may see, as a condition on ``Case``: every case for a system
-    administrator; of their own organisation only for anyone else, and there every case for its
-    administrators, director and deputies and privacy officer (``ORG_WIDE_ROLES``, their own or
-    held for someone away); for others, the cases whose steps they (or anyone they stand in for)
-    hold or held, on which they did anything (the trail names them), whose team they are on, or
-    whose open unassigned step they may take; for a head, also those whose steps people of their
-    unit hold or held, and every open unassigned step of the organisation (the head's to give
-    out). The directory is read afresh: a person moved or deactivated since their token was
-    signed sees by what they are now.
+@dataclass(frozen=True)
+class Sight:
+    """Which cases someone sees (``sight_of``): every case (``everything``); every case of
+    ``org`` (``org_wide``); or of ``org``, those that ``people`` took part in (``CasePerson``),
+    that people of ``unit`` took part in (``CaseUnit``: a head's), whose open unassigned step one
+    of ``roles`` may take, every open unassigned step's (``all_unassigned``: a head's, to give
+    out), and those waiting on the requester's answers (``requester_steps``: an intake clerk's)."""
 
-    The cases someone sees by name are gathered as one set of case ids, each part read by its own
-    index (steps by assignee, the trail by actor, open unassigned steps by role, teams by their
-    members), so that a list or a count at a million cases reads only that person's cases."""
+    everything: bool = False
+    org: str | None = None
+    org_wide: bool = False
+    people: tuple[str, ...] = ()
+    unit: str | None = None
+    roles: tuple[str, ...] = ()
+    all_unassigned: bool = False
+    requester_steps: bool = False
+
+    @property
+    def nothing(self) -> bool:
+        return not self.everything and self.org is None
+
+
+NOTHING = Sight()
+
+
+def sight_of(session, staff: Staff) -> Sight:
+    """The cases ``staff`` may see: every case for a system administrator; of their own
+    organisation only for anyone else, and there every case for its administrators, director and
+    deputies and privacy officer (``ORG_WIDE_ROLES``, their own or held for someone away); for
+    others, the cases whose steps they (or anyone they stand in for) hold or held, on which they
+    did anything (the trail names them), whose team they are on, or whose open unassigned step
+    they may take; for a head, also those whose steps people of their unit hold or held (while in
+    it), and every open unassigned step of the organisation (the head's to give out). The
+    directory is read afresh: a person moved or deactivated since their token was signed sees by
+    what they are now."""
     if staff.sees_all:
-        return true()
+        return Sight(everything=True)
     actor = directory.actor(session, staff.user_id)
     org = directory.org_of_user(session, actor.username) if actor else None
     if actor is None or org is None:
-        return false()
-    in_org = Case.org == org
+        return NOTHING
     roles = set(actor.roles) | set(actor.acting_for)
     if roles & set(ORG_WIDE_ROLES):
+        return Sight(org=org, org_wide=True)
+    return Sight(org=org, people=tuple(sorted({actor.username, *actor.acting_for_users})),
+                 unit=actor.unit if actor.is_head else None, roles=tuple(sorted(roles)),
+                 all_unassigned=actor.is_head, requester_steps="intake-clerk" in roles)
+
+
+def _open_unassigned(sight: Sight):
+    """The open steps nobody holds that ``sight`` sees by role (the head's: all but the requester's)."""
+    condition = (CaseStep.status == "active") & CaseStep.assignee.is_(None)
+    return condition & ((CaseStep.role != "requester") if sight.all_unassigned else CaseStep.role.in_(sight.roles))
+
+
+def sight_condition(sight: Sight):
+    """``sight`` as a condition on ``Case``. The cases someone sees by name are each a lookup in
+    the read model the database keeps (``CasePerson``, ``CaseUnit``: one index entry per case) or
+    in the open unassigned steps' index, so that PostgreSQL can walk a list's index in its order
+    and check each case, or build each set once: a page reads only that person's cases."""
+    if sight.everything:
+        return true()
+    if sight.nothing:
+        return false()
+    in_org = Case.org == sight.org
+    if sight.org_wide:
         return in_org
-    names = sorted({actor.username, *actor.acting_for_users})
-    open_unassigned = (CaseStep.status == "active") & CaseStep.assignee.is_(None)
-    seen = [select(CaseStep.case_id).where(CaseStep.assignee.in_(names)),
-            select(TrailEntry.case_id).where(TrailEntry.actor.in_(names)),
-            select(Case.id).where(or_(*(cast(Case.team, JSONB).contains([name]) for name in names))),
-            select(CaseStep.case_id).where(open_unassigned, CaseStep.role.in_(sorted(roles)))]
-    if "intake-clerk" in roles:  # they record the requester's answers given on paper or by telephone
-        seen.append(select(CaseStep.case_id).where(CaseStep.status == "active", CaseStep.role == "requester"))
-    if actor.is_head:
-        members = directory.unit_members(session, actor.unit) if actor.unit else []
-        if members:
-            seen.append(select(CaseStep.case_id).where(CaseStep.assignee.in_(members)))
-        seen.append(select(CaseStep.case_id).where(open_unassigned, CaseStep.role != "requester"))
-    return and_(in_org, Case.id.in_(union_all(*seen)))
+    return and_(in_org, seen_by_name(sight, Case.id))
+
+
+def seen_by_name(sight: Sight, case_id):
+    """The part of ``sight`` that names cases (not a whole organisation), as a condition on a
+    column of case ids: a list narrowed to a small set (the late cases) checks that set alone."""
+    parts = [select(CasePerson.case_id).where(CasePerson.person.in_(sight.people), CasePerson.case_id == case_id)
+             .exists(),
+             case_id.in_(select(CaseStep.case_id).where(_open_unassigned(sight)))]
+    if sight.unit:
+        parts.append(select(CaseUnit.case_id).where(CaseUnit.unit == sight.unit, CaseUnit.case_id == case_id).exists())
+    if sight.requester_steps:  # they record the requester's answers given on paper or by telephone
+        parts.append(case_id.in_(select(CaseStep.case_id).where(CaseStep.status == "active",
+                                                                CaseStep.role == "requester")))
+    return or_(*parts)
+
+
+def visible_to(session, staff: Staff):
+    """The cases ``staff`` may see (``sight_of``), as a condition on ``Case``."""
+    return sight_condition(sight_of(session, staff))
 
 
 def may_see(session, staff: Staff, case: Case) -> bool:
@@ -637,19 +687,28 @@ class CaseList:
     page: search.Page
 
 
-def _late(now: datetime):
-    """An open case past its deadline (its clock running) or with an open step past its due time."""
-    late_steps = select(CaseStep.case_id).where(CaseStep.status == "active", CaseStep.due_at < now)
-    return and_(Case.status == "open",
-                or_(and_(Case.due_at < now, Case.paused_since.is_(None)), Case.id.in_(late_steps)))
+def late_cases(now: datetime, org: str | None):
+    """The ids of the open cases past their deadline (the clock running) or with an open step past
+    its due time, of ``org`` (every organisation's: None): each part from its own index."""
+    other = aliased(Case)
+    by_deadline = select(other.id.label("id")).where(other.status == "open", other.paused_since.is_(None),
+                                                     other.due_at < now)
+    by_step = select(CaseStep.case_id.label("id")).where(CaseStep.status == "active", CaseStep.due_at < now)
+    if org is not None:
+        by_deadline = by_deadline.where(other.org == org)
+        by_step = by_step.where(CaseStep.org == org)
+    return union_all(by_deadline, by_step).subquery()
 
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), BANGKOK)
 
 
-def filter_cases(session, filters: CaseFilters, now: datetime) -> list:
-    """The conditions on ``Case`` a list's filters make."""
+def filter_cases(session, filters: CaseFilters, now: datetime, sight: Sight | None = None) -> list:
+    """The conditions on ``Case`` a list's filters make (for someone who sees ``sight``: the
+    late cases are checked against it before any case is read)."""
+    sight = sight or Sight(everything=True)
+    org = sight.org if not sight.everything else None
     conditions = []
     for word in search.words(filters.q):
         conditions.append(Case.search_text.like(search.like_pattern(word)))
@@ -662,26 +721,108 @@ def filter_cases(session, filters: CaseFilters, now: datetime) -> list:
         conditions.append(Case.status == "open")
     elif status == "waiting":
         conditions.append(Case.status == "open")
-        conditions.append(Case.id.in_(select(CaseStep.case_id).where(CaseStep.status == "active",
-                                                                     CaseStep.waiting_on.is_not(None))))
+        waiting = select(CaseStep.case_id).where(CaseStep.status == "active", CaseStep.waiting_on.is_not(None))
+        conditions.append(Case.id.in_(waiting if org is None else waiting.where(CaseStep.org == org)))
     elif status == "closed":
         conditions.append(Case.status == "closed")
     elif status in ("completed", "rejected", "withdrawn"):
         conditions.append(Case.result == status)  # a case has a result once it is closed, never before
     if filters.unit:
-        members = directory.unit_members(session, filters.unit)
-        conditions.append(Case.id.in_(select(CaseStep.case_id).where(CaseStep.assignee.in_(members)))
-                          if members else false())
+        conditions.append(Case.id.in_(select(CaseUnit.case_id).where(CaseUnit.unit == filters.unit)))
     if filters.assignee:
         conditions.append(Case.id.in_(select(CaseStep.case_id).where(CaseStep.assignee == filters.assignee,
                                                                      CaseStep.status == "active")))
-    if filters.overdue is not None:
-        conditions.append(_late(now) if filters.overdue else ~_late(now))
+    if filters.overdue:
+        late = late_cases(now, org)
+        ids = select(late.c.id)
+        if not (sight.everything or sight.org_wide):
+            ids = ids.where(seen_by_name(sight, late.c.id))
+        conditions += [Case.status == "open", Case.id.in_(ids)]
+    elif filters.overdue is False:
+        late = late_cases(now, org)
+        conditions.append(or_(Case.status != "open", Case.id.not_in(select(late.c.id))))
     if filters.received_from:
         conditions.append(Case.received_at >= _day_start(filters.received_from))
     if filters.received_to:
         conditions.append(Case.received_at < _day_start(filters.received_to + timedelta(days=1)))
     return conditions
+
+
+# ---------------------------------------------------------------------------------------------
+# how many: a list's total from the tallies the database keeps, where the list is one of theirs
+
+
+def tally(session, org: str | None, dimension: str, value: str = "") -> int:
+    """How many cases ``org`` (every organisation: None) has in ``dimension`` ('all', 'status',
+    'result', 'sop', 'unit', 'person') with ``value``: the folded tally and the changes not yet
+    folded (``CaseTally``, ``CaseTallyChange``)."""
+    def of(table):
+        where = [table.dimension == dimension, table.value == value]
+        if org is not None:
+            where.append(table.org == org)
+        return select(table.n.label("n")).where(*where)
+
+    both = union_all(of(CaseTally), of(CaseTallyChange)).subquery()
+    return int(session.scalar(select(func.coalesce(func.sum(both.c.n), 0))))
+
+
+def fold_tallies(session) -> int:
+    """Fold the tallies' changes into the tallies, in one statement (what it deletes it adds: a
+    fold running beside another skips the rows the other took). Returns how many tallies changed."""
+    moved = (delete(CaseTallyChange).returning(CaseTallyChange.org, CaseTallyChange.dimension,
+                                               CaseTallyChange.value, CaseTallyChange.n).cte("moved"))
+    summed = select(moved.c.org, moved.c.dimension, moved.c.value, func.sum(moved.c.n)).group_by(
+        moved.c.org, moved.c.dimension, moved.c.value)
+    statement = insert(CaseTally).from_select(["org", "dimension", "value", "n"], summed)
+    statement = statement.on_conflict_do_update(index_elements=["org", "dimension", "value"],
+                                                set_={"n": CaseTally.n + statement.excluded.n})
+    return len(session.execute(statement.returning(CaseTally.org)).all())
+
+
+def _filters_used(filters: CaseFilters) -> set[str]:
+    return {name for name in CaseFilters.__dataclass_fields__ if getattr(filters, name) is not None}
+
+
+def tallied_total(session, sight: Sight, filters: CaseFilters) -> int | None:
+    """A list's total from the tallies, where they hold it: an organisation's (or every one's)
+    cases in all, by status, result, SOP or unit; a person's, or a head's, whole list: their
+    unit's (or their own) tally, and the cases they see besides (open unassigned steps, those of
+    people they stand in for) that it does not hold. None for any other list (counted by
+    ``list_cases``)."""
+    used = _filters_used(filters)
+    if sight.nothing:
+        return 0
+    if sight.everything or sight.org_wide:
+        org = None if sight.everything else sight.org
+        if not used:
+            return tally(session, org, "all")
+        if used == {"status"} and filters.status in ("open", "closed"):
+            return tally(session, org, "status", filters.status)
+        if used == {"status"} and filters.status in ("completed", "rejected", "withdrawn"):
+            return tally(session, org, "result", filters.status)
+        if used == {"sop"}:
+            return tally(session, org, "sop", filters.sop)
+        if used == {"unit"}:
+            return tally(session, org, "unit", filters.unit)
+        return None
+    if used:
+        return None
+    if sight.unit:
+        base, held = tally(session, sight.org, "unit", sight.unit), CaseUnit.unit == sight.unit
+        table, others = CaseUnit, list(sight.people)
+    else:
+        base, held = tally(session, sight.org, "person", sight.people[0]), CasePerson.person == sight.people[0]
+        table, others = CasePerson, list(sight.people[1:])
+    besides = [select(CaseStep.case_id).where(_open_unassigned(sight), CaseStep.org == sight.org)]
+    if others:
+        besides.append(select(CasePerson.case_id).where(CasePerson.person.in_(others), CasePerson.org == sight.org))
+    if sight.requester_steps:
+        besides.append(select(CaseStep.case_id).where(CaseStep.status == "active", CaseStep.role == "requester",
+                                                      CaseStep.org == sight.org))
+    rest = union(*besides).subquery()
+    outside = session.scalar(select(func.count()).select_from(rest).where(
+        ~exists().where(held, table.case_id == rest.c.case_id)))
+    return base + outside
 
 
 def current_holders(session, case_ids: list[str]) -> dict[str, dict]:
@@ -703,14 +844,13 @@ def current_holders(session, case_ids: list[str]) -> dict[str, dict]:
     return held
 
 
-def is_late(case: Case, held: dict, now: datetime) -> bool:
-    """Whether an open case is late: past its deadline with its clock running, or an open step past
-    its due time (what the ``overdue`` filter finds)."""
-    if case.status != "open":
-        return False
-    if case.due_at is not None and case.due_at < now and case.paused_since is None:
-        return True
-    return bool(held.get("due_at") and held["due_at"] < now)
+def late_among(session, case_ids: list[str], now: datetime) -> set[str]:
+    """Which of a page's cases are late (``late_cases``: what the ``overdue`` filter finds), in one query."""
+    if not case_ids:
+        return set()
+    late = late_cases(now, None)
+    open_ones = select(Case.id).where(Case.id.in_(case_ids), Case.status == "open")
+    return set(session.scalars(select(late.c.id).where(late.c.id.in_(open_ones))))
 
 
 def list_arguments(query: dict) -> dict:
@@ -746,14 +886,17 @@ def list_cases(staff: Staff, filters: CaseFilters | None = None, *, sort: str = 
     filters = filters or CaseFilters()
     now = db.utcnow()
     with bus.session() as session:
-        where = [visible_to(session, staff), *filter_cases(session, filters, now)]
+        sight = sight_of(session, staff)
+        where = [sight_condition(sight), *filter_cases(session, filters, now, sight)]
         if search.words(filters.q):  # a search counts only so far (search.COUNT_CAP)
             limit = search.count_limit(page, per_page)
             found = session.scalar(select(func.count()).select_from(
                 select(Case.id).where(*where).limit(limit).subquery()))
             paging = search.Page(page, per_page, min(found, limit - 1), exact=found < limit)
         else:
-            total = session.scalar(select(func.count()).select_from(Case).where(*where))
+            total = tallied_total(session, sight, filters)
+            if total is None:
+                total = session.scalar(select(func.count()).select_from(Case).where(*where))
             paging = search.Page(page, per_page, total)
         # the page's ids first (read from an index of the order, however deep the page), then
         # those rows only: an offset of 250,000 skips index entries, not whole rows
@@ -841,6 +984,21 @@ def allowed_actions(case: Case, staff: Staff) -> list[dict]:
     return actions
 
 
+def awaiting_decision(names: list[str]):
+    """The ids of the open steps decided together (``all_of``, ``in_order``) on which one of
+    ``names`` was asked to decide this round and has not decided yet (the trail's ``asked`` entries,
+    by their index of the person asked, and its ``approval`` entries)."""
+    asked = aliased(TrailEntry)
+    person = asked_person(asked)
+    decided = select(TrailEntry.id).where(
+        TrailEntry.case_id == CaseStep.case_id, TrailEntry.step == CaseStep.step, TrailEntry.round == CaseStep.round,
+        TrailEntry.kind == "approval", or_(TrailEntry.actor == person, TrailEntry.on_behalf_of == person))
+    return (select(CaseStep.id)
+            .join(asked, and_(asked.case_id == CaseStep.case_id, asked.step == CaseStep.step,
+                              asked.round == CaseStep.round))
+            .where(asked.kind == "asked", person.in_(names), CaseStep.status == "active", ~decided.exists()))
+
+
 @dataclass(frozen=True)
 class Queue:
     """Open steps of one kind on a desk: the first ``limit`` (soonest due first) and how many in all."""
@@ -879,6 +1037,17 @@ def my_work(staff: Staff, limit: int = DESK_ROWS) -> dict:
 
         names = [actor.username, *sorted(actor.acting_for_users)]
         mine = queue(CaseStep.assignee.in_(names))
+        # and the steps decided together that wait on their decision, held by someone else
+        awaiting = [(row, case) for row, case in session.execute(
+            select(CaseStep, Case).join(Case, Case.id == CaseStep.case_id)
+            .where(CaseStep.id.in_(awaiting_decision(names)), CaseStep.assignee.not_in(names))).all()]
+        if awaiting:
+            for row, case in awaiting:
+                session.expunge(row)
+                session.expunge(case)
+            last = datetime.max.replace(tzinfo=timezone.utc)
+            rows = sorted(mine.rows + awaiting, key=lambda pair: (pair[0].due_at or last, pair[0].started_at))
+            mine = Queue(rows[:limit], mine.total + len(awaiting))
         unit, unassigned = empty, empty
         if actor.is_head:
             members = directory.unit_members(session, actor.unit) if actor.unit else []

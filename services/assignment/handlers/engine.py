@@ -187,12 +187,12 @@ class Engine:
         entries = self.session.scalars(select(TrailEntry).where(
             TrailEntry.case_id == self.case.id, TrailEntry.step == row.step, TrailEntry.round == row.round,
             TrailEntry.kind == "asked"))
-        return {row.role: row.assignee, **{(e.data or {}).get("role"): e.actor for e in entries}}
+        return {row.role: row.assignee, **{(e.data or {}).get("role"): (e.data or {}).get("person") for e in entries}}
 
     def ask(self, definition: Step, row: CaseStep, roles: tuple[str, ...], decisions: list[workflow.Decision],
             asked: dict[str, str]) -> None:
-        """Ask a person in each of ``roles`` to decide: each is named in the trail (so that the case
-        is theirs to see and act on) and told (``case.approval_asked``, which notify mails as an
+        """Ask a person in each of ``roles`` to decide: each is named in the trail (the database then
+        counts them among those who took part, ``CasePerson``: the case is theirs to see and act on) and told (``case.approval_asked``, which notify mails as an
         approval needed)."""
         people = self._choose(row, roles, asked)
         self._asked_event(definition, row, people, decisions)
@@ -204,7 +204,7 @@ class Engine:
             if person is None:
                 continue  # nobody holds the role: a head gives the step to someone by hand
             asked[role] = person
-            self.trail("asked", person, row, data={"role": role})
+            self.trail("asked", "sopdesk", row, data={"role": role, "person": person})
             people.append({"role": role, "username": person, "contact": directory.contact(self.session, person)})
         return people
 

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import Case, CaseStep
@@ -228,3 +228,112 @@ def test_a_search_that_finds_more_than_it_counts_says_at_least_and_pages_on(clie
     assert _codes(final) == matching[(last_page - 1) * per_page:]
     assert final.headers["X-Total-Count"] == str(len(matching))
     assert "next" not in final.headers["Link"]
+
+
+def _total(client, people, who: str, **query) -> tuple[int, list[str]]:
+    response = client.get("/assignment/cases", query_string={**query, "per_page": 200}, headers=people.headers(who))
+    return int(response.headers["X-Total-Count"]), _codes(response)
+
+
+def test_every_total_read_from_the_tallies_is_what_its_list_holds_as_cases_move(client, people):
+    """The totals kept as tallies by the database (an organisation's cases in all, by status,
+    result, SOP and unit; an officer's and a head's whole lists) are what the lists hold, counted
+    here by the rule from the cases themselves: as cases open, as they close (each result), and
+    before and after the tallies' changes are folded (twice: a second fold changes nothing)."""
+    from services.assignment.adapters.models import CaseTallyChange
+    from services.assignment.handlers import cases as handlers
+
+    _open_all()
+    first, second, third = CASES[0][0], CASES[1][0], CASES[2][0]
+    with bus.unit_of_work() as uow:  # the officer holds one case's step (steps held make the unit's too)
+        case = uow.session.scalar(select(Case).where(Case.tracking_code == third))
+        row = uow.session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "active"))
+        row.assignee = "u-officer"
+        uow.commit()
+
+    def check():
+        cases = _cases()
+        expected = {
+            (): len(cases),
+            (("status", "open"),): sum(c.status == "open" for c in cases),
+            (("status", "closed"),): sum(c.status == "closed" for c in cases),
+            (("status", "completed"),): sum(c.result == "completed" for c in cases),
+            (("status", "rejected"),): sum(c.result == "rejected" for c in cases),
+            (("status", "withdrawn"),): sum(c.result == "withdrawn" for c in cases),
+            (("sop", "onesqa/web-publish"),): sum(c.sop == "onesqa/web-publish" for c in cases),
+        }
+        for query, count in expected.items():
+            total, codes = _total(client, people, "u-director", **dict(query))
+            assert total == count == len(codes), query
+        with bus.session() as session:
+            held = {c.tracking_code for c in cases for s in session.scalars(
+                select(CaseStep).where(CaseStep.case_id == c.id)) if s.assignee in ("u-officer", "u-head")}
+        total, codes = _total(client, people, "u-director", unit=people.unit)
+        assert total == len(codes) and set(codes) == held
+        for who in ("u-officer", "u-head"):
+            total, codes = _total(client, people, who)
+            assert total == len(codes) and third in codes, who
+
+    check()
+    with bus.unit_of_work() as uow:  # two cases close, each with its own result
+        for code, result in ((first, "completed"), (second, "withdrawn")):
+            case = uow.session.scalar(select(Case).where(Case.tracking_code == code))
+            case.status, case.result, case.closed_at = "closed", result, datetime.now(timezone.utc)
+        uow.commit()
+    check()
+    with bus.session() as session:
+        assert session.scalar(select(func.count()).select_from(CaseTallyChange)) > 0
+        assert handlers.fold_tallies(session) > 0
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(CaseTallyChange)) == 0
+    check()
+    with bus.session() as session:
+        assert handlers.fold_tallies(session) == 0
+        session.commit()
+    check()
+
+
+def test_a_head_sees_the_cases_their_units_people_took_part_in_while_in_it(client, people):
+    """Who took part in a case is kept with it (``CasePerson``, ``CaseUnit``): a head sees the cases
+    whose steps their unit's people held while in the unit; someone who moves to another unit
+    leaves those cases with the unit they did them in and brings the next ones to the new one.
+    Anyone named on the trail or on the team sees the case too."""
+    from services.assignment.adapters.models import TrailEntry
+    from services.assignment.handlers import directory
+
+    _open_all()  # (the organisation's heads decide on each case's first step, so u-head took part in all)
+    directory.add_unit("web-onesqa", "onesqa", "งานเว็บไซต์", "Web team")
+    directory.add_unit("net-onesqa", "onesqa", "งานเครือข่าย", "Network team")
+    people.add("web-head", ["head"], unit="web-onesqa")
+    people.add("net-head", ["head"], unit="net-onesqa")
+    people.add("web-officer", ["officer"], unit="web-onesqa")
+    people.add("u-helper", ["officer"])
+    first, second, third = CASES[0][0], CASES[1][0], CASES[3][0]
+
+    def give(code: str, to: str):
+        with bus.unit_of_work() as uow:
+            case = uow.session.scalar(select(Case).where(Case.tracking_code == code))
+            row = uow.session.scalar(select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "active"))
+            row.assignee = to
+            uow.commit()
+
+    def sees(who: str) -> set[str]:
+        total, codes = _total(client, people, who)
+        assert total == len(codes)
+        return set(codes)
+
+    give(first, "web-officer")
+    assert first in sees("web-head") and first not in sees("net-head")
+    directory.move_user("web-officer", "net-onesqa")
+    give(second, "web-officer")  # now in the network team
+    assert first in sees("web-head") and first not in sees("net-head")
+    assert second in sees("net-head") and second not in sees("web-head")
+    assert {first, second} <= sees("web-officer")
+    # on the trail (a note), on the team: they see it
+    assert third not in sees("u-helper") and third not in sees("u-officer")
+    with bus.unit_of_work() as uow:
+        case = uow.session.scalar(select(Case).where(Case.tracking_code == third))
+        uow.session.add(TrailEntry(case_id=case.id, kind="note", actor="u-helper", note="ดูให้แล้ว"))
+        case.team = ["u-officer"]
+        uow.commit()
+    assert third in sees("u-helper") and third in sees("u-officer")

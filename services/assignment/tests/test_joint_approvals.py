@@ -65,8 +65,33 @@ def approvals_mailed() -> list[tuple[str, str]]:
     return sorted((d.recipient, d.context.get("step_role")) for d in deliveries("approval_needed"))
 
 
+def my_work(client, who: str) -> list[str]:
+    """The cases on ``who``'s desk under "my work" (signed in with their password), and its total."""
+    browser = client.__class__(client.application)  # a cookie jar of their own
+    form = browser.get("/assignment/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert browser.post("/assignment/login", data={"username": who, "password": PASSWORD,
+                                                   "csrf_token": token}).status_code == 302
+    page = browser.get("/assignment/desk?lang=th").get_data(as_text=True)
+    mine = page[page.index('id="my-work-total"'):]
+    mine = mine[:mine.index("</table>")] if "</table>" in mine else ""
+    return re.findall(r'<tr data-code="([^"]+)"', mine)
+
+
 # ---------------------------------------------------------------------------------------------
 # all_of: "หน.ภทส. และ หน.จรส."
+
+
+def test_both_heads_find_the_memo_on_their_desks_until_each_has_decided(client, people):
+    """"หน.ภทส. และ หน.จรส. ตรวจสอบ...": the step is held by one head, and the other, asked at the
+    same time, finds it under their own work at once, not only after the first has decided; each
+    head's decision takes it off their desk."""
+    code = file(client, people, "onesqa/web-publish")
+    drain()
+    assert code in my_work(client, "u-head") and code in my_work(client, "u-subhead")
+    decide(client, people, code, "u-subhead", "verify", "ok")
+    assert code not in my_work(client, "u-subhead") and code in my_work(client, "u-head")
+    assert code not in my_work(client, "u-officer")
 
 
 @pytest.mark.parametrize("first, second", [("u-head", "u-subhead"), ("u-subhead", "u-head")],
