@@ -122,6 +122,10 @@ def test_filters_narrow_the_list_as_their_rules_say(client, people):
     overdue = [c.tracking_code for c in cases if late(c)]
     assert overdue and len(overdue) < len(cases), "the world has cases on both sides of the deadline"
     assert listed(overdue="true") == overdue
+    for query in ({"overdue": "true", "per_page": 1}, {"overdue": "true", "page": 99}):  # counted with the page, or past it
+        response = client.get("/assignment/cases", query_string=query, headers=headers)
+        assert response.headers["X-Total-Count"] == str(len(overdue))
+        assert _codes(response) == overdue[:1 if "per_page" in query else 0]
     assert listed(overdue="false") == [c.tracking_code for c in cases if not late(c)]
     step = cases[0].current_step
     assert listed(step=step) == [c.tracking_code for c in cases if c.current_step == step]
