@@ -34,6 +34,8 @@ WALLS: dict[str, Wall] = {
     "desk.logout": own("ends the caller's own session"),
     "desk.work": own("the caller's own work and, for a head, their own organisation's queue"),
     "desk.cases": lst("?per_page=200"),
+    "desk.save_list": own("keeps a list for the caller alone; what it shows is the list's own, walled"),
+    "desk.drop_list": own("removes one of the caller's own saved lists only (another's: 404)"),
     "desk.case_page": obj(),
     "desk.act": obj({"step": "check-request", "outcome": "note", "note": "ทดสอบกำแพง"}),
     "notify.messages": lst("?limit=500"),
@@ -164,6 +166,12 @@ def build_world(client) -> World:
     assert client.get(f"/assignment/cases/{code}", headers=bearer).status_code == 200
     assert client.get(f"/intake/requests/{code}/files/{file_id}", headers=bearer).status_code == 200
     assert client.get(f"/notify/messages?correlation_id={code}", headers=bearer).status_code == 200
+    # a list of cases the organisation's administrator keeps under a name
+    from services.assignment.handlers import directory, saved_lists
+
+    with assignment_bus.session() as session:
+        keeper = directory.staff_of(directory.user_by_name(session, "home-admin"), session)
+    kept_list = saved_lists.save(keeper, "รายการกำแพง", f"q={code}")
     # another person of the organisation asked for their data to be erased
     other = _file_request(client, email="gone@onesqa.example")
     drain()
@@ -178,7 +186,7 @@ def build_world(client) -> World:
                                "data_concerned": "ชื่อและอีเมล", "risk": "risk", "tracking_codes": [code]})
     assert breach.status_code == 201, breach.get_json()
     return World(HOME, values={"code": code, "file_id": file_id, "letter_id": letter_id, "erasure_id": erased.id,
-                               "doc_id": doc_id,
+                               "doc_id": doc_id, "list_id": str(kept_list.id),
                                "org": HOME, "register": "service-issues",
                                "breach_id": str(breach.get_json()["id"])},
                  markers=[code, NAME, "onesqa/web-publish", "wall@onesqa.example", file_id, delivery, other, BREACH])

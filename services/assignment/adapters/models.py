@@ -422,6 +422,20 @@ class CaseTallyChange(Base):
     __table_args__ = (Index("ix_case_tally_changes_key", "org", "dimension", "value"),)
 
 
+class SavedList(Base):
+    """A list of cases a person keeps under a name of their own ("my overdue printers"): the
+    list's filters as its address's query (the desk's list page, ``entrypoints.case_list``)."""
+
+    __tablename__ = "saved_lists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_lists_user_name"),)
+
+
 # the tables the database's triggers write (migration f6d1a8c3e2b7), not this code
 KEPT_BY_TRIGGERS = ("case_people", "case_units", "case_tally_changes", "case_tallies")
 

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.domain import search
-from services.assignment.handlers import cases as handlers, directory
+from services.assignment.handlers import cases as handlers, directory, saved_lists
 from services.assignment.schemas import CaseQuerySchema
 from shared import db, dates, i18n
 from shared.auth import ORG_WIDE_ROLES, Staff
@@ -49,15 +49,18 @@ def _messages(errors: dict, lang: str) -> dict[str, list[str]]:
     return {name: [i18n.translate(f"list.invalid.{name}", lang)] for name in errors}
 
 
-def page(staff: Staff):
+def page(staff: Staff, args: dict | None = None, form_errors: dict | None = None, list_name: str = ""):
+    """The list page for the filters of its address (``args``: those of a list being saved), with
+    the refusal of saving it (``form_errors``: translation keys by field) beside the name typed."""
     lang = i18n.current_language()
-    args = {key: value.strip() for key, value in request.args.items() if key in FIELDS + ("page",) and value.strip()}
+    given = request.args if args is None else args
+    args = {key: value.strip() for key, value in given.items() if key in FIELDS + ("page",) and value.strip()}
     schema = CaseQuerySchema()
-    errors: dict = {}
+    errors: dict = {field: [i18n.translate(m, lang) for m in messages] for field, messages in (form_errors or {}).items()}
     try:
         query = schema.load(args)
     except ValidationError as exc:
-        errors = _messages(exc.messages, lang)
+        errors.update(_messages(exc.messages, lang))
         query = schema.load({k: v for k, v in args.items() if k not in exc.messages})
     found = handlers.list_cases(staff, **handlers.list_arguments(query))
     now = db.utcnow()
@@ -89,7 +92,8 @@ def page(staff: Staff):
     return render_template("assignment/cases.html", rows=rows, found=found, shown=shown, errors=errors,
                            sops=sops, chosen_sop=chosen_sop, people=people, units=units, statuses=search.STATUSES,
                            sorts=search.SORTS, default_sort=search.DEFAULT_SORT, page_url=page_url, staff=staff,
-                           presets=presets(staff, directory_actor(staff)), query_string=urlencode(keep)), \
+                           presets=presets(staff, directory_actor(staff)), query_string=urlencode(keep),
+                           saved=saved_lists.lists_of(staff), saved_name=list_name), \
         422 if errors else 200
 
 

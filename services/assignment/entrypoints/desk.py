@@ -5,6 +5,7 @@ same use cases. Logged in by a session cookie; every form carries the session's 
 from __future__ import annotations
 
 import functools
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
@@ -15,7 +16,7 @@ from services.assignment.domain import workflow
 from services.assignment.entrypoints import case_list, signin as signin_pages
 from services.assignment.entrypoints import case_view
 from services.assignment.entrypoints import action_form
-from services.assignment.handlers import cases as handlers, commands, directory, signin
+from services.assignment.handlers import cases as handlers, commands, directory, saved_lists, signin
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import dates, db, i18n
 from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, public
@@ -123,6 +124,29 @@ def work(staff):
 def cases(staff):
     """Every case the person may see, searched, filtered, sorted and a page at a time."""
     return case_list.page(staff)
+
+
+@desk.route("/desk/cases/saved", methods=["POST"])
+@login_required
+def save_list(staff):
+    """Keep the list now shown (its filters, the form's ``query``) under a name of the person's own."""
+    query = request.form.get("query", "")
+    try:
+        saved = saved_lists.save(staff, request.form.get("name", ""), query)
+    except Refusal as refused:
+        return case_list.page(staff, args=dict(parse_qsl(query)), form_errors=refused.errors,
+                              list_name=request.form.get("name", ""))
+    flash(i18n.translate("saved.kept", i18n.current_language(), name=saved.name))
+    return redirect(url_for("desk.cases") + (f"?{saved.query}" if saved.query else ""))
+
+
+@desk.route("/desk/cases/saved/<int:list_id>/delete", methods=["POST"])
+@login_required
+def drop_list(staff, list_id: int):
+    """Remove one of the person's own saved lists (another's is not found)."""
+    if not saved_lists.remove(staff, list_id):
+        abort(404)
+    return redirect(url_for("desk.cases"))
 
 
 @desk.route("/desk/cases/<code>")

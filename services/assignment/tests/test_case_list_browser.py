@@ -2,6 +2,8 @@
 from the desk, narrows the list to the late cases, opens one; and the list fits a 390 px phone."""
 from __future__ import annotations
 
+import os
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -72,6 +74,21 @@ def test_an_officer_searches_in_thai_narrows_to_the_late_ones_and_opens_a_case(l
     assert all("overdue-row" in (rows.nth(i).get_attribute("class") or "") for i in range(rows.count()))
     assert page.locator("#case-list .overdue").first.inner_text() == i18n.translate("desk.overdue", "th")
     assert page.input_value("#q") == word  # the filters stay as they were set
+
+    # the officer keeps this list under a name of their own, and it is one click away from then on
+    page.fill("#list-name", "เครื่องพิมพ์ที่เกินกำหนด")
+    page.click("#save-list-button")
+    page.wait_for_load_state()
+    saved = page.locator("#saved-lists a", has_text="เครื่องพิมพ์ที่เกินกำหนด")
+    assert saved.count() == 1
+    if os.environ.get("SOPDESK_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SOPDESK_SCREENSHOTS"], "saved-list.png"), full_page=True)
+    page.goto(f"{base}/assignment/desk/cases?lang=th")
+    assert page.locator("#case-list tbody tr").count() == len(CASES)
+    page.locator("#saved-lists a", has_text="เครื่องพิมพ์ที่เกินกำหนด").click()
+    page.wait_for_load_state()
+    assert sorted(page.locator("#case-list tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")) == late
+    assert page.input_value("#q") == word and page.input_value("#overdue") == "true"
 
     page.click(f"#case-list tr[data-code='{late[0]}'] a")
     page.wait_for_url(f"{base}/assignment/desk/cases/{late[0]}")
