@@ -35,6 +35,7 @@ WALLS: dict[str, Wall] = {
     "desk.work": own("the caller's own work and, for a head, their own organisation's queue"),
     "desk.cases": lst("?per_page=200"),
     "desk.save_list": own("keeps a list for the caller alone; what it shows is the list's own, walled"),
+    "desk.register_page": obj(),
     "desk.drop_list": own("removes one of the caller's own saved lists only (another's: 404)"),
     "desk.case_page": obj(),
     "desk.act": obj({"step": "check-request", "outcome": "note", "note": "ทดสอบกำแพง"}),

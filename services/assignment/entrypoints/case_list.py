@@ -93,8 +93,20 @@ def page(staff: Staff, args: dict | None = None, form_errors: dict | None = None
                            sops=sops, chosen_sop=chosen_sop, people=people, units=units, statuses=search.STATUSES,
                            sorts=search.SORTS, default_sort=search.DEFAULT_SORT, page_url=page_url, staff=staff,
                            presets=presets(staff, directory_actor(staff)), query_string=urlencode(keep),
-                           saved=saved_lists.lists_of(staff), saved_name=list_name), \
+                           saved=saved_lists.lists_of(staff), saved_name=list_name, registers=registers_for(staff)), \
         422 if errors else 200
+
+
+def registers_for(staff: Staff) -> list:
+    """The registers of the person's organisation they may open (every organisation's for a
+    system administrator), with their page's address."""
+    from services.assignment.entrypoints.desk import REGISTER_ROLES
+    from services.assignment.handlers import registers
+
+    if not staff.has_any(REGISTER_ROLES + ("admin", "sysadmin")):
+        return []
+    return [{"title": r.title, "url": url_for("desk.register_page", org=r.org, register=r.key)}
+            for r in registers.registers_of(None if staff.sees_all else staff.org)]
 
 
 def directory_actor(staff: Staff):

@@ -19,7 +19,7 @@ from services.assignment.entrypoints import action_form
 from services.assignment.handlers import cases as handlers, commands, directory, saved_lists, signin
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import dates, db, i18n
-from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, public
+from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, page_required, public
 from shared.config import get_settings
 from shared.errors import Refusal
 from shared.packs.flowchart import render_svg
@@ -147,6 +147,44 @@ def drop_list(staff, list_id: int):
     if not saved_lists.remove(staff, list_id):
         abort(404)
     return redirect(url_for("desk.cases"))
+
+
+REGISTER_ROLES = ("officer", "head", "subhead", "director", "deputy-director", "intake-clerk")  # as the API's
+REGISTER_PAGE = 50
+
+
+@desk.route("/desk/registers/<org>/<register>")
+@page_required(*REGISTER_ROLES)
+def register_page(staff, org: str, register: str):
+    """A register as its book is kept (ทะเบียน): the cases logged at its step, newest first, a page
+    at a time, between two days typed in the Buddhist era on Thai pages; another organisation's
+    is not found."""
+    from services.assignment.entrypoints.registers import RegisterQuerySchema
+    from services.assignment.handlers import registers
+
+    lang = i18n.current_language()
+    args = {k: v.strip() for k, v in request.args.items() if k in ("logged_from", "logged_to", "page") and v.strip()}
+    errors: dict = {}
+    page_number = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    try:
+        query = RegisterQuerySchema().load({k: v for k, v in args.items() if k != "page"})
+    except ValidationError as exc:
+        errors = {name: [i18n.translate(f"register.invalid.{name}", lang)] for name in exc.messages}
+        query = {}
+    found = registers.entries(staff, org, register, query.get("logged_from"), query.get("logged_to"),
+                              limit=REGISTER_PAGE, offset=(page_number - 1) * REGISTER_PAGE)
+    if found is None:
+        abort(404)
+    with bus.session() as session:
+        names = directory.display_names(session, [item["logged_by"] for item in found["items"]])
+    shown = {name: (dates.date_for_input(query[name], lang) if query.get(name) else args.get(name, ""))
+             for name in ("logged_from", "logged_to")}
+    last = max(1, -(-found["total"] // REGISTER_PAGE))
+    keep = {k: v for k, v in args.items() if k != "page"}
+    return render_template("assignment/register.html", register=found, errors=errors, shown=shown, names=names,
+                           page=page_number, last=last, first_number=(page_number - 1) * REGISTER_PAGE + 1,
+                           page_url=lambda n: url_for("desk.register_page", org=org, register=register, **keep, page=n),
+                           staff=staff), 422 if errors else 200
 
 
 @desk.route("/desk/cases/<code>")

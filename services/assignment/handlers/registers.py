@@ -39,6 +39,14 @@ def find_register(org: str, key: str) -> Register | None:
     return Register(org, key, title, tuple(steps)) if steps else None
 
 
+def registers_of(org: str | None) -> list[Register]:
+    """The registers of the organisation's newest loaded pack (every organisation's: None), by key."""
+    packs = packstore.latest_packs()
+    keys = sorted({(pack_key, step.register["key"]) for pack_key, pack in packs.items() if org in (None, pack_key)
+                   for sop in pack.sops.values() for step in sop.steps if step.register})
+    return [found for pack_key, key in keys if (found := find_register(pack_key, key)) is not None]
+
+
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=BANGKOK)
 

@@ -5,6 +5,7 @@ were logged (Buddhist-era dates read), for the organisation's staff only; readin
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -92,3 +93,42 @@ def test_the_register_is_the_organisations_own_and_bad_days_are_refused(client, 
     assert response.status_code == 422 and "logged_from" in json.dumps(response.get_json())
     response = client.get(f"{REGISTER}?logged_from=02/12/2569&logged_to=01/12/2569", headers=people.headers("u-officer"))
     assert response.status_code == 422
+
+
+def test_the_register_is_a_page_of_the_desk_in_thai_as_its_book_is_kept(client, people):
+    """The same register on the desk (``/assignment/desk/registers/onesqa/service-issues``), in Thai:
+    numbered entries newest first, the day logged in the Buddhist era, who reported it and how,
+    who logged it by name, the note; narrowed by days typed in the Buddhist era, a wrong one
+    refused beside its field; linked from the case list; another organisation's not found."""
+    from shared import i18n
+
+    november, december = file(client, "จอภาพกะพริบ"), file(client, "แป้นพิมพ์เสีย")
+    work_to(client, people, november, "log-issue")
+    work_to(client, people, december, "log-issue")
+    logged_on(november, datetime(2026, 11, 2, 10, 0, tzinfo=BANGKOK))
+    logged_on(december, datetime(2026, 12, 1, 9, 30, tzinfo=BANGKOK))
+    headers = people.headers("u-officer")
+    page = "/assignment/desk/registers/onesqa/service-issues"
+
+    response = client.get(f"{page}?lang=th", headers=headers)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "ทะเบียนบันทึกปัญหาการให้บริการสารสนเทศ" in html
+    rows = re.findall(r'<tr data-code="([^"]+)">(.*?)</tr>', html, re.S)
+    assert [code for code, _ in rows] == [december, november]
+    first, second = rows[0][1], rows[1][1]
+    assert re.search(r'class="number"[^>]*>1<', first) and re.search(r'class="number"[^>]*>2<', second)
+    assert "2 พฤศจิกายน 2569" in second and "1 ธันวาคม 2569" in first  # the Buddhist era
+    assert i18n.translate("channel.api", "th") in second and "บันทึก log-issue" in second  # filed as JSON
+    assert "ผู้แจ้ง จอภาพกะพริบ" in second and "u-officer" in second  # (the test's people go by their usernames)
+
+    narrowed = client.get(f"{page}?lang=th&logged_from=01/11/2569&logged_to=30/11/2569", headers=headers)
+    assert re.findall(r'<tr data-code="([^"]+)">', narrowed.get_data(as_text=True)) == [november]
+    wrong = client.get(f"{page}?lang=th&logged_from=31/02/2569", headers=headers)
+    assert wrong.status_code == 422
+    assert re.search(r'id="error-logged_from">วันที่ไม่ถูกต้อง', wrong.get_data(as_text=True))
+
+    listed = client.get("/assignment/desk/cases?lang=th", headers=headers).get_data(as_text=True)
+    assert 'href="/assignment/desk/registers/onesqa/service-issues"' in listed
+    _, outsider = make_staff("up-officer", ["officer"], "up")
+    assert client.get(page, headers={"Authorization": f"Bearer {outsider}"}).status_code == 404
