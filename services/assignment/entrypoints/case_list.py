@@ -68,7 +68,7 @@ def page(staff: Staff, args: dict | None = None, form_errors: dict | None = None
         people = directory.people_of_org(session, None if staff.sees_all else staff.org)
         units = directory.units_of_org(session, None if staff.sees_all else staff.org)
         holders = handlers.current_holders(session, [case.id for case in found.cases])
-        late = handlers.late_among(session, [case.id for case in found.cases], now)
+        late = handlers.late_among(session, found.cases, now)
     names = dict(people)  # username -> name, for whoever holds a step on the page
     sops = _sops(staff)
     chosen_sop = next((s for s in sops if s.full_key == query.get("sop")), None)

@@ -687,9 +687,10 @@ class CaseList:
     page: search.Page
 
 
-def late_cases(now: datetime, org: str | None):
+def late_cases(now: datetime, org: str | None, among: list[str] | None = None):
     """The ids of the open cases past their deadline (the clock running) or with an open step past
-    its due time, of ``org`` (every organisation's: None): each part from its own index."""
+    its due time, of ``org`` (every organisation's: None), or of the cases ``among`` only: each
+    part from its own index."""
     other = aliased(Case)
     by_deadline = select(other.id.label("id")).where(other.status == "open", other.paused_since.is_(None),
                                                      other.due_at < now)
@@ -697,6 +698,9 @@ def late_cases(now: datetime, org: str | None):
     if org is not None:
         by_deadline = by_deadline.where(other.org == org)
         by_step = by_step.where(CaseStep.org == org)
+    if among is not None:
+        by_deadline = by_deadline.where(other.id.in_(among))
+        by_step = by_step.where(CaseStep.case_id.in_(among))
     return union_all(by_deadline, by_step).subquery()
 
 
@@ -844,13 +848,13 @@ def current_holders(session, case_ids: list[str]) -> dict[str, dict]:
     return held
 
 
-def late_among(session, case_ids: list[str], now: datetime) -> set[str]:
+def late_among(session, cases: list[Case], now: datetime) -> set[str]:
     """Which of a page's cases are late (``late_cases``: what the ``overdue`` filter finds), in one query."""
-    if not case_ids:
+    open_ones = [case.id for case in cases if case.status == "open"]
+    if not open_ones:
         return set()
-    late = late_cases(now, None)
-    open_ones = select(Case.id).where(Case.id.in_(case_ids), Case.status == "open")
-    return set(session.scalars(select(late.c.id).where(late.c.id.in_(open_ones))))
+    late = late_cases(now, None, among=open_ones)
+    return set(session.scalars(select(late.c.id)))
 
 
 def list_arguments(query: dict) -> dict:
