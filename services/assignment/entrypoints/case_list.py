@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.domain import search
-from services.assignment.handlers import cases as handlers, directory, saved_lists
+from services.assignment.handlers import cases as handlers, directory, registers, saved_lists
 from services.assignment.schemas import CaseQuerySchema
 from shared import db, dates, i18n
 from shared.auth import ORG_WIDE_ROLES, Staff
@@ -100,10 +100,7 @@ def page(staff: Staff, args: dict | None = None, form_errors: dict | None = None
 def registers_for(staff: Staff) -> list:
     """The registers of the person's organisation they may open (every organisation's for a
     system administrator), with their page's address."""
-    from services.assignment.entrypoints.desk import REGISTER_ROLES
-    from services.assignment.handlers import registers
-
-    if not staff.has_any(REGISTER_ROLES + ("admin", "sysadmin")):
+    if not staff.has_any(registers.READERS + ("admin", "sysadmin")):
         return []
     return [{"title": r.title, "url": url_for("desk.register_page", org=r.org, register=r.key)}
             for r in registers.registers_of(None if staff.sees_all else staff.org)]

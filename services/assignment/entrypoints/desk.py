@@ -16,7 +16,7 @@ from services.assignment.domain import workflow
 from services.assignment.entrypoints import case_list, signin as signin_pages
 from services.assignment.entrypoints import case_view
 from services.assignment.entrypoints import action_form
-from services.assignment.handlers import cases as handlers, commands, directory, saved_lists, signin
+from services.assignment.handlers import cases as handlers, commands, directory, registers, saved_lists, signin
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import dates, db, i18n
 from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, page_required, public
@@ -149,18 +149,16 @@ def drop_list(staff, list_id: int):
     return redirect(url_for("desk.cases"))
 
 
-REGISTER_ROLES = ("officer", "head", "subhead", "director", "deputy-director", "intake-clerk")  # as the API's
 REGISTER_PAGE = 50
 
 
 @desk.route("/desk/registers/<org>/<register>")
-@page_required(*REGISTER_ROLES)
+@page_required(*registers.READERS)
 def register_page(staff, org: str, register: str):
     """A register as its book is kept (ทะเบียน): the cases logged at its step, newest first, a page
     at a time, between two days typed in the Buddhist era on Thai pages; another organisation's
     is not found."""
     from services.assignment.entrypoints.registers import RegisterQuerySchema
-    from services.assignment.handlers import registers
 
     lang = i18n.current_language()
     args = {k: v.strip() for k, v in request.args.items() if k in ("logged_from", "logged_to", "page") and v.strip()}

@@ -58,7 +58,7 @@ class RegisterSchema(Schema):
 
 
 @registers_api.route("/registers/<org>/<register>")
-@staff_required("officer", "head", "subhead", "director", "deputy-director", "intake-clerk")
+@staff_required(*handlers.READERS)
 @registers_api.doc(security=[{"bearer": []}], summary="A register a step records in (e.g. onesqa/service-issues, "
                    "ทะเบียนบันทึกปัญหา): the cases logged at its step, newest first, by the day logged")
 @registers_api.arguments(RegisterQuerySchema, location="query", as_kwargs=True)

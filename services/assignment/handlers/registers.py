@@ -17,6 +17,10 @@ from shared.auth import Staff
 from shared.i18n import BANGKOK
 
 
+# who may read a register (the API's and the desk's): the organisation's ICT staff
+READERS = ("officer", "head", "subhead", "director", "deputy-director", "intake-clerk")
+
+
 @dataclass(frozen=True)
 class Register:
     org: str

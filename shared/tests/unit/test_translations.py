@@ -57,6 +57,11 @@ DYNAMIC = [
     ("assignment", "list.invalid.", LIST_FIELDS + ("page",), "case_list.py: a refused filter, by its field"),
     ("assignment", "list.preset.", ("mine", "my_overdue", "unit", "unit_overdue", "all_overdue", "waiting"),
      "case_list.presets"),
+    # the channels a request comes by: intake's filings (domain/channels.py), a staff member's
+    # (schemas.STAFF_CHANNELS) and planned work (handlers/requests.PLANNED_CHANNEL)
+    ("assignment", "channel.", ("web", "api", "staff", "external", "planned") + STAFF_CHANNELS,
+     "register.html: how each entry's request came"),
+    ("assignment", "register.invalid.", ("logged_from", "logged_to"), "desk.register_page: a refused day, by its field"),
     ("shared", "role.", ROLES, "shared.packs.ROLES (steps, desk, emails, flowchart)"),
     ("shared", "wait.", WAITS, "shared.packs.WAITS"),
     ("shared", "roles.joiner.", ("any_of",) + APPROVALS, "flowchart.roles_text and sop.html: who acts on a step"),
