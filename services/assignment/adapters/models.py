@@ -437,7 +437,7 @@ class SavedList(Base):
 
 
 # the tables the database's triggers write (migration f6d1a8c3e2b7), not this code
-KEPT_BY_TRIGGERS = ("case_people", "case_units", "case_tally_changes", "case_tallies")
+KEPT_BY_TRIGGERS = ("case_people", "case_units", "case_tally_changes", "case_tallies", "survey_tallies")
 
 
 def asked_person(entry=None):
@@ -514,6 +514,22 @@ class SurveyScore(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
+class SurveyTally(Base):
+    """How many answers gave each score, by organisation, SOP, unit ('' for none) and Bangkok day:
+    kept by the database's trigger as each ``SurveyScore`` is stored (migration b9e4d2a6c8f1), so
+    that a fiscal year's report sums at most a year of days, not every answer."""
+
+    __tablename__ = "survey_tallies"
+
+    org: Mapped[str] = mapped_column(String(50), primary_key=True)
+    sop: Mapped[str] = mapped_column(String(100), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_survey_tallies_day", "day"),)
 
 
 class Breach(Base):

@@ -19,7 +19,7 @@ from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import (AccessLog, Case, CaseStep, DailySummary, EarlyAssetCheck, SurveyScore,
                                                  TrailEntry)
 from services.assignment.adapters.models import CaseDocument, CasePerson, CaseTally, CaseTallyChange, CaseUnit
-from services.assignment.adapters.models import asked_person
+from services.assignment.adapters.models import SurveyTally, asked_person
 from services.assignment.domain import search, workflow
 from services.assignment.adapters.models import DailySummaryRun, User
 from services.assignment.domain import escalation
@@ -538,27 +538,34 @@ def on_survey_answered(uow: UnitOfWork, event: Event) -> None:
 def satisfaction(staff: Staff, fiscal_year: int | None = None) -> dict:
     """Scores per SOP and per unit (count, mean, and how many gave each score), optionally for
     one Thai fiscal year in the Buddhist era (2570 is 1 Oct 2026 - 30 Sep 2027): of the caller's
-    organisation (every organisation's for a system administrator)."""
-    query = select(SurveyScore)
+    organisation (every organisation's for a system administrator). Summed from the answers'
+    tallies by day (``SurveyTally``: at most a year of days per SOP, unit and score), in SQL."""
+    where = []
     if not staff.sees_all:
-        query = query.where(SurveyScore.sop.startswith(f"{staff.org}/", autoescape=True) if staff.org else false())
+        where.append(SurveyTally.org == staff.org if staff.org else false())
     if fiscal_year is not None:
         start, last = fiscal_year_bounds(fiscal_year)
-        query = query.where(SurveyScore.answered_at >= datetime.combine(start, time(), BANGKOK),
-                            SurveyScore.answered_at < datetime.combine(last + timedelta(days=1), time(), BANGKOK))
+        where += [SurveyTally.day >= start, SurveyTally.day <= last]
     with bus.session() as session:
-        rows = list(session.scalars(query))
+        rows = session.execute(select(SurveyTally.sop, SurveyTally.unit, SurveyTally.score, func.sum(SurveyTally.n))
+                               .where(*where).group_by(SurveyTally.sop, SurveyTally.unit, SurveyTally.score)).all()
 
-    def group(key) -> list[dict]:
-        groups: dict[str, list[SurveyScore]] = defaultdict(list)
+    def group(index: int) -> list[dict]:
+        counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         for row in rows:
-            groups[key(row) or ""].append(row)
-        return [{"key": name, "answers": len(items), "mean": round(sum(r.score for r in items) / len(items), 2),
-                 "scores": {str(n): sum(1 for r in items if r.score == n) for n in range(1, 6)}}
-                for name, items in sorted(groups.items())]
+            counts[row[index]][row.score] += int(row[3])
+        out = []
+        for name, by_score in sorted(counts.items()):
+            answers = sum(by_score.values())
+            if answers:
+                out.append({"key": name, "answers": answers,
+                            "mean": round(sum(score * n for score, n in by_score.items()) / answers, 2),
+                            "scores": {str(n): by_score.get(n, 0) for n in range(1, 6)}})
+        return out
 
-    return {"fiscal_year": fiscal_year, "answers": len(rows), "by_sop": group(lambda r: r.sop),
-            "by_unit": group(lambda r: r.unit)}
+    by_sop = group(0)
+    return {"fiscal_year": fiscal_year, "answers": sum(g["answers"] for g in by_sop), "by_sop": by_sop,
+            "by_unit": group(1)}
 
 
 # ---------------------------------------------------------------------------------------------

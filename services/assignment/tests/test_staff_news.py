@@ -13,6 +13,7 @@ from services.assignment.adapters.models import DailySummary, Outbox, SurveyScor
 from services.assignment.handlers import cases as handlers, directory
 from services.assignment.tests.test_engine import act, bkk, file, read
 from shared import db
+from shared.i18n import BANGKOK
 from sopdesk import testing_events as payloads
 from sopdesk.testing import drain
 
@@ -160,6 +161,49 @@ def test_survey_scores_feed_the_report_per_sop_and_per_unit(client, people):
     assert bad.status_code == 422 and "fiscal_year" in bad.get_json()["errors"]
     assert client.get("/assignment/reports/satisfaction", headers=people.headers("u-officer")).status_code == 403
     assert client.get("/assignment/reports/satisfaction").status_code == 401
+
+
+def test_the_report_counts_each_answer_in_its_bangkok_day_and_fiscal_year_as_answers_change(client, people):
+    """The report sums the answers' tallies by Bangkok day (kept by the database as each answer is
+    stored, changed or removed): an answer at 23:30 on 30 September (Bangkok) is of fiscal year
+    2569, one at 00:10 on 1 October of 2570, though both are 30 September in UTC; each figure is
+    worked here from the answers themselves, by the rule, after each change."""
+    from shared.workcal import fiscal_year_bounds
+
+    answers = [("SD-FY-00001", "sesao-sc/repair", 5, bkk(2026, 9, 30, 23, 30)),
+               ("SD-FY-00002", "sesao-sc/repair", 2, bkk(2026, 10, 1, 0, 10)),
+               ("SD-FY-00003", "sesao-sc/consultation", 4, bkk(2027, 3, 15, 9, 0)),
+               ("SD-FY-00004", "sesao-sc/repair", 4, bkk(2027, 9, 30, 23, 59)),
+               ("SD-FY-00005", "up/server-admin", 1, bkk(2027, 1, 5, 9, 0))]  # another organisation's
+    for code, sop, score, when in answers:
+        bus.consume(payloads.envelope("survey.answered", payloads.survey_answered(
+            code, sop=sop, score=score, answered_at=when)))
+    head = people.headers("u-head")
+
+    def expected(year: int) -> dict:
+        first, last = fiscal_year_bounds(year)
+        with bus.session() as session:
+            rows = [r for r in session.scalars(select(SurveyScore)) if r.sop.startswith("sesao-sc/")
+                    and first <= r.answered_at.astimezone(BANGKOK).date() <= last]
+        by_sop = {}
+        for row in rows:
+            by_sop.setdefault(row.sop, []).append(row.score)
+        return {"answers": len(rows), "by_sop": [
+            {"key": sop, "answers": len(scores), "mean": round(sum(scores) / len(scores), 2),
+             "scores": {str(n): scores.count(n) for n in range(1, 6)}} for sop, scores in sorted(by_sop.items())]}
+
+    def report(year: int) -> dict:
+        got = client.get(f"/assignment/reports/satisfaction?fiscal_year={year}", headers=head).get_json()
+        return {"answers": got["answers"], "by_sop": got["by_sop"]}
+
+    assert report(2569) == expected(2569) and expected(2569)["answers"] == 1
+    assert report(2570) == expected(2570) and expected(2570)["answers"] == 3
+    with bus.session() as session:  # an answer corrected, another removed: the tallies follow
+        session.get(SurveyScore, "SD-FY-00002").score = 3
+        session.delete(session.get(SurveyScore, "SD-FY-00003"))
+        session.commit()
+    assert report(2570) == expected(2570) and expected(2570)["answers"] == 2
+    assert report(2570)["by_sop"][0]["scores"]["3"] == 1
 
 
 def test_the_requesters_answer_files_reach_the_case(client, people):
