@@ -4,9 +4,10 @@ A pack declares its SOPs; an SOP declares its request form, an optional case-lev
 its steps; a step declares who acts (roles), its target, what it waits on, the documents it
 expects, the values its actor enters, whether the requester is told, and its outcomes, each
 leading to a next step (or ending the case), possibly through conditional branches on the
-values entered. Every service reads packs through this module; the engine that runs them lives
-in ``services/assignment``. No SOP is written in Python: the shipped packs are the YAML files
-beside this module.
+values entered. A pack and each SOP may list the indicators (ตัวชี้วัด) and targets (ค่าเป้าหมาย)
+its manual states (``Indicator``). Every service reads packs through this module; the engine that
+runs them lives in ``services/assignment``. No SOP is written in Python: the shipped packs are the
+YAML files beside this module.
 
 Errors name the file, the line and what is wrong (``PackError``).
 """
@@ -61,6 +62,16 @@ FILE_KINDS = ("pdf", "image", "word", "excel", "text")
 # Names every request has already (intake's own fields): an SOP's form may not reuse them.
 RESERVED_FORM_NAMES = ("sop", "requester_name", "requester_email", "requester_phone", "requester_unit", "subject",
                        "details", "consent", "language", "received_at", "channel", "csrf_token", "token")
+
+# A pack's or an SOP's indicators (ตัวชี้วัด) and what each measures: the mean satisfaction score
+# (1-5), the percent of answers scoring 4 or 5, the percent of closed cases closed by their
+# deadline, the percent of done steps done by their due time (with ``step``: that step's), and the
+# count of cases completed in the fiscal year ("1 ระบบ").
+INDICATOR_KINDS = ("satisfaction_mean", "satisfied_share", "on_time_cases", "on_time_steps", "completed")
+# the range each kind's target is checked against: (low, high, whole numbers only)
+INDICATOR_RANGES = {"satisfaction_mean": (1, 5, False), "satisfied_share": (0, 100, False),
+                    "on_time_cases": (0, 100, False), "on_time_steps": (0, 100, False),
+                    "completed": (0, None, True)}
 
 TARGET_PATTERN = re.compile(r"^(?P<low>\d+)(?:\s*-\s*(?P<high>\d+))?\s+(?P<unit>minutes?|hours?|days?)$")
 UNTIL_PATTERN = re.compile(r"^until\s+(?P<input>[a-z][a-z0-9_]*)$")
@@ -320,6 +331,68 @@ class RegisterSchema(Schema):
     title = TextsField(required=True)
 
 
+class IndicatorSchema(Schema):
+    """An indicator (ตัวชี้วัด) and its target (ค่าเป้าหมาย) as the manual states them: ``kind`` says
+    what is measured (``INDICATOR_KINDS``); ``target`` is left out when the manual names the
+    indicator without a figure, and is checked against the kind's range (a mean 1-5, a share
+    0-100 percent, a count a whole number from 0); ``step`` narrows ``on_time_steps`` to one step of
+    the SOP; ``unit`` is what a count counts (``{th: ระบบ, en: systems}``); ``source`` where the
+    manual states it."""
+
+    class Meta:
+        unknown = RAISE
+
+    key = fields.String(required=True, validate=KEY)
+    kind = fields.String(required=True, validate=validate.OneOf(INDICATOR_KINDS))
+    title = TextsField(required=True)
+    target = fields.Raw(load_default=None, allow_none=True)
+    step = fields.String(load_default=None, validate=KEY)
+    unit = TextsField(load_default=dict)
+    source = fields.String(load_default="", validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _target_fits_kind(self, data, **_):
+        target, kind = data.get("target"), data.get("kind")
+        if target is None or kind not in INDICATOR_RANGES:
+            return
+        low, high, whole = INDICATOR_RANGES[kind]
+        number = isinstance(target, (int, float)) and not isinstance(target, bool)
+        if not number or (whole and not isinstance(target, int)):
+            raise ValidationError(f"a {kind} target is {'a whole number' if whole else 'a number'}", "target")
+        if target < low or (high is not None and target > high):
+            span = f"{low} or more" if high is None else f"from {low} to {high}"
+            raise ValidationError(f"a {kind} target is {span}, not {target}", "target")
+
+    @validates_schema
+    def _options_fit_kind(self, data, **_):
+        if data.get("step") is not None and data.get("kind") != "on_time_steps":
+            raise ValidationError("step is for an on_time_steps indicator only", "step")
+        if data.get("unit") and data.get("kind") != "completed":
+            raise ValidationError("unit is for a count (completed) only", "unit")
+
+
+def _check_indicators(items: list, steps: list | None = None) -> None:
+    """An indicator list: unique keys; ``step`` names a step of the SOP (``steps``), and none at
+    pack level (``steps`` is None). Raises with the faulty item's field, so the error names its
+    line."""
+    errors: dict = {}
+    seen = set()
+    for index, item in enumerate(items or []):
+        if item["key"] in seen:
+            errors.setdefault(index, {}).setdefault("key", []).append(f"indicator {item['key']} appears twice")
+        seen.add(item["key"])
+        step = item.get("step")
+        if step is None:
+            continue
+        if steps is None:
+            errors.setdefault(index, {}).setdefault("step", []).append(
+                "a pack's indicators cover all its SOPs: name a step in an SOP's own indicators")
+        elif step not in steps:
+            errors.setdefault(index, {}).setdefault("step", []).append(f"{step} is not a step of this SOP")
+    if errors:
+        raise ValidationError(errors, "indicators")
+
+
 class StepSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -494,6 +567,11 @@ class SopSchema(Schema):
     form = fields.List(fields.Nested(InputSchema), load_default=list)
     steps = fields.List(fields.Nested(StepSchema), required=True, validate=validate.Length(min=1))
     schedule = fields.Nested(ScheduleSchema, load_default=None)
+    indicators = fields.List(fields.Nested(IndicatorSchema), load_default=list)
+
+    @validates_schema
+    def _indicators(self, data, **_):
+        _check_indicators(data.get("indicators"), [step["key"] for step in data.get("steps") or []])
 
     @validates_schema
     def _planned_work(self, data, **_):
@@ -609,6 +687,12 @@ class PackSchema(Schema):
     escalate_after = WorkingDaysField(load_default=None)  # every SOP's, unless it says its own
     sops = fields.Dict(keys=fields.String(validate=KEY), values=fields.Nested(SopSchema), required=True,
                        validate=validate.Length(min=1))
+    # the organisation's indicators, over all its SOPs
+    indicators = fields.List(fields.Nested(IndicatorSchema), load_default=list)
+
+    @validates_schema
+    def _indicators(self, data, **_):
+        _check_indicators(data.get("indicators"))
 
     @validates_schema
     def _numbers_unique(self, data, **_):
@@ -745,6 +829,27 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    """An indicator (ตัวชี้วัด) of a pack or an SOP and its target (ค่าเป้าหมาย): see
+    ``INDICATOR_KINDS``. ``target`` None: the manual names the indicator but states no figure."""
+
+    key: str
+    kind: str
+    title: dict
+    target: float | int | None = None
+    step: str | None = None  # on_time_steps: this step's only
+    unit: dict = field(default_factory=dict)  # what a count (completed) counts, {th, en}
+    source: str = ""  # where the manual states it
+
+    def met(self, actual) -> bool | None:
+        """Whether ``actual`` reaches the target (for every kind, at least the target); None when
+        there is no target or no actual figure."""
+        if self.target is None or actual is None:
+            return None
+        return actual >= self.target
+
+
+@dataclass(frozen=True)
 class Period:
     """One period of planned work: ``key`` names it (``2570`` a fiscal year, ``2570-Q2`` its second
     quarter, ``2570-M03`` its third month, December), ``start``-``end`` its days, ``planned_on`` the
@@ -842,6 +947,7 @@ class Sop:
     schedule: Schedule | None = None  # planned work: when beat opens its cases (no requester)
     # working days a missed deadline waits at the heads before the director hears (escalation)
     escalate_after: int = DEFAULT_ESCALATE_AFTER
+    indicators: tuple[Indicator, ...] = ()  # the SOP's own indicators and targets
 
     @property
     def full_key(self) -> str:
@@ -893,6 +999,7 @@ class Pack:
     sops: dict[str, Sop]
     checksum: str = ""
     source: str = ""
+    indicators: tuple[Indicator, ...] = ()  # the organisation's, over all its SOPs
 
 
 class PackError(ValueError):
@@ -935,6 +1042,17 @@ def _outcome(key: str, data: dict) -> Outcome:
                    note_required=data["note_required"], branches=tuple(branches))
 
 
+def _indicator_data(items: list[dict]) -> tuple[Indicator, ...]:
+    out = []
+    for item in items or []:
+        target = item.get("target")
+        if target is not None:
+            target = int(target) if item["kind"] == "completed" else float(target)
+        out.append(Indicator(key=item["key"], kind=item["kind"], title=item["title"], target=target,
+                             step=item.get("step"), unit=item.get("unit") or {}, source=item.get("source") or ""))
+    return tuple(out)
+
+
 def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
     sops = {}
     for key, sop in data["sops"].items():
@@ -955,9 +1073,10 @@ def _build(data: dict, checksum: str = "", source: str = "") -> Pack:
                         form=_fields(sop["form"]), steps=steps, pack_version=data["version"],
                         schedule=_schedule(sop.get("schedule")),
                         escalate_after=(sop.get("escalate_after") or data.get("escalate_after")
-                                        or DEFAULT_ESCALATE_AFTER))
+                                        or DEFAULT_ESCALATE_AFTER),
+                        indicators=_indicator_data(sop.get("indicators")))
     return Pack(key=data["pack"], version=data["version"], organisation=data["organisation"], sops=sops,
-                checksum=checksum, source=source)
+                checksum=checksum, source=source, indicators=_indicator_data(data.get("indicators")))
 
 
 # ---------------------------------------------------------------------------------------------

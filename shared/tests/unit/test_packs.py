@@ -345,3 +345,173 @@ def test_the_sesao30_yearly_processes_are_planned_work():
     for key in planned:
         schedule = pack.sops[key].schedule
         assert (schedule.every, schedule.fiscal_month, schedule.day) == ("year", 1, 1)
+
+
+# --- indicators and their targets (ตัวชี้วัด / ค่าเป้าหมาย) ---------------------------------------
+
+INDICATORS = GOOD.replace("organisation: {th: หน่วยทดลอง, en: Demo unit}\n", """\
+organisation: {th: หน่วยทดลอง, en: Demo unit}
+indicators:
+  - key: satisfied
+    kind: satisfied_share
+    target: 80
+    title: {th: ร้อยละผู้พึงพอใจ, en: Share satisfied}
+    source: "คู่มือ ข้อ 9: ไม่น้อยกว่าร้อยละ 80"
+""", 1).replace("    deadline: 1-3 days\n", """\
+    deadline: 1-3 days
+    indicators:
+      - key: satisfaction
+        kind: satisfaction_mean
+        target: 4.0
+        title: {th: ความพึงพอใจ, en: Satisfaction}
+      - key: on-time
+        kind: on_time_cases
+        target: 90
+        title: {th: ร้อยละงานที่เสร็จตามกำหนด, en: Cases on time}
+      - key: repair-on-time
+        kind: on_time_steps
+        step: repair
+        target: 95.5
+        title: {th: ซ่อมเสร็จตามเวลา}
+      - key: fixed
+        kind: completed
+        target: 1
+        unit: {th: เครื่อง, en: machines}
+        title: {th: เครื่องที่ซ่อมเสร็จ, en: Machines repaired}
+      - key: named-only
+        kind: satisfaction_mean
+        title: {th: ความพึงพอใจในการใช้งาน}
+""", 1)
+
+
+def test_indicators_read_into_plain_data():
+    from shared.packs import INDICATOR_KINDS, Indicator
+
+    pack = parse_pack(INDICATORS, "demo.yaml")
+    assert pack.indicators == (Indicator(key="satisfied", kind="satisfied_share", target=80.0,
+                                         title={"th": "ร้อยละผู้พึงพอใจ", "en": "Share satisfied"},
+                                         source="คู่มือ ข้อ 9: ไม่น้อยกว่าร้อยละ 80"),)
+    sop = pack.sops["fix"]
+    by_key = {i.key: i for i in sop.indicators}
+    assert [i.key for i in sop.indicators] == ["satisfaction", "on-time", "repair-on-time", "fixed", "named-only"]
+    assert by_key["satisfaction"].target == 4.0 and by_key["on-time"].kind == "on_time_cases"
+    assert by_key["repair-on-time"].step == "repair" and by_key["repair-on-time"].target == 95.5
+    fixed = by_key["fixed"]
+    assert (fixed.kind, fixed.target, fixed.unit) == ("completed", 1, {"th": "เครื่อง", "en": "machines"})
+    assert isinstance(fixed.target, int)
+    named = by_key["named-only"]
+    assert named.target is None and named.step is None and named.unit == {} and named.source == ""
+    assert {i.kind for i in sop.indicators} | {i.kind for i in pack.indicators} == set(INDICATOR_KINDS)
+    # a pack or an SOP without indicators has none; the lists are optional
+    plain = parse_pack(GOOD, "demo.yaml")
+    assert plain.indicators == () and plain.sops["fix"].indicators == ()
+
+
+def test_an_indicator_is_met_at_or_above_its_target():
+    from shared.packs import Indicator
+
+    mean = Indicator(key="s", kind="satisfaction_mean", title={"th": "ความพึงพอใจ"}, target=4.0)
+    assert mean.met(4.0) is True and mean.met(4.51) is True and mean.met(3.99) is False
+    assert mean.met(None) is None
+    count = Indicator(key="c", kind="completed", title={"th": "ระบบ"}, target=1)
+    assert count.met(0) is False and count.met(1) is True and count.met(3) is True
+    share = Indicator(key="o", kind="on_time_cases", title={"th": "ตรงเวลา"}, target=80.0)
+    assert share.met(79.9) is False and share.met(80) is True
+    unset = Indicator(key="n", kind="satisfaction_mean", title={"th": "ความพึงพอใจ"})
+    assert unset.met(5) is None and unset.met(None) is None
+
+
+def _indicator_error(text: str) -> tuple[str, str]:
+    """The first line of the error a broken pack raises, and the line of the pack it names."""
+    with pytest.raises(PackError) as info:
+        parse_pack(text, "demo.yaml")
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("demo.yaml:"), first
+    return first, text.splitlines()[int(first.split(":")[1]) - 1]
+
+
+@pytest.mark.parametrize("kind, good, bad", [
+    ("satisfaction_mean", ["1", "4.5", "5"], ["0.9", "5.1", "80", '"4"', "true"]),
+    ("satisfied_share", ["0", "80", "100", "92.5"], ["-1", "100.5", '"80%"']),
+    ("on_time_cases", ["0", "90", "100"], ["-0.1", "101"]),
+    ("on_time_steps", ["0", "75.5", "100"], ["-5", "120"]),
+    ("completed", ["0", "1", "12"], ["-1", "1.5", '"1 ระบบ"']),
+])
+def test_each_kind_checks_its_target_range(kind, good, bad):
+    """A mean score is 1-5, a share 0-100 percent, a count a whole number from 0; the error names
+    the target's line."""
+    template = INDICATORS.replace("kind: satisfaction_mean\n        target: 4.0",
+                                  f"kind: {kind}\n        target: TARGET", 1)
+    assert "TARGET" in template
+    for value in good:
+        sop = parse_pack(template.replace("TARGET", value), "demo.yaml").sops["fix"]
+        assert sop.indicators[0].target == float(value)
+    for value in bad:
+        first, line = _indicator_error(template.replace("TARGET", value))
+        assert "target" in first and f"a {kind} target is" in first, first
+        assert line.strip() == f"target: {value}", (first, line)
+
+
+@pytest.mark.parametrize("change, marker, message", [
+    (("step: repair", "step: polish"), "step: polish", "polish is not a step of this SOP"),
+    (("key: fixed", "key: on-time"), "key: on-time", "indicator on-time appears twice"),
+    (("kind: completed", "kind: happiness"), "kind: happiness", "Must be one of"),
+    (("        target: 95.5\n", "        target: 95.5\n        weight: 2\n"), "weight: 2", "Unknown field"),
+    (("title: {th: ซ่อมเสร็จตามเวลา}", "title: {en: Repairs on time}"), "title: {en:", "needs a Thai text"),
+    (("kind: on_time_cases\n", "kind: on_time_cases\n        step: repair\n"), "step: repair",
+     "step is for an on_time_steps indicator only"),
+    (("kind: satisfaction_mean\n        target: 4.0\n", "kind: satisfaction_mean\n        target: 4.0\n"
+                                                          "        unit: {th: คน}\n"), "unit: {th: คน}",
+     "unit is for a count (completed) only"),
+    (("    kind: satisfied_share\n    target: 80\n", "    kind: on_time_steps\n    target: 80\n    step: repair\n"),
+     "    step: repair", "a pack's indicators cover all its SOPs"),
+    (("  - key: satisfied\n", "  - key: Satisfied\n"), "key: Satisfied", "lower-case"),
+])
+def test_a_broken_indicator_is_refused_naming_its_line(change, marker, message):
+    old, new = change
+    assert old in INDICATORS
+    broken = INDICATORS.replace(old, new, 1)
+    first, line = _indicator_error(broken)
+    assert message in first, first
+    assert marker in line, (first, line)
+
+
+def test_a_duplicate_key_at_pack_level_is_refused():
+    broken = INDICATORS.replace("    source: \"คู่มือ ข้อ 9: ไม่น้อยกว่าร้อยละ 80\"\n",
+                                "    source: \"คู่มือ ข้อ 9: ไม่น้อยกว่าร้อยละ 80\"\n"
+                                "  - {key: satisfied, kind: satisfaction_mean, title: {th: ความพึงพอใจ}}\n", 1)
+    first, line = _indicator_error(broken)
+    assert "indicator satisfied appears twice" in first and line.startswith("  - {key: satisfied"), (first, line)
+    # the same key in a pack's list and an SOP's is two lists: allowed
+    both = INDICATORS.replace("      - key: fixed\n", "      - key: satisfied\n", 1)
+    assert parse_pack(both, "demo.yaml").sops["fix"].indicators[3].key == "satisfied"
+
+
+def test_the_shipped_packs_carry_their_manuals_indicators():
+    """What each manual states: up's table (ตัวชี้วัด / ค่าเป้าหมาย) names satisfaction for 1.1-1.3
+    with no figure, and "1 ระบบ" / "1 เว็บไซต์" as the target outputs of 1.1 and 1.3; rmutl's SW01
+    ends with its satisfaction questionnaire (no figure). sesao30, sesao-sc and onesqa name no
+    indicator and no target: their packs carry none."""
+    packs = builtin_packs()
+    up = packs["up"].sops
+    systems = {i.kind: i for i in up["info-system-dev"].indicators}
+    assert set(systems) == {"satisfaction_mean", "completed"}
+    assert systems["completed"].target == 1 and systems["completed"].unit == {"th": "ระบบ", "en": "systems"}
+    assert "1 ระบบ" in systems["completed"].source
+    satisfaction = systems["satisfaction_mean"]
+    assert satisfaction.target is None and "ความพึงพอใจในการใช้งาน" in satisfaction.source
+    websites = {i.kind: i for i in up["website-dev"].indicators}
+    assert websites["completed"].target == 1 and websites["completed"].unit["th"] == "เว็บไซต์"
+    assert websites["satisfaction_mean"].target is None
+    assert [(i.kind, i.target) for i in up["server-admin"].indicators] == [("satisfaction_mean", None)]
+    rmutl = packs["rmutl"].sops
+    assert [(i.kind, i.target) for i in rmutl["system-dev"].indicators] == [("satisfaction_mean", None)]
+    assert "แบบสอบถามความพึงพอใจ" in rmutl["system-dev"].indicators[0].source
+    assert rmutl["database-care"].indicators == ()
+    for key in ("sesao30", "sesao-sc", "onesqa"):
+        assert packs[key].indicators == () and all(not s.indicators for s in packs[key].sops.values()), key
+    for pack in packs.values():
+        assert pack.indicators == ()
+        for sop in pack.sops.values():
+            for indicator in sop.indicators:
+                assert indicator.title.get("th") and indicator.title.get("en") and indicator.source, indicator
