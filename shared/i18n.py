@@ -7,7 +7,7 @@ module is imported. msgid is a symbolic key (``t("track.title")``), msgstr the t
 read once into ``MESSAGES`` so that translate is a dictionary lookup."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -108,6 +108,15 @@ def format_day(value, lang: str = DEFAULT_LANGUAGE) -> str:
     if lang == "th":
         return f"{value.day} {THAI_MONTHS[value.month - 1]} {buddhist_year(value.year)}"
     return f"{value.day} {value.strftime('%B %Y')}"
+
+
+def format_month(value, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A month (a ``date`` or ``'2026-10'``) as reports head it: 'ต.ค. 2569', 'Oct 2026'."""
+    if isinstance(value, str):
+        value = date(int(value[:4]), int(value[5:7]), 1)
+    if lang == "th":
+        return f"{THAI_MONTHS_SHORT[value.month - 1]} {buddhist_year(value.year)}"
+    return value.strftime("%b %Y")
 
 
 def format_datetime(value: datetime | None, lang: str = DEFAULT_LANGUAGE, with_time: bool = True) -> str:

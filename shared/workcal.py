@@ -186,6 +186,29 @@ class WorkingCalendar:
             d += _ONE_DAY
             local = datetime.combine(d, time.min, tzinfo=self.tz)
 
+    def back(self, end: datetime, minutes: int) -> datetime:
+        """The latest moment from which ``minutes`` working minutes pass by ``end`` (``add`` run
+        backwards): ``working_minutes_between(back(end, m), end) == m``. The reports' ageing
+        (open cases by working days open) counts the cases received before it."""
+        if minutes < 0:
+            raise ValueError(f"minutes must not be negative, got {minutes}")
+        remaining = timedelta(minutes=minutes)
+        local = _aware(end, "end").astimezone(self.tz)
+        d = local.date()
+        while True:
+            if self.is_working_day(d):
+                opening, closing = self._window(d)
+                current = min(local, closing)
+                if current > opening:
+                    available = current - opening
+                    if remaining <= available:
+                        return (current - remaining).astimezone(timezone.utc)
+                    remaining -= available
+                elif remaining == timedelta(0):
+                    return local.astimezone(timezone.utc)
+            d -= _ONE_DAY
+            local = datetime.combine(d + _ONE_DAY, time.min, tzinfo=self.tz)
+
     def add_days(self, start: datetime, days: int) -> datetime:
         """``days`` full office days later: 2 working days from Mon 10:00 is Wed 10:00."""
         return self.add(start, days * self.minutes_per_day)

@@ -24,11 +24,12 @@ class Wall:
     # a body to send to a POST/PUT/PATCH/DELETE object route (JSON): well-formed enough that,
     # for the owner, the answer is not 404
     body: dict | None = None
-    query: str = ""  # added to a list route's URL (a filter that would show the world's things)
+    query: str = ""  # added to the URL: a list's filter that would show the world's things, or what names an object
 
 
-def obj(body: dict | None = None) -> Wall:
-    return Wall("object", body=body)
+def obj(body: dict | None = None, query: str = "") -> Wall:
+    """``query``: added to the URL where the thing is named by it (``?org=...``), not by the path."""
+    return Wall("object", body=body, query=query)
 
 
 def lst(query: str = "") -> Wall:

@@ -532,6 +532,63 @@ class SurveyTally(Base):
     __table_args__ = (Index("ix_survey_tallies_day", "day"),)
 
 
+class CaseFigure(Base):
+    """A case as the reports count it (``handlers.figures``): when it was received and closed, how
+    (``result``), whether by its deadline (``on_time``: None without one), and its working time
+    from receipt to close with the time held by the requester left out (``working_minutes``).
+    Written by the engine in the same unit of work as the case (it needs the Thai working
+    calendar, which only Python knows), so that a fiscal year's figures are read from these
+    narrow rows and their indexes, never from the cases themselves."""
+
+    __tablename__ = "report_cases"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    org: Mapped[str] = mapped_column(String(50))
+    sop: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String(20))
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    working_minutes: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (
+        # received in a period (the volumes by month, SOP and channel), from the index alone
+        Index("ix_report_cases_received", "org", "received_at", postgresql_include=["sop", "channel"]),
+        # closed in a period (results, on time, working time)
+        Index("ix_report_cases_closed", "org", "closed_at",
+              postgresql_include=["sop", "result", "on_time", "working_minutes"],
+              postgresql_where=text("closed_at IS NOT NULL")),
+        # open now (the backlog and its ageing)
+        Index("ix_report_cases_open", "org", "received_at", postgresql_include=["sop"],
+              postgresql_where=text("closed_at IS NULL")),
+    )
+
+
+class StepFigure(Base):
+    """A step done, as the reports count it: by whom's unit (the unit its holder was in when they
+    finished it), when, its working time from start to finish, whether by its due time
+    (``on_time``: None without a target) and how it ended (``kind``: forward, return, reject).
+    The requester's own steps (a return for correction waiting on them) are not written: their
+    time is not the service's. Written by the engine with the step."""
+
+    __tablename__ = "report_steps"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(100), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org: Mapped[str] = mapped_column(String(50))
+    sop: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str | None] = mapped_column(String(100))
+    completed_at: Mapped[datetime]
+    working_minutes: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(10))
+    __table_args__ = (
+        Index("ix_report_steps_done", "org", "completed_at",
+              postgresql_include=["sop", "step", "unit", "on_time", "kind", "working_minutes"]),
+    )
+
+
 class Breach(Base):
     """A personal-data breach in the organisation's register (PDPA s.37(4)): when the organisation
     became aware of it, what happened, to what data and roughly how many people, the risk, the

@@ -13,6 +13,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.assignment.entrypoints.breach_desk import breach_api, breach_pages
     from services.assignment.entrypoints.desk import desk
     from services.assignment.entrypoints.registers import registers_api
+    from services.assignment.entrypoints.reports import reports_api
     from services.assignment.entrypoints.views import blp
     from services.assignment.entrypoints.signin import signin_pages
     from services.assignment.handlers import cases as handlers  # noqa: F401  (event handlers)
@@ -29,5 +30,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     from shared.access_log import access_log_blueprint
 
     return create_service_app("assignment", "assignment",
-                              [blp, breach_api, registers_api, access_log_blueprint("assignment", AccessLog, bus)],
+                              [blp, breach_api, registers_api, reports_api, access_log_blueprint("assignment", AccessLog, bus)],
                               settings, bus=bus, extra_setup=pages)

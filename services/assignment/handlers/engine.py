@@ -16,7 +16,7 @@ from services.assignment.adapters import caches
 from services.assignment.adapters.models import CalendarDay, Case, CaseDocument, CaseStep, TrailEntry
 from services.assignment.domain import clock, workflow
 from services.assignment.domain.workflow import Actor
-from services.assignment.handlers import directory
+from services.assignment.handlers import directory, figures
 from services.assignment.handlers.commands import AddNote, AssignStep, CompleteStep, SetTarget, StepAction, Upload
 from shared import db
 from shared.config import get_settings
@@ -106,6 +106,7 @@ class Engine:
         # planned work (a pack's schedule) has no requester: sopdesk opened it
         self.trail("opened", "sopdesk" if self.case.channel == "planned" else "requester",
                    data={"channel": self.case.channel})
+        figures.case_opened(self.session, self.case)
         first = self.sop.first_step
         self.case.current_step = first.key
         self.emit("case.opened", {"sop_title": self.sop.title, "subject": self.case.subject,
@@ -260,6 +261,7 @@ class Engine:
         if message:
             data["message"] = message
         self.trail("action", actor, row, outcome=outcome_key, note=note, on_behalf_of=on_behalf_of, data=data)
+        figures.step_done(self.session, self.case, row, move.kind, self.cal)
         step_info = self.step_payload(row)
         gives = any(d.to_requester for d in self.sop.step(row.step).documents)
         told = {"message": message, "files": requester_files(self.session, self.case, row) if gives else []}
@@ -297,6 +299,7 @@ class Engine:
         self.case.status, self.case.result, self.case.closed_at = "closed", result, self.now
         self.case.current_step = None
         self.trail("closed", actor, data={"result": result})
+        figures.case_closed(self.session, self.case, self.cal)
         self.emit("case.closed", {"result": result, "closed_at": _iso(self.now), "subject": self.case.subject,
                                   "sop_title": self.sop.title})
 

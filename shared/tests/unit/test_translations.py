@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po, write_po
 
 from services.assignment.adapters.models import SYSTEM_ACTORS, TRAIL_KINDS
 from services.assignment.domain.search import SORTS, STATUSES as LIST_STATUSES
+from services.assignment.entrypoints.reports import COLUMNS as REPORT_COLUMNS, TABLES as REPORT_TABLES
 from services.assignment.entrypoints.case_list import FIELDS as LIST_FIELDS
 from services.assignment.entrypoints.case_view import NEWS
 from services.intake.schemas import STAFF_CHANNELS
@@ -61,6 +62,9 @@ DYNAMIC = [
     # (schemas.STAFF_CHANNELS) and planned work (handlers/requests.PLANNED_CHANNEL)
     ("assignment", "channel.", ("web", "api", "staff", "external", "planned") + STAFF_CHANNELS,
      "register.html: how each entry's request came"),
+    ("assignment", "report.col.", REPORT_COLUMNS, "entrypoints/reports.tables: the tables' headers"),
+    ("assignment", "report.table.", REPORT_TABLES, "entrypoints/reports.xlsx_of: the sheets' names"),
+    ("assignment", "report.met.", ("true", "false"), "entrypoints/reports.tables: a target met or not"),
     ("assignment", "register.invalid.", ("logged_from", "logged_to"), "desk.register_page: a refused day, by its field"),
     ("shared", "role.", ROLES, "shared.packs.ROLES (steps, desk, emails, flowchart)"),
     ("shared", "wait.", WAITS, "shared.packs.WAITS"),
@@ -103,6 +107,8 @@ DYNAMIC = [
     ("procurement", "proc.fine_basis.", FINE_BASES, "adapters/models.FINE_BASES"),
     ("procurement", "proc.asset_status.", ASSET_STATUSES, "adapters/models.ASSET_STATUSES"),
     ("procurement", "proc.ownership.", OWNERSHIP, "adapters/models.OWNERSHIP"),
+    ("assignment", "yearly.score.", ("1", "2", "3", "4", "5"), "adapters/yearly_pdf.py: the satisfaction chart's scores"),
+    ("assignment", "yearly.stage.", PROJECT_STAGES, "adapters/yearly_pdf.py: procurement projects by stage"),
 ]
 
 # Helpers that add a prefix to the literal they are given: (place, where to look, keyword, prefix).
