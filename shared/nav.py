@@ -40,6 +40,8 @@ AREAS: tuple[Area, ...] = (
     Area("procurement", "/procurement/desk/", "staff",
          ("supplies", "finance", "officer", "head", "subhead", "director", "deputy-director",
           "tor-committee", "procurement-committee", "inspection-committee")),
+    # the figures heads answer for (their unit's), and directors (their organisation's)
+    Area("reports", "/assignment/desk/reports", "staff", ("director", "deputy-director", "admin", "head", "subhead")),
     Area("breaches", "/assignment/desk/breaches", "staff", ("privacy-officer",)),
     Area("privacy", "/intake/privacy", "staff", ("privacy-officer",)),
     Area("sops", "/assignment/sops", "anyone"),

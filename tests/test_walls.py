@@ -31,6 +31,7 @@ WALLS: dict[str, Wall] = {
     "assignment.satisfaction": lst(),
     "reports.kpis": obj(query="?org=onesqa"),
     "reports.yearly_pdf": obj(query="?org=onesqa"),
+    "desk.reports_page": obj(query="?org=onesqa"),
     "assignment.case_document": obj(),
     "registers.register": obj(),
     "desk.logout": own("ends the caller's own session"),
@@ -328,6 +329,22 @@ def test_a_system_administrator_sees_every_organisation(client):
                               headers=headers).get_data(as_text=True)
     assert client.get(f"/intake/requests/{world.values['code']}/files/{world.values['file_id']}",
                       headers=headers).data == PDF
+
+
+def test_the_public_statistics_count_an_organisation_s_cases_and_show_none_of_them(client):
+    """GET /intake/statistics is public (no staff route, so in no table above): it answers anyone
+    with an organisation's figures, which count the world's requests, but no marker of them
+    (code, name, email, file, mail), and another organisation's figures do not count them."""
+    world = build_world(client)
+    personal = [m for m in world.markers if m != "onesqa/web-publish"]  # the SOP's key is a row of the figures
+    home = client.get(f"/intake/statistics?org={HOME}", headers={"Accept": "application/json"})
+    assert home.status_code == 200
+    assert home.get_json()["totals"]["year"]["received"] == 2  # the world's request and the erased one
+    page = client.get(f"/intake/statistics?org={HOME}&lang=th").get_data(as_text=True)
+    shown = [m for m in personal if m in home.get_data(as_text=True) + page]
+    assert shown == []
+    other = client.get(f"/intake/statistics?org={OTHER}", headers={"Accept": "application/json"}).get_json()
+    assert other["totals"]["year"]["received"] == 0
 
 
 def test_staff_file_with_a_staff_s_powers_only_for_their_own_organisation(client):

@@ -16,7 +16,7 @@ from services.assignment.domain import workflow
 from services.assignment.entrypoints import case_list, signin as signin_pages
 from services.assignment.entrypoints import case_view
 from services.assignment.entrypoints import action_form
-from services.assignment.handlers import cases as handlers, commands, directory, registers, saved_lists, signin
+from services.assignment.handlers import cases as handlers, commands, directory, registers, reports, saved_lists, signin
 from services.assignment.schemas import ActionSchema, TokenRequestSchema
 from shared import dates, db, i18n
 from shared.auth import Access, csrf_ok, current_staff, log_in, log_out, page_required, public
@@ -315,3 +315,19 @@ def sop_flowchart(pack: str, sop: str):
     if found is None:
         abort(404)
     return Response(render_svg(found, i18n.current_language()), mimetype="image/svg+xml")
+
+
+# ---------------------------------------------------------------------------------------------
+# the reports: the figures heads and directors answer for, with charts
+
+
+@desk.route("/desk/reports")
+@page_required(*reports.READERS)
+def reports_page(staff):
+    """The dashboard: the indicators against their targets, the year's volumes, on time and late by
+    SOP and step, the backlog's ageing and the satisfaction results, for a head's unit or a
+    director's organisation (any of its units), by fiscal year, quarter or month; every figure
+    a link to the cases behind it, every table a download (CSV, XLSX), the yearly report a PDF."""
+    from services.assignment.entrypoints import report_page
+
+    return report_page.render(staff)

@@ -244,7 +244,7 @@ def tables(figures: dict, lang: str) -> dict[str, tuple[list[str], list[list]]]:
                            "" if i["met"] is None else i18n.translate(f"report.met.{str(i['met']).lower()}", lang)]
                           for i in figures["indicators"]])
     out["ageing"] = ([head("ageing_days"), head("open")],
-                     [[_band(a, lang), a["open"]] for a in figures["ageing"]])
+                     [[band(a, lang), a["open"]] for a in figures["ageing"]])
     out["satisfaction"] = ([head("sop"), head("answers"), head("mean"), *[f"{head('score')} {n}" for n in range(1, 6)],
                             head("satisfied_share")],
                            [[pick(s["title"]), s["satisfaction"]["answers"], s["satisfaction"]["mean"],
@@ -253,7 +253,8 @@ def tables(figures: dict, lang: str) -> dict[str, tuple[list[str], list[list]]]:
     return out
 
 
-def _band(row: dict, lang: str) -> str:
+def band(row: dict, lang: str) -> str:
+    """An ageing band in words: '5-10 วัน', '40 days or more'."""
     if row["to_days"] is None:
         return i18n.translate("report.ageing.over", lang, days=row["from_days"])
     return i18n.translate("report.ageing.band", lang, low=row["from_days"], high=row["to_days"])

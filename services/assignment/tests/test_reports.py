@@ -271,3 +271,28 @@ def test_the_tables_as_csv_and_xlsx_in_thai(client, people, year):
     equipment_sop = next(s for s in got["sops"] if s["sop"] == "onesqa/equipment-support")
     assert by_sop[equipment_sop["title"]["th"]][headers.index("รับเรื่อง")] == equipment_sop["received"]
     assert len(book.sheetnames) == 6
+
+
+def test_the_yearly_report_is_a_pdf_whose_thai_text_reads_back(client, people, year, tmp_path):
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    got = kpis(client, people)
+    response = client.get("/assignment/reports/yearly.pdf", query_string={"fiscal_year": FY, "org": "onesqa"},
+                          headers=people.headers("u-director"))
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    path = tmp_path / "yearly.pdf"
+    path.write_bytes(response.data)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "รายงานผลการดำเนินงานประจำปีงบประมาณ" in text and str(FY) in text
+    assert got["organisation_title"]["th"].split()[0] in text
+    equipment_sop = next(s for s in got["sops"] if s["sop"] == "onesqa/equipment-support")
+    assert equipment_sop["title"]["th"] in text.replace("\n", "")
+    # an officer reads none of it; another organisation's is not found
+    assert client.get("/assignment/reports/yearly.pdf", query_string={"fiscal_year": FY},
+                      headers=people.headers("u-officer")).status_code == 403
+    assert client.get("/assignment/reports/yearly.pdf", query_string={"fiscal_year": FY, "org": "up"},
+                      headers=people.headers("u-director")).status_code == 404

@@ -65,6 +65,7 @@ DYNAMIC = [
     ("assignment", "report.col.", REPORT_COLUMNS, "entrypoints/reports.tables: the tables' headers"),
     ("assignment", "report.table.", REPORT_TABLES, "entrypoints/reports.xlsx_of: the sheets' names"),
     ("assignment", "report.met.", ("true", "false"), "entrypoints/reports.tables: a target met or not"),
+    ("assignment", "report.invalid.", ("fiscal_year", "quarter", "month", "org"), "report_page.render: a refused filter"),
     ("assignment", "register.invalid.", ("logged_from", "logged_to"), "desk.register_page: a refused day, by its field"),
     ("shared", "role.", ROLES, "shared.packs.ROLES (steps, desk, emails, flowchart)"),
     ("shared", "wait.", WAITS, "shared.packs.WAITS"),
