@@ -371,3 +371,58 @@ class TrackSchema(Schema):
                           metadata={"description": "what a return for correction asks of the requester"})
     rejection = fields.String(allow_none=True, metadata={"description": "why the request was turned down"})
     survey = fields.Nested(SurveyStateSchema)
+
+
+# ---------------------------------------------------------------------------------------------
+# the public service statistics (GET /intake/statistics): counts and shares, no personal data
+
+
+class SatisfactionFiguresSchema(Schema):
+    answers = fields.Integer(metadata={"description": "satisfaction answers given in the period (by the day answered)"})
+    mean = fields.Float(allow_none=True, metadata={"description": "their mean score (1-5), two decimals; null: none"})
+    satisfied_share = fields.Float(allow_none=True, metadata={
+        "description": "percent of the answers that gave 4 or 5, one decimal; null: no answers"})
+
+
+class FiguresSchema(Schema):
+    received = fields.Integer(metadata={"description": "requests received in the period (by the Bangkok day)"})
+    completed = fields.Integer(metadata={"description": "requests closed in the period with the result completed"})
+    closed = fields.Integer(metadata={"description": "requests closed in the period, whatever the result"})
+    on_time = fields.Integer(metadata={"description": "of those closed, closed at or before their deadline"})
+    late = fields.Integer(metadata={"description": "of those closed, closed after their deadline"})
+    on_time_share = fields.Float(allow_none=True, metadata={
+        "description": "on_time of (on_time + late) in percent, one decimal; those closed without a deadline are "
+                       "left out; null when none closed with a deadline"})
+    satisfaction = fields.Nested(SatisfactionFiguresSchema)
+
+
+class HalfFiguresSchema(FiguresSchema):
+    from_ = fields.Date(data_key="from", attribute="from", metadata={"description": "the half's first day"})
+    to = fields.Date(metadata={"description": "its last day (October-March, April-September)"})
+
+
+class PeriodFiguresSchema(Schema):
+    year = fields.Nested(FiguresSchema)
+    halves = fields.List(fields.Nested(HalfFiguresSchema), metadata={
+        "description": "the fiscal year's first half (October-March) and second half (April-September)"})
+
+
+class SopFiguresSchema(PeriodFiguresSchema):
+    sop = fields.String(metadata={"description": "the SOP's key, pack/sop"})
+    number = fields.String(metadata={"description": "its number in the organisation's manual"})
+    title = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "{th, en}"})
+
+
+class StatisticsPeriodSchema(Schema):
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+
+
+class StatisticsSchema(Schema):
+    organisation = fields.String(metadata={"description": "the pack's key"})
+    organisation_title = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "{th, en}"})
+    fiscal_year = fields.Integer(metadata={"description": "Thai fiscal year in the Buddhist era"})
+    period = fields.Nested(StatisticsPeriodSchema)
+    generated_at = fields.AwareDateTime()
+    totals = fields.Nested(PeriodFiguresSchema, metadata={"description": "over every SOP of the organisation"})
+    sops = fields.List(fields.Nested(SopFiguresSchema))

@@ -1,6 +1,7 @@
 """Intake's tables: the requests people file, their files, the requester's view of their case
 (kept from case events), their answers to returns, their satisfaction, the privacy notices they
-consented to, and the log of staff reads of their personal data."""
+consented to, the log of staff reads of their personal data, and the public statistics' tallies
+(kept by the database's triggers)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -191,3 +192,38 @@ class ErasureRequest(Base):
     due_on: Mapped[date] = mapped_column(Date)
     confirmations: Mapped[dict] = mapped_column(JSON, default=dict)  # service -> ISO time it confirmed
     completed_at: Mapped[datetime | None]
+
+
+class RequestTally(Base):
+    """How many requests counted for each measure, by organisation, Bangkok day and SOP: kept by
+    the database's triggers as each ``Request`` is stored, changed or removed (migration
+    7e2b5d9c1a4f, which writes the rule: ``received`` on the day received; on the day closed,
+    ``completed`` and one of ``closed_on_time``, ``closed_late``, ``closed_no_deadline``), so that
+    the public statistics sum at most a year of days, never the requests."""
+
+    __tablename__ = "request_tallies"
+
+    org: Mapped[str] = mapped_column(String(50), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sop: Mapped[str] = mapped_column(String(100), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class SurveyTally(Base):
+    """How many satisfaction answers gave each score, by organisation, Bangkok day (answered) and
+    the request's SOP: kept by the database's triggers as each ``SurveyAnswer`` is stored, changed
+    or removed (migration 7e2b5d9c1a4f)."""
+
+    __tablename__ = "survey_tallies"
+
+    org: Mapped[str] = mapped_column(String(50), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sop: Mapped[str] = mapped_column(String(100), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+# the tables the database's triggers write (migration 7e2b5d9c1a4f), not this code: the tests'
+# cleanup empties them again after the tables whose rows they count
+KEPT_BY_TRIGGERS = ("request_tallies", "survey_tallies")

@@ -10,6 +10,7 @@ from shared.web import create_service_app
 def create_app(settings: Settings | None = None) -> Flask:
     from services.intake import messages  # noqa: F401  (the service's words)
     from services.intake.adapters.bus import bus
+    from services.intake.entrypoints import statistics  # noqa: F401  (its route, on the same blueprint)
     from services.intake.entrypoints.views import blp
     from services.intake.handlers import requests  # noqa: F401  (event handlers)
 
