@@ -594,7 +594,8 @@ class ServiceBus:
                     select(self.Owed.event_id, self.Owed.subscriber, self.Outbox.envelope)
                     .join(self.Outbox, self.Outbox.id == self.Owed.event_id)
                     .where(self.Owed.due_at <= now)
-                    .order_by(self.Owed.due_at)
+                    # ties (a refused batch made due at once) go in the order the events were written
+                    .order_by(self.Owed.due_at, self.Owed.created_at)
                     .limit(batch)
                     .with_for_update(of=self.Owed, skip_locked=True)
                 )

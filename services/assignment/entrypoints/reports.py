@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 from services.assignment.handlers import reports as handlers
 from shared import i18n
 from shared.auth import current_staff, staff_required
+from shared.openapi import checked
 from shared.web import FieldErrorsSchema
 
 reports_api = Blueprint("reports", __name__, url_prefix="/assignment",
@@ -31,8 +32,9 @@ class KpiQuerySchema(Schema):
         "description": "Thai fiscal year in the Buddhist era (2570 = 1 Oct 2026 - 30 Sep 2027); the current one "
                        "when left out"})
     org = fields.String(load_default=None, validate=validate.Length(max=50),
-                        metadata={"description": "the organisation (its pack, such as onesqa); the caller's own "
-                                                 "when left out"})
+                        metadata=checked("required of a system administrator (who belongs to none)",
+                                         description="the organisation (its pack, such as onesqa); the caller's "
+                                                     "own when left out"))
     unit = fields.String(load_default=None, validate=validate.Length(max=100),
                          metadata={"description": "one unit's figures (a head always reads their own)"})
     sop = fields.String(load_default=None, validate=validate.Length(max=100),
@@ -40,7 +42,8 @@ class KpiQuerySchema(Schema):
     quarter = fields.Integer(load_default=None, validate=validate.Range(min=1, max=4),
                              metadata={"description": "a quarter of the fiscal year: 1 = October-December"})
     month = fields.Integer(load_default=None, validate=validate.Range(min=1, max=12),
-                           metadata={"description": "a calendar month of the fiscal year (10 = October)"})
+                           metadata=checked("not with quarter",
+                                            description="a calendar month of the fiscal year (10 = October)"))
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
     table = fields.String(load_default="sops", validate=validate.OneOf(TABLES),
                           metadata={"description": "which table a CSV holds (an XLSX holds them all)"})

@@ -41,7 +41,7 @@ def test_opening_a_case_reads_no_reference_data_and_writes_each_table_once(clien
                      for s in sent if re.match(r"(INSERT|UPDATE|DELETE)", s))
     assert {k: v for k, v in writes.items() if "outbox" not in k and "inbox" not in k} == {
         "INSERT INTO cases": 1, "INSERT INTO case_steps": 1, "INSERT INTO case_trail": 1,
-        "DELETE FROM early_asset_checks": 1}
+        "INSERT INTO report_cases": 1, "DELETE FROM early_asset_checks": 1}
     reads_of_steps = [s for s in sent if s.startswith("SELECT") and "case_steps" in s]
     assert len(reads_of_steps) == 1 and "GROUP BY case_steps.assignee" in reads_of_steps[0]  # open work only
 
