@@ -13,6 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# libthai: the yearly report's PDF breaks Thai lines between words by its dictionary
+# (services/assignment/adapters/yearly_pdf.py; without it, by syllable rules that may split a word)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libthai0 \
+ && rm -rf /var/lib/apt/lists/*
+
 # Build from a throw-away copy of the sources: the installed package is what runs, never a
 # source tree in the working directory (gunicorn puts its working directory on sys.path).
 COPY pyproject.toml /tmp/sopdesk/

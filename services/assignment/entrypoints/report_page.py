@@ -39,7 +39,10 @@ def render(staff):
     current = reports.period_of(None).fiscal_year
     context = {"errors": errors, "args": args, "figures": figures, "staff": staff,
                "fmt_day": lambda iso: i18n.format_day(date.fromisoformat(iso), lang),
-               "years": list(range(current, current - 5, -1)), "lang": lang}
+               "years": list(range(current, current - 5, -1)), "lang": lang,
+               # the months of the fiscal year shown (October first), to narrow it to one
+               "months": [{"number": m.month, "label": i18n.format_month(m, lang)}
+                          for m in reports.Period(figures["fiscal_year"] if figures else current).months]}
     if figures is not None:
         org = figures["organisation"]
         with bus.session() as session:

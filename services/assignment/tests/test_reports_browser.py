@@ -59,6 +59,13 @@ def test_a_director_reads_the_year_in_thai_and_follows_a_figure_to_its_cases(liv
     page.goto(f"{base}/assignment/desk/reports?fiscal_year={FY}&quarter=3&org=onesqa")
     assert page.locator("svg#chart-volumes rect.bar").count() == 6
     assert "เม.ย. 2569" in page.text_content("svg#chart-volumes")
+    # one month, chosen from the fiscal year's months: April 2569, E1 received and closed in it
+    page.select_option("#quarter", "")
+    page.select_option("#month", "4")
+    page.click("#apply-filters")
+    page.wait_for_selector("#tiles")
+    assert page.locator("svg#chart-volumes rect.bar").count() == 2
+    assert page.inner_text("#tile-received .figure") == "1"
     # a bad filter: a field message in Thai, a 422, nothing else
     response = page.goto(f"{base}/assignment/desk/reports?fiscal_year=abc")
     assert response.status == 422

@@ -66,9 +66,27 @@ def _links(org: str | None, embed: bool) -> dict:
             "org_url": lambda key: url_for("intake.statistics", org=key, **keep)}
 
 
+def _chart(report: dict, lang: str):
+    """Requests received and completed in the year, per SOP (its number in the manual, or its
+    place in the list), as a picture beside the table."""
+    from shared.charts import PALETTE, Bar, Series, grouped_bars
+
+    received = Series(t("statistics.col.received", lang), PALETTE[0])
+    completed = Series(t("statistics.col.completed", lang), PALETTE[3])
+    sops = report["sops"]
+    labels = [sop.get("number") or str(n) for n, sop in enumerate(sops, start=1)]
+    return grouped_bars("statistics-chart", t("statistics.chart", lang), labels, [received, completed],
+                        [[Bar(sop["year"]["received"], f"{i18n.pick(sop['title'], lang)} · {received.name} "
+                                                       f"{sop['year']['received']:,}"),
+                          Bar(sop["year"]["completed"], f"{i18n.pick(sop['title'], lang)} · {completed.name} "
+                                                        f"{sop['year']['completed']:,}")] for sop in sops])
+
+
 def _page(status: int, embed: bool, **context):
     lang = i18n.current_language()
     context.setdefault("report", None)
+    if context["report"] is not None:
+        context["chart"] = _chart(context["report"], lang)
     response = make_response(render_template(
         "intake/statistics.html", layout="intake/embed.html" if embed else "base.html", embed=embed,
         organisations=handlers.organisations(), **_links(context["report"]["organisation"] if context["report"]

@@ -194,6 +194,12 @@ def test_the_thai_page_in_the_buddhist_era_and_the_english_one(client, year_2570
     dev = html[html.index('id="sop-up-info-system-dev"'):html.index('id="sop-up-server-admin"')]
     assert "1.1 " in dev and "1 จาก 2 (50.0%)" in dev
     assert 'id="main-nav"' in html  # the site's own page, with its menu
+    # the picture beside the table: a received and a completed bar for each of up's SOPs
+    chart = html[html.index('<svg id="statistics-chart"'):html.index("</svg>", html.index('id="statistics-chart"'))]
+    up_sops = json.loads(client.get("/intake/statistics?org=up&fiscal_year=2570",
+                                    headers={"Accept": "application/json"}).get_data(as_text=True))["sops"]
+    assert chart.count('class="bar"') == 2 * len(up_sops)
+    assert "เรื่องที่รับและดำเนินการแล้วเสร็จ" in chart
     assert "ปีงบประมาณ พ.ศ. 2569" in html and "ปีงบประมาณ พ.ศ. 2571" in html  # the years either side
 
     english = client.get("/intake/statistics?org=up&fiscal_year=2570&lang=en").get_data(as_text=True)
