@@ -26,9 +26,7 @@ The goal (issue 14): p99 <= 100 ms for each question.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import os
 import random
 import secrets
 import sys
@@ -44,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench import harness  # noqa: E402
 
 DB_NAME = "sopdesk_bench_desk"
-GUNICORN_FLAGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread", "--access-logfile", "/dev/null"]
+GUNICORN_FLAGS = harness.GUNICORN_FLAGS
 # each organisation's share of the cases: offices are of different sizes
 ORGS = {"up": 0.40, "rmutl": 0.25, "onesqa": 0.15, "sesao-sc": 0.12, "sesao30": 0.08}
 OFFICERS_PER_UNIT = 12
@@ -69,11 +67,7 @@ RARE_NAME = "ศุภวรรณ ธาราทิพย์"  # one requester
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=200, help="timed requests per question")
-    parser.add_argument("--admin-url",
-                        default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--reuse", action="store_true", help="use the database filled by an earlier run")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (for --reuse)")
+    harness.filled_db_args(parser, requests=200)
     parser.add_argument("--only", default="", help="ask only the questions whose names contain this")
     parser.add_argument("--fill-only", action="store_true", help="fill (or check) the database and stop (with --keep)")
     return parser.parse_args(argv)
@@ -81,15 +75,6 @@ def parse_args(argv=None):
 
 # ---------------------------------------------------------------------------------------------
 # the fill
-
-
-def _product_env(db_url: str, redis_url: str, secret: str) -> None:
-    for key in [k for k in os.environ if k.startswith(harness.PRODUCT_ENV_PREFIXES) or k in harness.PRODUCT_ENV_NAMES]:
-        del os.environ[key]
-    os.environ.update(SOPDESK_ENV="production", DATABASE_URL=db_url.replace("postgresql://", "postgresql+psycopg://"),
-                      REDIS_URL=redis_url, SECRET_KEY=secret, SOPDESK_PUBLIC_URL="http://127.0.0.1:8000",
-                      MAIL_FROM="sopdesk@bench.example", SOPDESK_RATE_LIMIT="100000000/minute",
-                      SOPDESK_DATA_DIR=tempfile.mkdtemp(prefix="sopdesk-bench-desk-"))
 
 
 def staff_world() -> dict:
@@ -120,13 +105,7 @@ def staff_world() -> dict:
 def read_models_backfill() -> str:
     """The SQL the migration that made the read models (``case_people``, ``case_units``,
     ``case_tallies``) fills them with from the cases already there."""
-    import importlib.util
-
-    path = next((ROOT / "services/assignment/adapters/migrations/versions").glob("f6d1a8c3e2b7_*.py"))
-    spec = importlib.util.spec_from_file_location("read_models_migration", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.BACKFILL
+    return harness.migration("assignment", "f6d1a8c3e2b7").BACKFILL
 
 
 def _copy(conn, table, columns: list[str], rows) -> int:
@@ -140,8 +119,11 @@ def _copy(conn, table, columns: list[str], rows) -> int:
     return count
 
 
-def fill(db_url: str, cases: int, seed: int = 14) -> dict:
-    """The cases, their steps and trail, written through COPY into the real tables."""
+def fill(db_url: str, cases: int, seed: int = 14, deadlines_kept: bool = False) -> dict:
+    """The cases, their steps and trail, written through COPY into the real tables. The
+    organisations' staff are made first (``staff_world``); the answer names the case with the
+    long trail. ``deadlines_kept``: a closed case keeps its deadline, as the engine leaves it (the
+    reports count the cases closed by it); without, only open cases have one (the desk's fill)."""
     import psycopg
 
     from services.assignment.adapters.models import Case, CaseStep, TrailEntry
@@ -251,8 +233,9 @@ def fill(db_url: str, cases: int, seed: int = 14) -> dict:
                 case_due = received + timedelta(days=3) if sop.deadline.kind == "fixed" else None
                 yield (case_id, code, case_id, sop.full_key, org, packs[org].version, status, subject, details,
                        requester, requester_unit, json.dumps(fields, ensure_ascii=False), "web", received, received,
-                       closed, current, case_due if status == "open" else None, result, paused, 0, "[]", "{}",
-                       len(taken) * 2, "[]", search.document(code, subject, details, requester, requester_unit, fields))
+                       closed, current, case_due if status == "open" or deadlines_kept else None, result, paused, 0,
+                       "[]", "{}", len(taken) * 2, "[]",
+                       search.document(code, subject, details, requester, requester_unit, fields))
 
         written = 0
         batch = 20_000
@@ -278,22 +261,14 @@ def fill(db_url: str, cases: int, seed: int = 14) -> dict:
         print(f"  read models made ({time.perf_counter() - started:.0f} s)", flush=True)
     with psycopg.connect(db_url, autocommit=True, options="-c search_path=assignment") as conn:
         conn.execute("VACUUM ANALYZE")
-        conn.execute("CREATE TABLE IF NOT EXISTS bench_marker (cases integer, long_trail text)")
-        conn.execute("DELETE FROM bench_marker")
-        conn.execute("INSERT INTO bench_marker VALUES (%s, %s)", (cases, long_trail_code))
     print(f"filled {cases:,} cases in {time.perf_counter() - started:.0f} s", flush=True)
     return {"long_trail": long_trail_code}
 
 
 def filled(db_url: str) -> dict | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(db_url, options="-c search_path=assignment") as conn:
-            row = conn.execute("SELECT cases, long_trail FROM bench_marker").fetchone()
-    except psycopg.Error:
-        return None
-    return {"cases": row[0], "long_trail": row[1]} if row else None
+    """The size and long trail's case of the database a fill of this script left, or None."""
+    marker = harness.read_marker(db_url)
+    return marker if marker and {"cases", "long_trail"} <= set(marker) else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,28 +345,11 @@ def questions(facts: dict, long_trail: str, cases: int) -> list[tuple[str, str, 
 
 
 def ask(port: int, path: str, token: str, times: int, warmup: int = 10) -> tuple[list[float], int, int]:
-    """``warmup`` unmeasured, then ``times`` measured GETs of ``path``, one after another, each on a
-    connection of its own: gunicorn's two worker processes each take some (a kept-alive connection
-    stays with one, and the other's first answers would then be measured cold)."""
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    if "/desk" in path:
-        headers["Accept"] = "text/html"
-    timings, size, status, total = [], 0, 0, -1
-    for i in range(warmup + times):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        begin = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        took = time.perf_counter() - begin
-        conn.close()
-        status, size = response.status, len(body)
-        if status != 200:
-            raise RuntimeError(f"GET {path}: {status} {body[:300]!r}")
-        total = int(response.headers.get("X-Total-Count") or -1)
-        if i >= warmup:
-            timings.append(took * 1000)
-    return timings, size, total
+    """``harness.ask`` (each GET on a new connection, so that both workers answer some), HTML for
+    the desk's pages; the times, the size and ``X-Total-Count`` (-1 without)."""
+    timings, size, headers = harness.ask(port, path, token, times, warmup,
+                                         accept="text/html" if "/desk" in path else "application/json")
+    return timings, size, int(headers.get("X-Total-Count") or -1)
 
 
 def main(argv=None) -> int:
@@ -405,7 +363,7 @@ def main(argv=None) -> int:
     try:
         redis_port = harness.start_redis(processes, work)
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        _product_env(db_url, redis_url, secret)
+        harness.product_env(db_url, redis_url, secret)
         import psycopg
 
         marker = filled(db_url) if args.reuse else None
@@ -413,9 +371,7 @@ def main(argv=None) -> int:
             print(f"the database holds {marker['cases']:,} cases, not {args.cases:,}: filling it anew")
             marker = None
         if marker is None:
-            with psycopg.connect(args.admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-                conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+            harness.new_database(args.admin_url, DB_NAME)
             from services.assignment.adapters import packstore
             from shared import migrations
 
@@ -423,6 +379,7 @@ def main(argv=None) -> int:
             packstore.load_builtin_packs()
             print(f"filling {args.cases:,} cases ...", flush=True)
             marker = {"cases": args.cases, **fill(db_url, args.cases)}
+            harness.write_marker(db_url, cases=marker["cases"], long_trail=marker["long_trail"])
         else:
             from shared import migrations
 
@@ -439,12 +396,7 @@ def main(argv=None) -> int:
               f"{counts['case_trail']:,} trail entries, {counts['users']} staff; the officer asking holds "
               f"{facts['officer_open']} open steps and has held steps of {facts['officer_held']:,} cases")
 
-        port = harness.free_port()
-        env = harness.clean_env(**{k: v for k, v in os.environ.items()
-                                   if k.startswith(harness.PRODUCT_ENV_PREFIXES) or k in harness.PRODUCT_ENV_NAMES})
-        processes.start("assignment gunicorn", [str(harness.BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-                                                *GUNICORN_FLAGS, 'sopdesk.gateway:service_app("assignment")'], env=env)
-        harness.wait_status(port, "/assignment/health", time.monotonic() + 60)
+        port = harness.serve(processes, "assignment")
         rows = []
         worst = 0.0
         over: list[str] = []
@@ -471,10 +423,7 @@ def main(argv=None) -> int:
     finally:
         processes.stop_all()
         if not args.keep and not args.reuse:
-            import psycopg
-
-            with psycopg.connect(args.admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            harness.drop_database(args.admin_url, DB_NAME)
 
 
 if __name__ == "__main__":

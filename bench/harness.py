@@ -1,9 +1,11 @@
 """What the end-to-end bench scripts share: a private Redis on a free port, scratch PostgreSQL
 databases on a server, a private PostgreSQL server from the embedded wheel, child processes in
 their own process groups (all stopped at the end, also on Ctrl-C or SIGTERM), and CPU accounting
-per group of processes read from /proc.
+per group of processes read from /proc; and for the benches over a database filled once and kept
+(desk.py, reports.py): their options, production's environment, a service under gunicorn, a
+migration's backfill, the fill's marker, timed GETs and the table row of their timings.
 
-Not part of the product; imported by bench/pipeline.py, bench/intake_post.py and bench/chaos.py only.
+Not part of the product; imported by the scripts of bench/ only.
 """
 from __future__ import annotations
 
@@ -526,3 +528,154 @@ class Profiler:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.running.clear()
+
+
+# --- the benches over a filled database (desk.py, reports.py) ----------------------------------------
+
+# docker-compose's flags for each service's gunicorn
+GUNICORN_FLAGS = ["--workers", "2", "--threads", "4", "--worker-class", "gthread", "--access-logfile", "/dev/null"]
+
+
+def filled_db_args(parser, requests: int) -> None:
+    """The options every bench over a kept database takes."""
+    parser.add_argument("--requests", type=int, default=requests, help="timed requests per question")
+    parser.add_argument("--admin-url",
+                        default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--reuse", action="store_true", help="use the database filled by an earlier run")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards (for --reuse)")
+
+
+def product_env(db_url: str, redis_url: str, secret: str) -> None:
+    """This process's environment as production's (every service on ``db_url``, each in its schema),
+    limits out of the way of one client asking many times; the children's is ``served_env()``."""
+    import tempfile
+
+    for key in [k for k in os.environ if k.startswith(PRODUCT_ENV_PREFIXES) or k in PRODUCT_ENV_NAMES]:
+        del os.environ[key]
+    os.environ.update(SOPDESK_ENV="production", DATABASE_URL=db_url.replace("postgresql://", "postgresql+psycopg://"),
+                      REDIS_URL=redis_url, SECRET_KEY=secret, SOPDESK_PUBLIC_URL="http://127.0.0.1:8000",
+                      MAIL_FROM="sopdesk@bench.example", SOPDESK_RATE_LIMIT="100000000/minute",
+                      SOPDESK_TRACK_RATE_LIMIT="100000000/minute",
+                      SOPDESK_DATA_DIR=tempfile.mkdtemp(prefix="sopdesk-bench-data-"))
+
+
+def served_env() -> dict[str, str]:
+    return clean_env(**{k: v for k, v in os.environ.items()
+                        if k.startswith(PRODUCT_ENV_PREFIXES) or k in PRODUCT_ENV_NAMES})
+
+
+def serve(processes: Processes, service: str) -> int:
+    """``service`` under gunicorn with compose's flags on a free port, once its health answers; the port."""
+    port = free_port()
+    processes.start(f"{service} gunicorn", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", *GUNICORN_FLAGS,
+                                            f'sopdesk.gateway:service_app("{service}")'], env=served_env())
+    wait_status(port, f"/{service}/health", time.monotonic() + 90)
+    return port
+
+
+def migration(service: str, revision: str):
+    """A migration's module (its BACKFILL SQL, its functions), loaded from its file by revision id."""
+    import importlib.util
+
+    path = next((ROOT / f"services/{service}/adapters/migrations/versions").glob(f"{revision}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"{service}_migration_{revision}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def new_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def read_marker(db_url: str) -> dict | None:
+    """What the last fill of this database wrote in ``bench_marker`` (its size and facts), or None."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    try:
+        with psycopg.connect(db_url, options="-c search_path=assignment", row_factory=dict_row) as conn:
+            return conn.execute("SELECT * FROM bench_marker").fetchone()
+    except psycopg.Error:
+        return None
+
+
+def write_marker(db_url: str, **values) -> None:
+    """The fill is done: its size and facts, for ``read_marker`` (``--reuse``)."""
+    import psycopg
+
+    kinds = {int: "bigint", str: "text", float: "double precision"}
+    with psycopg.connect(db_url, autocommit=True, options="-c search_path=assignment") as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_marker")
+        conn.execute(f"CREATE TABLE bench_marker ({', '.join(f'{k} {kinds[type(v)]}' for k, v in values.items())})")
+        conn.execute(f"INSERT INTO bench_marker VALUES ({', '.join(['%s'] * len(values))})", list(values.values()))
+
+
+def ask(port: int, path: str, token: str | None, times: int, warmup: int = 10,
+        accept: str = "application/json") -> tuple[list[float], int, dict]:
+    """``warmup`` unmeasured, then ``times`` measured GETs of ``path`` (as the bearer of ``token``),
+    one after another, each on a connection of its own: gunicorn's two worker processes each take
+    some (a kept-alive connection stays with one, and the other's first answers would then be
+    measured cold). The times in ms, the answer's size and its headers; anything but 200 stops."""
+    import http.client
+
+    headers = {"Accept": accept}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    timings, size, answered = [], 0, {}
+    for i in range(warmup + times):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        begin = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        took = time.perf_counter() - begin
+        conn.close()
+        if response.status != 200:
+            raise AskFailed(path, response.status, body)
+        size, answered = len(body), dict(response.headers)
+        if i >= warmup:
+            timings.append(took * 1000)
+    return timings, size, answered
+
+
+class AskFailed(RuntimeError):
+    def __init__(self, path: str, status: int, body: bytes) -> None:
+        super().__init__(f"GET {path}: {status} {body[:300]!r}")
+        self.status = status
+
+
+def timed(run: Callable[[], object], times: int, budget: float = float("inf"),
+          warmup: int = 2) -> tuple[list[float], object]:
+    """``run()`` ``warmup`` unmeasured then ``times`` measured times, or fewer (3 at least) once
+    ``budget`` seconds have gone; the measured times in ms and the last answer."""
+    began = time.monotonic()
+    timings, answer = [], None
+    for i in range(warmup + times):
+        start = time.perf_counter()
+        answer = run()
+        if i >= warmup:
+            timings.append((time.perf_counter() - start) * 1000)
+            if len(timings) >= 3 and time.monotonic() - began > budget:
+                break
+    return timings, answer
+
+
+TIMINGS = ["question", "via", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "KB"]
+
+
+def timing_row(name: str, via: str, timings: list[float], size: int | None = None) -> list[str]:
+    """A row of ``TIMINGS``."""
+    return [name, via, str(len(timings)), f"{percentile(timings, 50):.1f}", f"{percentile(timings, 95):.1f}",
+            f"{percentile(timings, 99):.1f}", f"{max(timings):.1f}", "" if size is None else f"{size / 1024:.1f}"]
