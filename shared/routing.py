@@ -30,7 +30,12 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
                              "procurement.contract_signed", "procurement.milestone_delivered",
                              "procurement.milestone_accepted", "procurement.milestone_rejected",
                              "procurement.milestone_paid", "procurement.milestone_due",
-                             "procurement.milestone_overdue", "procurement.incident_reported"}),
+                             "procurement.milestone_overdue", "procurement.incident_reported",
+                             # and, for the reports, procurement's projects as they are recorded, move
+                             # from stage to stage or are cancelled, and milestones added to a contract
+                             "procurement.project_created", "procurement.purchase_opened",
+                             "procurement.project_stage_changed", "procurement.project_cancelled",
+                             "procurement.milestone_added"}),
     # notify writes to the requester (received, steps the pack marks, returns, rejections,
     # waits on a vendor or a purchase, the close with its survey) and to staff (assigned,
     # approval needed, overdue, the daily summary).

@@ -3,8 +3,9 @@ versions, the admin's calendar changes, and cases with their steps and trail."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Identity, Index, Integer, String, Text, UniqueConstraint, cast, event, inspect, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Identity, Index, Integer, Numeric, String, Text, UniqueConstraint, cast, event, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -645,3 +646,71 @@ class BreachTrail(Base):
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
 
     breach: Mapped[Breach] = relationship(back_populates="trail", lazy="raise")
+
+
+# --- procurement as the reports count it (``handlers.procurement_figures``) -------------------------
+# Procurement's own tables are its own: assignment keeps these narrow copies from its events. Each
+# row carries ``seen_at``, the moment (``occurred_at``) of the newest event that described it, and
+# an event older than that changes nothing of what it describes, so a repeat, or events that
+# arrive out of order, leave the newest state standing.
+
+
+class ProcurementProject(Base):
+    """A procurement project of an organisation: its stage (``cancelled`` one of them) as of the
+    newest event that said it (``seen_at``), and when procurement recorded it (``created_at``: the
+    earliest event of it seen, which is ``project_created``'s once that has come)."""
+
+    __tablename__ = "procurement_projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # procurement's id
+    org: Mapped[str] = mapped_column(String(50))
+    stage: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    __table_args__ = (Index("ix_procurement_projects_org", "org", postgresql_include=["stage", "created_at",
+                                                                                      "seen_at"]),)
+
+
+class ProcurementContract(Base):
+    """A contract signed for a procurement project: its amount and status as of ``seen_at``, and
+    the day it was signed (known from ``procurement.contract_signed``; None until that comes)."""
+
+    __tablename__ = "procurement_contracts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # procurement's id
+    org: Mapped[str] = mapped_column(String(50))
+    project_id: Mapped[int] = mapped_column(Integer)
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    status: Mapped[str] = mapped_column(String(20))
+    seen_at: Mapped[datetime]
+    __table_args__ = (Index("ix_procurement_contracts_signed", "org", "signed_on", postgresql_include=["amount"]),)
+
+
+class ProcurementMilestone(Base):
+    """A milestone (งวดงาน) of a contract as of ``seen_at``: when it is due, the delivery that
+    stands (a rejected one is undone) with its days late and fine, its acceptance, and its payment
+    (its amount less the fine)."""
+
+    __tablename__ = "procurement_milestones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # procurement's id
+    contract_id: Mapped[int] = mapped_column(Integer)
+    org: Mapped[str] = mapped_column(String(50))
+    due_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    state: Mapped[str] = mapped_column(String(20))
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    days_late: Mapped[int] = mapped_column(Integer)
+    fine_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    paid_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    seen_at: Mapped[datetime]
+    __table_args__ = (
+        # due in a period (due, late)
+        Index("ix_procurement_milestones_due", "org", "due_on", postgresql_include=["delivered_on"]),
+        # paid in a period (fines, payments)
+        Index("ix_procurement_milestones_paid", "org", "paid_on", postgresql_include=["paid_amount", "fine_amount"],
+              postgresql_where=text("paid_on IS NOT NULL")),
+    )

@@ -23,7 +23,7 @@ from services.assignment.adapters.models import SurveyTally, asked_person
 from services.assignment.domain import search, workflow
 from services.assignment.adapters.models import DailySummaryRun, User
 from services.assignment.domain import escalation
-from services.assignment.handlers import directory
+from services.assignment.handlers import directory, procurement_figures
 from services.assignment.handlers.commands import StepAction
 from services.assignment.handlers.engine import Engine, calendar as working_calendar, emit_case_event
 from services.assignment.handlers.engine import approval_json, decisions_of
@@ -161,7 +161,9 @@ def on_contract_news(uow: UnitOfWork, event: Event) -> None:
     committee, paid, a reminder before it falls due, an overdue notice, an emergency reported to
     the contractor. Each is a ``procurement`` entry in the case's trail, at the case's current
     step; the case does not move (it resumes on ``procurement.contract_completed``). News of a
-    project serving no case, or a case of another organisation, is dropped."""
+    project serving no case, or a case of another organisation, is dropped from the trail; the
+    reports count it all the same (``procurement_figures``)."""
+    procurement_figures.record(uow, event)
     payload = event.payload
     project = payload.get("project") or {}
     code = project.get("tracking_code")

@@ -18,7 +18,7 @@ from sqlalchemy import exists, func, select
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import CaseFigure, CaseUnit, StepFigure, SurveyScore, SurveyTally, Unit
-from services.assignment.handlers import directory
+from services.assignment.handlers import directory, procurement_figures
 from services.assignment.handlers.engine import calendar as working_calendar
 from shared import db
 from shared.auth import Staff
@@ -229,7 +229,10 @@ def figures_of(session, scope: Scope, period: Period, now: datetime) -> dict:
         "ageing": _ageing(session, scope, cal, now),
         "sops": out_sops,
         "comments": _comments(session, scope, start, end),
-        "procurement": None,
+        # procurement is the organisation's: a unit's or one SOP's figures leave it out
+        "procurement": procurement_figures.summary(session, scope.org, period.first, period.last,
+                                                   today=now.astimezone(BANGKOK).date())
+        if scope.unit is None and scope.sop is None else None,
     }
 
 
