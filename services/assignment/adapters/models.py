@@ -506,6 +506,9 @@ class SurveyScore(Base):
     per SOP and per unit. ``unit`` is the unit of the staff member who finished the case."""
 
     __tablename__ = "survey_scores"
+    # the reports' newest comments of a period (handlers.reports._comments), read backwards by time
+    __table_args__ = (Index("ix_survey_scores_commented_at", "answered_at",
+                            postgresql_where=text("comment <> ''")),)
 
     tracking_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     sop: Mapped[str] = mapped_column(String(100), index=True)
