@@ -129,7 +129,7 @@ def _amount(value, unit: dict | str | None, lang: str) -> str:
     return f"{number} {unit_text}"
 
 
-def _baht(value, lang: str) -> str:
+def baht(value, lang: str) -> str:
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -895,8 +895,8 @@ class _Report(FPDF):
                         for stage, count in sorted(stages.items(), key=lambda item: order.get(item[0], 99))])
         self.pairs([(self.t("yearly.proc.contracts"), _number(procurement.get("contracts"))),
                     (self.t("yearly.proc.milestones_late"), _number(procurement.get("milestones_late"))),
-                    (self.t("yearly.proc.fines"), _baht(procurement.get("fines"), self.language)),
-                    (self.t("yearly.proc.payments"), _baht(procurement.get("payments"), self.language))])
+                    (self.t("yearly.proc.fines"), baht(procurement.get("fines"), self.language)),
+                    (self.t("yearly.proc.payments"), baht(procurement.get("payments"), self.language))])
 
 
 def _scale(largest: float) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from flask import render_template, request, url_for
 
 from services.assignment.adapters.bus import bus
-from services.assignment.adapters.yearly_pdf import working_time
+from services.assignment.adapters.yearly_pdf import PROJECT_STAGE_ORDER, baht, working_time
 from services.assignment.entrypoints.reports import band
 from services.assignment.handlers import directory, reports
 from shared import i18n
@@ -59,6 +59,7 @@ def render(staff):
                        "pdf": url_for("reports.yearly_pdf", lang=lang, **query),
                        "json": url_for("reports.kpis", **query)},
             working=lambda minutes: working_time(minutes, figures["minutes_per_day"], lang),
+            stages=PROJECT_STAGE_ORDER, baht=lambda amount: baht(amount, lang),
             share=lambda part, whole: f"{100 * part / whole:.1f}" if whole else "–")
     return render_template("assignment/reports.html", **context), 422 if errors else 200
 

@@ -267,6 +267,13 @@ def test_the_kpis_of_a_director_carry_procurement(client, people, tmp_path):
         "milestones_due": 1, "milestones_late": 1, "fines": str(fine), "payments": str(Decimal("300000.00") - fine),
     }
     assert kpis("u-head")["procurement"] is None  # a unit's figures
+    # the dashboard shows it too, in Thai, the paid amount in baht
+    page = client.get("/assignment/desk/reports", query_string={"fiscal_year": 2569, "org": ORG, "lang": "th"},
+                      headers=people.headers("u-director"))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    section = html[html.index('id="procurement"'):html.index("</table>", html.index('id="procurement"'))]
+    assert f"{Decimal('300000.00') - fine:,.2f}" in section and f"{fine:,.2f}" in section
     assert kpis("u-director", sop="onesqa/equipment-support")["procurement"] is None
     # the yearly report prints the section, in English here
     if not shutil.which("pdftotext"):
