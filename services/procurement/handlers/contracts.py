@@ -714,7 +714,9 @@ def list_contracts(staff: Staff, status: str | None = None, vendor_id: int | Non
                 "vendor_id": c.vendor_id, "vendor": {"id": c.vendor.id, "name": c.vendor.name},
                 "amount": c.amount, "signed_on": c.signed_on, "starts_on": c.starts_on, "ends_on": c.ends_on,
                 "completed_at": c.completed_at, "milestone_count": len(states),
-                "milestones_paid": states.count("paid"), "milestones_accepted": states.count("accepted"),
+                "milestones_paid": states.count("paid"),
+                # a paid milestone was accepted first: accepted counts both
+                "milestones_accepted": sum(1 for m in c.milestones if m.accepted_on is not None),
                 "next_due_on": upcoming.due_on if upcoming else None,
             })
         return out

@@ -389,6 +389,10 @@ def test_states_are_kept_in_order(client, signed):
     fine = expected_fine(60, Decimal("100000.00"), Decimal("0.1"), Decimal("0"))
     assert paid.get_json()["days_late"] == 60 and Decimal(paid.get_json()["fine_amount"]) == fine
     assert Decimal(paid.get_json()["paid_amount"]) == Decimal("100000.00") - fine
+    # the contracts' list counts it among both the paid and the accepted (it was accepted first)
+    [listed] = [c for c in client.get("/procurement/contracts", headers=people.headers("u-supplies")).get_json()
+                if c["id"] == contract["id"]]
+    assert (listed["milestones_paid"], listed["milestones_accepted"], listed["milestone_count"]) == (1, 1, 3)
     # a milestone of another contract is not found under this one
     assert decide(client, people, {"id": contract["id"] + 1000}, m2, "u-inspect1").status_code == 404
 
