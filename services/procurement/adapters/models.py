@@ -401,6 +401,8 @@ class Acceptance(Base):
     delivery_round: Mapped[int] = mapped_column(Integer, default=1)
     decision: Mapped[str] = mapped_column(String(10))  # accepted | rejected
     note: Mapped[str] = mapped_column(Text, default="")
+    # the day the member signed (a paper acceptance may be recorded days later); none on older words
+    signed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     decided_by: Mapped[str] = mapped_column(String(100))  # the account that recorded it
     decided_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 

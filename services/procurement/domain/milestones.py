@@ -13,7 +13,8 @@ milestone is paid the contract is completed. Nothing moves on a contract that is
 the milestones of a contract change only while none of them was delivered.
 
 Each guard answers field-keyed messages (``{"_schema": ["..."]}``), empty when the move is allowed:
-the API answers them as a 409. Who may make each move is ``permissions``."""
+the API answers them as a 409, the desk says them in its language (``said.Said``). Who may make each
+move is ``permissions``."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -22,6 +23,7 @@ from datetime import date
 from decimal import Decimal
 
 from services.procurement.domain.fines import HUNDRED, money
+from services.procurement.domain.said import Said
 from shared.errors import Invalid
 
 STATES = ("pending", "delivered", "accepted", "paid")
@@ -110,46 +112,47 @@ def _no(message: str, field: str = "_schema") -> Errors:
 
 def contract_errors(status: str) -> Errors:
     """Milestones move only on an active contract."""
-    return {} if status == "active" else _no(f"The contract is {status}.")
+    return {} if status == "active" else _no(Said("contract_not_active", f"The contract is {status}.", status=status))
 
 
 def delivery_errors(milestone: MilestoneFacts) -> Errors:
     if milestone.state != "pending":
-        return _no(f"Milestone {milestone.seq} is {milestone.state} already; a delivery is recorded while it "
-                   "is pending.")
+        return _no(Said("delivery_state", f"Milestone {milestone.seq} is {milestone.state} already; a delivery is "
+                        "recorded while it is pending.", seq=milestone.seq, state=milestone.state))
     return {}
 
 
 def evidence_errors(milestone: MilestoneFacts) -> Errors:
     if milestone.accepted_on is not None:
-        return _no(f"Milestone {milestone.seq} is accepted already; evidence is added before acceptance.")
+        return _no(Said("evidence_accepted", f"Milestone {milestone.seq} is accepted already; evidence is added "
+                        "before acceptance.", seq=milestone.seq))
     return {}
 
 
 def decision_errors(milestone: MilestoneFacts, member_id: int, member_name: str) -> Errors:
     """A member's word is given on a delivered milestone, once per round."""
     if milestone.state != "delivered":
-        return _no(f"Milestone {milestone.seq} is {milestone.state}; it is accepted or rejected once "
-                   "delivered, before acceptance.")
+        return _no(Said("decision_state", f"Milestone {milestone.seq} is {milestone.state}; it is accepted or "
+                        "rejected once delivered, before acceptance.", seq=milestone.seq, state=milestone.state))
     if member_id in decided(milestone):
-        return _no(f"{member_name} decided on this delivery already.")
+        return _no(Said("decided_already", f"{member_name} decided on this delivery already.", name=member_name))
     return {}
 
 
 def evidence_needed_errors(decision: str, evidence_count: int) -> Errors:
     """Accepting needs at least one evidence document on the milestone."""
     if decision == "accepted" and not evidence_count:
-        return _no("Add the evidence (e.g. the training sign-in sheet) to the milestone before accepting it.",
-                   "documents")
+        return _no(Said("evidence_needed", "Add the evidence (e.g. the training sign-in sheet) to the milestone "
+                        "before accepting it."), "documents")
     return {}
 
 
 def payment_errors(milestone: MilestoneFacts) -> Errors:
     if milestone.state == "paid":
-        return _no(f"Milestone {milestone.seq} is paid already.")
+        return _no(Said("paid_already", f"Milestone {milestone.seq} is paid already.", seq=milestone.seq))
     if milestone.state != "accepted":
-        return _no(f"Milestone {milestone.seq} is {milestone.state}; it is paid once the inspection committee "
-                   "accepted it.")
+        return _no(Said("payment_state", f"Milestone {milestone.seq} is {milestone.state}; it is paid once the "
+                        "inspection committee accepted it.", seq=milestone.seq, state=milestone.state))
     return {}
 
 

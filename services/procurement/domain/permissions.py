@@ -28,6 +28,7 @@ from typing import Protocol
 
 from services.procurement.domain import milestones
 from services.procurement.domain.milestones import MilestoneFacts
+from services.procurement.domain.said import Said
 from services.procurement.domain.stages import EARLY_STAGES
 
 ADMIN = "admin"
@@ -50,7 +51,7 @@ CONTRACT_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "report-incident": (("officer", "inspection-committee", "supplies", "head", "subhead"), "report incidents"),
 }
 
-NOT_A_MEMBER = "Only the members of this project's inspection committee accept its milestones."
+NOT_A_MEMBER = Said("not_a_member", "Only the members of this project's inspection committee accept its milestones.")
 
 Errors = dict[str, list[str]]
 
@@ -206,7 +207,7 @@ def contract_roles(action: str) -> tuple[str, ...]:
 def contract_refusal(person: Person, action: str) -> Errors:
     """Why ``person``'s roles may not do ``action`` on a contract (empty: they may)."""
     roles, what = CONTRACT_ACTIONS[action]
-    return {} if may(person, roles) else _no(f"Your roles may not {what}.")
+    return {} if may(person, roles) else _no(Said("roles", f"Your roles may not {what}."))
 
 
 def inspector(person: Person, members: Iterable[Member]) -> Member | None:

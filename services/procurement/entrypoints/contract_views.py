@@ -147,7 +147,7 @@ def acceptance(contract_id: int, milestone_id: int):
     data, files = AcceptanceInSchema().load(_body()), uploads()
     staff = current_staff()
     contracts.decide_acceptance(staff, contract_id, milestone_id, data["decision"], data["note"], files,
-                                member_id=data.get("member_id"))
+                                member_id=data.get("member_id"), signed_on=data.get("signed_on"))
     return contracts.get_milestone(staff, contract_id, milestone_id)
 
 

@@ -8,7 +8,9 @@ A thin edge like assignment's desk: logged in through ``/assignment/login`` (the
 cookie; an anonymous visit is sent there with ``next=``), every form carries the session's CSRF
 token, forms are validated by marshmallow and handed to the use cases of ``contracts``; a refusal
 re-renders the page with the field messages and the use case's status (422, 403, 409), and
-nothing is stored. Who sees which page and which form is ``domain.permissions``' answer, the one
+nothing is stored. The messages show once, beside the form that was refused (each under its
+field's label), in the page's language: the use cases' ``Said`` messages are said again from
+the catalogue (``proc.refusal.<key>``, dates in the Buddhist era on a Thai page). Who sees which page and which form is ``domain.permissions``' answer, the one
 the use cases apply."""
 from __future__ import annotations
 
@@ -26,11 +28,12 @@ from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import ASSET_STATUSES, PROJECT_STAGES, AccessLog, Contract, Project
 from services.procurement.domain import fines, permissions, stages
 from services.procurement.domain.milestones import MilestoneFacts, Word
+from services.procurement.domain.said import Said
 from services.procurement.entrypoints import timeline
 from services.procurement.handlers import contracts, projects, reminders
 from services.procurement.handlers.common import of_org
 from services.procurement.schemas.assets import PaperDate
-from shared import i18n
+from shared import dates, i18n
 from shared.audit import log_access
 from shared.auth import Access, csrf_ok, current_staff
 from shared.errors import NotFound, Refusal
@@ -86,6 +89,12 @@ def fmt_day(value, short: bool = False) -> str:
 
 
 @desk.app_template_global()
+def date_input(value) -> str:
+    """A date as a date field shows it: 19/11/2569 on a Thai page, 2026-11-19 on an English one."""
+    return dates.date_for_input(value, _lang())
+
+
+@desk.app_template_global()
 def fmt_money(value) -> str:
     return timeline.format_money(value)
 
@@ -136,7 +145,7 @@ def _form_schema(kind: str) -> Schema:
         shape = {"decision": fields.String(required=True, validate=validate.OneOf(contracts.DECISIONS,
                                                                                   error=_t("proc.v.choice")),
                                            error_messages={"required": _t("proc.v.required")}),
-                 "note": _text_field(5000, load_default=""),
+                 "note": _text_field(5000, load_default=""), "signed_on": _date_field(load_default=None),
                  "member_id": fields.Integer(load_default=None, allow_none=True,
                                              validate=validate.Range(min=1, max=INTEGER_MAX,
                                                                      error=_t("proc.v.choice")),
@@ -244,6 +253,47 @@ def _actions(staff, contract: dict) -> dict[int, dict]:
     return out
 
 
+# the fields of each form that show their own messages, under their label; the others' messages
+# (and the whole form's, ``_schema``) show at the top of the form
+FORM_FIELDS = {"delivery": ("delivered_on", "documents", "ref", "note"), "evidence": ("documents", "ref"),
+               "acceptance": ("member_id", "signed_on", "documents", "note"),
+               "payment": ("paid_on", "payment_ref", "documents", "note")}
+# values a refusal's words name that are words themselves: the catalogue's prefix for them
+_WORDS = {"state": "proc.ms.state.", "status": "proc.contract_status."}
+
+
+def _say(message, lang: str) -> str:
+    """A use case's message in the page's language: a ``Said`` from the catalogue
+    (``proc.refusal.<key>``), its dates as the page writes them; any other as it is."""
+    if not isinstance(message, Said):
+        return str(message)
+    values = {}
+    for name, value in message.values.items():
+        if isinstance(value, date):
+            value = i18n.format_day(value, lang)
+        elif name in _WORDS:
+            value = i18n.translate(_WORDS[name] + str(value), lang)
+        values[name] = value
+    return i18n.translate(f"proc.refusal.{message.key}", lang, **values)
+
+
+def _said(errors: dict, lang: str) -> dict[str, list[str]]:
+    return {field: [_say(m, lang) for m in messages_] for field, messages_ in errors.items()}
+
+
+def _failed_form(failed: tuple | None, actions: dict, form) -> tuple | None:
+    """(the form, milestone id) the refused post came from, when that form is on the page again
+    (an acceptance recorded for a member is the paper acceptance form); else None."""
+    if not failed:
+        return None
+    kind, milestone_id = failed
+    forms = actions.get(milestone_id, {})
+    if kind == "acceptance":
+        paper = bool(form.get("member_id")) or "acceptance" not in forms
+        kind = "paper_acceptance" if paper and forms.get("paper_acceptance") else "acceptance"
+    return (kind, milestone_id) if forms.get(kind) else None
+
+
 def _contract_page(staff, contract_id: int, errors: dict | None = None, failed: tuple | None = None,
                    status: int = 200):
     lang, today = _lang(), _today()
@@ -258,9 +308,12 @@ def _contract_page(staff, contract_id: int, errors: dict | None = None, failed: 
         svg = timeline.render_svg(contract, lang, today)
         views = {m.id: timeline.milestone_view(m, today) for m in contract.milestones}
         uow.commit()
+    actions = _actions(staff, data)
+    form = request.form if failed else {}
+    failed_at = _failed_form(failed, actions, form)
     return render_template("procurement/contract.html", staff=staff, contract=data, svg=svg, views=views,
-                           actions=_actions(staff, data), errors=errors or {}, failed=failed, today=today,
-                           form=request.form if failed else {}), status
+                           actions=actions, errors=_said(errors or {}, lang), failed=failed, failed_at=failed_at,
+                           fields_of=FORM_FIELDS, today=today, form=form), status
 
 
 @desk.route("/contracts/<int:contract_id>")
@@ -306,7 +359,8 @@ def evidence(staff, contract_id: int, milestone_id: int):
 @desk_page
 def acceptance(staff, contract_id: int, milestone_id: int):
     return _act(staff, contract_id, milestone_id, "acceptance", lambda data, files: contracts.decide_acceptance(
-        staff, contract_id, milestone_id, data["decision"], data["note"], files, member_id=data.get("member_id")))
+        staff, contract_id, milestone_id, data["decision"], data["note"], files, member_id=data.get("member_id"),
+        signed_on=data.get("signed_on")))
 
 
 @desk.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/payment", methods=["POST"])

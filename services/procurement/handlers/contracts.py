@@ -39,6 +39,7 @@ from services.procurement.adapters.models import (Acceptance, Committee, Committ
                                                   Milestone, Project, Vendor)
 from services.procurement.domain import fines, milestones, permissions
 from services.procurement.domain.milestones import MilestoneFacts, Word
+from services.procurement.domain.said import Said
 from services.procurement.handlers import projects
 from services.procurement.handlers.commands import AddMilestone, ReportIncident, SignContract
 from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, known, money, money_str,
@@ -381,16 +382,18 @@ def record_delivery(staff: Staff, contract_id: int, milestone_id: int, delivered
     _require(staff, "deliver")
     now = utc_now(now)
     if delivered_on > today(now):
-        raise invalid("delivered_on", "The delivery date cannot be in the future.")
+        raise invalid("delivered_on", Said("delivery_future", "The delivery date cannot be in the future."))
     if not _files(files) and not (ref or "").strip():
-        raise invalid("documents", "Attach the delivery documents, or give the reference (ref) of the paper file.")
+        raise invalid("documents", Said("delivery_documents", "Attach the delivery documents, or give the reference "
+                                                              "(ref) of the paper file."))
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
         contract, milestone = _active_milestone(session, staff, contract_id, milestone_id)
         refuse(Conflict, milestones.delivery_errors(milestone_facts(milestone)))
         if delivered_on < contract.signed_on:
-            raise invalid("delivered_on", "The delivery date cannot be before the contract was signed.")
+            raise invalid("delivered_on", Said("delivery_before_signing", "The delivery date cannot be before the "
+                                               "contract was signed.", signed_on=contract.signed_on))
         _attach(up, "delivery", files, ref, ref_name, staff, contract, milestone)
         days, fine = fine_for(contract, milestone, delivered_on)
         milestone.delivered_on = delivered_on
@@ -414,7 +417,8 @@ def add_evidence(staff: Staff, contract_id: int, milestone_id: int, files: Seque
     milestone is accepted."""
     _require(staff, "add-evidence")
     if not _files(files) and not (ref or "").strip():
-        raise invalid("documents", "Attach the evidence files, or give the reference (ref) of the paper file.")
+        raise invalid("documents", Said("evidence_documents", "Attach the evidence files, or give the reference "
+                                                              "(ref) of the paper file."))
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
@@ -431,17 +435,23 @@ def add_evidence(staff: Staff, contract_id: int, milestone_id: int, files: Seque
 
 
 def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decision: str, note: str = "",
-                      files=(), member_id: int | None = None, now: datetime | None = None) -> Milestone:
+                      files=(), member_id: int | None = None, now: datetime | None = None,
+                      signed_on: date | None = None) -> Milestone:
     """One inspection committee member's word on the milestone's current delivery. The member is
     the caller (by username), or ``member_id`` when supplies (or admin) record a paper signature.
     Accepting needs at least one evidence document on the milestone; a rejection needs a note and
     sends the milestone back for a new delivery. When every member accepted in the round, the
-    milestone is accepted (``accepted_on`` today, Bangkok)."""
+    milestone is accepted. ``signed_on`` is the day the member signed (today, Bangkok, when not
+    given; not in the future, not before the delivery); the milestone's ``accepted_on`` is the
+    latest signing day of the round's words. Days late and the fine still count from the delivery."""
     now = utc_now(now)
     if decision not in DECISIONS:
-        raise invalid("decision", "The decision is accepted or rejected.")
+        raise invalid("decision", Said("decision_choice", "The decision is accepted or rejected."))
     if decision == "rejected" and not (note or "").strip():
-        raise invalid("note", "Say why the delivery is rejected.")
+        raise invalid("note", Said("reject_note", "Say why the delivery is rejected."))
+    signed_on = signed_on or today(now)
+    if signed_on > today(now):
+        raise invalid("signed_on", Said("signed_future", "The signing date cannot be in the future."))
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
@@ -453,7 +463,8 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
             _require(staff, "sign-for-member")
             found = permissions.member_by_id(committee_members(committee), member_id)
             if found is None:
-                raise invalid("member_id", "Not a member of this project's inspection committee.")
+                raise invalid("member_id", Said("not_a_committee_member",
+                                                "Not a member of this project's inspection committee."))
         else:
             found = permissions.inspector(staff, committee_members(committee))
             if found is None:
@@ -463,12 +474,16 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
         facts = milestone_facts(milestone)
         round_ = facts.round
         refuse(Conflict, milestones.decision_errors(facts, member.id, member.name))
+        if signed_on < milestone.delivered_on:
+            raise invalid("signed_on", Said("signed_before_delivery", "The signing date cannot be before the delivery "
+                                            f"({milestone.delivered_on.isoformat()}).",
+                                            delivered_on=milestone.delivered_on))
         _store(up, files, "evidence", staff, contract, milestone)
         session.flush()
         evidence = _documents_of(session, milestone_id=milestone.id, kind="evidence") if decision == "accepted" else []
         refuse(Conflict, milestones.evidence_needed_errors(decision, len(evidence)))
         acceptance = Acceptance(member_id=member.id, delivery_round=round_, decision=decision, note=note or "",
-                                decided_by=staff.username, decided_at=now)
+                                signed_on=signed_on, decided_by=staff.username, decided_at=now)
         acceptance.member = member
         milestone.acceptances.append(acceptance)
         session.flush()
@@ -482,7 +497,10 @@ def decide_acceptance(staff: Staff, contract_id: int, milestone_id: int, decisio
             _emit(uow, "procurement.milestone_rejected", contract,
                   {"milestone": _milestone_brief(milestone), "rejected_round": round_, "acceptance": word})
         elif milestones.accepted_by_all(milestone_facts(milestone), [m.id for m in members]):
-            milestone.accepted_on = today(now)
+            # the day the last of them signed (a word recorded before signing days were kept: its day)
+            milestone.accepted_on = max(a.signed_on or today(a.decided_at)
+                                        for a in milestone.acceptances
+                                        if a.delivery_round == round_ and a.decision == "accepted")
             _emit(uow, "procurement.milestone_accepted", contract,
                   {"milestone": _milestone_brief(milestone), "round": round_,
                    "members": [m.id for m in members], "acceptance": word})
@@ -500,17 +518,19 @@ def record_payment(staff: Staff, contract_id: int, milestone_id: int, paid_on: d
     _require(staff, "pay")
     now = utc_now(now)
     if not (payment_ref or "").strip():
-        raise invalid("payment_ref", "Give the payment's reference (e.g. the disbursement voucher number).")
+        raise invalid("payment_ref", Said("payment_ref", "Give the payment's reference (e.g. the disbursement "
+                                                         "voucher number)."))
     if paid_on > today(now):
-        raise invalid("paid_on", "The payment date cannot be in the future.")
+        raise invalid("paid_on", Said("payment_future", "The payment date cannot be in the future."))
     with documents.Uploads() as up:
         uow = up.uow
         session = uow.session
         contract, milestone = _active_milestone(session, staff, contract_id, milestone_id)
         refuse(Conflict, milestones.payment_errors(milestone_facts(milestone)))
         if paid_on < milestone.accepted_on:
-            raise invalid("paid_on", "The payment cannot be before the acceptance "
-                                     f"({milestone.accepted_on.isoformat()}).")
+            raise invalid("paid_on", Said("payment_before_acceptance", "The payment cannot be before the acceptance "
+                                          f"({milestone.accepted_on.isoformat()}).",
+                                          accepted_on=milestone.accepted_on))
         _store(up, files, "payment", staff, contract, milestone)
         milestone.paid_on = paid_on
         milestone.paid_amount = fines.payable(milestone.amount, milestone.fine_amount)
@@ -621,7 +641,7 @@ def milestone_json(session: Session, contract: Contract, milestone: Milestone,
         "paid_recorded_by": milestone.paid_recorded_by,
         "acceptances": [{"id": a.id, "member_id": a.member_id, "member_name": a.member.name if a.member else None,
                          "position": a.member.position if a.member else None, "round": a.delivery_round,
-                         "decision": a.decision, "note": a.note, "decided_by": a.decided_by,
+                         "decision": a.decision, "note": a.note, "signed_on": a.signed_on, "decided_by": a.decided_by,
                          "decided_at": a.decided_at} for a in milestone.acceptances],
         "awaiting": awaiting,
         "documents": [_document_json(d) for d in docs],

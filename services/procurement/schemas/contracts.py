@@ -116,6 +116,10 @@ class AcceptanceInSchema(_In):
     member_id = Id(allow_none=True, load_default=None,
                    metadata=checked("a member of the contract's inspection committee",
                                     description="supplies recording a member's paper signature"))
+    signed_on = fields.Date(allow_none=True, load_default=None,
+                            metadata=checked("not in the future (Bangkok), not before the delivery",
+                                             description="the day the member signed (default today); the milestone "
+                                                         "is accepted on the latest signing day of the round"))
 
 
 class PaymentSchema(_In):
@@ -148,6 +152,7 @@ class AcceptanceSchema(Schema):
     round = fields.Integer()
     decision = fields.String()
     note = fields.String()
+    signed_on = fields.Date(allow_none=True)
     decided_by = fields.String()
     decided_at = fields.AwareDateTime()
 

@@ -397,6 +397,43 @@ def test_states_are_kept_in_order(client, signed):
     assert decide(client, people, {"id": contract["id"] + 1000}, m2, "u-inspect1").status_code == 404
 
 
+def test_a_paper_acceptance_keeps_the_day_it_was_signed(client, signed):
+    people, contract, (m1, _m2, _m3) = signed["people"], signed["contract"], signed["ms"]
+    due = today() - timedelta(days=60)
+    delivered = due + timedelta(days=5)  # 5 days late
+    assert deliver(client, people, contract, m1, delivered).status_code == 200
+    assert add_evidence(client, people, contract, m1).status_code == 201
+    # the signing day is not in the future, nor before the delivery; nothing is kept then
+    response = decide(client, people, contract, m1, "u-inspect1", signed_on=(today() + timedelta(days=1)).isoformat())
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"signed_on": ["The signing date cannot be in the future."]}
+    response = decide(client, people, contract, m1, "u-inspect1",
+                      signed_on=(delivered - timedelta(days=1)).isoformat())
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "signed_on": [f"The signing date cannot be before the delivery ({delivered.isoformat()})."]}
+    assert count(Acceptance) == 0
+    # signed on paper 10 and 12 days ago, recorded today: accepted on the later of the two days
+    first, second = today() - timedelta(days=10), today() - timedelta(days=12)
+    assert decide(client, people, contract, m1, "u-inspect1", signed_on=first.isoformat()).status_code == 200
+    milestone = decide(client, people, contract, m1, "u-inspect2", signed_on=second.isoformat()).get_json()
+    assert milestone["state"] == "accepted" and milestone["accepted_on"] == max(first, second).isoformat()
+    assert sorted(a["signed_on"] for a in milestone["acceptances"]) == sorted([first.isoformat(), second.isoformat()])
+    # days late and the fine still count from the delivery
+    fine = expected_fine(5, Decimal("100000.00"), Decimal("0.1"), Decimal("0"))
+    assert milestone["days_late"] == 5 and Decimal(milestone["fine_amount"]) == fine
+    # the payment cannot be before that day; on it, it can
+    body = {"payment_ref": "ฎีกา 3/2570"}
+    accepted = max(first, second)
+    response = post(client, people, "u-finance", url(contract, m1, "payment"),
+                    {**body, "paid_on": (accepted - timedelta(days=1)).isoformat()})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "paid_on": [f"The payment cannot be before the acceptance ({accepted.isoformat()})."]}
+    paid = post(client, people, "u-finance", url(contract, m1, "payment"), {**body, "paid_on": accepted.isoformat()})
+    assert paid.status_code == 200 and paid.get_json()["paid_on"] == accepted.isoformat()
+
+
 def test_rejection_sends_the_milestone_back_for_a_new_round(client, signed):
     people, contract, (m1, m2, m3) = signed["people"], signed["contract"], signed["ms"]
     due = date.fromisoformat(contract["milestones"][1]["due_on"])  # 20 days ago

@@ -329,7 +329,10 @@ def test_the_acceptance_form_refuses_a_non_member_and_a_missing_token(client, da
     token = csrf_of(client, f"/procurement/desk/contracts/{contract_id}")
     refused = client.post(path, data={"decision": "accepted", "csrf_token": token})
     assert refused.status_code == 403
-    assert "Only the members of this project" in refused.get_data(as_text=True)
+    html = refused.get_data(as_text=True)
+    # the acceptance form is not on this person's page: the refusal is the short notice at the top, in Thai
+    assert html.count("เฉพาะกรรมการตรวจรับพัสดุของโครงการนี้เท่านั้น") == 1 and 'id="errors"' in html
+    assert "Only the members of this project" not in html
     assert counts() == before
     login(client, "u-inspect1")  # a member, without the session's token
     assert client.post(path, data={"decision": "accepted"}).status_code == 403
@@ -353,7 +356,7 @@ def test_a_refused_form_comes_back_with_its_messages_and_stores_nothing(client, 
     future = (data["today"] + timedelta(days=3)).isoformat()
     too_early = client.post(f"/procurement/desk/contracts/{contract_id}/milestones/{ids[1]}/payment",
                             data={"paid_on": future, "payment_ref": "ฎีกา 5", "csrf_token": token})
-    assert too_early.status_code == 422 and "cannot be in the future" in too_early.get_data(as_text=True)
+    assert too_early.status_code == 422 and "วันที่จ่ายต้องไม่เป็นวันในอนาคต" in too_early.get_data(as_text=True)
     not_yet = client.post(f"/procurement/desk/contracts/{contract_id}/milestones/{ids[2]}/payment",
                           data={"paid_on": data["today"].isoformat(), "payment_ref": "ฎีกา 5", "csrf_token": token})
     assert not_yet.status_code == 409
@@ -367,6 +370,93 @@ def test_a_refused_form_comes_back_with_its_messages_and_stores_nothing(client, 
     with bus.session() as session:
         milestone = session.get(Milestone, ids[1])
         assert (milestone.paid_on, milestone.paid_amount) == (paid_on, Decimal("100000.00") - Decimal("500.00"))
+
+
+def form_of(html: str, action: str, seq: int) -> str:
+    found = re.search(rf'<form [^>]*data-action="{action}" data-milestone="{seq}".*?</form>', html, re.S)
+    assert found, f"no {action} form for milestone {seq}"
+    return found.group(0)
+
+
+def be_input(day: date) -> str:
+    """19/11/2569: how a date field shows a day on a Thai page (worked here, not by the code under test)."""
+    return f"{day.day:02d}/{day.month:02d}/{day.year + 543}"
+
+
+def test_a_payment_before_the_acceptance_is_refused_once_beside_its_form_in_thai(client, data):
+    contract_id, ids, dues = data["contract_id"], data["milestone_ids"], data["dues"]
+    accepted = dues[1] + timedelta(days=9)  # build(): both members accepted the 2nd on that day
+    login(client, "u-finance")
+    token = csrf_of(client, f"/procurement/desk/contracts/{contract_id}")
+    before = counts()
+    response = client.post(f"/procurement/desk/contracts/{contract_id}/milestones/{ids[1]}/payment",
+                           data={"paid_on": be_input(accepted - timedelta(days=1)), "payment_ref": "ฎีกา 7/2570",
+                                 "csrf_token": token})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    said = f"วันที่จ่ายต้องไม่ก่อนวันที่ตรวจรับ ({be(accepted)})"
+    assert html.count(said) == 1 and 'id="errors"' not in html
+    assert "cannot be before" not in html and "<strong>paid_on</strong>" not in html
+    form = form_of(html, "payment", 2)
+    # under the payment date's label, before its field, which keeps what was typed
+    assert form.index("วันที่จ่าย</label>") < form.index(said) < form.index('name="paid_on"')
+    assert f'value="{be_input(accepted - timedelta(days=1))}"' in form
+    assert counts() == before
+
+
+def test_an_acceptance_signed_last_week_is_accepted_that_day(client, data):
+    contract_id, ids, dues, today = data["contract_id"], data["milestone_ids"], data["dues"], data["today"]
+    delivered = dues[2] + timedelta(days=8)  # build(): the 3rd, delivered 8 days late
+    path = f"/procurement/desk/contracts/{contract_id}/milestones/{ids[2]}/acceptance"
+    login(client, "u-inspect1")
+    token = csrf_of(client, f"/procurement/desk/contracts/{contract_id}")
+    before = counts()
+    # not in the future, not before the delivery: refused by field, in Thai, nothing kept
+    for signed_on, said in ((today + timedelta(days=1), "วันที่ลงนามต้องไม่เป็นวันในอนาคต"),
+                            (delivered - timedelta(days=1), f"วันที่ลงนามต้องไม่ก่อนวันที่ส่งมอบ ({be(delivered)})")):
+        refused = client.post(path, data={"decision": "accepted", "signed_on": be_input(signed_on),
+                                          "csrf_token": token})
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and html.count(said) == 1
+        form = form_of(html, "acceptance", 3)
+        assert form.index("วันที่ลงนามตรวจรับ</label>") < form.index(said) < form.index('name="signed_on"')
+        assert counts() == before
+    # signed a week ago: the milestone is accepted on that day (u-inspect2 signed the day after delivery)
+    week_ago = today - timedelta(days=7)
+    assert week_ago > delivered
+    response = client.post(path, data={"decision": "accepted", "signed_on": be_input(week_ago), "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[-600:]
+    with bus.session() as session:
+        milestone = session.get(Milestone, ids[2])
+        assert milestone.accepted_on == max(week_ago, dues[2] + timedelta(days=9))
+        assert milestone.days_late == 8  # still counted from the delivery
+        assert session.scalar(select(Acceptance.signed_on).join(CommitteeMember)
+                              .where(Acceptance.milestone_id == ids[2],
+                                     CommitteeMember.username == "u-inspect1")) == week_ago
+    # a payment dated before it is refused
+    login(client, "u-finance")
+    token = csrf_of(client, f"/procurement/desk/contracts/{contract_id}")
+    refused = client.post(f"/procurement/desk/contracts/{contract_id}/milestones/{ids[2]}/payment",
+                          data={"paid_on": be_input(week_ago - timedelta(days=1)), "payment_ref": "ฎีกา 8/2570",
+                                "csrf_token": token})
+    assert refused.status_code == 422
+    assert refused.get_data(as_text=True).count(f"วันที่จ่ายต้องไม่ก่อนวันที่ตรวจรับ ({be(week_ago)})") == 1
+    with bus.session() as session:
+        assert session.get(Milestone, ids[2]).paid_on is None
+
+
+def test_the_date_fields_take_buddhist_era_dates_on_a_thai_page(client, data):
+    contract_id, today = data["contract_id"], data["today"]
+    login(client, "u-supplies")
+    html = client.get(f"/procurement/desk/contracts/{contract_id}?lang=th").get_data(as_text=True)
+    assert 'type="date"' not in html
+    fields = re.findall(r'<input type="(\w+)" inputmode="numeric" id="[^"]+" name="(\w+)" value="([^"]*)" '
+                        r'placeholder="([^"]*)"', html)
+    assert {name for _type, name, _value, _hint in fields} == {"delivered_on", "signed_on", "paid_on"}
+    assert {(kind, value, hint) for kind, _name, value, hint in fields} == \
+        {("text", be_input(today), "วว/ดด/ปปปป (พ.ศ.) เช่น 19/11/2569")}
+    english = client.get(f"/procurement/desk/contracts/{contract_id}?lang=en").get_data(as_text=True)
+    assert f'name="paid_on" value="{today.isoformat()}"' in english and 'type="date"' not in english
 
 
 def test_supplies_record_a_delivery_from_the_desk(client, data):

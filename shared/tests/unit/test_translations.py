@@ -119,6 +119,8 @@ PREFIXED = [
     ("intake", "shared", "UploadError", "intake.file."),  # shared/files.py: views show t("intake.file." + code)
     ("shared", "shared", "UploadError", "file."),  # shared/files.py upload_message: file.<code>
     ("procurement", "shared", "UploadError", "procurement.doc."),  # adapters/documents.py, the same codes
+    # a use case's refusal Said("payment_before_acceptance", ...): the desk says it as proc.refusal.<key>
+    ("procurement", "services/procurement", "Said", "proc.refusal."),
 ]
 
 # Where a key is made at run time: the prefix the test must know, as written at the call
