@@ -82,7 +82,8 @@ def _still_running(processes: dict[int, int]) -> list[str]:
 
 def _worker_of(up: subprocess.Popen) -> int | None:
     for pid in _tree(up.pid):
-        if _stat(pid) and _stat(pid)[0] == up.pid and "sopdesk.cli worker" in _cmdline(pid):
+        stat = _stat(pid)  # read once: the process may be gone by a second reading
+        if stat and stat[0] == up.pid and "sopdesk.cli worker" in _cmdline(pid):
             return pid
     return None
 
