@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from services.procurement import messages  # noqa: F401  (messages registers texts)
 from services.procurement.adapters.bus import bus
-from services.procurement.adapters.models import ASSET_STATUSES, PROJECT_STAGES, AccessLog, Contract, Project
+from services.procurement.adapters.models import ASSET_STATUSES, OWNERSHIP, PROJECT_STAGES, AccessLog, Contract, Project
 from services.procurement.domain import fines, permissions, stages
 from services.procurement.domain.milestones import MilestoneFacts, Word
 from services.procurement.domain.said import Said
@@ -411,16 +411,29 @@ def acceptances(staff):
 # The asset register
 
 
+ASSET_PAGE = 50
+WARRANTIES = ("active", "expired")  # handlers.assets.list_assets: in force today (Bangkok), or ended
+
+
 @desk.route("/assets")
 @desk_page
 def assets_page(staff):
+    """The register, a page at a time by tag: every asset of the organisation, narrowed by a search
+    (tag, kind, model, serial, place, holder), status, ownership and warranty (in force, ended)."""
     from services.procurement.handlers import assets
 
     q = (request.args.get("q") or "").strip()[:200]
     status = request.args.get("status") if request.args.get("status") in ASSET_STATUSES else None
-    found = None
-    if q or status:
-        found = assets.list_assets(staff, q=q or None, status=status, per_page=100)
-    return render_template("procurement/assets.html", staff=staff, q=q, status=status, found=found,
-                           statuses=ASSET_STATUSES)
+    ownership = request.args.get("ownership") if request.args.get("ownership") in OWNERSHIP else None
+    warranty = request.args.get("warranty") if request.args.get("warranty") in WARRANTIES else None
+    page = request.args.get("page", type=int) or 1
+    page = min(max(page, 1), 100_000)
+    found = assets.list_assets(staff, q=q or None, status=status, ownership=ownership, warranty=warranty,
+                               page=page, per_page=ASSET_PAGE)
+    last = max(1, -(-found["total"] // ASSET_PAGE))
+    keep = {k: v for k, v in (("q", q), ("status", status), ("ownership", ownership), ("warranty", warranty)) if v}
+    return render_template("procurement/assets.html", staff=staff, q=q, status=status, ownership=ownership,
+                           warranty=warranty, found=found, page=page, last=last, statuses=ASSET_STATUSES,
+                           ownerships=OWNERSHIP, warranties=WARRANTIES,
+                           page_url=lambda n: url_for("procurement_desk.assets_page", **keep, page=n))
 

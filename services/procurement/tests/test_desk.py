@@ -574,3 +574,37 @@ def test_the_timeline_is_the_same_every_time_escapes_its_texts_and_shows_today_o
     assert markers(after)[2].get("data-state") == "late" and markers(after)[2].get("data-days-late") == "98"
     assert after.get("data-end") == "2027-05-10"
     assert "Milestone 2" in markers(after)[2].find(f"{SVG_NS}title").text
+
+
+def test_the_register_lists_every_asset_a_page_at_a_time_and_narrows_by_warranty_and_ownership(
+        client, procurement_people):
+    from services.procurement.entrypoints.desk import ASSET_PAGE
+
+    today = date.today()
+    made = [Asset(org="sesao-sc", tag=f"7440-100-{n:04d}", kind="คอมพิวเตอร์", model=f"รุ่น {n}",
+                  ownership="leased" if n % 3 == 0 else "owned",
+                  warranty_ends_on=(today + timedelta(days=400)) if n % 2 == 0 else (today - timedelta(days=30)))
+            for n in range(ASSET_PAGE + 12)]
+    with bus.session() as session:
+        session.add_all(made + [Asset(org="up", tag="7440-999-0001", kind="คอมพิวเตอร์")])  # another organisation's
+        session.commit()
+    login(client, "u-supplies")
+
+    def tags(query: str) -> list[str]:
+        html = client.get(f"/procurement/desk/assets{query}").get_data(as_text=True)
+        return re.findall(r'<tr data-tag="([^"]+)">', html)
+
+    ours = sorted(a.tag for a in made)
+    first = client.get("/procurement/desk/assets").get_data(as_text=True)
+    assert re.findall(r'<tr data-tag="([^"]+)">', first) == ours[:ASSET_PAGE]  # no search needed: the list
+    assert f"ครุภัณฑ์ {len(made)} รายการ" in first and 'id="next-page"' in first
+    assert tags("?page=2") == ours[ASSET_PAGE:]
+    # in force: the even ones (400 days on); ended: the odd ones; leased: every third
+    assert tags("?warranty=active") == [a.tag for a in sorted(made, key=lambda a: a.tag)
+                                        if a.warranty_ends_on >= today][:ASSET_PAGE]
+    ended = [a.tag for a in sorted(made, key=lambda a: a.tag) if a.warranty_ends_on < today]
+    assert tags("?warranty=expired") == ended[:ASSET_PAGE]
+    leased_ended = [a.tag for a in sorted(made, key=lambda a: a.tag)
+                    if a.ownership == "leased" and a.warranty_ends_on < today]
+    assert tags("?warranty=expired&ownership=leased") == leased_ended
+    assert tags("?warranty=nonsense&page=-4") == ours[:ASSET_PAGE]  # an unknown filter is no filter

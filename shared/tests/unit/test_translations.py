@@ -20,6 +20,7 @@ from babel.messages.pofile import read_po, write_po
 from services.assignment.adapters.models import SYSTEM_ACTORS, TRAIL_KINDS
 from services.assignment.domain.search import SORTS, STATUSES as LIST_STATUSES
 from services.assignment.entrypoints.reports import COLUMNS as REPORT_COLUMNS, TABLES as REPORT_TABLES
+from services.procurement.entrypoints.desk import WARRANTIES as ASSET_WARRANTIES
 from services.assignment.entrypoints.case_list import FIELDS as LIST_FIELDS
 from services.assignment.entrypoints.case_view import NEWS
 from services.intake.schemas import STAFF_CHANNELS
@@ -108,6 +109,7 @@ DYNAMIC = [
     ("procurement", "proc.fine_basis.", FINE_BASES, "adapters/models.FINE_BASES"),
     ("procurement", "proc.asset_status.", ASSET_STATUSES, "adapters/models.ASSET_STATUSES"),
     ("procurement", "proc.ownership.", OWNERSHIP, "adapters/models.OWNERSHIP"),
+    ("procurement", "proc.assets.warranty.", ASSET_WARRANTIES, "entrypoints/desk.WARRANTIES: the register's filter"),
     ("assignment", "yearly.score.", ("1", "2", "3", "4", "5"), "adapters/yearly_pdf.py: the satisfaction chart's scores"),
     ("assignment", "yearly.stage.", PROJECT_STAGES, "adapters/yearly_pdf.py: procurement projects by stage"),
 ]
