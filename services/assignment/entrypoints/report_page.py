@@ -46,13 +46,14 @@ def render(staff):
     if figures is not None:
         org = figures["organisation"]
         with bus.session() as session:
-            scope_units = [u for u in directory.units_of_org(session, org)] if figures["unit"] is None or \
+            scope_units = directory.units_of_org(session, org) if figures["unit"] is None or \
                 staff.sees_org(org) else []
+        links = Links(figures)
         keep = {k: v for k, v in args.items() if k in ("unit", "sop", "quarter", "month")}
         query = {"fiscal_year": figures["fiscal_year"], "org": org, **keep}
         context.update(
-            units=scope_units, sops=figures["sops"], links=Links(figures),
-            charts=charts(figures, lang),
+            units=scope_units, sops=figures["sops"], links=links,
+            charts=charts(figures, links, lang),
             downloads={"csv": url_for("reports.kpis", format="csv", table="sops", lang=lang, **query),
                        "csv_steps": url_for("reports.kpis", format="csv", table="steps", lang=lang, **query),
                        "xlsx": url_for("reports.kpis", format="xlsx", lang=lang, **query),
@@ -97,11 +98,10 @@ class Links:
         return self._cases(sop=sop, step=step, status="open")
 
 
-def charts(figures: dict, lang: str) -> dict:
+def charts(figures: dict, links: "Links", lang: str) -> dict:
     def t(key: str, **values) -> str:
         return i18n.translate(key, lang, **values)
 
-    links = Links(figures)
     received, closed = Series(t("report.col.received"), PALETTE[0]), Series(t("report.col.closed"), PALETTE[1])
     months = [i18n.format_month(m["month"], lang) for m in figures["months"]]
     ticks = [label.split(" ")[0] for label in months]  # the month alone under its bars; the year in the tooltip

@@ -22,6 +22,7 @@ from services.intake.messages import t
 from services.intake.schemas import StatisticsSchema
 from shared import i18n
 from shared.auth import current_staff, public
+from shared.charts import PALETTE, Bar, Series, grouped_bars
 from shared.config import get_settings
 from shared.headers import content_security_policy
 from shared.openapi import html
@@ -69,8 +70,6 @@ def _links(org: str | None, embed: bool) -> dict:
 def _chart(report: dict, lang: str):
     """Requests received and completed in the year, per SOP (its number in the manual, or its
     place in the list), as a picture beside the table."""
-    from shared.charts import PALETTE, Bar, Series, grouped_bars
-
     received = Series(t("statistics.col.received", lang), PALETTE[0])
     completed = Series(t("statistics.col.completed", lang), PALETTE[3])
     sops = report["sops"]
