@@ -44,6 +44,8 @@ AREAS: tuple[Area, ...] = (
     Area("reports", "/assignment/desk/reports", "staff", ("director", "deputy-director", "admin", "head", "subhead")),
     Area("breaches", "/assignment/desk/breaches", "staff", ("privacy-officer",)),
     Area("privacy", "/intake/privacy", "staff", ("privacy-officer",)),
+    # administration: people, units, delegations, holidays, office hours, privacy notice
+    # packs: upload, check, preview, editor
     Area("sops", "/assignment/sops", "anyone"),
     Area("login", "/assignment/login", "public"),
 )

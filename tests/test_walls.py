@@ -65,6 +65,8 @@ WALLS: dict[str, Wall] = {
     "breach_register.record_pdpc": obj({"not_needed": "ทดสอบกำแพง"}),
     "breach_register.notify_people": obj(),
     "breach_register.close_breach": obj(),
+    # the administration pages (services/assignment/entrypoints/admin_pages.py)
+    # the pack pages and editor (services/assignment/entrypoints/pack_pages.py)
 }
 BREACH = "ข้อมูลรั่วผ่านกำแพง"  # only the world's breach says this
 
