@@ -306,7 +306,7 @@ def access_roles(service: str, endpoint: str) -> tuple[str, ...]:
 
 def test_the_other_organisation_finds_nothing_of_a_case_its_files_its_mail_and_scores(client):
     wrong = _walled(("intake", "assignment", "notify"), build_world(client), WALLS, client)
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
 
 
 def test_the_other_organisation_finds_nothing_of_procurement(client):
@@ -316,7 +316,7 @@ def test_the_other_organisation_finds_nothing_of_procurement(client):
         pytest.fail(f"services/procurement/tests/walls.py is missing its WALLS or build_world: {exc}")
     world = build(HOME)
     wrong = _walled(("procurement",), world, walls, client)
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
 
 
 def test_a_system_administrator_sees_every_organisation(client):

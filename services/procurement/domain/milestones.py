@@ -175,7 +175,7 @@ def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequ
     if not items:
         raise Invalid(errors={"milestones": ["A contract has at least one milestone."]})
     if len(items) > MAX_MILESTONES:
-        raise Invalid(errors={"milestones": [f"At most {MAX_MILESTONES} milestones."]})
+        raise Invalid(errors={"milestones": [Said("max_milestones", f"At most {MAX_MILESTONES} milestones.", max=MAX_MILESTONES)]})
     by_amount = [i.get("amount") is not None for i in items]
     by_share = [i.get("share_percent") is not None for i in items]
     for n, (a, s) in enumerate(zip(by_amount, by_share)):
@@ -191,7 +191,8 @@ def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequ
         due = item["due_on"]
         if not starts_on <= due <= ends_on:
             errors.setdefault(f"milestones.{n}.due_on", []).append(
-                f"The due date must lie within the contract ({starts_on.isoformat()} to {ends_on.isoformat()}).")
+                Said("due_within", f"The due date must lie within the contract ({starts_on.isoformat()} to "
+                     f"{ends_on.isoformat()}).", starts_on=starts_on, ends_on=ends_on))
         elif previous is not None and due <= previous:
             errors.setdefault(f"milestones.{n}.due_on", []).append(
                 "Each milestone falls due after the one before it.")
@@ -205,8 +206,8 @@ def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequ
         total = sum(amounts, Decimal("0"))
         if not errors and total != amount:
             errors.setdefault("milestones", []).append(
-                f"The milestones' amounts sum to {money(total)}; they must sum to the contract's amount "
-                f"{money(amount)} exactly.")
+                Said("amounts_sum", f"The milestones' amounts sum to {money(total)}; they must sum to the "
+                     f"contract's amount {money(amount)} exactly.", total=money(total), amount=money(amount)))
         shares = [None] * len(items)
     else:
         shares = [Decimal(i["share_percent"]) for i in items]
@@ -215,7 +216,8 @@ def plan_milestones(amount: Decimal, starts_on: date, ends_on: date, items: Sequ
                 errors.setdefault(f"milestones.{n}.share_percent", []).append("The share must be more than 0.")
         total = sum(shares, Decimal("0"))
         if not errors and total != HUNDRED:
-            errors.setdefault("milestones", []).append(f"The shares sum to {total}%; they must sum to 100% exactly.")
+            errors.setdefault("milestones", []).append(Said("shares_sum", f"The shares sum to {total}%; they must sum to 100% exactly.",
+                                                                 total=total))
         amounts = [money(amount * s / HUNDRED) for s in shares[:-1]]
         amounts.append(amount - sum(amounts, Decimal("0")))  # the last takes the rounding remainder
         if not errors and any(a <= 0 for a in amounts):

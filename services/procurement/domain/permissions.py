@@ -39,6 +39,8 @@ PROJECT_WRITE_ROLES = ("supplies", "head", "subhead")  # head and subhead only w
 EARLY_WRITERS = ("head", "subhead")
 APPROVER_ROLES = ("director", "deputy-director", "head")
 PURCHASE_DELIVERY_ROLES = ("supplies",)
+REGISTER_WRITE_ROLES = ("supplies",)  # the vendors and the asset register
+LOAN_ROLES = ("supplies", "officer")  # lending a replacement machine, and its return
 
 # a contract's actions: (the roles that may, what the refusal says they may not do)
 CONTRACT_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -164,8 +166,8 @@ def _write_refusal(person: Person, stage: str | None) -> Errors:
     if may_write_project(person, stage):
         return {}
     if stage is not None and may(person, EARLY_WRITERS):
-        return _no("from the approval stage on, only supplies changes a project")
-    return _no("only supplies (or a head or subhead while the TOR and quotes are gathered) may do this")
+        return _no(Said("supplies_from_approval", "from the approval stage on, only supplies changes a project"))
+    return _no(Said("writers_only", "only supplies (or a head or subhead while the TOR and quotes are gathered) may do this"))
 
 
 def project_refusal(person: Person, action: str, stage: str | None = None, target: str | None = None) -> Errors:
@@ -176,10 +178,10 @@ def project_refusal(person: Person, action: str, stage: str | None = None, targe
     approval back to the early stages; ``decide-approval``: the approvers; ``record-delivery``:
     supplies."""
     if action == "decide-approval":
-        return {} if may(person, APPROVER_ROLES) else _no(
-            "approvals are decided by the director, a deputy director or a head")
+        return {} if may(person, APPROVER_ROLES) else _no(Said(
+            "approvers_only", "approvals are decided by the director, a deputy director or a head"))
     if action == "record-delivery":
-        return {} if may(person, PURCHASE_DELIVERY_ROLES) else _no("supplies records deliveries")
+        return {} if may(person, PURCHASE_DELIVERY_ROLES) else _no(Said("supplies_delivers", "supplies records deliveries"))
     if action == "move":
         if may(person, EARLY_WRITERS) and target in EARLY_STAGES and stage in (*EARLY_STAGES, "approval"):
             return {}
@@ -189,6 +191,16 @@ def project_refusal(person: Person, action: str, stage: str | None = None, targe
     if action == "change":
         return _write_refusal(person, stage)
     raise ValueError(f"unknown project action {action}")
+
+
+def register_refusal(person: Person) -> Errors:
+    """Why ``person`` may not change the vendors or the asset register (empty: they may)."""
+    return {} if may(person, REGISTER_WRITE_ROLES) else _no(Said("roles", "Your roles may not do this."))
+
+
+def loan_refusal(person: Person) -> Errors:
+    """Why ``person`` may not lend an asset or record its return (empty: they may)."""
+    return {} if may(person, LOAN_ROLES) else _no(Said("roles", "Your roles may not do this."))
 
 
 def approver_role(person: Person) -> str:

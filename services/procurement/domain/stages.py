@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from services.procurement.domain.said import Said
 from services.procurement.domain.fines import money
 
 # ร่าง TOR -> ใบเสนอราคา -> ขออนุมัติ -> จัดซื้อจัดจ้าง -> สัญญา -> ส่งมอบครบ / ปิด
@@ -104,39 +105,40 @@ def stage_errors(project: ProjectFacts, target: str) -> Errors:
     """Why ``project`` may not move to ``target`` now (empty: it may)."""
     current = project.stage
     if target == current:
-        return _no(f"the project is at {current} already")
+        return _no(Said("stage_already", f"the project is at {current} already", stage=current))
     if target == "cancelled":
-        return _no("cancel with POST /procurement/projects/<id>/cancel and a reason")
+        return _no(Said("stage_cancel_action", "cancel with POST /procurement/projects/<id>/cancel and a reason"))
     if target == "delivered":
-        return _no("record the delivery with POST /procurement/projects/<id>/delivery")
+        return _no(Said("stage_delivery_action", "record the delivery with POST /procurement/projects/<id>/delivery"))
     if current in ("completed", "cancelled", "delivered") and target != "completed":
-        return _no(f"the project is {current}")
+        return _no(Said("project_is", f"the project is {current}", stage=current))
     if target == "draft":
-        return {} if current == "quotes" else _no("only a project at quotes goes back to draft")
+        return {} if current == "quotes" else _no(Said("stage_back_to_draft", "only a project at quotes goes back to draft"))
     if target == "quotes":
         if current in ("draft", "approval"):
             return {}
-        return _no("quotes follow the draft (or go back from approval)")
+        return _no(Said("stage_quotes_follow", "quotes follow the draft (or go back from approval)"))
     if target == "approval":
         if current == "procurement" and not project.contracts:
             return {}
         if current != "quotes":
-            return _no("approval follows the quotes stage")
+            return _no(Said("stage_approval_follows", "approval follows the quotes stage"))
         if not project.quotes:
-            return _no("no quote yet: an approval needs at least one quote and its reference price", "quotes")
+            return _no(Said("stage_no_quote", "no quote yet: an approval needs at least one quote and its reference price"), "quotes")
         return {}
     if target == "procurement":
         if current != "approval":
-            return _no("procurement follows approval")
+            return _no(Said("stage_procurement_follows", "procurement follows approval"))
         errors: Errors = {}
         if not approved(project, "principle-budget"):
-            errors["approvals"] = ["the principle and budget must be approved first"]
+            errors["approvals"] = [Said("principle_first", "the principle and budget must be approved first")]
         rejected = standing_rejections(project)
         if rejected:
-            errors.setdefault("approvals", []).append(f"rejected and not yet approved again: {', '.join(rejected)}")
+            errors.setdefault("approvals", []).append(Said("rejected_standing", f"rejected and not yet approved again: {', '.join(rejected)}",
+                                                      kinds=tuple(rejected)))
         return errors
     if target == "contract":
-        return _no("a contract is signed with POST /procurement/contracts, which moves the project on")
+        return _no(Said("stage_contract_action", "a contract is signed with POST /procurement/contracts, which moves the project on"))
     if target == "completed":
         if current == "delivered":
             return {}
@@ -144,9 +146,9 @@ def stage_errors(project: ProjectFacts, target: str) -> Errors:
             live = [status for status in project.contracts if status != "terminated"]
             if live and all(status == "completed" for status in live):
                 return {}
-            return _no("the contract is not completed yet")
-        return _no("a project completes after its delivery or its contract")
-    return _no(f"unknown stage {target}")
+            return _no(Said("contract_not_completed", "the contract is not completed yet"))
+        return _no(Said("stage_completes_after", "a project completes after its delivery or its contract"))
+    return _no(Said("stage_unknown", f"unknown stage {target}", target=target))
 
 
 def next_stages(project: ProjectFacts) -> list[str]:
@@ -161,12 +163,14 @@ def contract_blockers(project: ProjectFacts) -> list[str]:
     appointed with at least one member."""
     blockers = []
     if project.stage != "procurement":
-        blockers.append(f"The project is at stage {project.stage}; a contract is signed at stage procurement "
-                        "(after its approvals, committees and the choice of the vendor).")
+        blockers.append(Said("sign_at_procurement", f"The project is at stage {project.stage}; a contract is signed at "
+                             "stage procurement (after its approvals, committees and the choice of the vendor).",
+                             stage=project.stage))
     if not approved(project, "principle-budget"):
-        blockers.append("The project's principle and budget are not approved.")
+        blockers.append(Said("sign_principle", "The project's principle and budget are not approved."))
     if not project.inspection_members:
-        blockers.append("The project has no inspection committee with members: appoint it before signing.")
+        blockers.append(Said("sign_committee", "The project has no inspection committee with members: appoint it "
+                                  "before signing."))
     return blockers
 
 
@@ -175,12 +179,12 @@ def contract_blockers(project: ProjectFacts) -> list[str]:
 
 def closed_errors(stage: str, what: str = "change") -> Errors:
     """A completed or cancelled project takes no more changes."""
-    return _no(f"the project is {stage}: nothing more to {what}") if stage in CLOSED_STAGES else {}
+    return _no(Said(f"closed_{what}", f"the project is {stage}: nothing more to {what}", stage=stage)) if stage in CLOSED_STAGES else {}
 
 
 def final_errors(stage: str) -> Errors:
     """A delivered, completed or cancelled project takes no approval, committee or cancelling."""
-    return _no(f"the project is {stage}") if stage in FINAL_STAGES else {}
+    return _no(Said("project_is", f"the project is {stage}", stage=stage)) if stage in FINAL_STAGES else {}
 
 
 def quote_errors(stage: str, removing: bool = False) -> Errors:
@@ -188,8 +192,10 @@ def quote_errors(stage: str, removing: bool = False) -> Errors:
     if stage in EARLY_STAGES:
         return {}
     if removing:
-        return _no(f"quotes change only at the draft or quotes stage; the project is at {stage}")
-    return _no(f"quotes are gathered at the draft or quotes stage; the project is at {stage}")
+        return _no(Said("quotes_change_early", f"quotes change only at the draft or quotes stage; the project is at {stage}",
+                        stage=stage))
+    return _no(Said("quotes_early", f"quotes are gathered at the draft or quotes stage; the project is at {stage}",
+                    stage=stage))
 
 
 def moves_on_with(stage: str, tor_added: bool = False, quote_added: bool = False) -> str:
@@ -202,13 +208,13 @@ def purchase_delivery_errors(project: ProjectFacts) -> Errors:
     completed or cancelled project, not on a project with a contract (its milestones are
     delivered), not on a hire (delivered by its contract's milestones)."""
     if project.stage == "delivered" or project.delivered:
-        return _no("the delivery is recorded already")
+        return _no(Said("delivered_already", "the delivery is recorded already"))
     if project.stage in CLOSED_STAGES:
-        return _no(f"the project is {project.stage}")
+        return _no(Said("project_is", f"the project is {project.stage}", stage=project.stage))
     if project.stage == "contract" or project.contracts:
-        return _no("this project has a contract: deliveries are recorded per milestone")
+        return _no(Said("delivery_per_milestone", "this project has a contract: deliveries are recorded per milestone"))
     if project.kind == "hire":
-        return _no("a hire is delivered by its contract's milestones", "kind")
+        return _no(Said("hire_by_milestones", "a hire is delivered by its contract's milestones"), "kind")
     return {}
 
 
@@ -218,7 +224,7 @@ def cancel_errors(project: ProjectFacts) -> Errors:
     if errors:
         return errors
     if any(status == "active" for status in project.contracts):
-        return _no("the project has an active contract: terminate it first")
+        return _no(Said("active_contract", "the project has an active contract: terminate it first"))
     return {}
 
 
@@ -227,14 +233,14 @@ def approval_errors(stage: str, kind: str, decision: str, note: str, has_referen
     once there is one (a quote); a vendor is selected at the procurement stage (or after)."""
     errors: Errors = {}
     if decision == "rejected" and not (note or "").strip():
-        errors["note"] = ["say why it is rejected"]
+        errors["note"] = [Said("why_rejected", "say why it is rejected")]
     if kind == "reference-price" and not has_reference_price:
-        errors.setdefault("kind", []).append("no reference price yet: add a quote first")
+        errors.setdefault("kind", []).append(Said("no_reference_price", "no reference price yet: add a quote first"))
     if kind == "vendor-selection" and stage not in ("procurement", "contract"):
-        errors.setdefault("kind", []).append("a vendor is selected at the procurement stage")
+        errors.setdefault("kind", []).append(Said("vendor_at_procurement", "a vendor is selected at the procurement stage"))
     return errors
 
 
 def documents_errors(stage: str) -> Errors:
     """Documents join the trail at any stage but cancelled."""
-    return _no("the project is cancelled") if stage == "cancelled" else {}
+    return _no(Said("project_is", "the project is cancelled", stage="cancelled")) if stage == "cancelled" else {}

@@ -12,6 +12,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from services.procurement.adapters.bus import bus
     from services.procurement.entrypoints import asset_views, contract_views, project_views
     from services.procurement.adapters.models import AccessLog
+    from services.procurement.entrypoints import desk_forms  # noqa: F401  (the desk's forms, on its blueprint)
     from services.procurement.entrypoints.desk import desk
     from shared.access_log import access_log_blueprint
     from services.procurement.handlers import consumers as handlers  # noqa: F401  (event handlers)

@@ -19,21 +19,23 @@ from datetime import date, timedelta
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from services.procurement import messages  # noqa: F401  (messages registers texts)
 from services.procurement.adapters.bus import bus
-from services.procurement.adapters.models import ASSET_STATUSES, OWNERSHIP, PROJECT_STAGES, AccessLog, Contract, Project
+from services.procurement.adapters.models import (APPROVAL_KINDS, ASSET_STATUSES, COMMITTEE_KINDS, COMMITTEE_POSITIONS,
+                                                  DOCUMENT_KINDS, METHODS, OWNERSHIP, PROJECT_KINDS, PROJECT_STAGES,
+                                                  AccessLog, Contract, Project, Vendor)
 from services.procurement.domain import fines, permissions, stages
 from services.procurement.domain.milestones import MilestoneFacts, Word
-from services.procurement.domain.said import Said
 from services.procurement.entrypoints import timeline
+from services.procurement.entrypoints.form_input import form_data, load
 from services.procurement.handlers import contracts, projects, reminders
 from services.procurement.handlers.common import of_org
-from services.procurement.schemas.assets import PaperDate
-from shared import dates, i18n
+from services.procurement.schemas.contracts import AcceptanceInSchema, DeliverySchema, EvidenceSchema, PaymentSchema
+from shared import dates, i18n, said
 from shared.audit import log_access
 from shared.auth import Access, csrf_ok, current_staff
 from shared.errors import NotFound, Refusal
@@ -80,7 +82,10 @@ def desk_page(view):
 
 @desk.errorhandler(404)
 def _not_found(exc):
-    return render_template("procurement/refused.html", message=_t("proc.not_found"), staff=current_staff()), 404
+    # the language links lead to the desk's home: a path naming a thing not found (an asset's
+    # tag) is not written back on the page
+    return render_template("procurement/refused.html", message=_t("proc.not_found"), staff=current_staff(),
+                           lang_base=url_for("procurement_desk.index")), 404
 
 
 @desk.app_template_global()
@@ -118,50 +123,10 @@ def _today() -> date:
 
 
 # ---------------------------------------------------------------------------------------------
-# Forms (what the desk's forms post; the use cases check the rest)
+# Forms: a contract page's forms are read by the API's own schemas (``desk_forms.load``)
 
-
-def _date_field(**kwargs):
-    return PaperDate(error_messages={"required": _t("proc.v.required"), "invalid": _t("proc.v.date"),
-                                     "null": _t("proc.v.required")}, **kwargs)
-
-
-def _text_field(max_length: int, required: bool = False, **kwargs):
-    messages_ = {"required": _t("proc.v.required"), "null": _t("proc.v.required")}
-    validators = [validate.Length(max=max_length, error=_t("proc.v.too_long", max=max_length))]
-    if required:
-        validators.insert(0, validate.Length(min=1, error=_t("proc.v.required")))
-    return fields.String(required=required, validate=validators, error_messages=messages_, **kwargs)
-
-
-def _form_schema(kind: str) -> Schema:
-    """The schema of one of the desk's forms, its messages in the page's language."""
-    if kind == "delivery":
-        shape = {"delivered_on": _date_field(required=True), "note": _text_field(5000, load_default=""),
-                 "ref": _text_field(500, load_default=None), "ref_name": _text_field(200, load_default=None)}
-    elif kind == "evidence":
-        shape = {"ref": _text_field(500, load_default=None), "ref_name": _text_field(200, load_default=None)}
-    elif kind == "acceptance":
-        shape = {"decision": fields.String(required=True, validate=validate.OneOf(contracts.DECISIONS,
-                                                                                  error=_t("proc.v.choice")),
-                                           error_messages={"required": _t("proc.v.required")}),
-                 "note": _text_field(5000, load_default=""), "signed_on": _date_field(load_default=None),
-                 "member_id": fields.Integer(load_default=None, allow_none=True,
-                                             validate=validate.Range(min=1, max=INTEGER_MAX,
-                                                                     error=_t("proc.v.choice")),
-                                             error_messages={"invalid": _t("proc.v.choice")})}
-    elif kind == "payment":
-        shape = {"paid_on": _date_field(required=True), "payment_ref": _text_field(200, required=True),
-                 "note": _text_field(5000, load_default="")}
-    else:
-        raise ValueError(kind)
-    shape["next"] = fields.String(load_default=None)
-    return Schema.from_dict(shape, name=f"Desk{kind.title()}Form")(unknown=EXCLUDE)
-
-
-def _form_data() -> dict:
-    """The form's fields, empty ones left out (an empty optional field is not given)."""
-    return {k: v for k, v in request.form.items() if k != "csrf_token" and v.strip() != ""}
+FORM_SCHEMAS = {"delivery": DeliverySchema, "evidence": EvidenceSchema, "acceptance": AcceptanceInSchema,
+                "payment": PaymentSchema}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,12 +154,55 @@ def index(staff):
                 "budget": p.budget, "officer": p.officer, "updated_at": p.updated_at, "fiscal_year": p.fiscal_year,
                 "kind": p.kind, "contracts": [{"id": c.id, "number": c.number} for c in p.contracts]})
     return render_template("procurement/projects.html", staff=staff, by_stage=by_stage, years=years, fy=fy,
-                           total=len(found))
+                           total=len(found), may_open=not permissions.project_refusal(staff, "create"))
+
+
+MEMBER_ROWS = 5  # a committee form's rows
+
+
+def _active_vendors(staff) -> list[Vendor]:
+    with bus.session() as session:
+        return list(session.scalars(of_org(select(Vendor), Vendor.org, staff).where(Vendor.active.is_(True))
+                                    .order_by(Vendor.name, Vendor.id).limit(2000)))
+
+
+def project_forms(staff, project: dict) -> dict[str, bool]:
+    """The project page's forms this person may use now (the use cases refuse the rest anyway)."""
+    stage = project["stage"]
+    change = not permissions.project_refusal(staff, "change", stage) and stage not in stages.CLOSED_STAGES
+    final = stage in stages.FINAL_STAGES
+    return {
+        "edit": change,
+        "documents": change and stage != "cancelled",
+        "quote": change and stage in stages.EARLY_STAGES,
+        "approval": not permissions.project_refusal(staff, "decide-approval", stage) and not final,
+        "committee": change and not final,
+        "stage": bool([s for s in project["next_stages"]
+                       if not permissions.project_refusal(staff, "move", stage, s)]),
+        "delivery": (not permissions.project_refusal(staff, "record-delivery", stage) and project["kind"] != "hire"
+                     and stage not in ("contract", "delivered", *stages.CLOSED_STAGES) and not project["contracts"]),
+        "cancel": change and not final and not any(c["status"] == "active" for c in project["contracts"]),
+        "contract": (not permissions.contract_refusal(staff, "sign") and stage == "procurement"
+                     and not project["contracts"]),
+    }
+
+
+def project_choices(staff) -> dict:
+    return {"vendors": _active_vendors(staff), "document_kinds": DOCUMENT_KINDS, "approval_kinds": APPROVAL_KINDS,
+            "committee_kinds": COMMITTEE_KINDS, "positions": COMMITTEE_POSITIONS, "methods": METHODS,
+            "kinds": PROJECT_KINDS, "member_rows": MEMBER_ROWS}
 
 
 @desk.route("/projects/<int:project_id>")
 @desk_page
 def project_page(staff, project_id: int):
+    return render_project(staff, project_id)
+
+
+def render_project(staff, project_id: int, errors: dict | None = None, failed: str | None = None,
+                   status: int = 200):
+    """The project's page, with the forms this person may use (``desk_forms.project_forms``); a
+    refused form (``failed``) shows again with its messages (already in the page's language)."""
     with bus.unit_of_work() as uow:
         project = uow.session.get(Project, project_id)
         if project is None or not permissions.sees(staff, project.org):  # another organisation's: none
@@ -214,8 +222,12 @@ def project_page(staff, project_id: int):
     contracts_ = []
     if data["contracts"]:
         contracts_ = contracts.list_contracts(staff, project_id=project_id)
+    forms = project_forms(staff, data)
+    moves = [s for s in data["next_stages"] if not permissions.project_refusal(staff, "move", data["stage"], s)]
     return render_template("procurement/project.html", staff=staff, project=data, median=median,
-                           contracts=contracts_)
+                           contracts=contracts_, forms=forms, moves=moves, errors=errors or {}, failed=failed,
+                           form=request.form if failed else {}, today=_today(),
+                           **project_choices(staff)), status
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,26 +271,13 @@ FORM_FIELDS = {"delivery": ("delivered_on", "documents", "ref", "note"), "eviden
                "acceptance": ("member_id", "signed_on", "documents", "note"),
                "payment": ("paid_on", "payment_ref", "documents", "note")}
 # values a refusal's words name that are words themselves: the catalogue's prefix for them
-_WORDS = {"state": "proc.ms.state.", "status": "proc.contract_status."}
-
-
-def _say(message, lang: str) -> str:
-    """A use case's message in the page's language: a ``Said`` from the catalogue
-    (``proc.refusal.<key>``), its dates as the page writes them; any other as it is."""
-    if not isinstance(message, Said):
-        return str(message)
-    values = {}
-    for name, value in message.values.items():
-        if isinstance(value, date):
-            value = i18n.format_day(value, lang)
-        elif name in _WORDS:
-            value = i18n.translate(_WORDS[name] + str(value), lang)
-        values[name] = value
-    return i18n.translate(f"proc.refusal.{message.key}", lang, **values)
+WORDS = {"state": "proc.ms.state.", "status": "proc.contract_status.", "stage": "proc.stage.",
+         "kinds": "proc.approval_kind."}
 
 
 def _said(errors: dict, lang: str) -> dict[str, list[str]]:
-    return {field: [_say(m, lang) for m in messages_] for field, messages_ in errors.items()}
+    """The use case's or the schema's messages in the page's language (``shared.said``)."""
+    return said.said(errors, lang, "proc.refusal.", WORDS)
 
 
 def _failed_form(failed: tuple | None, actions: dict, form) -> tuple | None:
@@ -311,8 +310,11 @@ def _contract_page(staff, contract_id: int, errors: dict | None = None, failed: 
     actions = _actions(staff, data)
     form = request.form if failed else {}
     failed_at = _failed_form(failed, actions, form)
+    incident = failed is not None and failed[0] == "incident"
     return render_template("procurement/contract.html", staff=staff, contract=data, svg=svg, views=views,
-                           actions=actions, errors=_said(errors or {}, lang), failed=failed, failed_at=failed_at,
+                           actions=actions, errors=_said(errors or {}, lang), failed=failed,
+                           failed_at=failed_at if not incident else ("incident", 0),
+                           may_report=not permissions.contract_refusal(staff, "report-incident"),
                            fields_of=FORM_FIELDS, today=today, form=form), status
 
 
@@ -326,7 +328,7 @@ def _act(staff, contract_id: int, milestone_id: int, kind: str, run):
     """Validate the form, run the use case; on a refusal show the contract page again with the
     messages (and the use case's status), else go back where the form came from."""
     try:
-        data = _form_schema(kind).load(_form_data())
+        data = load(FORM_SCHEMAS[kind](), form_data())
     except ValidationError as exc:
         return _contract_page(staff, contract_id, flatten_errors(exc.messages), (kind, milestone_id), 422)
     files = [f for f in request.files.getlist("files") if f and f.filename]
@@ -337,7 +339,8 @@ def _act(staff, contract_id: int, milestone_id: int, kind: str, run):
             abort(404)
         return _contract_page(staff, contract_id, exc.errors, (kind, milestone_id), STATUS_OF[exc.kind])
     flash(_t("proc.saved"))
-    return redirect(_safe_next(data.get("next"), url_for("procurement_desk.contract_page", contract_id=contract_id)))
+    return redirect(_safe_next(request.form.get("next"),
+                               url_for("procurement_desk.contract_page", contract_id=contract_id)))
 
 
 @desk.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/delivery", methods=["POST"])

@@ -36,7 +36,7 @@ from services.procurement.adapters.models import AccessLog, Asset, AssetLoan, Cl
 from services.procurement.domain import permissions
 from services.procurement.handlers.commands import LendAsset, RegisterAsset, ReturnLoan, UpdateAsset
 from services.procurement.handlers.common import (bangkok_today, contains_pattern, event_org, for_update, iso, may,
-                                                  of_org, org_for_new, parse_moment, utc_now, where_given)
+                                                  of_org, org_for_new, parse_moment, refuse, utc_now, where_given)
 from services.procurement.handlers.errors import conflict, forbidden, invalid, not_found
 from services.procurement.handlers.vendors import claim_json, contact_card, normalise_tax_id, vendor_ref
 from shared.audit import log_access
@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 
 READ_ROLES = ("supplies", "finance", "inspection-committee", "procurement-committee", "tor-committee",
               "officer", "head", "subhead", "director", "deputy-director")
-WRITE_ROLES = ("supplies",)
-LOAN_ROLES = ("supplies", "officer")
+WRITE_ROLES = permissions.REGISTER_WRITE_ROLES
+LOAN_ROLES = permissions.LOAN_ROLES
 OFFICER_FIELDS = frozenset({"status", "note"})
 OFFICER_STATUSES = frozenset({"in_use", "in_repair"})
 EDITABLE = ("kind", "model", "serial", "location", "holder", "acquired_on", "price", "warranty_ends_on",
@@ -318,6 +318,7 @@ def update_asset(staff: Staff, tag: str, command: UpdateAsset, now: datetime | N
 def lend(staff: Staff, tag: str, command: LendAsset, now: datetime | None = None) -> dict:
     """Lend an asset in use (e.g. a replacement while ``replaces_tag`` is in repair): it goes
     ``on_loan`` until the return. One open loan per asset."""
+    refuse(Forbidden, permissions.loan_refusal(staff))  # the API's guard, and the desk's
     with bus.unit_of_work() as uow:
         session = uow.session
         asset = _get(session, staff, tag, lock=True)
@@ -356,6 +357,7 @@ def lend(staff: Staff, tag: str, command: LendAsset, now: datetime | None = None
 
 
 def return_loan(staff: Staff, tag: str, loan_id: int, command: ReturnLoan, now: datetime | None = None) -> dict:
+    refuse(Forbidden, permissions.loan_refusal(staff))  # the API's guard, and the desk's
     with bus.unit_of_work() as uow:
         session = uow.session
         asset = _get(session, staff, tag, lock=True)

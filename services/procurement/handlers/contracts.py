@@ -263,7 +263,7 @@ def create_contract(staff: Staff, command: SignContract, now: datetime | None = 
         number = command.number.strip()
         if session.scalar(select(Contract.id).where(Contract.org == project.org,
                                                     func.lower(Contract.number) == number.lower())) is not None:
-            raise conflict(f"A contract numbered {number} is recorded already.", "number")
+            raise conflict(Said("number_taken", f"A contract numbered {number} is recorded already.", number=number), "number")
         blockers = projects.contract_blockers(project)
         if blockers:
             raise Conflict(blockers[0], {"project_id": blockers})
@@ -280,7 +280,7 @@ def create_contract(staff: Staff, command: SignContract, now: datetime | None = 
         try:
             session.flush()
         except IntegrityError:  # signed under the same number by someone else at the same moment
-            raise conflict(f"A contract numbered {number} is recorded already.", "number") from None
+            raise conflict(Said("number_taken", f"A contract numbered {number} is recorded already.", number=number), "number") from None
         for ref in command.documents or []:
             _reference(session, "contract", ref["ref"], ref.get("name"), staff, contract, None)
         project.stage = "contract"

@@ -47,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Asset, Vendor
+from services.procurement.domain.said import Said
 from services.procurement.handlers.common import of_org, org_for_new, utc_now
 from services.procurement.schemas.assets import AssetCsvRowSchema
 from shared.audit import log_access
@@ -131,13 +132,16 @@ def _check_header(header: list[str]) -> dict[str, list[str]]:
         return {"_schema": ["the file is empty: a header row is needed"]}
     unknown = [c for c in header if c not in COLUMNS]
     if unknown:
-        errors["header"] = [f"unknown columns: {', '.join(unknown)} (the columns are {', '.join(COLUMNS)})"]
+        errors["header"] = [Said("csv_unknown_columns", f"unknown columns: {', '.join(unknown)} (the columns are "
+                                  f"{', '.join(COLUMNS)})", unknown=", ".join(unknown), columns=", ".join(COLUMNS))]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        errors.setdefault("header", []).append(f"missing columns: {', '.join(missing)}")
+        errors.setdefault("header", []).append(Said("csv_missing_columns", f"missing columns: {', '.join(missing)}",
+                                                         missing=", ".join(missing)))
     doubled = sorted({c for c in header if header.count(c) > 1})
     if doubled:
-        errors.setdefault("header", []).append(f"columns given twice: {', '.join(doubled)}")
+        errors.setdefault("header", []).append(Said("csv_doubled_columns", f"columns given twice: {', '.join(doubled)}",
+                                                         doubled=", ".join(doubled)))
     return errors
 
 
@@ -168,12 +172,13 @@ def import_assets(source, mode: str = "create", progress: Progress | None = None
         text = _decode(source)
     except UnicodeDecodeError as exc:
         result.rejected.append(RowError(FILE_LINE, None, {"_schema": [
-            f"the file is not UTF-8 text (byte {exc.start}): save it as CSV UTF-8"]}))
+            Said("csv_not_utf8", f"the file is not UTF-8 text (byte {exc.start}): save it as CSV UTF-8",
+                 byte=exc.start)]}))
         return result
     try:
         header, records = _read(text)
     except csv.Error as exc:
-        result.rejected.append(RowError(FILE_LINE, None, {"_schema": [f"not a CSV file: {exc}"]}))
+        result.rejected.append(RowError(FILE_LINE, None, {"_schema": [Said("csv_not_csv", f"not a CSV file: {exc}", problem=str(exc))]}))
         return result
     header_errors = _check_header(header)
     if header_errors:
@@ -198,7 +203,8 @@ def import_assets(source, mode: str = "create", progress: Progress | None = None
         tag = (raw.get("tag") or "").strip() or None
         tags[line] = tag
         if len(cells) > width:
-            errors[line] = {"_schema": [f"{len(cells)} cells, but the header has {width} columns"]}
+            errors[line] = {"_schema": [Said("csv_cells", f"{len(cells)} cells, but the header has {width} columns",
+                                                 cells=len(cells), width=width)]}
         else:
             try:
                 rows.append((line, schema.load(raw)))
@@ -208,7 +214,7 @@ def import_assets(source, mode: str = "create", progress: Progress | None = None
         if tag is not None:
             if tag in first_line_of:
                 errors.setdefault(line, {}).setdefault("tag", []).append(
-                    f"the tag is on line {first_line_of[tag]} already")
+                    Said("csv_tag_twice", f"the tag is on line {first_line_of[tag]} already", line=first_line_of[tag]))
             else:
                 first_line_of[tag] = line
         if done % step == 0 or done == total:

@@ -28,6 +28,7 @@ from services.procurement.adapters import documents as docs_module
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import (COMMITTEE_KINDS, Acceptance, AccessLog, Approval, Committee,
                                                   CommitteeMember, Contract, Document, Project, Quote, Vendor)
+from services.procurement.domain.said import Said
 from services.procurement.domain import permissions, stages
 from services.procurement.domain.stages import MAX_QUOTES, OPEN_STAGES, ProjectFacts
 from services.procurement.handlers.commands import AddQuote, AppointCommittee, OpenProject, UpdateProject
@@ -360,7 +361,8 @@ def add_quote(staff: Staff, project_id: int, command: AddQuote, file=None, now: 
         if errors:
             raise Invalid(errors=errors)
         if len(project.quotes) >= MAX_QUOTES:
-            raise conflict(f"a project takes at most {MAX_QUOTES} quotes: remove one first", "quotes")
+            raise conflict(Said("max_quotes", f"a project takes at most {MAX_QUOTES} quotes: remove one first",
+                                max=MAX_QUOTES), "quotes")
         if file is not None and getattr(file, "filename", None):
             if document_id is not None:
                 raise invalid("document", "send a file or a document_id, not both")
@@ -498,7 +500,7 @@ def appoint_committee(staff: Staff, project_id: int, kind: str, command: Appoint
         if not members:
             errors["members"] = ["at least one member"]
         elif len(members) > MAX_MEMBERS:
-            errors["members"] = [f"at most {MAX_MEMBERS} members"]
+            errors["members"] = [Said("max_members", f"at most {MAX_MEMBERS} members", max=MAX_MEMBERS)]
         usernames = [m.get("username") for m in members if m.get("username")]
         emails = [m["email"].lower() for m in members if m.get("email")]
         if len(set(usernames)) != len(usernames):

@@ -21,10 +21,12 @@ from sqlalchemy.exc import IntegrityError
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Claim, Contract, Quote, Vendor, VendorContact
 from services.procurement.handlers.commands import AddContact, RegisterVendor, UpdateVendor
-from services.procurement.handlers.common import contains_pattern, of_org, org_for_new, seen
+from services.procurement.domain import permissions
+from services.procurement.handlers.common import contains_pattern, of_org, org_for_new, refuse, seen
 from services.procurement.handlers.errors import conflict, invalid, not_found
 from shared.audit import log_access
 from shared.auth import Staff
+from shared.errors import Forbidden
 
 TAX_ID = re.compile(r"^\d{13}$")
 
@@ -161,6 +163,7 @@ def _taken(session, org: str, tax_id: str, but: int | None = None) -> bool:
 
 
 def create_vendor(staff: Staff, command: RegisterVendor, now: datetime | None = None) -> dict:
+    refuse(Forbidden, permissions.register_refusal(staff))  # the API's guard, and the desk's
     tax_id = _check_tax_id(command.tax_id)
     org = org_for_new(staff, command.org)
     with bus.unit_of_work() as uow:
@@ -187,6 +190,7 @@ def create_vendor(staff: Staff, command: RegisterVendor, now: datetime | None = 
 
 def update_vendor(staff: Staff, vendor_id: int, command: UpdateVendor) -> dict:
     """Change a vendor: only the fields sent."""
+    refuse(Forbidden, permissions.register_refusal(staff))  # the API's guard, and the desk's
     data = command.changes()  # the fields sent
     with bus.unit_of_work() as uow:
         vendor = _vendor(uow.session, staff, vendor_id)
@@ -214,6 +218,7 @@ def _contact_fields(data: Mapping) -> dict:
 
 
 def add_contact(staff: Staff, vendor_id: int, command: AddContact) -> dict:
+    refuse(Forbidden, permissions.register_refusal(staff))  # the API's guard, and the desk's
     with bus.unit_of_work() as uow:
         vendor = _vendor(uow.session, staff, vendor_id)
         contact = VendorContact(vendor_id=vendor.id, **_contact_fields(asdict(command)))
@@ -226,6 +231,7 @@ def add_contact(staff: Staff, vendor_id: int, command: AddContact) -> dict:
 
 
 def delete_contact(staff: Staff, vendor_id: int, contact_id: int) -> None:
+    refuse(Forbidden, permissions.register_refusal(staff))  # the API's guard, and the desk's
     with bus.unit_of_work() as uow:
         _vendor(uow.session, staff, vendor_id)
         contact = uow.session.get(VendorContact, contact_id)

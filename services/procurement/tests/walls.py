@@ -87,6 +87,29 @@ WALLS: dict[str, Wall] = {
     "procurement_desk.acceptances": own("the deliveries awaiting the caller's own word as an inspection "
                                         "committee member"),
     "procurement_desk.assets_page": lst(f"?q={TAG_PREFIX}"),
+    "procurement_desk.vendors_page": lst(),  # its post registers a vendor in the caller's own register
+    "procurement_desk.vendor_page": obj({"address": NOTE, "active": "on"}),
+    "procurement_desk.vendor_contact_add": obj({"name": "คุณกำแพง"}),
+    # (its control would remove the one contact the API's DELETE is tried on)
+    "procurement_desk.vendor_contact_remove": own("removes a contact of a vendor of the caller's own organisation "
+                                                  "only (another's: 404)"),
+    "procurement_desk.project_new": own("the form that opens a project in the caller's own organisation"),
+    "procurement_desk.project_create": own("opens a project in the caller's own organisation"),
+    "procurement_desk.project_edit": obj({"purpose": NOTE}),
+    "procurement_desk.project_documents": obj({"kind": "memo", "name": "บันทึกกำแพง", "ref": "ที่ 1/2570"}),
+    "procurement_desk.project_quote": obj({"vendor_id": "1", "amount": "1000.00", "received_on": TODAY}),
+    "procurement_desk.project_quote_remove": obj(),
+    "procurement_desk.project_approval": obj({"kind": "tor", "decision": "approved"}),
+    "procurement_desk.project_committee": obj({"kind": "tor", "appointed_on": TODAY, "members-0-name": "นายกำแพง"}),
+    "procurement_desk.project_stage": obj({"stage": "completed"}),
+    "procurement_desk.project_delivery": obj({"delivered_on": TODAY, "ref": "ใบส่งของกำแพง"}),
+    "procurement_desk.project_cancel": obj({"reason": NOTE}),
+    "procurement_desk.contract_new": obj({"number": "กำแพง 1/2570"}),
+    "procurement_desk.contract_incident": obj({"description": NOTE}),
+    "procurement_desk.asset_page": obj(),
+    "procurement_desk.asset_lend": obj({"borrower": "นายกำแพง", "lent_on": TODAY}),
+    "procurement_desk.asset_return": obj({"returned_on": TODAY}),
+    "procurement_desk.asset_import": own("imports rows into the caller's own organisation's register"),
 }
 
 
