@@ -21,6 +21,7 @@ ENV_VARS: dict[str, str] = {
     "SOPDESK_PORT": "port of the embedded default (sopdesk up); default 8000",
     "SOPDESK_HOST": "address the embedded default listens on; default 127.0.0.1",
     "SOPDESK_DATA_DIR": "where the embedded default keeps its PostgreSQL cluster, broker, uploads and mail; default ./var",
+    "SOPDESK_DEMO_DATA": "'off' keeps sopdesk up from loading the demo data (sopdesk demo) on a data folder's first start; default on (embedded default only, never production)",
     "SOPDESK_PUBLIC_URL": "base URL used in links in emails; default http://127.0.0.1:<port>",
     "SOPDESK_ENV": "'embedded' (the default of sopdesk up) or 'production'",
     "SECRET_KEY": "signs staff tokens and tracking links; required in production",

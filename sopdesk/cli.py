@@ -521,6 +521,59 @@ def _cmd_traffic_purge(args) -> int:
     return 0
 
 
+def _demo_allowed(command: str) -> bool:
+    """The demo data is the embedded default's only: never loaded into (or removed from) production."""
+    from shared.config import get_settings
+
+    if get_settings().embedded:
+        return True
+    print(f"sopdesk demo {command}: the demo data is for the embedded default only (sopdesk up); this is a "
+          "production configuration (SOPDESK_ENV=production)", file=sys.stderr)
+    return False
+
+
+def _cmd_demo_load(args) -> int:
+    from sopdesk import demo
+
+    if not _demo_allowed("load"):
+        return 2
+    path = demo.manifest_path()
+    if args.first_start and demo.read_manifest(path) is not None:
+        return 0  # this data folder has had its demo (perhaps removed since: it stays removed)
+    try:
+        loaded = demo.load(timeout=args.timeout)
+    except demo.DemoError as exc:
+        print(f"sopdesk demo load: {exc}", file=sys.stderr)
+        return 1
+    found = demo.find().counts()
+    what = ", ".join(f"{n} {kind}" for kind, n in found.items())
+    print(f"sopdesk demo: {'loaded' if loaded.made else 'already loaded, nothing to do'}: the demo data of "
+          f"{demo.DEMO_ORG} ({what}); `sopdesk demo remove` removes it (record: {path})", flush=True)
+    return 0
+
+
+def _cmd_demo_remove(args) -> int:
+    from sopdesk import demo
+
+    if not _demo_allowed("remove"):
+        return 2
+    removed = demo.remove(timeout=args.timeout)
+    if not removed:
+        print("sopdesk demo: no demo data here: nothing to remove")
+        return 0
+    print("sopdesk demo: removed " + ", ".join(f"{n} {kind}" for kind, n in removed.counts().items())
+          + "; `sopdesk demo load` loads it again")
+    return 0
+
+
+def _cmd_demo_status(args) -> int:
+    from sopdesk import demo
+
+    record = demo.read_manifest(demo.manifest_path())
+    print(json.dumps({"present": demo.find().counts(), "record": record}, ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sopdesk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -679,6 +732,25 @@ def build_parser() -> argparse.ArgumentParser:
     tpur = tsub.add_parser("purge", help="remove rows older than SOPDESK_TRAFFIC_LOG_DAYS now (beat does it daily)")
     tpur.add_argument("--service", action="append", choices=SERVICES)
     tpur.set_defaults(func=_cmd_traffic_purge)
+
+    demo = sub.add_parser("demo", help="the embedded default's demo data (assets, vendors, a project and contract, "
+                                       "cases) of the demo organisation; never in production")
+    dsub2 = demo.add_subparsers(dest="demo_command", required=True)
+    dload = dsub2.add_parser("load", help="load the demo data; what is there already is left as it is (loading "
+                                          "twice makes nothing twice). Needs sopdesk up (its worker) running")
+    dload.add_argument("--first-start", action="store_true",
+                       help="only if this data folder never had it (what sopdesk up does on its first start; a "
+                            "demo removed stays removed)")
+    dload.add_argument("--timeout", type=float, default=120.0,
+                       help="seconds to wait for the worker to carry each event it needs; default 120")
+    dload.set_defaults(func=_cmd_demo_load)
+    drem = dsub2.add_parser("remove", help="remove every demo thing (marked (ทดลอง) / DEMO-, recorded in "
+                                           "demo-data.json) from every service, and nothing else; harmless twice")
+    drem.add_argument("--timeout", type=float, default=30.0,
+                      help="seconds to wait first for the events still owed between the services; default 30")
+    drem.set_defaults(func=_cmd_demo_remove)
+    dstat = dsub2.add_parser("status", help="how many demo things are there, and the record of the last load")
+    dstat.set_defaults(func=_cmd_demo_status)
 
     privacy = sub.add_parser("privacy", help="the PDPA's rights: a person's data exported or erased")
     prsub = privacy.add_subparsers(dest="privacy_command", required=True)

@@ -130,6 +130,13 @@ def demo_accounts(settings: Settings) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 
+def demo_data_wanted(environ=None) -> bool:
+    """Whether ``sopdesk up`` loads the demo data on a data folder's first start (``sopdesk.demo``):
+    yes, unless ``SOPDESK_DEMO_DATA`` is ``off`` (or 0, no, false). Production never runs this."""
+    value = (environ if environ is not None else os.environ).get("SOPDESK_DEMO_DATA", "on")
+    return value.strip().lower() not in ("off", "0", "no", "false")
+
+
 # --- the processes sopdesk up starts ------------------------------------------------------------
 
 # the worker's prefork pool: a process per core (two to four); the handlers are Python, and
@@ -186,6 +193,7 @@ class Child:
     launch: Callable[[], subprocess.Popen]
     stop_signal: int = signal.SIGTERM
     signal_group: bool = True  # SIGTERM the whole group (gunicorn's workers...), not the leader alone
+    once: bool = False  # a job that runs to its end (loading the demo data): never started again
     stop_timeout: float = 15.0
     process: subprocess.Popen | None = None
     started_at: float = 0.0
@@ -237,6 +245,14 @@ class Supervisor:
         """Restart the children that died; after too many quick deaths, say so and give up."""
         now = time.monotonic()
         for child in self.children:
+            if child.once:
+                if child.process.returncode is None and not child.running:
+                    returncode = child.reap()
+                    if returncode:
+                        print(f"sopdesk: the {child.name} job {_describe_exit(returncode)}; the lines above say why",
+                              file=sys.stderr, flush=True)
+                    self._write_record()
+                continue
             if child.restart_at is not None:
                 if now >= child.restart_at:
                     print(f"sopdesk: starting the {child.name} process again", file=sys.stderr, flush=True)
@@ -438,6 +454,7 @@ def run_embedded() -> int:
         print(f"sopdesk up: {problem} (the mail catcher's SMTP): set SMTP_PORT to a free port", file=sys.stderr)
         return 2
 
+    demo_data = demo_data_wanted()
     env = dict(os.environ, SOPDESK_DATA_DIR=str(data), SOPDESK_ENV="embedded",
                SOPDESK_PORT=str(settings.port), SOPDESK_HOST=settings.host, PYTHONUNBUFFERED="1")
     sup = Supervisor(data)
@@ -518,7 +535,7 @@ def run_embedded() -> int:
                 break
             if not ready and _answers(health):
                 ready = True
-                _banner(settings, data, accounts, embedded_smtp, time.monotonic() - began)
+                _banner(settings, data, accounts, embedded_smtp, time.monotonic() - began, demo_data)
             if not background and (ready or time.monotonic() - web_started > 20):
                 # the worker and beat once the pages answer: on a small machine the three starting
                 # at once would each take three times as long; what is filed meanwhile waits in
@@ -531,6 +548,10 @@ def run_embedded() -> int:
                                "--loglevel", "WARNING"]), signal_group=False))
                 sup.start(Child("beat", launcher(
                     sopdesk + ["beat", "--loglevel", "WARNING", "--schedule", str(data / "celerybeat-schedule")])))
+                if demo_data:
+                    # the demo data through the use cases, once the worker carries their events;
+                    # on the data folder's first start only (a demo someone removed stays removed)
+                    sup.start(Child("demo", launcher(sopdesk + ["demo", "load", "--first-start"]), once=True))
             time.sleep(0.1 if not ready else 0.5)
         return code
     except _Interrupted:
@@ -542,7 +563,7 @@ def run_embedded() -> int:
         state["stopping"] = True
         state["starting"] = False
         print("sopdesk: stopping…", flush=True)
-        sup.stop(("web", "worker", "beat"))
+        sup.stop(("demo", "web", "worker", "beat"))
         if catcher is not None:
             catcher.stop()
         sup.stop()
@@ -554,7 +575,8 @@ def run_embedded() -> int:
         lock.close()
 
 
-def _banner(settings: Settings, data: Path, accounts, embedded_smtp: bool, seconds: float) -> None:
+def _banner(settings: Settings, data: Path, accounts, embedded_smtp: bool, seconds: float,
+            demo_data: bool = False) -> None:
     base = settings.public_url
     print("\n" + "=" * 72)
     print(f" sopdesk is running (embedded default, data in {data}); ready {seconds:.1f} s after start")
@@ -568,5 +590,8 @@ def _banner(settings: Settings, data: Path, accounts, embedded_smtp: bool, secon
               "passwords kept in demo-accounts.json):")
         for username, password, roles in accounts:
             print(f"     {username:<10} {password:<14} {', '.join(roles)}")
+    if demo_data:
+        print(f"   Demo data of {DEMO_ORG} (assets, vendors, a contract, cases; marked (ทดลอง) / DEMO-): loaded on the "
+              "first start; `sopdesk demo remove` removes it, `sopdesk demo load` brings it back")
     print(" Stop with Ctrl-C.")
     print("=" * 72 + "\n", flush=True)

@@ -176,6 +176,15 @@ def test_sopdesk_up_serves_mails_restarts_a_killed_worker_and_stops_everything(e
         assert conn.execute("SELECT count(*) FROM assignment.users WHERE username = 'clerk1'").fetchone()[0] == 1
     assert not (embedded_dir / "intake.db").exists()
 
+    # the demo data, loaded by its job once the worker runs, through the use cases (tests/test_demo.py
+    # checks what it holds); on this first start only
+    wait_for(lambda: "sopdesk demo: loaded" in up.output() or up.process.poll() is not None, timeout=180,
+             message="the demo data")
+    with postgres.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM procurement.assets WHERE tag LIKE 'DEMO-%'").fetchone()[0] == 4
+        assert conn.execute("SELECT count(*) FROM assignment.cases WHERE subject LIKE '%(ทดลอง)%'").fetchone()[0] == 5
+    assert (embedded_dir / "demo-data.json").exists()
+
     # a second sopdesk up on the same folder: one line, and the first one goes on
     again = subprocess.run([str(BIN / "sopdesk"), "up"], env=dict(env, SOPDESK_PORT=str(free_port())), cwd=ROOT,
                            capture_output=True, text=True, timeout=60)
