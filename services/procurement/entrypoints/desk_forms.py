@@ -349,8 +349,10 @@ def contract_new(staff, project_id: int):
     refused = permissions.contract_refusal(staff, "sign")
     if refused:
         return _contract_form(staff, project_id, _said(refused), 403)
-    data = form_data("milestones")
+    data = form_data("milestones", "documents")
     data["project_id"] = project_id
+    for paper in data["documents"]:
+        paper.setdefault("name", _t("proc.f.contract.paper_name"))
     by = request.form.get("split")  # the milestones by amount or by share of the contract's amount
     for row in data["milestones"]:
         value = row.pop("value", None)

@@ -157,6 +157,7 @@ def test_procurement_from_vendor_to_payment_in_the_browser(live_server, browser_
     for field, day in (("signed_on", today - timedelta(days=100)), ("starts_on", today - timedelta(days=100)),
                        ("ends_on", today + timedelta(days=30))):
         page.fill(f"#contract-{field}", be_input(day))
+    page.fill("#contract-document-ref", "สัญญาจ้างเลขที่ 21/2570 (แฟ้มพัสดุ)")
     dues = [today - timedelta(days=60), today - timedelta(days=30), today - timedelta(days=5)]
     amounts = ["135000", "180000", "135000"]
     titles = ["วิเคราะห์และออกแบบระบบ", "พัฒนาและทดสอบระบบ", "ติดตั้ง อบรม และส่งมอบ"]
@@ -173,6 +174,7 @@ def test_procurement_from_vendor_to_payment_in_the_browser(live_server, browser_
         assert [(m.due_on, m.amount) for m in contract.milestones] == [
             (d, Decimal(a)) for d, a in zip(dues, amounts)]
         assert session.get(Project, pid).stage == "contract"
+    assert "สัญญาจ้างเลขที่ 21/2570 (แฟ้มพัสดุ)" in page.locator("table.documents").inner_text()
 
     # --- the case reaches its wait on the contract (its own staff, through the assignment API) ------------
     walk_case_to(desk, code, "contract")
