@@ -352,3 +352,23 @@ def test_a_row_s_message_shows_on_the_row_it_came_from(client, procurement_peopl
     assert refused.status_code == 422
     assert page_messages(refused.get_data(as_text=True)) == {"members.2.email": ["ที่อยู่อีเมลไม่ถูกต้อง"]}
     assert counts() == before
+
+
+@pytest.mark.parametrize("lang", ["th", "en"])
+def test_every_new_page_speaks_its_language(client, procurement_people, project, lang):
+    """The forms' pages in Thai and in English: each answers, and no word is left as its key."""
+    from services.procurement.handlers import assets
+    from services.procurement.handlers.commands import RegisterAsset
+
+    assets.create_asset(procurement_people.staff["u-supplies"], RegisterAsset(tag="PC-001", kind="คอมพิวเตอร์"))
+    login(client, "u-supplies")
+    pid = project["id"]
+    for path in ("/procurement/desk/vendors", f"/procurement/desk/vendors/{project['vendors'][0]}",
+                 "/procurement/desk/projects/new", f"/procurement/desk/projects/{pid}",
+                 f"/procurement/desk/projects/{pid}/contract", "/procurement/desk/assets/PC-001",
+                 "/procurement/desk/assets/import"):
+        page = client.get(f"{path}?lang={lang}")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200, (path, text[-300:])
+        assert f'<html lang="{lang}">' in text
+        assert not re.findall(r">[^<]*\b(?:proc|form)\.[a-z_]+\.[a-z_.]+", text), path
