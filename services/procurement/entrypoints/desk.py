@@ -310,11 +310,12 @@ def _contract_page(staff, contract_id: int, errors: dict | None = None, failed: 
     actions = _actions(staff, data)
     form = request.form if failed else {}
     failed_at = _failed_form(failed, actions, form)
-    incident = failed is not None and failed[0] == "incident"
+    may_report = not permissions.contract_refusal(staff, "report-incident")
+    if failed is not None and failed[0] == "incident":  # its form shows its messages (when it is offered)
+        failed_at = ("incident", 0) if may_report and data["status"] == "active" else None
     return render_template("procurement/contract.html", staff=staff, contract=data, svg=svg, views=views,
-                           actions=actions, errors=_said(errors or {}, lang), failed=failed,
-                           failed_at=failed_at if not incident else ("incident", 0),
-                           may_report=not permissions.contract_refusal(staff, "report-incident"),
+                           actions=actions, errors=_said(errors or {}, lang), failed=failed, failed_at=failed_at,
+                           may_report=may_report,
                            fields_of=FORM_FIELDS, today=today, form=form), status
 
 

@@ -372,3 +372,25 @@ def test_every_new_page_speaks_its_language(client, procurement_people, project,
         assert page.status_code == 200, (path, text[-300:])
         assert f'<html lang="{lang}">' in text
         assert not re.findall(r">[^<]*\b(?:proc|form)\.[a-z_]+\.[a-z_.]+", text), path
+
+
+def test_an_incident_reported_on_the_contract_page(client, procurement_people):
+    data = build(procurement_people)
+    both = Both(client, procurement_people, "u-officer")
+    page = f"/procurement/desk/contracts/{data['contract_id']}"
+    assert 'id="form-incident"' in client.get(page).get_data(as_text=True)
+    done = both.desk(page, f"{page}/incidents", {"severity": "critical", "description": "ระบบล่มทั้งหมด"})
+    assert done.status_code == 302
+    with bus.session() as session:
+        incident = session.scalars(select(Incident)).one()
+        assert (incident.contract_id, incident.severity, incident.description, incident.reported_by) == (
+            data["contract_id"], "critical", "ระบบล่มทั้งหมด", "u-officer")
+    # finance may read the contract but not report on it: no form, and a post is refused as by the API
+    client.post("/assignment/logout", data={"csrf_token": csrf_of(client, page)})
+    finance = Both(client, procurement_people, "u-finance")
+    assert 'id="form-incident"' not in client.get(page).get_data(as_text=True)
+    refused = finance.desk(page, f"{page}/incidents", {"severity": "high", "description": "ทดสอบ"})
+    assert refused.status_code == 403
+    assert "บทบาทของท่านไม่มีสิทธิ์ทำรายการนี้" in refused.get_data(as_text=True)
+    with bus.session() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 1
