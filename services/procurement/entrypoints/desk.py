@@ -60,8 +60,11 @@ def _refused(message_key: str, status: int = 403):
     return render_template("procurement/refused.html", message=_t(message_key), staff=current_staff()), status
 
 
-def desk_page(view):
-    """Logged-in staff with a procurement role only; a POST needs the session's CSRF token."""
+def desk_page(view=None, *, roles: tuple[str, ...] | None = None):
+    """Logged-in staff with a procurement role only (``roles``: one of these, for a page only
+    they may use); a POST needs the session's CSRF token."""
+    if view is None:
+        return functools.partial(desk_page, roles=roles)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -70,13 +73,15 @@ def desk_page(view):
             return redirect(f"{LOGIN_PATH}?next={quote(request.full_path.rstrip('?'), safe='/')}")
         if not permissions.may_read(staff):
             return _refused("proc.refused.roles")
+        if roles is not None and not permissions.may(staff, roles):
+            return _refused("proc.refusal.roles")  # "your roles may not do this", as the use cases say
         # a cookie session's post carries the session's CSRF token (a bearer token is never sent
         # by a browser on its own)
         if request.method == "POST" and g.get("staff_via_cookie") and not csrf_ok():
             return _refused("proc.refused.csrf")
         return view(staff, *args, **kwargs)
 
-    wrapper.__access__ = Access("staff", permissions.READ_ROLES, page=True)
+    wrapper.__access__ = Access("staff", permissions.READ_ROLES if roles is None else roles, page=True)
     return wrapper
 
 

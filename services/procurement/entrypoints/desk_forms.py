@@ -87,10 +87,15 @@ def _files(name: str = "files") -> list:
     return [f for f in request.files.getlist(name) if f and f.filename]
 
 
-def attempt(run: Callable[[], object], again: Callable[[dict, int], object], done: Callable[[object], object]):
+def attempt(run: Callable[[], object], again: Callable[[dict, int], object], done: Callable[[object], object],
+            refused: dict | None = None):
     """Run a form's use case: a schema's or a use case's refusal shows the page again (``again``
-    with the messages in the page's language and the status), else ``done`` with its result."""
+    with the messages in the page's language and the status), else ``done`` with its result.
+    ``refused``: the permissions' answer for this person, asked before the form is read (as the
+    API's guard is, before its schema): a 403 whatever the form holds."""
     try:
+        if refused:
+            raise Forbidden(errors=refused)
         result = run()
     except ValidationError as exc:
         return again(_said(dotted(exc.messages)), 422)
@@ -117,15 +122,20 @@ def _vendors_page(staff, errors: dict | None = None, status: int = 200):
                            failed="vendor" if errors else None, form=request.form if errors else {}), status
 
 
-@desk.route("/vendors", methods=["GET", "POST"])
+@desk.route("/vendors")
 @desk_page
 def vendors_page(staff):
-    if request.method == "GET":
-        return _vendors_page(staff)
+    return _vendors_page(staff)
+
+
+@desk.route("/vendors", methods=["POST"])
+@desk_page(roles=permissions.REGISTER_WRITE_ROLES)
+def vendor_create(staff):
     data = form_data()
     return attempt(lambda: vendors.create_vendor(staff, from_loaded(RegisterVendor, load(VendorInSchema(), data))),
                    lambda errors, status: _vendors_page(staff, errors, status),
-                   lambda vendor: redirect(url_for("procurement_desk.vendor_page", vendor_id=vendor["id"])))
+                   lambda vendor: redirect(url_for("procurement_desk.vendor_page", vendor_id=vendor["id"])),
+                   permissions.register_refusal(staff))
 
 
 def _vendor_page(staff, vendor_id: int, errors: dict | None = None, failed: str | None = None, status: int = 200):
@@ -147,7 +157,8 @@ def vendor_page(staff, vendor_id: int):
     data = form_data(checks=("active",))
     return attempt(lambda: vendors.update_vendor(staff, vendor_id,
                                                  from_loaded(UpdateVendor, load(VendorPatchSchema(), data))),
-                   again, lambda _: redirect(url_for("procurement_desk.vendor_page", vendor_id=vendor_id)))
+                   again, lambda _: redirect(url_for("procurement_desk.vendor_page", vendor_id=vendor_id)),
+                   permissions.register_refusal(staff))
 
 
 @desk.route("/vendors/<int:vendor_id>/contacts", methods=["POST"])
@@ -156,7 +167,8 @@ def vendor_contact_add(staff, vendor_id: int):
     again = lambda errors, status: _vendor_page(staff, vendor_id, errors, "contact", status)  # noqa: E731
     data = form_data(checks=("emergency",))
     return attempt(lambda: vendors.add_contact(staff, vendor_id, from_loaded(AddContact, load(ContactInSchema(), data))),
-                   again, lambda _: redirect(url_for("procurement_desk.vendor_page", vendor_id=vendor_id)))
+                   again, lambda _: redirect(url_for("procurement_desk.vendor_page", vendor_id=vendor_id)),
+                   permissions.register_refusal(staff))
 
 
 @desk.route("/vendors/<int:vendor_id>/contacts/<int:contact_id>/remove", methods=["POST"])
@@ -178,18 +190,19 @@ def _new_project_page(staff, errors: dict | None = None, status: int = 200):
 
 
 @desk.route("/projects/new")
-@desk_page
+@desk_page(roles=permissions.PROJECT_WRITE_ROLES)
 def project_new(staff):
     return _new_project_page(staff)
 
 
 @desk.route("/projects", methods=["POST"])
-@desk_page
+@desk_page(roles=permissions.PROJECT_WRITE_ROLES)
 def project_create(staff):
     data = form_data()
     return attempt(lambda: projects.create_project(staff, from_loaded(OpenProject, load(ProjectCreateSchema(), data))),
                    lambda errors, status: _new_project_page(staff, errors, status),
-                   lambda project: redirect(url_for("procurement_desk.project_page", project_id=project["id"])))
+                   lambda project: redirect(url_for("procurement_desk.project_page", project_id=project["id"])),
+                   permissions.project_refusal(staff, "create"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +274,8 @@ def project_approval(staff, project_id: int):
         return projects.decide_approval(staff, project_id, cleaned["kind"], cleaned["decision"], cleaned["note"],
                                         file=files[0] if files else None, document_id=cleaned["document_id"])
 
-    return attempt(run, _again(staff, project_id, "approval"), _back(project_id))
+    return attempt(run, _again(staff, project_id, "approval"), _back(project_id),
+                   permissions.project_refusal(staff, "decide-approval"))
 
 
 @desk.route("/projects/<int:project_id>/committees", methods=["POST"])
@@ -384,7 +398,8 @@ def contract_incident(staff, contract_id: int):
     return attempt(lambda: contracts.report_incident(staff, contract_id,
                                                      from_loaded(ReportIncident, load(IncidentInSchema(), data))),
                    lambda errors, status: _contract_page(staff, contract_id, errors, ("incident", 0), status),
-                   lambda _: redirect(url_for("procurement_desk.contract_page", contract_id=contract_id)))
+                   lambda _: redirect(url_for("procurement_desk.contract_page", contract_id=contract_id)),
+                   permissions.contract_refusal(staff, "report-incident"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,7 +434,8 @@ def _to_asset(tag: str):
 def asset_lend(staff, tag: str):
     data = form_data()
     return attempt(lambda: assets.lend(staff, tag, from_loaded(LendAsset, load(LoanInSchema(), data))),
-                   lambda errors, status: _asset_page(staff, tag, errors, "lend", status), _to_asset(tag))
+                   lambda errors, status: _asset_page(staff, tag, errors, "lend", status), _to_asset(tag),
+                   permissions.loan_refusal(staff))
 
 
 @desk.route("/assets/<path:tag>/loans/<int:loan_id>/return", methods=["POST"])
@@ -428,7 +444,8 @@ def asset_return(staff, tag: str, loan_id: int):
     data = form_data()
     return attempt(lambda: assets.return_loan(staff, tag, loan_id,
                                               from_loaded(ReturnLoan, load(LoanReturnSchema(), data))),
-                   lambda errors, status: _asset_page(staff, tag, errors, "return", status), _to_asset(tag))
+                   lambda errors, status: _asset_page(staff, tag, errors, "return", status), _to_asset(tag),
+                   permissions.loan_refusal(staff))
 
 
 def _import_page(staff, result: dict | None = None, errors: dict | None = None, status: int = 200):
@@ -438,7 +455,7 @@ def _import_page(staff, result: dict | None = None, errors: dict | None = None, 
 
 
 @desk.route("/assets/import", methods=["GET", "POST"])
-@desk_page
+@desk_page(roles=permissions.REGISTER_WRITE_ROLES)
 def asset_import(staff):
     """The register's CSV in (all rows or none; each bad row by its line), as ``sopdesk assets
     import`` and the API take it. A page's script asks for the progress as it goes

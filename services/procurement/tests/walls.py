@@ -87,7 +87,8 @@ WALLS: dict[str, Wall] = {
     "procurement_desk.acceptances": own("the deliveries awaiting the caller's own word as an inspection "
                                         "committee member"),
     "procurement_desk.assets_page": lst(f"?q={TAG_PREFIX}"),
-    "procurement_desk.vendors_page": lst(),  # its post registers a vendor in the caller's own register
+    "procurement_desk.vendors_page": lst(),
+    "procurement_desk.vendor_create": own("registers a vendor in the caller's own organisation's register"),
     "procurement_desk.vendor_page": obj({"address": NOTE, "active": "on"}),
     "procurement_desk.vendor_contact_add": obj({"name": "คุณกำแพง"}),
     # (its control would remove the one contact the API's DELETE is tried on)
