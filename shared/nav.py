@@ -45,7 +45,9 @@ AREAS: tuple[Area, ...] = (
     Area("breaches", "/assignment/desk/breaches", "staff", ("privacy-officer",)),
     Area("privacy", "/intake/privacy", "staff", ("privacy-officer",)),
     # administration: people, units, delegations, holidays, office hours, privacy notice
+    Area("admin", "/assignment/desk/admin", "staff", ("admin",)),
     # packs: upload, check, preview, editor
+    Area("packs", "/assignment/desk/packs", "staff", ("admin",)),
     Area("sops", "/assignment/sops", "anyone"),
     Area("login", "/assignment/login", "public"),
 )

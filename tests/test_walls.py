@@ -66,7 +66,31 @@ WALLS: dict[str, Wall] = {
     "breach_register.notify_people": obj(),
     "breach_register.close_breach": obj(),
     # the administration pages (services/assignment/entrypoints/admin_pages.py)
+    "admin.home": obj(query="?org=onesqa"),
+    "admin.people": obj(query="?org=onesqa"),
+    "admin.person_new": obj({"username": "x"}, query="?org=onesqa"),
+    "admin.person": obj({"language": "xx"}, query="?username=home-officer"),
+    "admin.person_active": obj({"active": "x"}, query="?username=home-officer"),
+    "admin.person_password": obj({"password": "short"}, query="?username=home-officer"),
+    "admin.units": obj(query="?org=onesqa"),
+    "admin.unit_add": obj({"key": "Not A Key"}, query="?org=onesqa"),
+    "admin.unit_rename": obj({"name_th": ""}, query="?key=ict-onesqa"),
+    "admin.delegations": obj(query="?org=onesqa"),
+    "admin.delegation_add": obj({"delegator": "home-officer"}, query="?org=onesqa"),
+    "admin.delegation_end": obj({"id": "x"}, query="?org=onesqa"),
+    "admin.holidays": own("the holiday calendar every organisation shares: no organisation's data"),
+    "admin.holiday_change": own("the calendar every organisation shares (the cabinet's days off): no organisation's"),
+    "admin.trail": obj(query="?org=onesqa"),
     # the pack pages and editor (services/assignment/entrypoints/pack_pages.py)
+    "packs.home": own("the caller's own organisation's pack (a system administrator chooses one)"),
+    "packs.pack": obj(),
+    "packs.download": obj(),
+    "packs.check": obj(),
+    "packs.load": obj(),
+    "packs.editor": obj(query="?sop=web-publish"),
+    "packs.preview": obj(query="?sop=web-publish"),
+    "packs.yaml_page": obj(),
+    "packs.yaml_check": obj(),
 }
 BREACH = "ข้อมูลรั่วผ่านกำแพง"  # only the world's breach says this
 

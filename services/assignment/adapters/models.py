@@ -717,3 +717,28 @@ class ProcurementMilestone(Base):
         Index("ix_procurement_milestones_paid", "org", "paid_on", postgresql_include=["paid_amount", "fine_amount"],
               postgresql_where=text("paid_on IS NOT NULL")),
     )
+
+
+ADMIN_KINDS = ("person", "unit", "delegation", "holiday")  # what an administrator changes (AdminChange.kind)
+
+
+class AdminChange(Base):
+    """One change an administrator made (``handlers.admin_trail.record``, in the transaction of
+    the change itself): who, when, in which organisation (None: what every organisation shares,
+    the holiday calendar), what (``kind`` of ``ADMIN_KINDS`` and its ``key``: a username, a unit's
+    key, a delegation's id, a day) and its values before and after (None: it did not exist, or
+    no longer does)."""
+
+    __tablename__ = "admin_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=db.utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    org: Mapped[str | None] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(100))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+    # an organisation's trail, newest first, a page at a time
+    __table_args__ = (Index("ix_admin_changes_org_id", "org", "id"),)

@@ -25,6 +25,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(desk)
         app.register_blueprint(signin_pages)
         app.register_blueprint(breach_pages)
+        from services.assignment.entrypoints.admin_pages import admin_pages  # the administration pages
+        app.register_blueprint(admin_pages)
+        from services.assignment.entrypoints.pack_pages import pack_pages  # a pack: upload, check, editor
+        app.register_blueprint(pack_pages)
 
     from services.assignment.adapters.models import AccessLog
     from shared.access_log import access_log_blueprint

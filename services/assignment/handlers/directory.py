@@ -21,6 +21,7 @@ from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import CaseStep, Delegation, Unit, User, UserRole
 from services.assignment.domain import assignees
 from services.assignment.domain.workflow import Actor  # a staff member as the workflow sees them
+from services.assignment.handlers import admin_trail
 from shared.auth import SYSADMIN, Staff, hash_password
 from shared.i18n import BANGKOK
 from shared.packs import ROLES
@@ -31,76 +32,337 @@ EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Z
 
 
 class DirectoryError(ValueError):
-    pass
+    """A refusal: ``field: message`` in English (the command line prints it), and the same said
+    by a key of the catalogues (``admin.err.*``) with its values, for the pages, beside ``field``."""
+
+    def __init__(self, message: str, key: str | None = None, /, **values) -> None:
+        super().__init__(message)
+        head, sep, _rest = message.partition(":")
+        self.field = head if sep and re.fullmatch(r"[a-z_]+", head) else "_schema"
+        self.key, self.values = key, values
+
+    def said(self, lang: str) -> str:
+        from shared.i18n import translate
+
+        if not self.key:
+            return str(self)
+        text = translate(self.key, lang)  # formatted here: a value may be called ``key``
+        return text.format(**self.values) if self.values else text
+
+
+class NotInOrganisation(LookupError):
+    """What an administrator named is not of their organisation (or does not exist): a 404."""
 
 
 def today() -> date:
     return datetime.now(BANGKOK).date()
 
 
-def add_unit(key: str, pack: str, name_th: str, name_en: str = "") -> Unit:
-    if not re.match(r"^[a-z0-9][a-z0-9-]*$", key or ""):
-        raise DirectoryError("unit: lower-case letters, digits and -")
+def unit_values(unit: Unit | None) -> dict | None:
+    """A unit as the administrators' trail keeps it."""
+    return None if unit is None else {"pack": unit.pack, "name": dict(unit.name or {})}
+
+
+def add_unit(key: str, pack: str, name_th: str, name_en: str = "", by: str = "sopdesk units add",
+             new_only: bool = False) -> Unit:
+    """Add a unit to the organisation ``pack`` (or, from the command line, name it anew);
+    ``new_only`` (the administration page): a key already used is refused."""
+    if not re.match(r"^[a-z0-9][a-z0-9-]{0,99}$", key or ""):
+        raise DirectoryError("key: lower-case letters, digits and -", "admin.err.unit_key")
     if not re.match(r"^[a-z0-9][a-z0-9-]{0,49}$", pack or ""):
-        raise DirectoryError("pack: the organisation's pack key (lower-case letters, digits and -)")
-    with bus.session() as session:
-        unit = session.get(Unit, key) or Unit(key=key)
+        raise DirectoryError("pack: the organisation's pack key (lower-case letters, digits and -)", "admin.err.pack")
+    name_th, name_en = (name_th or "").strip(), (name_en or "").strip()
+    if not name_th or len(name_th) > 200 or len(name_en) > 200:
+        raise DirectoryError("name_th: the unit's name in Thai, up to 200 characters", "admin.err.unit_name")
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        unit = session.get(Unit, key)
+        if unit is not None and new_only:
+            raise DirectoryError(f"key: {key} exists already", "admin.err.unit_taken", key=key)
+        before = unit_values(unit)
+        unit = unit or Unit(key=key)
         if unit.pack and unit.pack != pack and session.scalar(select(User.id).where(User.unit == key).limit(1)):
-            raise DirectoryError(f"unit: {key} is of {unit.pack} and has people; a unit does not change organisation")
+            raise DirectoryError(f"key: {key} is of {unit.pack} and has people; a unit does not change organisation",
+                                 "admin.err.unit_taken", key=key)
         unit.pack, unit.name = pack, {"th": name_th, "en": name_en or name_th}
         session.add(unit)
-        session.commit()
+        admin_trail.record(session, by, pack, "unit", key, before, unit_values(unit))
+        uow.commit()
         return unit
 
 
-def add_user(username: str, password: str, roles: list[str], display_name: str = "",
-             email: str | None = None, unit: str | None = None, language: str = "th") -> User:
-    if not USERNAME.match(username or ""):
-        raise DirectoryError("username: 2-100 letters, digits or . _ @ -")
-    if len(password or "") < 8:
-        raise DirectoryError("password: at least 8 characters")
-    if language not in ("th", "en"):
-        raise DirectoryError("language: th or en")
-    if email is not None and not EMAIL.match(email):
-        raise DirectoryError(f"email: not an address: {email!r}")
+def rename_unit(key: str, name_th: str, name_en: str, by: str, within: str | None = None) -> Unit:
+    """A unit's new name (its key, which people and steps refer to, stays); ``within``: the
+    administrator's organisation (None: a system administrator's, any)."""
+    name_th, name_en = (name_th or "").strip(), (name_en or "").strip()
+    if not name_th or len(name_th) > 200 or len(name_en) > 200:
+        raise DirectoryError("name_th: the unit's name in Thai, up to 200 characters", "admin.err.unit_name")
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        unit = session.get(Unit, key)
+        if unit is None or (within is not None and unit.pack != within):
+            raise NotInOrganisation(key)
+        before = unit_values(unit)
+        unit.name = {"th": name_th, "en": name_en or name_th}
+        admin_trail.record(session, by, unit.pack, "unit", key, before, unit_values(unit))
+        uow.commit()
+        return unit
+
+
+def person_values(user: User, session: Session) -> dict:
+    """A person as the administrators' trail keeps them (never a password, nor its hash)."""
+    return {"display_name": user.display_name, "email": user.email, "language": user.language, "unit": user.unit,
+            "org": session.scalar(select(Unit.pack).where(Unit.key == user.unit)) if user.unit else None,
+            "roles": sorted(r.role for r in user.roles), "active": bool(user.active), "source": user.source}
+
+
+def _check_roles(roles, unit: str | None) -> None:
     unknown = sorted(set(roles) - set(ROLES))
-    if unknown or not roles:
-        raise DirectoryError(f"role: unknown {', '.join(unknown)}; choose from {', '.join(ROLES)}" if unknown
-                             else "role: at least one")
+    if unknown:
+        raise DirectoryError(f"roles: unknown {', '.join(unknown)}; choose from {', '.join(ROLES)}",
+                             "admin.err.role_unknown", roles=", ".join(unknown))
+    if not roles:
+        raise DirectoryError("roles: at least one", "admin.err.role_none")
     # every account belongs to an organisation through its unit, but a system administrator's,
     # which belongs to none (and holds no other role: the walls are about organisations)
     if SYSADMIN in roles:
         if len(set(roles)) > 1 or unit:
-            raise DirectoryError("role: sysadmin is held alone, without a unit (it sees every organisation)")
+            raise DirectoryError("roles: sysadmin is held alone, without a unit (it sees every organisation)",
+                                 "admin.err.sysadmin_alone")
     elif not unit:
-        raise DirectoryError("unit: every account belongs to a unit of its organisation (sopdesk units add)")
+        raise DirectoryError("unit: every account belongs to a unit of its organisation (sopdesk units add)",
+                             "admin.err.unit_required")
+
+
+def _check_email(email: str | None) -> None:
+    if email is not None and not EMAIL.match(email):
+        raise DirectoryError(f"email: not an address: {email!r}", "admin.err.email")
+
+
+def _check_language(language: str) -> None:
+    if language not in ("th", "en"):
+        raise DirectoryError("language: th or en", "admin.err.language")
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < 8:
+        raise DirectoryError("password: at least 8 characters", "admin.err.password")
+    if len(password) > 200:
+        raise DirectoryError("password: at most 200 characters", "admin.err.password_long")
+
+
+def _unit_within(session: Session, unit: str | None, within: str | None) -> None:
+    """The unit exists and, for an administrator of one organisation, is of it (another's is
+    said as no such unit: its existence is not theirs to know)."""
+    if not unit:
+        return
+    found = session.get(Unit, unit)
+    if found is None or (within is not None and found.pack != within):
+        raise DirectoryError(f"unit: no unit {unit}", "admin.err.unit_unknown", unit=unit)
+
+
+def new_person_refusals(username: str, password: str, roles, display_name: str = "", email: str | None = None,
+                        unit: str | None = None, language: str = "th", grant_sysadmin: bool = True
+                        ) -> list[DirectoryError]:
+    """Everything wrong with a new account's values that is known without the database, each
+    once (a form says them all at once, beside their fields); ``add_user`` refuses the first."""
+    def username_ok() -> None:
+        if not USERNAME.match(username or ""):
+            raise DirectoryError("username: 2-100 letters, digits or . _ @ -", "admin.err.username")
+
+    def display_name_ok() -> None:
+        if len(display_name or "") > 200:
+            raise DirectoryError("display_name: at most 200 characters", "admin.err.display_name")
+
+    def roles_ok() -> None:
+        if not grant_sysadmin and SYSADMIN in roles:
+            raise DirectoryError("roles: only a system administrator makes another", "admin.err.sysadmin_only")
+        _check_roles(roles, unit)
+
+    found: list[DirectoryError] = []
+    for check in (username_ok, display_name_ok, lambda: _check_password(password), lambda: _check_language(language),
+                  lambda: _check_email(email), roles_ok):
+        try:
+            check()
+        except DirectoryError as exc:
+            found.append(exc)
+    return found
+
+
+def add_user(username: str, password: str, roles: list[str], display_name: str = "",
+             email: str | None = None, unit: str | None = None, language: str = "th",
+             by: str = "sopdesk users add", within: str | None = None, grant_sysadmin: bool = True) -> User:
+    """A local account; ``within``: the organisation whose units alone it may be put in (None:
+    any, the command line's); ``grant_sysadmin``: False for an organisation's administrator, who
+    may not make a system administrator."""
+    refusals = new_person_refusals(username, password, roles, display_name, email, unit, language, grant_sysadmin)
+    if refusals:
+        raise refusals[0]
     with bus.unit_of_work() as uow:
         session = uow.session
         if session.scalar(select(User.id).where(User.username == username)):
-            raise DirectoryError(f"username: {username} exists already")
-        if unit and session.get(Unit, unit) is None:
-            raise DirectoryError(f"unit: no unit {unit}")
+            raise DirectoryError(f"username: {username} exists already", "admin.err.username_taken",
+                                 username=username)
+        _unit_within(session, unit, within)
         user = User(username=username, password_hash=hash_password(password), display_name=display_name or username,
                     email=email, unit=unit, language=language, roles=[UserRole(role=r) for r in sorted(set(roles))])
         session.add(user)
+        session.flush()
+        after = person_values(user, session)
+        admin_trail.record(session, by, after["org"], "person", username, None, after)
         announce(uow, user)
         uow.commit()
         return user
 
 
-def move_user(username: str, unit: str) -> Staff:
+def _person(session: Session, username: str, within: str | None) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotInOrganisation(username)
+    if within is not None:
+        org = session.scalar(select(Unit.pack).where(Unit.key == user.unit)) if user.unit else None
+        if org != within:
+            raise NotInOrganisation(username)
+    return user
+
+
+def no_longer_holds(staff: Staff, roles) -> bool:
+    """The account behind a token was switched off, or holds none of ``roles`` now: a token is
+    signed for hours, and a change made by an administrator counts at once where it must (the
+    administration pages). A token of no stored account is judged by the token alone."""
+    with bus.session() as session:
+        user = session.get(User, staff.user_id)
+        return user is not None and (not user.active or not set(user.role_names) & set(roles))
+
+
+def read_person(username: str, within: str | None = None) -> dict:
+    """A person as the administration page shows them: ``NotInOrganisation`` when they are not
+    of ``within``."""
+    with bus.session() as session:
+        user = _person(session, username, within)
+        return {"username": user.username, **person_values(user, session), "created_at": user.created_at}
+
+
+def list_people(within: str | None, page: int = 1, per_page: int = 50, q: str = "") -> tuple[list[dict], int]:
+    """The organisation's people (every account for None), active or not, by username: a page
+    and the total. ``q``: part of a username or name."""
+    query = select(User, Unit.pack).outerjoin(Unit, Unit.key == User.unit)
+    if within is not None:
+        query = query.where(Unit.pack == within)
+    if q:
+        like = "%" + q.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+        query = query.where(User.username.ilike(like) | User.display_name.ilike(like))
+    with bus.session() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.execute(query.order_by(User.username).offset((max(page, 1) - 1) * per_page).limit(per_page))
+        people = [{"username": u.username, "display_name": u.display_name, "email": u.email, "unit": u.unit,
+                   "org": org, "roles": u.role_names, "active": bool(u.active), "source": u.source,
+                   "language": u.language} for u, org in rows]
+    return people, total
+
+
+DIRECTORY_SET = ("display_name", "email", "roles", "unit")  # what the directory sets at each sign-in
+
+
+def update_user(username: str, by: str, within: str | None = None, grant_sysadmin: bool = True, **changes) -> dict:
+    """Change a person's ``display_name``, ``email`` (None: none), ``language``, ``roles`` or
+    ``unit`` (only those given). A directory account's name, email, roles and unit come from the
+    directory at each sign-in: changing them here is refused. Returns the person after."""
+    unknown = set(changes) - {"display_name", "email", "language", "roles", "unit"}
+    if unknown:
+        raise TypeError(f"update_user: {sorted(unknown)}")
+    if "display_name" in changes and len(changes["display_name"] or "") > 200:
+        raise DirectoryError("display_name: at most 200 characters", "admin.err.display_name")
+    if "email" in changes:
+        _check_email(changes["email"])
+    if "language" in changes:
+        _check_language(changes["language"])
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        user = _person(session, username, within)
+        before = person_values(user, session)
+        if user.source != "local":
+            for name in DIRECTORY_SET:
+                asked = sorted(set(changes[name])) if name == "roles" and name in changes else changes.get(name)
+                if name in changes and asked != before[name]:
+                    raise DirectoryError(f"{name}: set by the directory at each sign-in", "admin.err.from_directory")
+        roles = sorted(set(changes.get("roles", before["roles"])))
+        unit = changes.get("unit", user.unit) or None
+        if not grant_sysadmin and SYSADMIN in roles and SYSADMIN not in before["roles"]:
+            raise DirectoryError("roles: only a system administrator makes another", "admin.err.sysadmin_only")
+        _check_roles(roles, unit)
+        _unit_within(session, unit, within)
+        if "display_name" in changes:
+            user.display_name = (changes["display_name"] or "").strip() or user.username
+        if "email" in changes:
+            user.email = changes["email"]
+        if "language" in changes:
+            user.language = changes["language"]
+        user.unit = unit
+        held = {r.role: r for r in user.roles}
+        if set(held) != set(roles):
+            user.roles = [held.get(role) or UserRole(role=role) for role in roles]
+        session.flush()
+        after = person_values(user, session)
+        admin_trail.record(session, by, after["org"] or before["org"], "person", username, before, after)
+        if before["org"] and after["org"] and before["org"] != after["org"]:  # the organisation they left too
+            admin_trail.record(session, by, before["org"], "person", username, before, after)
+        announce(uow, user)
+        uow.commit()
+        return {"username": username, **after}
+
+
+def set_active(username: str, active: bool, by: str, within: str | None = None) -> None:
+    """Switch an account off (it can no longer sign in; its work stays where it is) or on again.
+    Nobody switches their own account off."""
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        user = _person(session, username, within)
+        if not active and user.username == by:
+            raise DirectoryError("active: not your own account", "admin.err.self_disable")
+        before = person_values(user, session)
+        user.active = bool(active)
+        admin_trail.record(session, by, before["org"], "person", username, before, person_values(user, session))
+        announce(uow, user)
+        uow.commit()
+
+
+def set_password(username: str, password: str, by: str, within: str | None = None) -> None:
+    """A local account's new password (the administrator tells the person); a directory account
+    has none here: it signs in through the directory, refused."""
+    _check_password(password)
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        user = _person(session, username, within)
+        if user.source != "local":
+            raise DirectoryError("password: the account signs in through the directory; its password is kept there",
+                                 "admin.err.password_directory")
+        user.password_hash = hash_password(password)
+        values = person_values(user, session)
+        # the trail says a password was set, never what it is
+        admin_trail.record(session, by, values["org"], "person", username, {"password": "(earlier)"},
+                           {"password": "(set anew)"})
+        uow.commit()
+
+
+def move_user(username: str, unit: str, by: str = "sopdesk users move") -> Staff:
     """Move a person to another unit (and so, perhaps, another organisation); their work stays
     where it is. Returns them as a token would now carry them."""
     with bus.unit_of_work() as uow:
         session = uow.session
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise DirectoryError(f"username: no user {username}")
+            raise DirectoryError(f"username: no user {username}", "admin.err.person_unknown", username=username)
         if session.get(Unit, unit) is None:
-            raise DirectoryError(f"unit: no unit {unit}")
+            raise DirectoryError(f"unit: no unit {unit}", "admin.err.unit_unknown", unit=unit)
         if SYSADMIN in user.role_names:
-            raise DirectoryError("unit: a system administrator belongs to no unit")
+            raise DirectoryError("unit: a system administrator belongs to no unit", "admin.err.sysadmin_alone")
+        before = person_values(user, session)
         user.unit = unit
+        after = person_values(user, session)
+        admin_trail.record(session, by, after["org"], "person", username, before, after)
+        if before["org"] and before["org"] != after["org"]:  # the organisation they left hears of it too
+            admin_trail.record(session, by, before["org"], "person", username, before, after)
         announce(uow, user)
         uow.commit()
         return staff_of(user, session)
@@ -160,26 +422,92 @@ def org_of_users(session: Session, usernames) -> dict[str, str | None]:
     return {name: found.get(name) for name in names}
 
 
+def delegation_values(row: Delegation, names: dict[str, str]) -> dict:
+    return {"away": names.get(row.delegator_id), "acting": names.get(row.delegate_id),
+            "starts_on": row.starts_on.isoformat(), "ends_on": row.ends_on.isoformat(), "note": row.note}
+
+
 def delegate(delegator: str, delegate_to: str, starts_on: date, ends_on: date, created_by: str,
-             note: str = "") -> Delegation:
-    """``delegator`` is away from ``starts_on`` to ``ends_on``; ``delegate_to`` acts for them."""
+             note: str = "", within: str | None = None) -> Delegation:
+    """``delegator`` is away from ``starts_on`` to ``ends_on``; ``delegate_to`` acts for them.
+    ``within``: the administrator's organisation, whose people alone they name."""
     if ends_on < starts_on:
-        raise DirectoryError("ends_on: before starts_on")
+        raise DirectoryError("ends_on: before starts_on", "admin.err.dates_order")
     if delegator == delegate_to:
-        raise DirectoryError("delegate: someone else")
-    with bus.session() as session:
+        raise DirectoryError("delegate: someone else", "admin.err.delegate_self")
+    if len(note or "") > 300:
+        raise DirectoryError("note: at most 300 characters", "admin.err.note_long")
+    with bus.unit_of_work() as uow:
+        session = uow.session
         users = {u.username: u for u in session.scalars(select(User).where(User.username.in_([delegator, delegate_to])))}
-        for name in (delegator, delegate_to):
-            if name not in users:
-                raise DirectoryError(f"username: no user {name}")
         orgs = org_of_users(session, [delegator, delegate_to])
+        for field, name in (("delegator", delegator), ("delegate", delegate_to)):
+            if name not in users or (within is not None and orgs.get(name) != within):
+                raise DirectoryError(f"{field}: no user {name}", "admin.err.person_unknown", username=name)
         if orgs[delegator] is None or orgs[delegator] != orgs[delegate_to]:
-            raise DirectoryError(f"delegate: {delegate_to} is not of {delegator}'s organisation")
+            raise DirectoryError(f"delegate: {delegate_to} is not of {delegator}'s organisation",
+                                 "admin.err.delegate_other_org")
         row = Delegation(delegator_id=users[delegator].id, delegate_id=users[delegate_to].id, starts_on=starts_on,
-                         ends_on=ends_on, created_by=created_by, note=note)
+                         ends_on=ends_on, created_by=created_by, note=note or "")
         session.add(row)
-        session.commit()
+        session.flush()
+        names = {u.id: u.username for u in users.values()}
+        admin_trail.record(session, created_by, orgs[delegator], "delegation", str(row.id), None,
+                           delegation_values(row, names))
+        uow.commit()
         return row
+
+
+def list_delegations(within: str | None, limit: int = 200) -> list[dict]:
+    """The organisation's delegations (every one for None), those still to end first, latest
+    start first; at most ``limit``."""
+    away, acting = User.__table__.alias("away"), User.__table__.alias("acting")
+    unit = Unit.__table__.alias("unit")
+    query = (select(Delegation, away.c.username, away.c.display_name, acting.c.username, acting.c.display_name,
+                    unit.c.pack)
+             .join(away, away.c.id == Delegation.delegator_id).join(acting, acting.c.id == Delegation.delegate_id)
+             .outerjoin(unit, unit.c.key == away.c.unit))
+    if within is not None:
+        query = query.where(unit.c.pack == within)
+    on = today()
+    query = query.order_by((Delegation.ends_on < on).asc(), Delegation.starts_on.desc(), Delegation.id.desc())
+    with bus.session() as session:
+        return [{"id": row.id, "away": a, "away_name": a_name or a, "acting": d, "acting_name": d_name or d,
+                 "starts_on": row.starts_on, "ends_on": row.ends_on, "note": row.note, "org": org,
+                 "created_by": row.created_by, "state": ("past" if row.ends_on < on else
+                                                         "future" if row.starts_on > on else "now")}
+                for row, a, a_name, d, d_name, org in session.execute(query.limit(limit))]
+
+
+def end_delegation(delegation_id: int, by: str, within: str | None = None) -> str:
+    """End a delegation: one not started yet is removed; one running ends yesterday (the days
+    the delegate acted stay on record, and from today they no longer act); one over is refused.
+    Returns ``removed`` or ``ended``."""
+    with bus.unit_of_work() as uow:
+        session = uow.session
+        row = session.get(Delegation, delegation_id)
+        if row is None:
+            raise NotInOrganisation(str(delegation_id))
+        names = dict(session.execute(select(User.id, User.username)
+                                     .where(User.id.in_([row.delegator_id, row.delegate_id]))).all())
+        org = org_of_users(session, [names.get(row.delegator_id, "")]).get(names.get(row.delegator_id, ""))
+        if org is None:  # an inactive delegator: their unit's organisation all the same
+            org = session.scalar(select(Unit.pack).join(User, User.unit == Unit.key).where(User.id == row.delegator_id))
+        if within is not None and org != within:
+            raise NotInOrganisation(str(delegation_id))
+        on = today()
+        if row.ends_on < on:
+            raise DirectoryError("id: the delegation is over already", "admin.err.delegation_over")
+        before = delegation_values(row, names)
+        if row.starts_on >= on:
+            session.delete(row)
+            after, done = None, "removed"
+        else:
+            row.ends_on = date.fromordinal(on.toordinal() - 1)
+            after, done = delegation_values(row, names), "ended"
+        admin_trail.record(session, by, org, "delegation", str(delegation_id), before, after)
+        uow.commit()
+        return done
 
 
 def _active_delegations(on: date):

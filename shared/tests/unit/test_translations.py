@@ -17,7 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from services.assignment.adapters.models import SYSTEM_ACTORS, TRAIL_KINDS
+from services.assignment.adapters.models import ADMIN_KINDS, SYSTEM_ACTORS, TRAIL_KINDS
 from services.assignment.domain.search import SORTS, STATUSES as LIST_STATUSES
 from services.assignment.entrypoints.reports import COLUMNS as REPORT_COLUMNS, TABLES as REPORT_TABLES
 from services.procurement.entrypoints.desk import WARRANTIES as ASSET_WARRANTIES
@@ -34,7 +34,9 @@ from shared.audit import RECORD_KINDS
 from shared.config import SERVICES
 from shared.i18n import LANGUAGES, read_catalogues
 from shared.nav import AREAS
-from shared.packs import APPROVALS, FILE_KINDS, RESULTS, ROLES, WAITS, common_outcomes
+from services.assignment.handlers.packs_admin import (APPROVAL_MODES as PACK_APPROVALS, BRANCH_OPS as PACK_OPS,
+                                                    NOTIFY_MODES as PACK_NOTIFY, REFUSALS as PACK_REFUSALS)
+from shared.packs import APPROVALS, FILE_KINDS, OUTCOME_KINDS, RESULTS, ROLES, WAITS, common_outcomes
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("intake", "assignment", "notify", "procurement")
@@ -93,6 +95,7 @@ DYNAMIC = [
     ("shared", "nav.", tuple(area.key for area in AREAS), "base.html's menu over shared/nav.AREAS"),
     ("shared", "outcome.", tuple(common_outcomes()), "case_view.outcome_words: the shared words, asked only when there"),
     ("assignment", "desk.trail.", TRAIL_KINDS, "case.html over adapters/models.TRAIL_KINDS"),
+    ("assignment", "admin.kind.", ADMIN_KINDS, "admin/trail.html over adapters/models.ADMIN_KINDS"),
     ("assignment", "desk.news.", NEWS + ("contract", "milestone", "days_ahead", "days_late", "amount"),
      "entrypoints/case_view.news_words: procurement's news in a case's trail"),
     ("assignment", "desk.actor.", SYSTEM_ACTORS, "case.html over adapters/models.SYSTEM_ACTORS"),
@@ -113,6 +116,12 @@ DYNAMIC = [
     ("procurement", "proc.asset_status.", ASSET_STATUSES, "adapters/models.ASSET_STATUSES"),
     ("procurement", "proc.ownership.", OWNERSHIP, "adapters/models.OWNERSHIP"),
     ("procurement", "proc.assets.warranty.", ASSET_WARRANTIES, "entrypoints/desk.WARRANTIES: the register's filter"),
+    ("assignment", "packs.refused.", PACK_REFUSALS, "handlers/packs_admin.REFUSALS: the pack pages' refusals"),
+    ("assignment", "packs.result.", ("loaded", "upgraded", "unchanged"), "pack_pages: packstore.LoadResult.status"),
+    ("assignment", "packs.approval.", PACK_APPROVALS, "packs/editor.html over packs_admin.APPROVAL_MODES"),
+    ("assignment", "packs.notify.", PACK_NOTIFY, "packs/editor.html over packs_admin.NOTIFY_MODES"),
+    ("assignment", "packs.kind.", OUTCOME_KINDS, "packs/editor.html over shared.packs.OUTCOME_KINDS"),
+    ("assignment", "packs.op.", PACK_OPS, "packs/editor.html over packs_admin.BRANCH_OPS"),
     ("assignment", "yearly.score.", ("1", "2", "3", "4", "5"), "adapters/yearly_pdf.py: the satisfaction chart's scores"),
     ("assignment", "yearly.stage.", PROJECT_STAGES, "adapters/yearly_pdf.py: procurement projects by stage"),
 ]
