@@ -883,6 +883,19 @@ class Erased(Payload):
     erased_at = _f(Moment)
 
 
+class AdminChanged(Payload):
+    """A setting an organisation's administrator changed in a service other than assignment (the
+    privacy notice's words, kept by intake): for the administrators' one trail, which assignment
+    keeps. ``before``/``after``: the values (None: none set)."""
+    org = _f(Text, nullable=True)
+    actor = _f(Text)
+    kind = _f(Text, validate=validate.OneOf(("privacy-notice",)))
+    key = _f(Text)
+    before = _f(Mapping, nullable=True)
+    after = _f(Mapping, nullable=True)
+    changed_at = _f(Moment)
+
+
 class BreachContact(Payload):
     """Whom the people affected may ask: the privacy officer who had them told."""
     name = _f(Text)
@@ -1041,6 +1054,9 @@ _ENTRIES = (
      "Notify anonymised the contacts and emails of an erasure request's cases, and their envelopes."),
     ("privacy.procurement_erased", 1, "procurement", Erased,
      "Procurement anonymised what it kept of an erasure request's cases (claims' notes, envelopes)."),
+    # the administrators' trail of what they change outside assignment
+    ("admin.changed", 1, "intake", AdminChanged,
+     "An organisation's administrator changed the words of its requesters' privacy notice (before, after)."),
     # the breach register (PDPA s.37(4)): the people affected told, and the 72-hour clock
     ("breach.notice_requested", 1, "assignment", BreachNoticeRequested,
      "A privacy officer had the people affected by a personal-data breach told: the requesters of its cases."),

@@ -35,7 +35,10 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
                              # from stage to stage or are cancelled, and milestones added to a contract
                              "procurement.project_created", "procurement.purchase_opened",
                              "procurement.project_stage_changed", "procurement.project_cancelled",
-                             "procurement.milestone_added"}),
+                             "procurement.milestone_added",
+                             # and keeps, in the administrators' one trail, the settings they change
+                             # in another service (the privacy notice's words, in intake)
+                             "admin.changed"}),
     # notify writes to the requester (received, steps the pack marks, returns, rejections,
     # waits on a vendor or a purchase, the close with its survey) and to staff (assigned,
     # approval needed, overdue, the daily summary).

@@ -53,6 +53,7 @@ WALLS: dict[str, Wall] = {
     "privacy_desk.erase": own("erases a person's data in the caller's organisation's requests only"),
     "privacy_desk.erasure_page": obj(),
     "privacy_desk.access_log": own("the page; its rows come from each service's /access-log, walled there"),
+    "privacy_desk.notice": obj({"contact": "ทดสอบกำแพง"}, query="?org=onesqa"),
     "breaches.register": lst(),
     "breaches.record": own("records a breach in the caller's own organisation's register only"),
     "breaches.page": obj(),

@@ -719,7 +719,7 @@ class ProcurementMilestone(Base):
     )
 
 
-ADMIN_KINDS = ("person", "unit", "delegation", "holiday")  # what an administrator changes (AdminChange.kind)
+ADMIN_KINDS = ("person", "unit", "delegation", "holiday", "privacy-notice")  # what an administrator changes (AdminChange.kind)
 
 
 class AdminChange(Base):

@@ -1084,3 +1084,4 @@ def my_work(staff: Staff, limit: int = DESK_ROWS) -> dict:
 
 # the PDPA's erasure of a person's cases: its own module
 from services.assignment.handlers import privacy  # noqa: E402,F401  (registers its event handler)
+from services.assignment.handlers import admin_trail  # noqa: E402,F401  (the trail of admin.changed)

@@ -174,6 +174,22 @@ class PrivacyNotice(Base):
     created_at: Mapped[datetime] = mapped_column(default=db.utcnow)
 
 
+class NoticeText(Base):
+    """An organisation's own words in its requesters' privacy notice, set by its administrators:
+    whom to ask about their data (its data protection officer: name, email, telephone), and a
+    paragraph of its own in Thai and English. Empty: the notice's default words. A change makes a
+    new notice version (``handlers.privacy``): requests keep the version they consented to."""
+
+    __tablename__ = "privacy_notice_texts"
+
+    org: Mapped[str] = mapped_column(String(50), primary_key=True)
+    contact: Mapped[str] = mapped_column(Text, default="")
+    extra_th: Mapped[str] = mapped_column(Text, default="")
+    extra_en: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=db.utcnow)
+
+
 class ErasureRequest(Base):
     """A request to erase a person's data (PDPA s.33), or the retention job's erasure of a case
     closed long ago: which cases (tracking codes), when it is due (30 days, a Bangkok date) and

@@ -7,15 +7,17 @@ confirmed), follow the erasure requests, and read who read whose personal data i
 the command ``sopdesk privacy export`` (it reads all four services)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from services.intake.adapters.bus import bus
 from services.intake.adapters.models import AccessLog
 from services.intake.handlers import erasure as handlers
+from services.intake.handlers import notice_words, privacy
 from shared import dates, i18n
 from shared.audit import RECORD_KINDS, log_access
 from shared.auth import page_required
-from shared.config import SERVICES
+from shared.config import SERVICES, get_settings
+from shared.packs import requester_sops
 from shared.privacy import normal_email, normal_phone
 
 privacy_desk = Blueprint("privacy_desk", __name__, url_prefix="/intake/privacy")
@@ -130,3 +132,47 @@ def access_log(staff):
                            record_kinds=RECORD_KINDS,
                            values={k: request.args.get(k, "") for k in ("since", "until", "actor", "record_id")}), \
         (422 if errors else 200)
+
+
+# ---------------------------------------------------------------------------------------------
+# the organisation's own words in its privacy notice (its administrators and privacy officers)
+
+
+def _notice_org(staff) -> str:
+    """The organisation whose notice the page is about: one's own; a system administrator names
+    one (``?org=``, or the form's). Another organisation's, or none: not found."""
+    asked = (request.values.get("org") or "").strip()
+    if staff.sees_all:
+        if not asked or asked not in {sop.pack for sop in requester_sops()}:
+            abort(404)
+        return asked
+    if not staff.org or (asked and asked != staff.org):
+        abort(404)
+    return staff.org
+
+
+def _notice_page(staff, org: str, words, errors: dict | None = None, status: int = 200):
+    lang = i18n.current_language()
+    sop = next((s for s in requester_sops() if s.pack == org), None)
+    notice = privacy.notice_for(sop, get_settings(), words) if sop is not None and not errors else None
+    return render_template("intake/privacy_notice.html", staff=staff, org=org, words=words, errors=errors or {},
+                           sop=sop, notice=notice, lang=lang, contact_max=notice_words.CONTACT_MAX,
+                           extra_max=notice_words.EXTRA_MAX), status
+
+
+@privacy_desk.route("/notice", methods=["GET", "POST"])
+@page_required(*OFFICERS, refused=_refused)
+def notice(staff):
+    """The words of the organisation's privacy notice: whom to ask, and a paragraph of its own."""
+    org = _notice_org(staff)
+    if request.method == "GET":
+        return _notice_page(staff, org, notice_words.words_of(org))
+    lang = i18n.current_language()
+    given = {name: request.form.get(name, "") for name in ("contact", "extra_th", "extra_en")}
+    found = notice_words.problems(given["contact"].strip(), given["extra_th"].strip(), given["extra_en"].strip())
+    if found:
+        errors = {name: [i18n.translate(key, lang, **values)] for name, (key, values) in found.items()}
+        return _notice_page(staff, org, notice_words.Words(**given), errors, 422)
+    notice_words.change(staff.username, org, **given)
+    flash(i18n.translate("notice.saved", lang))
+    return redirect(url_for("privacy_desk.notice", org=org if staff.sees_all else None))
