@@ -315,3 +315,17 @@ def live_server(gateway):
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def browser_sign_in(page, base: str, username: str, password: str = "correct horse battery",
+                    then: str | None = None) -> None:
+    """Sign a Playwright ``page`` in at the desk's login page (Thai) as ``username``, signing out
+    whoever is signed in first; it lands on ``then`` (a path), else on the desk's home."""
+    if page.locator("#logout").count():
+        page.click("#logout")
+        page.wait_for_load_state()
+    page.goto(f"{base}/assignment/login?lang=th" + (f"&next={then}" if then else ""))
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login")
+    page.wait_for_url(f"{base}{then or '/assignment/desk'}")

@@ -7,18 +7,10 @@ from services.assignment.adapters.bus import bus
 from services.assignment.handlers.directory import add_unit, add_user
 from shared import i18n
 from sopdesk import testing_events as payloads
-from sopdesk.testing import make_staff
+from sopdesk.testing import browser_sign_in, make_staff
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
-
-
-def log_in(page, base, username, password):
-    page.goto(f"{base}/assignment/login?lang=th")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("#login")
-    page.wait_for_url(f"{base}/assignment/desk")
 
 
 def test_an_administrator_adds_a_head_to_a_unit_who_then_sees_the_unit_s_queue(live_server, browser_page):
@@ -31,7 +23,7 @@ def test_an_administrator_adds_a_head_to_a_unit_who_then_sees_the_unit_s_queue(l
         code, subject="เครื่องพิมพ์ไม่ทำงาน", fields={"asset_tag": "A-1"}), correlation_id=code))
 
     page, base = browser_page, live_server
-    log_in(page, base, "admin-sc", PASSWORD)
+    browser_sign_in(page, base, "admin-sc", PASSWORD)
     page.click("header nav >> text=" + i18n.translate("nav.admin", "th"))  # the menu has the area
     page.wait_for_url(f"{base}/assignment/desk/admin")
     page.click("#admin-people")
@@ -60,7 +52,7 @@ def test_an_administrator_adds_a_head_to_a_unit_who_then_sees_the_unit_s_queue(l
     page.screenshot(path="/tmp/admin-trail.png", full_page=True)
     page.click("#logout")
 
-    log_in(page, base, "wichai", "a new password 1")
+    browser_sign_in(page, base, "wichai", "a new password 1")
     queue = page.locator(f"#unit-queue tr[data-code='{code}']")
     assert queue.count() == 1
     assert "เครื่องพิมพ์ไม่ทำงาน" in queue.inner_text()

@@ -11,17 +11,9 @@ from services.assignment.handlers import directory
 from services.assignment.handlers.directory import add_unit
 from shared import i18n
 from shared.packs import find_sop
-from sopdesk.testing import drain
+from sopdesk.testing import browser_sign_in, drain
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, base, username, password):
-    page.goto(f"{base}/assignment/login?lang=th")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("#login")
-    page.wait_for_url(f"{base}/assignment/desk")
 
 
 def test_a_head_assigns_and_the_officer_works_the_case_to_its_close(live_server, browser_page, people):
@@ -42,7 +34,7 @@ def test_a_head_assigns_and_the_officer_works_the_case_to_its_close(live_server,
     drain()
 
     # the head sees the case in the unit's queue and gives it to wipa
-    log_in(page, base, "head-sc", PASSWORD)
+    browser_sign_in(page, base, "head-sc", PASSWORD)
     row = page.locator(f"#unit-queue tr[data-code='{code}']")
     assert row.count() == 1
     assert "รับแจ้งซ่อมจากแบบฟอร์มแจ้งซ่อม" in row.inner_text()
@@ -53,7 +45,7 @@ def test_a_head_assigns_and_the_officer_works_the_case_to_its_close(live_server,
     page.click("#logout")
 
     # wipa finds it in her work and takes it through every step
-    log_in(page, base, "wipa", PASSWORD)
+    browser_sign_in(page, base, "wipa", PASSWORD)
     page.click(f"#my-work tr[data-code='{code}'] a")
     page.wait_for_url(f"{base}/assignment/desk/cases/{code}")
     # a Thai page reads in words, never in keys: the manual gives receive-form's "done" no label of
@@ -101,7 +93,7 @@ def test_someone_without_the_role_sees_no_actions_and_a_refused_post_explains(li
     code = page.request.post(f"{base}/intake/requests", data=json.dumps(body),
                              headers={"Content-Type": "application/json"}).json()["tracking_code"]
     drain()
-    log_in(page, base, "u-director", PASSWORD)  # sees every case of the organisation; this step is an officer's
+    browser_sign_in(page, base, "u-director", PASSWORD)  # sees every case of the organisation; this step is an officer's
     page.goto(f"{base}/assignment/desk/cases/{code}")
     assert page.locator("form.outcome-form").count() == 0
     assert "ท่านไม่มีสิทธิ์ดำเนินการ" in page.locator("#actions").inner_text()

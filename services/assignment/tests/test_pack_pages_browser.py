@@ -6,7 +6,7 @@ import re
 import pytest
 
 from shared.packs import PACK_DIR, parse_pack
-from sopdesk.testing import make_staff
+from sopdesk.testing import browser_sign_in, make_staff
 
 pytestmark = pytest.mark.browser
 
@@ -22,11 +22,7 @@ def test_an_administrator_uploads_a_pack_with_an_error_fixes_it_in_the_editor_an
     line = text.splitlines().index("        role: webmaster") + 1
     make_staff("onesqa-admin", ["admin"], "onesqa", password=PASSWORD)
     page, base = browser_page, live_server
-    page.goto(f"{base}/assignment/login?lang=th")
-    page.fill("#username", "onesqa-admin")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_url(f"{base}/assignment/desk")
+    browser_sign_in(page, base, "onesqa-admin", PASSWORD)
 
     page.click("#nav-packs")
     page.wait_for_url(f"{base}/assignment/desk/packs/onesqa")
@@ -69,11 +65,7 @@ def test_an_administrator_adds_a_step_in_the_editor_and_the_lists_of_steps_follo
     version = parse_pack((PACK_DIR / "onesqa.yaml").read_text(encoding="utf-8")).version
     make_staff("onesqa-admin", ["admin"], "onesqa", password=PASSWORD)
     page, base = browser_page, live_server
-    page.goto(f"{base}/assignment/login?lang=th")
-    page.fill("#username", "onesqa-admin")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_url(f"{base}/assignment/desk")
+    browser_sign_in(page, base, "onesqa-admin", PASSWORD)
     page.goto(f"{base}/assignment/desk/packs/onesqa")
     page.click("#edit-equipment-support")
     page.wait_for_url(f"{base}/assignment/desk/packs/onesqa/editor?sop=equipment-support")

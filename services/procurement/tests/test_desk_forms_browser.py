@@ -26,7 +26,7 @@ from services.procurement.adapters.models import Contract, Project
 from services.procurement.tests.conftest import PASSWORD
 from services.procurement.tests.test_desk import bangkok_today
 from services.procurement.tests.test_desk_forms import PDF, be_input, tax_id
-from sopdesk.testing import drain
+from sopdesk.testing import browser_sign_in, drain
 from tests.test_procurement_outsourced import Desk, walk_case_to
 
 pytestmark = pytest.mark.browser
@@ -39,15 +39,7 @@ MEMBERS = [("u-inspect1", "นางสาวตรวจ หนึ่ง", "cha
 
 
 def sign_in(page, base: str, username: str, path: str) -> None:
-    """Sign out whoever is signed in, sign in as ``username`` and open ``path``."""
-    if page.locator("#logout").count():
-        page.click("#logout")
-        page.wait_for_load_state()
-    page.goto(f"{base}/assignment/login?next={path}")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_url(f"{base}{path}")
+    browser_sign_in(page, base, username, PASSWORD, then=path)
 
 
 def submit(page, form: str) -> None:
