@@ -69,5 +69,6 @@ FIXED = {
     'a tag of the file was registered by someone else meanwhile; nothing was imported: try again': "proc.said.csv_race",
     'a tag is letters, digits and - / . _ ( ), without spaces at its ends': "proc.said.tag",
 }
+FIXED["before the day it is lent"] = "proc.said.due_back"
 FIXED["say why it is rejected"] = "proc.refusal.why_rejected"  # the schema's, and the rule's (a Said)
 said.register(FIXED)

@@ -394,3 +394,31 @@ def test_an_incident_reported_on_the_contract_page(client, procurement_people):
     assert "บทบาทของท่านไม่มีสิทธิ์ทำรายการนี้" in refused.get_data(as_text=True)
     with bus.session() as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 1
+
+
+def test_more_forms_refuse_as_the_api_does(client, procurement_people, project):
+    """A project's details, a purchase's delivery, a vendor's change and a loan: the same refusals."""
+    from services.procurement.handlers import assets
+    from services.procurement.handlers.commands import RegisterAsset
+
+    assets.create_asset(procurement_people.staff["u-supplies"], RegisterAsset(tag="NB-9", kind="โน้ตบุ๊ก"))
+    both = Both(client, procurement_people, "u-supplies")
+    pid, today = project["id"], bangkok_today()
+    page = f"/procurement/desk/projects/{pid}"
+    same_refusal(both, ("PATCH", f"/procurement/projects/{pid}", {"fiscal_year": 1999, "title": "x" * 301}),
+                 page, f"{page}/edit", {"fiscal_year": "1999", "title": "x" * 301}, 422, {"fiscal_year", "title"})
+    tomorrow = today + timedelta(days=1)
+    same_refusal(both, ("POST", f"/procurement/projects/{pid}/delivery",
+                        {"delivered_on": tomorrow.isoformat(), "ref": "ใบส่งของ 1"}),
+                 page, f"{page}/delivery", {"delivered_on": be_input(tomorrow), "ref": "ใบส่งของ 1"}, 422,
+                 {"delivered_on"})
+    vendor = f"/procurement/desk/vendors/{project['vendors'][0]}"
+    same_refusal(both, ("PATCH", f"/procurement/vendors/{project['vendors'][0]}",
+                        {"tax_id": "1234", "active": True}),
+                 vendor, vendor, {"tax_id": "1234", "active": "on"}, 422, {"tax_id"})
+    asset = "/procurement/desk/assets/NB-9"
+    same_refusal(both, ("POST", "/procurement/assets/NB-9/loans",
+                        {"borrower": "นายยืม", "lent_on": today.isoformat(),
+                         "due_back_on": (today - timedelta(days=1)).isoformat()}),
+                 asset, f"{asset}/loans", {"borrower": "นายยืม", "lent_on": be_input(today),
+                                           "due_back_on": be_input(today - timedelta(days=1))}, 422, {"due_back_on"})
