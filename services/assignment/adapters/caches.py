@@ -42,12 +42,13 @@ from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.assignment.adapters.models import CacheToken, CalendarDay, Delegation, PackVersion, Unit, User, UserRole
+from services.assignment.adapters.models import (CacheToken, CalendarDay, Delegation, OrgSettings, PackVersion, Unit,
+                                                 User, UserRole)
 from shared import db
 
 PACKS, DIRECTORY, CALENDAR = "packs", "directory", "calendar"
 GROUP_OF = {PackVersion: PACKS, User: DIRECTORY, UserRole: DIRECTORY, Unit: DIRECTORY, Delegation: DIRECTORY,
-            CalendarDay: CALENDAR}
+            CalendarDay: CALENDAR, OrgSettings: CALENDAR}
 
 T = TypeVar("T")
 _UNREAD = object()  # a group whose token this process has not read since it was (re)set

@@ -719,7 +719,7 @@ class ProcurementMilestone(Base):
     )
 
 
-ADMIN_KINDS = ("person", "unit", "delegation", "holiday", "privacy-notice")  # what an administrator changes (AdminChange.kind)
+ADMIN_KINDS = ("person", "unit", "delegation", "holiday", "privacy-notice", "office-hours")  # what an administrator changes (AdminChange.kind)
 
 
 class AdminChange(Base):
@@ -742,3 +742,16 @@ class AdminChange(Base):
 
     # an organisation's trail, newest first, a page at a time
     __table_args__ = (Index("ix_admin_changes_org_id", "org", "id"),)
+
+
+class OrgSettings(Base):
+    """An organisation's own settings, set by its administrators: its office hours (``HH:MM-HH:MM``,
+    Bangkok time; None: the configuration's ``SOPDESK_OFFICE_HOURS``), which the working time of
+    its cases' deadlines counts from the change on (``handlers.engine.calendar``)."""
+
+    __tablename__ = "org_settings"
+
+    org: Mapped[str] = mapped_column(String(50), primary_key=True)
+    office_hours: Mapped[str | None] = mapped_column(String(11))
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=db.utcnow)

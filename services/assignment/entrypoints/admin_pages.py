@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import CalendarDay, Unit, User
 from services.assignment.handlers import admin_trail, calendar_admin, directory
+from services.assignment.handlers.engine import office_hours_of
 from services.assignment.handlers.directory import DirectoryError, NotInOrganisation
 from shared import dates, i18n
 from shared.auth import SYSADMIN, page_required
@@ -121,13 +122,37 @@ def _form() -> dict:
 @admin_pages.route("")
 @admin_page
 def home(staff):
-    org = _org(staff)
+    return _home(staff, _org(staff))
+
+
+def _home(staff, org: str | None, errors: dict | None = None, typed: str | None = None, status: int = 200):
     settings = get_settings()
+    own_hours = None
+    if org is not None:
+        with bus.session() as session:
+            own_hours = office_hours_of(session, org)
     return render_template("assignment/admin/home.html", staff=staff, org=org,
                            orgs=_orgs() if staff.sees_all else [org],
-                           office_hours=settings.office_hours, reminders_at=settings.reminders_at,
+                           office_hours=own_hours or settings.office_hours, own_hours=own_hours,
+                           configured_hours=settings.office_hours, errors=errors or {},
+                           typed_hours=typed if typed is not None else (own_hours or ""),
+                           reminders_at=settings.reminders_at,
                            reminder_days=", ".join(str(d) for d in settings.milestone_reminder_days),
-                           privacy_contact=settings.privacy_contact, retention_years=settings.retention_years)
+                           privacy_contact=settings.privacy_contact, retention_years=settings.retention_years), status
+
+
+@admin_pages.route("/office-hours", methods=["POST"])
+@admin_page
+def office_hours(staff):
+    """The organisation's office hours (blank: the configuration's), counted from now on."""
+    org = _need_org(staff)
+    typed = request.form.get("office_hours") or ""
+    try:
+        directory.set_office_hours(org, typed, by=staff.username)
+    except DirectoryError as exc:
+        return _home(staff, org, _refused(exc), typed, 422)
+    flash(_t("admin.office_hours.saved"))
+    return redirect(url_for("admin.home", org=org if staff.sees_all else None))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -398,7 +398,7 @@ def _breach(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: CaseS
     (``escalate_at``). A step the requester holds tells no staff and goes no higher."""
     told_at = row.breached_at if row is not None else case.deadline_breached_at
     sop = packstore.sop_for(case.sop, case.pack_version, uow.session)
-    cal = working_calendar(uow.session)
+    cal = working_calendar(uow.session, case.org)
     heads, source, director_at = [], None, None
     if row is None or row.role != "requester":
         audience = escalation.heads_to_tell(_late_work(uow.session, case, kind, row, sop),
@@ -430,7 +430,7 @@ def _escalate(uow: UnitOfWork, case: Case, kind: str, due_at: datetime, row: Cas
     """Level 2: still late ``escalate_after`` working days after the heads heard: the
     organisation's director (its deputies when it has none)."""
     sop = packstore.sop_for(case.sop, case.pack_version, uow.session)
-    cal = working_calendar(uow.session)
+    cal = working_calendar(uow.session, case.org)
     directors = list(escalation.directors_to_tell(
         directory.holders(uow.session, escalation.DIRECTOR_ROLES, case.org),
         directory.holders(uow.session, escalation.DEPUTY_ROLES, case.org)))

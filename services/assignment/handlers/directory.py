@@ -650,3 +650,34 @@ def units_of_org(session: Session, org: str | None) -> list[Unit]:
     if org is not None:
         query = query.where(Unit.pack == org)
     return list(session.scalars(query))
+
+
+def set_office_hours(org: str, hours: str, by: str) -> str | None:
+    """The organisation's office hours (``08:00-16:00``, Bangkok time; blank: back to the
+    configuration's), which its cases' working time counts from now on: a step or a deadline
+    already set keeps its due time. Its trail entry in the same transaction. Returns the hours
+    now set (None: the configuration's)."""
+    from services.assignment.adapters.models import OrgSettings
+    from shared.workcal import format_office_hours, parse_office_hours
+
+    text = (hours or "").strip()
+    wanted = None
+    if text:
+        try:
+            wanted = format_office_hours(*parse_office_hours(text))
+        except ValueError:
+            raise DirectoryError("office_hours: opening and closing times, e.g. 08:30-16:30",
+                                 "admin.err.office_hours") from None
+    with bus.unit_of_work() as uow:
+        row = uow.session.get(OrgSettings, org, with_for_update=True)
+        before = row.office_hours if row is not None else None
+        if before == wanted:
+            return wanted
+        if row is None:
+            row = OrgSettings(org=org, updated_by=by)
+            uow.session.add(row)
+        row.office_hours, row.updated_by, row.updated_at = wanted, by, datetime.now(BANGKOK)
+        admin_trail.record(uow.session, by, org, "office-hours", org,
+                           {"office_hours": before} if before else None, {"office_hours": wanted} if wanted else None)
+        uow.commit()
+    return wanted

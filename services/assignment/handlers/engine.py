@@ -7,13 +7,14 @@ an action must carry) are in ``domain/workflow.py``, the clock's in ``domain/clo
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.assignment.adapters import caches
-from services.assignment.adapters.models import CalendarDay, Case, CaseDocument, CaseStep, TrailEntry
+from services.assignment.adapters.models import CalendarDay, Case, CaseDocument, CaseStep, OrgSettings, TrailEntry
 from services.assignment.domain import clock, workflow
 from services.assignment.domain.workflow import Actor
 from services.assignment.handlers import directory, figures
@@ -26,16 +27,31 @@ from shared.packs import Sop, Step
 from shared.workcal import WorkingCalendar, calendar_from_days
 
 
-def calendar(session: Session) -> WorkingCalendar:
-    """Thai working time from configuration plus the admin's calendar changes. Kept in process
-    memory (the ``calendar`` group of ``caches``: a change of a ``CalendarDay`` anywhere is seen
-    by the next transaction); a ``WorkingCalendar`` is never changed once built."""
+def calendar(session: Session, org: str | None = None) -> WorkingCalendar:
+    """Thai working time from configuration plus the admin's calendar changes, in ``org``'s office
+    hours when its administrators set them (``OrgSettings``), else the configuration's. Kept in
+    process memory (the ``calendar`` group of ``caches``: a change of a ``CalendarDay`` or of an
+    organisation's settings anywhere is seen by the next transaction); a ``WorkingCalendar`` is
+    never changed once built."""
     settings = get_settings()
+    hours = office_hours_of(session, org) or settings.office_hours
 
     def read() -> WorkingCalendar:
-        return calendar_from_days(settings, session.scalars(select(CalendarDay)))
+        return calendar_from_days(replace(settings, office_hours=hours), session.scalars(select(CalendarDay)))
 
-    return caches.cached(caches.CALENDAR, settings.office_hours, session, read)
+    return caches.cached(caches.CALENDAR, hours, session, read)
+
+
+def office_hours_of(session: Session, org: str | None) -> str | None:
+    """The office hours ``org``'s administrators set (None: the configuration's)."""
+    if not org:
+        return None
+
+    def read() -> str | None:
+        row = session.get(OrgSettings, org)
+        return row.office_hours if row is not None else None
+
+    return caches.cached(caches.CALENDAR, ("office-hours", org), session, read)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,7 +76,7 @@ class Engine:
     @property
     def cal(self) -> WorkingCalendar:
         if self._cal is None:
-            self._cal = calendar(self.session)
+            self._cal = calendar(self.session, self.case.org)
         return self._cal
 
     # -- reading ------------------------------------------------------------------------------

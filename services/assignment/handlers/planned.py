@@ -53,7 +53,7 @@ def open_planned(now: datetime | None = None) -> list[Opened]:
     opened: list[Opened] = []
     for sop in scheduled_sops():
         with bus.unit_of_work() as uow:
-            cal = working_calendar(uow.session)
+            cal = working_calendar(uow.session, sop.pack)
             for period in sop.schedule.due(today, cal.next_working_day):
                 run = _claim(uow, sop, period, cal.next_working_day(period.planned_on))
                 if run is not None:

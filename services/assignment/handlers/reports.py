@@ -161,7 +161,7 @@ def kpis(staff: Staff, fiscal_year: int | None, org: str | None, unit: str | Non
 def figures_of(session, scope: Scope, period: Period, now: datetime) -> dict:
     pack = packstore.latest_packs()[scope.org]
     sops = [s for s in pack.sops.values() if scope.sop in (None, s.full_key)]
-    cal = working_calendar(session)
+    cal = working_calendar(session, scope.org)
     start, end = period.moments()
     months = [m.isoformat()[:7] for m in period.months]
     received = _received(session, scope, start, end)

@@ -426,7 +426,7 @@ def test_the_home_page_shows_the_settings_in_force_and_a_system_administrator_ch
 
     settings = get_settings()
     page = home("GET", "").get_data(as_text=True)
-    assert f'<td id="office-hours">{settings.office_hours}</td>' in page
+    assert re.search(f'<td id="office-hours" data-own="no">{settings.office_hours} ', page)
     assert f'<td id="reminders-at">{settings.reminders_at}</td>' in page
     assert '<strong id="admin-org">sesao-sc</strong>' in page
     assert home("GET", "?org=up").status_code == 404  # another organisation's, to sesao-sc's administrator
@@ -462,3 +462,63 @@ def test_an_administrator_switched_off_or_no_longer_one_is_refused_at_once_not_w
     assert home("POST", "/units?org=sesao-sc", data={"key": "x-sc", "name_th": "x"}).status_code == 403
     with bus.session() as session:
         assert session.get(Unit, "x-sc") is None
+
+
+def test_an_organisation_s_own_office_hours_count_its_new_deadlines_and_no_other_s(home):
+    """sesao-sc works 09:00-15:00: its working calendar counts those hours (a working day is 360
+    minutes), up's keeps the configuration's; a bad value is refused beside its field and changes
+    nothing; the trail keeps before and after; blank is back to the configuration's."""
+    from services.assignment.handlers.engine import calendar
+    from shared.config import get_settings
+    from shared.workcal import parse_office_hours
+
+    configured = get_settings().office_hours
+    before = counts()
+    for bad in ("9-3", "16:00-08:00", "25:00-26:00"):
+        refused = home("POST", "/office-hours", data={"office_hours": bad})
+        assert refused.status_code == 422
+        assert errors_of(refused) == {"office_hours": said("admin.err.office_hours")}
+    assert counts() == before
+    assert home("POST", "/office-hours", data={"office_hours": "09:00-15:00"}).status_code == 302
+    assert home("POST", "/office-hours?org=sesao-sc", "admin-up", {"office_hours": "07:00-19:00"}).status_code == 404
+    with bus.session() as session:
+        own, other = calendar(session, "sesao-sc"), calendar(session, "up")
+        assert (own.opens.isoformat("minutes"), own.closes.isoformat("minutes"), own.minutes_per_day) == (
+            "09:00", "15:00", 6 * 60)
+        opens, closes = parse_office_hours(configured)
+        assert (other.opens, other.closes) == (opens, closes)
+    page = home("GET", "").get_data(as_text=True)
+    assert '<td id="office-hours" data-own="yes">09:00-15:00</td>' in page
+    assert [(e.kind, e.key, e.before, e.after) for e in trail("sesao-sc")] == [
+        ("office-hours", "sesao-sc", None, {"office_hours": "09:00-15:00"})]
+    assert home("POST", "/office-hours", data={"office_hours": ""}).status_code == 302
+    with bus.session() as session:
+        back = calendar(session, "sesao-sc")
+        assert (back.opens, back.closes) == parse_office_hours(configured)
+    assert trail("sesao-sc")[-1].after is None
+
+
+def test_a_case_received_after_the_change_is_due_in_the_organisation_s_hours(home):
+    """A web-publishing case of onesqa (two working days; onesqa working 09:00-12:00) received on
+    Friday 20 November 2569 at 13:00 Bangkok time, after onesqa has closed: its two days count from
+    Monday 09:00 in onesqa's hours, not from Friday 13:00 in the configuration's."""
+    from datetime import datetime
+
+    from services.assignment.adapters import packstore
+    from services.assignment.adapters.models import Case
+    from services.assignment.handlers.engine import calendar
+    from sopdesk import testing_events as payloads
+
+    assert home("POST", "/office-hours?org=onesqa", "root", {"office_hours": "09:00-12:00"}).status_code == 302
+    sop = "onesqa/web-publish"
+    received = datetime.fromisoformat("2026-11-20T06:00:00+00:00")  # 13:00 in Bangkok
+    bus.consume(payloads.envelope("request.submitted", payloads.request_submitted(
+        "SD-HOURS-00001", sop=sop, received_at=received.isoformat()), correlation_id="SD-HOURS-00001"))
+    with bus.session() as session:
+        case = session.scalars(select(Case).where(Case.tracking_code == "SD-HOURS-00001")).one()
+        deadline = packstore.sop_for(sop, None, session).deadline
+        own, configured = calendar(session, "onesqa"), calendar(session, None)
+        assert own.minutes_per_day == 180
+        expected = own.add_duration(received, deadline.high, deadline.unit)
+        assert case.due_at == expected
+        assert expected != configured.add_duration(received, deadline.high, deadline.unit)

@@ -38,7 +38,6 @@ def test_an_administrator_adds_a_head_to_a_unit_who_then_sees_the_unit_s_queue(l
     page.wait_for_load_state()
     assert page.locator("#error-password").inner_text() == i18n.translate("admin.err.password", "th")
     assert page.input_value("#username") == "wichai" and page.is_checked("#role-head")
-    page.screenshot(path="/tmp/admin-person-refused.png", full_page=True)
     page.fill("#password", "a new password 1")
     page.click("#save-person")
     page.wait_for_url(f"{base}/assignment/desk/admin/people?org=sesao-sc")
