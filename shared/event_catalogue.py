@@ -896,6 +896,15 @@ class AdminChanged(Payload):
     changed_at = _f(Moment)
 
 
+class RemindersChanged(Payload):
+    """An organisation's milestone reminder settings, as its administrators set them: when they go
+    out (``HH:MM``, Bangkok time) and how many working days ahead; None: the configuration's."""
+    org = _f(Text)
+    reminders_at = _f(Text, nullable=True)
+    reminder_days = _f(fields.List, Whole(), nullable=True)
+    changed_at = _f(Moment)
+
+
 class BreachContact(Payload):
     """Whom the people affected may ask: the privacy officer who had them told."""
     name = _f(Text)
@@ -1054,6 +1063,9 @@ _ENTRIES = (
      "Notify anonymised the contacts and emails of an erasure request's cases, and their envelopes."),
     ("privacy.procurement_erased", 1, "procurement", Erased,
      "Procurement anonymised what it kept of an erasure request's cases (claims' notes, envelopes)."),
+    # an organisation's settings that another service applies
+    ("org.reminders_changed", 1, "assignment", RemindersChanged,
+     "An organisation's administrators changed when its milestone reminders go out and how many working days ahead."),
     # the administrators' trail of what they change outside assignment
     ("admin.changed", 1, "intake", AdminChanged,
      "An organisation's administrator changed the words of its requesters' privacy notice (before, after)."),

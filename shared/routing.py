@@ -61,6 +61,8 @@ SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # warranty claims, counts working days with the admin's calendar changes, and knows each staff
     # account's organisation (a project's officer and committee members are its own people).
     "procurement": frozenset({"request.submitted", "case.step_waiting", "case.step_resumed", "calendar.changed",
+                              # and each organisation's reminder settings (when, how many days ahead)
+                              "org.reminders_changed",
                               "privacy.erasure_requested", "staff.person_changed",
                               # and records a machine a case lends as a loan, returned when the case closes
                               "case.asset_lent", "case.closed"}),

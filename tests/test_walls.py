@@ -83,6 +83,7 @@ WALLS: dict[str, Wall] = {
     "admin.holiday_change": own("the calendar every organisation shares (the cabinet's days off): no organisation's"),
     "admin.trail": obj(query="?org=onesqa"),
     "admin.office_hours": obj({"office_hours": "08:30-16:30"}, query="?org=onesqa"),
+    "admin.reminders": obj({"reminders_at": "08:30"}, query="?org=onesqa"),
     # the pack pages and editor (services/assignment/entrypoints/pack_pages.py)
     "packs.home": own("the caller's own organisation's pack (a system administrator chooses one)"),
     "packs.pack": obj(),

@@ -719,7 +719,7 @@ class ProcurementMilestone(Base):
     )
 
 
-ADMIN_KINDS = ("person", "unit", "delegation", "holiday", "privacy-notice", "office-hours")  # what an administrator changes (AdminChange.kind)
+ADMIN_KINDS = ("person", "unit", "delegation", "holiday", "privacy-notice", "office-hours", "reminders")  # what an administrator changes (AdminChange.kind)
 
 
 class AdminChange(Base):
@@ -747,11 +747,16 @@ class AdminChange(Base):
 class OrgSettings(Base):
     """An organisation's own settings, set by its administrators: its office hours (``HH:MM-HH:MM``,
     Bangkok time; None: the configuration's ``SOPDESK_OFFICE_HOURS``), which the working time of
-    its cases' deadlines counts from the change on (``handlers.engine.calendar``)."""
+    its cases' deadlines counts from the change on (``handlers.engine.calendar``); and when its
+    milestone reminders go out."""
 
     __tablename__ = "org_settings"
 
     org: Mapped[str] = mapped_column(String(50), primary_key=True)
     office_hours: Mapped[str | None] = mapped_column(String(11))
+    # when the milestone reminders go out (HH:MM) and how many working days ahead: None, the
+    # configuration's; procurement keeps a copy (``org.reminders_changed``)
+    reminders_at: Mapped[str | None] = mapped_column(String(5))
+    reminder_days: Mapped[list | None] = mapped_column(JSON)
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(default=db.utcnow)

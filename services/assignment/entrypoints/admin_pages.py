@@ -17,7 +17,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import func, select
 
 from services.assignment.adapters.bus import bus
-from services.assignment.adapters.models import CalendarDay, Unit, User
+from services.assignment.adapters.models import CalendarDay, OrgSettings, Unit, User
 from services.assignment.handlers import admin_trail, calendar_admin, directory
 from services.assignment.handlers.engine import office_hours_of
 from services.assignment.handlers.directory import DirectoryError, NotInOrganisation
@@ -125,19 +125,28 @@ def home(staff):
     return _home(staff, _org(staff))
 
 
-def _home(staff, org: str | None, errors: dict | None = None, typed: str | None = None, status: int = 200):
+def _home(staff, org: str | None, errors: dict | None = None, typed: str | None = None, status: int = 200,
+          typed_reminders: dict | None = None):
     settings = get_settings()
-    own_hours = None
+    own_hours = own = None
     if org is not None:
         with bus.session() as session:
             own_hours = office_hours_of(session, org)
+            own = session.get(OrgSettings, org)
+    own_at = own.reminders_at if own is not None else None
+    own_days = ", ".join(str(d) for d in own.reminder_days) if own is not None and own.reminder_days else ""
+    reminders_form = typed_reminders if typed_reminders is not None else {"reminders_at": own_at or "",
+                                                                          "reminder_days": own_days}
     return render_template("assignment/admin/home.html", staff=staff, org=org,
                            orgs=_orgs() if staff.sees_all else [org],
                            office_hours=own_hours or settings.office_hours, own_hours=own_hours,
                            configured_hours=settings.office_hours, errors=errors or {},
                            typed_hours=typed if typed is not None else (own_hours or ""),
-                           reminders_at=settings.reminders_at,
-                           reminder_days=", ".join(str(d) for d in settings.milestone_reminder_days),
+                           reminders_at=own_at or settings.reminders_at, own_reminders=bool(own_at or own_days),
+                           reminder_days=own_days or ", ".join(str(d) for d in settings.milestone_reminder_days),
+                           configured_reminders=(settings.reminders_at,
+                                                 ", ".join(str(d) for d in settings.milestone_reminder_days)),
+                           reminders_form=reminders_form,
                            privacy_contact=settings.privacy_contact, retention_years=settings.retention_years), status
 
 
@@ -152,6 +161,21 @@ def office_hours(staff):
     except DirectoryError as exc:
         return _home(staff, org, _refused(exc), typed, 422)
     flash(_t("admin.office_hours.saved"))
+    return redirect(url_for("admin.home", org=org if staff.sees_all else None))
+
+
+@admin_pages.route("/reminders", methods=["POST"])
+@admin_page
+def reminders(staff):
+    """When the organisation's milestone reminders go out and how many working days ahead
+    (blank: the configuration's); procurement, which sends them, hears of it."""
+    org = _need_org(staff)
+    typed = {"reminders_at": request.form.get("reminders_at") or "", "reminder_days": request.form.get("reminder_days") or ""}
+    try:
+        directory.set_reminders(org, typed["reminders_at"], typed["reminder_days"], by=staff.username)
+    except DirectoryError as exc:
+        return _home(staff, org, _refused(exc), status=422, typed_reminders=typed)
+    flash(_t("admin.reminders.saved"))
     return redirect(url_for("admin.home", org=org if staff.sees_all else None))
 
 

@@ -681,3 +681,40 @@ def set_office_hours(org: str, hours: str, by: str) -> str | None:
                            {"office_hours": before} if before else None, {"office_hours": wanted} if wanted else None)
         uow.commit()
     return wanted
+
+
+def set_reminders(org: str, at: str, days: str, by: str) -> tuple[str | None, list[int] | None]:
+    """When the organisation's milestone reminders go out (``HH:MM``, Bangkok time) and how many
+    working days ahead (``5,1``); blank: the configuration's. Its trail entry and the news to
+    procurement, which sends the reminders (``org.reminders_changed``), in the same transaction.
+    Returns what is now set (None: the configuration's)."""
+    from services.assignment.adapters.models import OrgSettings
+    from shared.config import ConfigError, parse_reminder_days
+
+    at, days = (at or "").strip(), (days or "").strip()
+    if at and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
+        raise DirectoryError("reminders_at: a time of day, e.g. 08:30", "admin.err.reminders_at")
+    try:
+        wanted_days = sorted(parse_reminder_days(days), reverse=True) if days else None
+    except ConfigError:
+        raise DirectoryError("reminder_days: working days from 1 to 60, e.g. 5,1",
+                             "admin.err.reminder_days") from None
+    wanted_at = at or None
+    with bus.unit_of_work() as uow:
+        row = uow.session.get(OrgSettings, org, with_for_update=True)
+        before = {"reminders_at": row.reminders_at, "reminder_days": row.reminder_days} if row is not None else None
+        after = {"reminders_at": wanted_at, "reminder_days": wanted_days}
+        if (before or {"reminders_at": None, "reminder_days": None}) == after:
+            return wanted_at, wanted_days
+        if row is None:
+            row = OrgSettings(org=org, updated_by=by)
+            uow.session.add(row)
+        moment = datetime.now(BANGKOK)
+        row.reminders_at, row.reminder_days, row.updated_by, row.updated_at = wanted_at, wanted_days, by, moment
+        admin_trail.record(uow.session, by, org, "reminders", org,
+                           before if before and any(before.values()) else None,
+                           after if any(after.values()) else None)
+        uow.emit("org.reminders_changed", {"org": org, "reminders_at": wanted_at, "reminder_days": wanted_days,
+                                           "changed_at": moment.isoformat()})
+        uow.commit()
+    return wanted_at, wanted_days

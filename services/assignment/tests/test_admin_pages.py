@@ -427,7 +427,7 @@ def test_the_home_page_shows_the_settings_in_force_and_a_system_administrator_ch
     settings = get_settings()
     page = home("GET", "").get_data(as_text=True)
     assert re.search(f'<td id="office-hours" data-own="no">{settings.office_hours} ', page)
-    assert f'<td id="reminders-at">{settings.reminders_at}</td>' in page
+    assert f'<td id="reminders-at" data-own="no">{settings.reminders_at}</td>' in page
     assert '<strong id="admin-org">sesao-sc</strong>' in page
     assert home("GET", "?org=up").status_code == 404  # another organisation's, to sesao-sc's administrator
     root = home("GET", "", "root").get_data(as_text=True)
@@ -522,3 +522,20 @@ def test_a_case_received_after_the_change_is_due_in_the_organisation_s_hours(hom
         expected = own.add_duration(received, deadline.high, deadline.unit)
         assert case.due_at == expected
         assert expected != configured.add_duration(received, deadline.high, deadline.unit)
+
+
+def test_an_organisation_s_reminder_settings_are_set_on_the_page_with_the_trail(home):
+    before = counts()
+    for data, field in (({"reminders_at": "8.30", "reminder_days": "5,1"}, "reminders_at"),
+                        ({"reminders_at": "08:30", "reminder_days": "0, 90"}, "reminder_days"),
+                        ({"reminders_at": "", "reminder_days": "ห้า"}, "reminder_days")):
+        refused = home("POST", "/reminders", data=data)
+        assert refused.status_code == 422
+        assert errors_of(refused) == {field: said(f"admin.err.{field}")}
+    assert counts() == before
+    assert home("POST", "/reminders", data={"reminders_at": "10:00", "reminder_days": "1, 3"}).status_code == 302
+    assert home("POST", "/reminders?org=sesao-sc", "admin-up", {"reminders_at": "07:00"}).status_code == 404
+    page = home("GET", "").get_data(as_text=True)
+    assert '<td id="reminders-at" data-own="yes">10:00</td>' in page and 'value="3, 1"' in page
+    assert [(e.kind, e.before, e.after) for e in trail("sesao-sc")] == [
+        ("reminders", None, {"reminders_at": "10:00", "reminder_days": [3, 1]})]

@@ -475,6 +475,19 @@ class MaintenanceRun(Base):
     __table_args__ = (UniqueConstraint("sop", "period", "asset_id", name="uq_maintenance_runs_sop_period_asset"),)
 
 
+class OrgReminders(Base):
+    """An organisation's milestone reminder settings, as assignment announced them
+    (``org.reminders_changed``): when they go out (``HH:MM``) and how many working days ahead
+    (None: the configuration's). The newest announcement wins (``changed_at``)."""
+
+    __tablename__ = "org_reminders"
+
+    org: Mapped[str] = mapped_column(String(50), primary_key=True)
+    reminders_at: Mapped[str | None] = mapped_column(String(5))
+    reminder_days: Mapped[list | None] = mapped_column(JSON)
+    changed_at: Mapped[datetime] = mapped_column()
+
+
 class CalendarDay(Base):
     """The admin's calendar changes, as assignment announced them (``calendar.changed``): the
     reminders count working days with them. A reset is kept as a row of kind ``reset`` (counted

@@ -45,6 +45,12 @@ def on_case_closed(uow: UnitOfWork, event: Event) -> None:
     assets.return_case_loans(uow, event)
 
 
+@bus.handles("org.reminders_changed")
+def on_reminders_changed(uow: UnitOfWork, event: Event) -> None:
+    """An organisation's reminder settings, from its administrators (assignment)."""
+    reminders.on_reminders_changed(uow, event)
+
+
 @bus.handles("calendar.changed")
 def on_calendar_changed(uow: UnitOfWork, event: Event) -> None:
     """The admin added or removed a day off: reminders count working days with it."""

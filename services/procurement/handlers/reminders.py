@@ -5,7 +5,9 @@ Beat runs ``send_due_notices`` every minute (task ``procurement.reminders``). Fr
 contract that is not delivered (``delivered_on`` is None):
 
 * **Reminders** (``procurement.milestone_due``), ``SOPDESK_MILESTONE_REMINDER_DAYS`` working days
-  ahead (default 5 and 1). The reminder of ``n`` days falls on ``reminder_day(cal, due_on, n)``: the
+  ahead (default 5 and 1). An organisation's administrators may set its own hour and days
+  (assignment announces them: ``org.reminders_changed``, kept as ``OrgReminders``; ``rules``):
+  its milestones follow those. The reminder of ``n`` days falls on ``reminder_day(cal, due_on, n)``: the
   day reached by stepping back ``n`` working days from the due date. A due date that is not itself
   a working day (a Saturday, a holiday) is counted from anyway: a milestone due on Saturday has
   its 1-day reminder on Friday (and one due on Friday, on Thursday).
@@ -33,6 +35,7 @@ day off added, a library holiday worked, a change reset); procurement keeps them
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import exists, select
@@ -40,7 +43,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from services.procurement.adapters.bus import bus
-from services.procurement.adapters.models import CalendarDay, Contract, Milestone, MilestoneNotice, Project
+from services.procurement.adapters.models import (CalendarDay, Contract, Milestone, MilestoneNotice, OrgReminders,
+                                                  Project)
 from services.procurement.handlers import contracts
 from services.procurement.handlers.common import money_str, utc_now
 from shared.config import get_settings
@@ -187,9 +191,43 @@ def _emit(uow: UnitOfWork, event_type: str, contract: Contract, milestone: Miles
     uow.emit(event_type, payload, correlation_id=contract.project.tracking_code)
 
 
-def _reminders_start() -> time:
-    hour, minute = (int(part) for part in get_settings().reminders_at.split(":"))
+def _clock(text: str) -> time:
+    hour, minute = (int(part) for part in text.split(":"))
     return time(hour, minute)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When an organisation's reminders go out and how many working days ahead (largest first)."""
+    start: time
+    days: tuple[int, ...]
+
+
+def rules(session: Session) -> tuple[Rule, dict[str, Rule]]:
+    """The configuration's rule, and each organisation's own (what its administrators set, the
+    rest the configuration's)."""
+    settings = get_settings()
+    default = Rule(_clock(settings.reminders_at), tuple(sorted(settings.milestone_reminder_days, reverse=True)))
+    own = {}
+    for row in session.scalars(select(OrgReminders)):
+        own[row.org] = Rule(_clock(row.reminders_at) if row.reminders_at else default.start,
+                            tuple(sorted(row.reminder_days, reverse=True)) if row.reminder_days else default.days)
+    return default, own
+
+
+def on_reminders_changed(uow: UnitOfWork, event: Event) -> None:
+    """Keep an organisation's reminder settings; an announcement older than the one kept (late,
+    or twice) changes nothing."""
+    payload = event.payload
+    moment = datetime.fromisoformat(payload["changed_at"])
+    row = uow.session.get(OrgReminders, payload["org"], with_for_update=True)
+    if row is not None and row.changed_at >= moment:
+        return
+    if row is None:
+        row = OrgReminders(org=payload["org"], changed_at=moment)
+        uow.session.add(row)
+    row.reminders_at, row.reminder_days, row.changed_at = (payload.get("reminders_at"), payload.get("reminder_days"),
+                                                           moment)
 
 
 def send_due_notices(now: datetime | None = None) -> dict:
@@ -199,19 +237,20 @@ def send_due_notices(now: datetime | None = None) -> dict:
     now = utc_now(now)
     local = now.astimezone(BANGKOK)
     result = {"day": None, "due": 0, "overdue": 0}
-    if local.time() < _reminders_start():
-        return result
     today = local.date()
-    reminder_days = sorted(get_settings().milestone_reminder_days)
     with bus.unit_of_work() as uow:
         session = uow.session
+        default, own = rules(session)
+        every = [default, *own.values()]
+        if local.time() < min(rule.start for rule in every):  # no organisation's hour yet
+            return result
         cal = calendar(session)
         if not cal.is_working_day(today):
             return result
         result["day"] = today.isoformat()
-        # no due date after this one has a reminder today (its k is above every configured n)
+        # no due date after this one has a reminder today (its k is above every organisation's n)
         horizon = today
-        for _ in range(max(reminder_days)):
+        for _ in range(max(max(rule.days) for rule in every)):
             horizon = next_working_day(cal, horizon)
         told_overdue = exists().where(MilestoneNotice.milestone_id == Milestone.id,
                                       MilestoneNotice.kind == OVERDUE,
@@ -231,6 +270,10 @@ def send_due_notices(now: datetime | None = None) -> dict:
         with session.no_autoflush:
             for milestone in milestones:
                 contract = milestone.contract
+                rule = own.get(contract.org, default)
+                if local.time() < rule.start:  # this organisation's hour has not come yet
+                    continue
+                reminder_days = sorted(rule.days)
                 told = {kind for kind, due_on in sent.get(milestone.id, ()) if due_on == milestone.due_on}
                 if today > milestone.due_on:
                     if OVERDUE in told:

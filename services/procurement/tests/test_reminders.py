@@ -18,7 +18,8 @@ from services.assignment.adapters.bus import bus as assignment_bus
 from services.assignment.adapters.models import Outbox as AssignmentOutbox
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import (CalendarDay, Committee, CommitteeMember, Contract, Milestone,
-                                                  MilestoneNotice, Outbox, Project, Vendor, VendorContact)
+                                                  MilestoneNotice, OrgReminders, Outbox, Project, Vendor,
+                                                  VendorContact)
 from services.procurement.handlers import reminders
 from shared.config import get_settings, set_settings
 from shared.events import Event
@@ -43,14 +44,14 @@ def bkk(*args) -> datetime:
 
 def make_contract(dues: list[date], number: str = "12/2570", status: str = "active", officer: dict | None = OFFICER,
                   members=MEMBERS, tracking_code: str | None = "SD-AQADV-00042", tax_id: str = "0105561234567",
-                  amount: str = "1250000.00", milestone_amount: str = "250000.00") -> int:
+                  amount: str = "1250000.00", milestone_amount: str = "250000.00", org: str = "sesao-sc") -> int:
     """A signed contract of a hire project with an inspection committee, one milestone per due
     date (งวดที่ 1, 2, ...), as H2's API would leave it. Returns the contract id."""
     with bus.unit_of_work() as uow:
         s = uow.session
-        vendor = Vendor(org="sesao-sc", name="บริษัท ซอฟต์แวร์ไทย จำกัด", tax_id=tax_id, language="th",
+        vendor = Vendor(org=org, name="บริษัท ซอฟต์แวร์ไทย จำกัด", tax_id=tax_id, language="th",
                         contacts=[VendorContact(name="คุณฉุกเฉิน", email="oncall@vendor.example", emergency=True)])
-        project = Project(org="sesao-sc", title="จ้างพัฒนาระบบประเมินคุณภาพการศึกษา", kind="hire", stage="contract",
+        project = Project(org=org, title="จ้างพัฒนาระบบประเมินคุณภาพการศึกษา", kind="hire", stage="contract",
                           officer="u-officer", officer_contact=officer, tracking_code=tracking_code)
         s.add_all([vendor, project])
         s.flush()
@@ -61,7 +62,7 @@ def make_contract(dues: list[date], number: str = "12/2570", status: str = "acti
                 committee = by_kind[kind] = Committee(project_id=project.id, kind=kind)
                 s.add(committee)
             committee.members.append(CommitteeMember(name=name, email=email, language=language))
-        contract = Contract(org="sesao-sc", project_id=project.id, number=number, vendor_id=vendor.id, amount=Decimal(amount),
+        contract = Contract(org=org, project_id=project.id, number=number, vendor_id=vendor.id, amount=Decimal(amount),
                             signed_on=date(2026, 10, 1), starts_on=date(2026, 10, 1), ends_on=date(2027, 3, 31),
                             fine_rate_percent=Decimal("0.1"), fine_basis="milestone", status=status)
         for seq, due in enumerate(dues, start=1):
@@ -446,3 +447,50 @@ def test_the_beat_runs_the_reminders_every_minute():
     assert entry["options"]["queue"] == "procurement"
     celery.loader.import_default_modules()
     assert "procurement.reminders" in celery.tasks
+
+
+def test_an_organisation_s_own_reminder_settings_reach_procurement_and_rule_its_milestones(clean):
+    """sesao-sc's administrators send its reminders at 10:00, 3 working days ahead; up keeps the
+    configuration's (08:30; 5 and 1 days). A milestone of each, due Thursday 19 November 2569, on
+    Monday the 16th (3 working days ahead): up's reminder goes at 08:30, of the 5-day kind (the
+    nearest configured count not below 3); sesao-sc's not before 10:00, of its own 3-day kind."""
+    from services.assignment.adapters.models import OrgSettings
+    from services.assignment.handlers import directory
+
+    directory.set_reminders("sesao-sc", "10:00", "3", by="admin-sc")
+    drain()
+    with bus.session() as session:
+        kept = session.get(OrgReminders, "sesao-sc")
+        assert (kept.reminders_at, kept.reminder_days) == ("10:00", [3])
+    with assignment_bus.session() as session:
+        assert session.get(OrgSettings, "sesao-sc").reminder_days == [3]
+    due = date(2026, 11, 19)
+    ours = make_contract([due], number="1/2570", org="sesao-sc", tracking_code=None)
+    theirs = make_contract([due], number="2/2570", org="up", tracking_code=None, tax_id="0105561234568")
+
+    def sent_for(contract_id: int) -> list[str]:
+        with bus.session() as session:
+            return sorted(n.kind for n in session.scalars(select(MilestoneNotice).join(Milestone).where(
+                Milestone.contract_id == contract_id)))
+
+    reminders.send_due_notices(bkk(2026, 11, 16, 8, 30))
+    assert sent_for(theirs) == ["due-5"] and sent_for(ours) == []
+    reminders.send_due_notices(bkk(2026, 11, 16, 9, 59))
+    assert sent_for(ours) == []
+    reminders.send_due_notices(bkk(2026, 11, 16, 10, 0))
+    assert sent_for(ours) == ["due-3"] and sent_for(theirs) == ["due-5"]
+    # blank is back to the configuration
+    directory.set_reminders("sesao-sc", "", "", by="admin-sc")
+    drain()
+    with bus.session() as session:
+        kept = session.get(OrgReminders, "sesao-sc")
+        assert (kept.reminders_at, kept.reminder_days) == (None, None)
+        default, own = reminders.rules(session)
+        assert own["sesao-sc"] == default
+    # an announcement older than the one kept (late, or told twice) changes nothing
+    bus.consume(payloads.envelope("org.reminders_changed", {
+        "org": "sesao-sc", "reminders_at": "11:00", "reminder_days": [2],
+        "changed_at": "2026-01-01T00:00:00+00:00"}))
+    with bus.session() as session:
+        kept = session.get(OrgReminders, "sesao-sc")
+        assert (kept.reminders_at, kept.reminder_days) == (None, None)
