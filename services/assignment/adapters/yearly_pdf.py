@@ -25,7 +25,6 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,11 +34,11 @@ from fpdf.fonts import TTFFont
 import shared
 from services.assignment import messages  # noqa: F401  (loads the assignment words: yearly.*, channel.*)
 from shared.i18n import LANGUAGES, MESSAGES, buddhist_year, format_datetime, format_day, format_month, pick, translate
+from services.assignment.domain.report_words import DASH, PROJECT_STAGE_ORDER, baht, working_time  # noqa: F401
 from shared.packs import Target
 
 FONTS = Path(shared.__file__).with_name("fonts")
 FAMILY = "Sarabun"
-DASH = "–"
 
 # Sizes in points. Sarabun's letters are larger than TH Sarabun PSK's, whose 16 pt is the
 # traditional body size of Thai official documents: 12 pt here reads as that does.
@@ -64,8 +63,6 @@ SYLLABLE_ENDS = "ะำๆฯ์"  # not า: as often as not its syllable's fin
 NO_LINE_START = set("ะาำๅๆฯ" + "".join(chr(c) for c in range(0x0E31, 0x0E3B)) +
                     "".join(chr(c) for c in range(0x0E47, 0x0E4F)) + ",.;:!?)]}%”’")
 
-PROJECT_STAGE_ORDER = ("draft", "quotes", "approval", "procurement", "contract", "delivered", "completed",
-                       "cancelled")
 
 
 def render(figures: dict, lang: str = "th") -> bytes:
@@ -127,32 +124,6 @@ def _amount(value, unit: dict | str | None, lang: str) -> str:
     if unit_text == "ร้อยละ":  # Thai writes the per cent before the number
         return f"ร้อยละ {number}"
     return f"{number} {unit_text}"
-
-
-def baht(value, lang: str) -> str:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return DASH if value is None else str(value)
-    return _t("yearly.proc.baht", lang, amount=f"{amount:,.2f}")
-
-
-def working_time(minutes: float | None, minutes_per_day: int | None, lang: str) -> str:
-    """Working minutes as people count them: '2 วัน 3 ชม. 15 นาที', '2 d 3 h 15 min'; None is '–'."""
-    if minutes is None:
-        return DASH
-    total = max(0, int(round(minutes)))
-    per_day = minutes_per_day or 480
-    days, rest = divmod(total, per_day)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(_t("yearly.duration.days", lang, n=days))
-    if hours:
-        parts.append(_t("yearly.duration.hours", lang, n=hours))
-    if mins or not parts:
-        parts.append(_t("yearly.duration.minutes", lang, n=mins))
-    return " ".join(parts)
 
 
 def _target(text: str | None, lang: str) -> str:

@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 from services.assignment.adapters import packstore
 from services.assignment.adapters.bus import bus
 from services.assignment.domain import workflow
+from services.assignment.entrypoints import report_page
 from services.assignment.entrypoints import case_list, signin as signin_pages
 from services.assignment.entrypoints import case_view
 from services.assignment.entrypoints import action_form
@@ -328,6 +329,4 @@ def reports_page(staff):
     SOP and step, the backlog's ageing and the satisfaction results, for a head's unit or a
     director's organisation (any of its units), by fiscal year, quarter or month; every figure
     a link to the cases behind it, every table a download (CSV, XLSX), the yearly report a PDF."""
-    from services.assignment.entrypoints import report_page  # it loads fpdf2 (~0.3 s): not at start-up
-
     return report_page.render(staff)

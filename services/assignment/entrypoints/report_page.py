@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from flask import render_template, request, url_for
 
 from services.assignment.adapters.bus import bus
-from services.assignment.adapters.yearly_pdf import PROJECT_STAGE_ORDER, baht, working_time
+from services.assignment.domain.report_words import PROJECT_STAGE_ORDER, baht, working_time
 from services.assignment.entrypoints.reports import band
 from services.assignment.handlers import directory, reports
 from shared import i18n
