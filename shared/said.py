@@ -23,7 +23,7 @@ a Thai page and fails on one)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 
 from shared import i18n
@@ -123,7 +123,3 @@ def said(errors: Mapping[str, list], lang: str, prefix: str = "",
          words: Mapping[str, str] | None = None) -> dict[str, list[str]]:
     """Every field's messages said in ``lang`` (``say``)."""
     return {field: [say(m, lang, prefix, words) for m in messages] for field, messages in errors.items()}
-
-
-def sayer(lang: str, prefix: str = "", words: Mapping[str, str] | None = None) -> Callable[[object], str]:
-    return lambda message: say(message, lang, prefix, words)

@@ -89,8 +89,7 @@ def test_an_administrator_sets_the_notice_words_and_new_requests_consent_to_them
         assert "extra" not in session.get(PrivacyNotice, old.privacy_notice_version).texts["th"]
 
     # the administrators' trail (assignment) has the change, once, with its before and after
-    drain()
-    drain()
+    drain()  # the event reaches assignment (drain works every queue empty, what it leads to included)
     from services.assignment.adapters.bus import bus as assignment_bus
     from services.assignment.adapters.models import AdminChange
 

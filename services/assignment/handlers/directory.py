@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.assignment.adapters import caches
 from services.assignment.adapters.bus import bus
-from services.assignment.adapters.models import CaseStep, Delegation, Unit, User, UserRole
+from services.assignment.adapters.models import CaseStep, Delegation, OrgSettings, Unit, User, UserRole
 from services.assignment.domain import assignees
 from services.assignment.domain.workflow import Actor  # a staff member as the workflow sees them
 from services.assignment.handlers import admin_trail
@@ -63,6 +63,14 @@ def unit_values(unit: Unit | None) -> dict | None:
     return None if unit is None else {"pack": unit.pack, "name": dict(unit.name or {})}
 
 
+def _unit_names(name_th: str, name_en: str) -> dict:
+    """A unit's names as kept ({th, en}; English the Thai when not given), or the refusal."""
+    name_th, name_en = (name_th or "").strip(), (name_en or "").strip()
+    if not name_th or len(name_th) > 200 or len(name_en) > 200:
+        raise DirectoryError("name_th: the unit's name in Thai, up to 200 characters", "admin.err.unit_name")
+    return {"th": name_th, "en": name_en or name_th}
+
+
 def add_unit(key: str, pack: str, name_th: str, name_en: str = "", by: str = "sopdesk units add",
              new_only: bool = False) -> Unit:
     """Add a unit to the organisation ``pack`` (or, from the command line, name it anew);
@@ -71,9 +79,7 @@ def add_unit(key: str, pack: str, name_th: str, name_en: str = "", by: str = "so
         raise DirectoryError("key: lower-case letters, digits and -", "admin.err.unit_key")
     if not re.match(r"^[a-z0-9][a-z0-9-]{0,49}$", pack or ""):
         raise DirectoryError("pack: the organisation's pack key (lower-case letters, digits and -)", "admin.err.pack")
-    name_th, name_en = (name_th or "").strip(), (name_en or "").strip()
-    if not name_th or len(name_th) > 200 or len(name_en) > 200:
-        raise DirectoryError("name_th: the unit's name in Thai, up to 200 characters", "admin.err.unit_name")
+    names = _unit_names(name_th, name_en)
     with bus.unit_of_work() as uow:
         session = uow.session
         unit = session.get(Unit, key)
@@ -84,7 +90,7 @@ def add_unit(key: str, pack: str, name_th: str, name_en: str = "", by: str = "so
         if unit.pack and unit.pack != pack and session.scalar(select(User.id).where(User.unit == key).limit(1)):
             raise DirectoryError(f"key: {key} is of {unit.pack} and has people; a unit does not change organisation",
                                  "admin.err.unit_taken", key=key)
-        unit.pack, unit.name = pack, {"th": name_th, "en": name_en or name_th}
+        unit.pack, unit.name = pack, names
         session.add(unit)
         admin_trail.record(session, by, pack, "unit", key, before, unit_values(unit))
         uow.commit()
@@ -94,16 +100,14 @@ def add_unit(key: str, pack: str, name_th: str, name_en: str = "", by: str = "so
 def rename_unit(key: str, name_th: str, name_en: str, by: str, within: str | None = None) -> Unit:
     """A unit's new name (its key, which people and steps refer to, stays); ``within``: the
     administrator's organisation (None: a system administrator's, any)."""
-    name_th, name_en = (name_th or "").strip(), (name_en or "").strip()
-    if not name_th or len(name_th) > 200 or len(name_en) > 200:
-        raise DirectoryError("name_th: the unit's name in Thai, up to 200 characters", "admin.err.unit_name")
+    names = _unit_names(name_th, name_en)
     with bus.unit_of_work() as uow:
         session = uow.session
         unit = session.get(Unit, key)
         if unit is None or (within is not None and unit.pack != within):
             raise NotInOrganisation(key)
         before = unit_values(unit)
-        unit.name = {"th": name_th, "en": name_en or name_th}
+        unit.name = names
         admin_trail.record(session, by, unit.pack, "unit", key, before, unit_values(unit))
         uow.commit()
         return unit
@@ -652,12 +656,20 @@ def units_of_org(session: Session, org: str | None) -> list[Unit]:
     return list(session.scalars(query))
 
 
+def _org_settings(session: Session, org: str):
+    """The organisation's settings row, locked (a new one, all the configuration's, when none)."""
+    row = session.get(OrgSettings, org, with_for_update=True)
+    if row is None:
+        row = OrgSettings(org=org, office_hours=None, reminders_at=None, reminder_days=None, updated_by="")
+        session.add(row)
+    return row
+
+
 def set_office_hours(org: str, hours: str, by: str) -> str | None:
     """The organisation's office hours (``08:00-16:00``, Bangkok time; blank: back to the
     configuration's), which its cases' working time counts from now on: a step or a deadline
     already set keeps its due time. Its trail entry in the same transaction. Returns the hours
     now set (None: the configuration's)."""
-    from services.assignment.adapters.models import OrgSettings
     from shared.workcal import format_office_hours, parse_office_hours
 
     text = (hours or "").strip()
@@ -669,13 +681,10 @@ def set_office_hours(org: str, hours: str, by: str) -> str | None:
             raise DirectoryError("office_hours: opening and closing times, e.g. 08:30-16:30",
                                  "admin.err.office_hours") from None
     with bus.unit_of_work() as uow:
-        row = uow.session.get(OrgSettings, org, with_for_update=True)
-        before = row.office_hours if row is not None else None
+        row = _org_settings(uow.session, org)
+        before = row.office_hours
         if before == wanted:
             return wanted
-        if row is None:
-            row = OrgSettings(org=org, updated_by=by)
-            uow.session.add(row)
         row.office_hours, row.updated_by, row.updated_at = wanted, by, datetime.now(BANGKOK)
         admin_trail.record(uow.session, by, org, "office-hours", org,
                            {"office_hours": before} if before else None, {"office_hours": wanted} if wanted else None)
@@ -688,7 +697,6 @@ def set_reminders(org: str, at: str, days: str, by: str) -> tuple[str | None, li
     working days ahead (``5,1``); blank: the configuration's. Its trail entry and the news to
     procurement, which sends the reminders (``org.reminders_changed``), in the same transaction.
     Returns what is now set (None: the configuration's)."""
-    from services.assignment.adapters.models import OrgSettings
     from shared.config import ConfigError, parse_reminder_days
 
     at, days = (at or "").strip(), (days or "").strip()
@@ -701,18 +709,14 @@ def set_reminders(org: str, at: str, days: str, by: str) -> tuple[str | None, li
                              "admin.err.reminder_days") from None
     wanted_at = at or None
     with bus.unit_of_work() as uow:
-        row = uow.session.get(OrgSettings, org, with_for_update=True)
-        before = {"reminders_at": row.reminders_at, "reminder_days": row.reminder_days} if row is not None else None
+        row = _org_settings(uow.session, org)
+        before = {"reminders_at": row.reminders_at, "reminder_days": row.reminder_days}
         after = {"reminders_at": wanted_at, "reminder_days": wanted_days}
-        if (before or {"reminders_at": None, "reminder_days": None}) == after:
+        if before == after:
             return wanted_at, wanted_days
-        if row is None:
-            row = OrgSettings(org=org, updated_by=by)
-            uow.session.add(row)
         moment = datetime.now(BANGKOK)
         row.reminders_at, row.reminder_days, row.updated_by, row.updated_at = wanted_at, wanted_days, by, moment
-        admin_trail.record(uow.session, by, org, "reminders", org,
-                           before if before and any(before.values()) else None,
+        admin_trail.record(uow.session, by, org, "reminders", org, before if any(before.values()) else None,
                            after if any(after.values()) else None)
         uow.emit("org.reminders_changed", {"org": org, "reminders_at": wanted_at, "reminder_days": wanted_days,
                                            "changed_at": moment.isoformat()})

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 
 from services.procurement.domain.fines import HUNDRED, money
-from services.procurement.domain.said import Said
+from shared.said import Said
 from shared.errors import Invalid
 
 STATES = ("pending", "delivered", "accepted", "paid")

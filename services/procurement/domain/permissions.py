@@ -28,7 +28,7 @@ from typing import Protocol
 
 from services.procurement.domain import milestones
 from services.procurement.domain.milestones import MilestoneFacts
-from services.procurement.domain.said import Said
+from shared.said import Said
 from services.procurement.domain.stages import EARLY_STAGES
 
 ADMIN = "admin"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from services.procurement.domain.said import Said
+from shared.said import Said
 from services.procurement.domain.fines import money
 
 # ร่าง TOR -> ใบเสนอราคา -> ขออนุมัติ -> จัดซื้อจัดจ้าง -> สัญญา -> ส่งมอบครบ / ปิด

@@ -39,7 +39,7 @@ from services.procurement.adapters.models import (Acceptance, Committee, Committ
                                                   Milestone, Project, Vendor)
 from services.procurement.domain import fines, milestones, permissions
 from services.procurement.domain.milestones import MilestoneFacts, Word
-from services.procurement.domain.said import Said
+from shared.said import Said
 from services.procurement.handlers import projects
 from services.procurement.handlers.commands import AddMilestone, ReportIncident, SignContract
 from services.procurement.handlers.common import (HUNDRED, bangkok_today, for_update, iso, known, money, money_str,

@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import AccessLog, Asset, Vendor
-from services.procurement.domain.said import Said
+from shared.said import Said
 from services.procurement.handlers.common import of_org, org_for_new, utc_now
 from services.procurement.schemas.assets import AssetCsvRowSchema
 from shared.audit import log_access

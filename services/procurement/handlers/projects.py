@@ -28,7 +28,7 @@ from services.procurement.adapters import documents as docs_module
 from services.procurement.adapters.bus import bus
 from services.procurement.adapters.models import (COMMITTEE_KINDS, Acceptance, AccessLog, Approval, Committee,
                                                   CommitteeMember, Contract, Document, Project, Quote, Vendor)
-from services.procurement.domain.said import Said
+from shared.said import Said
 from services.procurement.domain import permissions, stages
 from services.procurement.domain.stages import MAX_QUOTES, OPEN_STAGES, ProjectFacts
 from services.procurement.handlers.commands import AddQuote, AppointCommittee, OpenProject, UpdateProject
