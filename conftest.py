@@ -180,8 +180,11 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if UNIT_ONLY:
         return
-    from shared import db
+    from shared import db, traffic_log
+    from shared.messaging import flush_relays
 
+    flush_relays(timeout=5.0)
+    traffic_log.flush(timeout=5.0)  # the last requests' rows, before their database goes
     db.dispose_engines()
     try:
         SMTP.stop()

@@ -132,11 +132,40 @@ def driver_execute(session, sql: str, params: dict) -> None:
     (intake's POST and the outbox rows it writes). Values go as psycopg adapts them (aware
     datetimes, lists as arrays; JSON as text cast in the SQL). A constraint the statement breaks
     raises SQLAlchemy's ``IntegrityError``, as a statement through the session would."""
+    driver_execute_all(session, [(sql, params)])
+
+
+def driver_execute_alone(session, sql: str, params: dict) -> None:
+    """``driver_execute`` of one statement as a transaction of its own, on the session's connection
+    before the session has begun one (``UnitOfWork.commit``): no BEGIN nor COMMIT, one round trip.
+    The connection is given back to its transactions after."""
     import psycopg
 
     connection = session.connection().connection.driver_connection
+    connection.autocommit = True
     try:
         connection.execute(sql, params)
+    except psycopg.IntegrityError as exc:
+        raise IntegrityError(sql, params, exc) from exc
+    finally:
+        connection.autocommit = False
+
+
+def driver_execute_all(session, statements: list[tuple[str, dict]]) -> None:
+    """``driver_execute`` of several statements, in order, sent together in one psycopg pipeline:
+    one round trip to the database for all of them (a unit of work's own statements and its
+    events' rows, ``UnitOfWork.commit``). The first that fails raises, as it would alone."""
+    import psycopg
+
+    connection = session.connection().connection.driver_connection
+    sql, params = statements[0] if statements else ("", {})
+    try:
+        if len(statements) == 1:
+            connection.execute(sql, params)
+            return
+        with connection.pipeline():
+            for sql, params in statements:
+                connection.execute(sql, params)
     except psycopg.IntegrityError as exc:
         raise IntegrityError(sql, params, exc) from exc
 

@@ -199,8 +199,11 @@ _clients: dict[str, Any] = {}
 
 
 def broker_client():
-    """A plain Redis client on the broker (for confirmations), one per URL and process."""
-    url = get_settings().broker_url
+    """A plain Redis client on the broker the Celery app is configured with (the relay's sends,
+    confirmations, taking waiting batches), one per URL and process."""
+    from shared.celery_app import celery
+
+    url = celery.conf.broker_url
     client = _clients.get(url)
     if client is None:
         import redis
@@ -295,6 +298,51 @@ def _pair_params(pairs) -> dict[str, list[str]]:
     """(event id, subscriber) pairs as the two arrays the owed-row statements unnest."""
     pairs = list(pairs)
     return {"event_ids": [e for e, _ in pairs], "subscribers": [s for _, s in pairs]}
+
+
+_ORIGIN: dict[int, str] = {}
+
+
+def task_body(args: list) -> str:
+    """A task message's body: its args, no kwargs, no callbacks, as JSON in base64 (the same for
+    every subscriber given the same events: ``_send`` makes it once for all of them)."""
+    import base64
+
+    body = json.dumps([args, {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}])
+    return base64.b64encode(body.encode()).decode("ascii")
+
+
+def task_message(task: str, queue: str, args: list | None, argsrepr: str, body: str | None = None) -> str:
+    """A Celery task message (protocol 2, JSON, no ETA, no result), as kombu's Redis transport
+    keeps it on the list named after ``queue``: what ``celery.send_task(task, args=args,
+    queue=queue)`` would push there, made without Celery's per-message machinery (routing,
+    signals, the producer pool), which cost the relay several times the message itself. The
+    worker reads it as any other; ``shared/tests/test_messaging.py`` holds it to Celery's own."""
+    import socket
+    import uuid
+
+    task_id = str(uuid.uuid4())
+    pid = os.getpid()
+    origin = _ORIGIN.get(pid)
+    if origin is None:
+        origin = _ORIGIN[pid] = f"{pid}@{socket.gethostname()}"
+    return json.dumps({
+        "body": body if body is not None else task_body(args),
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {
+            "lang": "py", "task": task, "id": task_id, "shadow": None, "eta": None, "expires": None,
+            "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
+            "root_id": task_id, "parent_id": None, "argsrepr": argsrepr, "kwargsrepr": "{}",
+            "origin": origin, "ignore_result": None, "replaced_task_nesting": 0,
+            "stamped_headers": None, "stamps": {},
+        },
+        "properties": {
+            "correlation_id": task_id, "reply_to": "", "delivery_mode": 2,
+            "delivery_info": {"exchange": "", "routing_key": queue}, "priority": 0,
+            "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+        },
+    })
 
 
 class ServiceBus:
@@ -461,7 +509,7 @@ class ServiceBus:
         it is all rolled back and the caller handles the events one by one, so that one bad
         event costs its batch a second pass, never the others' effects."""
         session = uow.session
-        mark = len(uow._pending)
+        mark, deferred = len(uow._pending), len(uow._deferred)
         savepoint = session.begin_nested()
         try:
             now = db.utcnow()
@@ -477,7 +525,7 @@ class ServiceBus:
             savepoint.commit()
         except Exception as exc:
             savepoint.rollback()
-            del uow._pending[mark:]
+            del uow._pending[mark:], uow._deferred[deferred:]
             log.info("%s: a batch of %d events failed together (%s: %s); handling them one by one",
                      self.service, len(events), type(exc).__name__, exc)
             return None
@@ -487,7 +535,7 @@ class ServiceBus:
         """One event of a batch under a savepoint. Returns None (handled), DUPLICATE (another
         delivery of it committed first) or the exception that rolled it back."""
         session = uow.session
-        mark = len(uow._pending)
+        mark, deferred = len(uow._pending), len(uow._deferred)
         savepoint = session.begin_nested()
         try:
             # claim the event id first: a concurrent delivery of the same event waits on this row
@@ -500,7 +548,7 @@ class ServiceBus:
             return None
         except Exception as exc:
             savepoint.rollback()
-            del uow._pending[mark:]
+            del uow._pending[mark:], uow._deferred[deferred:]
             if isinstance(exc, IntegrityError) and session.get(self.Inbox, event.id) is not None:
                 return DUPLICATE
             return exc
@@ -631,8 +679,6 @@ class ServiceBus:
         """Send each owed (event id, subscriber, envelope) through the broker, one message per
         subscriber carrying up to ``BATCH_SIZE`` events, all in one Redis pipeline. Returns
         (the pairs sent, the pairs refused, the broker's error): all or nothing."""
-        from shared.celery_app import celery
-
         by_subscriber: dict[str, list[tuple[str, dict]]] = {}
         for event_id, subscriber, envelope in owed:
             by_subscriber.setdefault(subscriber, []).append((event_id, envelope))
@@ -642,13 +688,19 @@ class ServiceBus:
         if not pairs:
             return [], [], None
         try:
-            # every message of the round in one Redis pipeline (kombu's publish batch), sent at the end
-            with celery.producer_or_acquire() as producer, producer.batch():
-                for subscriber, chunk in chunks:
-                    celery.send_task(f"{subscriber}.handle_events", args=[[env for _, env in chunk]],
-                                     queue=subscriber, routing_key=subscriber, retry=False, producer=producer,
-                                     # not a repr of every envelope in the headers: the count
-                                     argsrepr=f"[{len(chunk)} events]", kwargsrepr="{}")
+            # every message of the round in one Redis pipeline, each the message Celery itself
+            # would have put on the subscriber's queue (task_message), written without its
+            # per-message machinery, which was most of a relay's cost
+            pipe = broker_client().pipeline(transaction=False)
+            bodies: dict[tuple[str, ...], str] = {}  # subscribers owed the same events share a body
+            for subscriber, chunk in chunks:
+                ids = tuple(event_id for event_id, _ in chunk)
+                body = bodies.get(ids)
+                if body is None:
+                    body = bodies[ids] = task_body([[env for _, env in chunk]])
+                pipe.lpush(subscriber, task_message(f"{subscriber}.handle_events", subscriber, None,
+                                                    f"[{len(chunk)} events]", body=body))
+            pipe.execute()
         except Exception as exc:  # broker down: none counts as sent
             log.warning("publish of %d events to %s failed: %s", len({e for e, _ in pairs}),
                         ", ".join(by_subscriber), exc)
@@ -670,30 +722,32 @@ class ServiceBus:
                     f"UPDATE {self.Owed.__table__.fullname} AS owed SET due_at = :now FROM {_PAIRS} WHERE {_PAIR_MATCH}")
             connection.execute(statement, {**_pair_params(failed), "now": db.utcnow()})
 
-    def _pending_sql(self):
-        """A unit of work's events, given as one JSON array: their outbox rows (an event nobody
-        subscribes to is delivered as it is written) and one row per subscriber it is owed to,
-        due ``:redeliver`` seconds later (the relay sends it at once; if it is not confirmed by
-        then, the sweep sends it again), in one statement written once, whatever the number of
-        events."""
+    def _pending_sql(self) -> "Statement":
+        """A unit of work's events, given as one JSON array (``%(_events)s``): their outbox rows (an
+        event nobody subscribes to is delivered as it is written) and one row per subscriber it is
+        owed to, due ``%(_redeliver)s`` seconds later (the relay sends it at once; if it is not
+        confirmed by then, the sweep sends it again), in one statement written once, whatever the
+        number of events; as a ``Statement``, so that a unit of work may join it to its own."""
         statement = self._statements.get("pending")
         if statement is None:  # run through the driver (db.driver_execute): psycopg's placeholders
             owed, outbox = self.Owed.__table__.fullname, self.Outbox.__table__.fullname
-            statement = f"""
-                WITH events AS (
-                    SELECT * FROM json_to_recordset(CAST(%(events)s AS json))
+            statement = Statement(
+                ctes=f"""
+                _events AS (
+                    SELECT * FROM json_to_recordset(CAST(%(_events)s AS json))
                         AS e(id text, type text, correlation_id text, created_at timestamptz, envelope json,
                              subscribers json)
-                ), written AS (
+                ), _outbox AS (
                     INSERT INTO {outbox} (id, type, correlation_id, envelope, created_at, published_at, attempts)
                     SELECT id, type, correlation_id, envelope, created_at,
                            CASE WHEN json_array_length(subscribers) = 0 THEN created_at END, 0
-                    FROM events
-                )
+                    FROM _events
+                )""",
+                main=f"""
                 INSERT INTO {owed} (event_id, subscriber, type, correlation_id, created_at, due_at, sends)
                 SELECT e.id, s.subscriber, e.type, e.correlation_id, e.created_at,
-                       e.created_at + make_interval(secs => CAST(%(redeliver)s AS double precision)), 0
-                FROM events AS e CROSS JOIN LATERAL json_array_elements_text(e.subscribers) AS s(subscriber)"""
+                       e.created_at + make_interval(secs => CAST(%(_redeliver)s AS double precision)), 0
+                FROM _events AS e CROSS JOIN LATERAL json_array_elements_text(e.subscribers) AS s(subscriber)""")
             self._statements["pending"] = statement
         return statement
 
@@ -810,6 +864,34 @@ class ServiceBus:
             session.commit()
 
 
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement for psycopg (``%(name)s`` placeholders) as its common table expressions
+    (``ctes``, without ``WITH``; empty for none) and its main statement (``main``: an INSERT,
+    UPDATE or DELETE), so that several may be joined into one."""
+    main: str
+    ctes: str = ""
+
+    @property
+    def sql(self) -> str:
+        return f"WITH {self.ctes} {self.main}" if self.ctes else self.main
+
+    @staticmethod
+    def joined(statements: list[tuple["Statement", dict]]) -> tuple[str, dict]:
+        """Data-modifying statements that do not read each other's rows, as one: each one's CTEs,
+        every main statement but the last as a CTE of its own, the last as the main one. PostgreSQL
+        runs every data-modifying CTE, all on one snapshot, atomically."""
+        if len(statements) == 1:
+            [(statement, params)] = statements
+            return statement.sql, params
+        ctes = [statement.ctes for statement, _ in statements if statement.ctes]
+        ctes += [f"_step{n} AS ({statement.main})" for n, (statement, _) in enumerate(statements[:-1])]
+        merged: dict = {}
+        for _, params in statements:
+            merged.update(params)
+        return f"WITH {', '.join(ctes)} {statements[-1][0].main}", merged
+
+
 class UnitOfWork:
     """One transaction of one service. ``emit`` adds events to the same transaction (written
     with the commit, as two multi-row INSERTs: the outbox rows and the rows of what each
@@ -821,6 +903,7 @@ class UnitOfWork:
         self.bus = bus
         self.session = bus.session()
         self._pending: list[_Emitted] = []
+        self._deferred: list[tuple[str, dict]] = []
         self._committed: list[dict[str, Any]] = []
 
     def emit(self, event_type: str, payload: dict[str, Any], correlation_id: str | None = None,
@@ -834,33 +917,54 @@ class UnitOfWork:
         self._pending.append(_Emitted(event.to_envelope(), subscribers(event.type)))
         return event
 
-    def _write_pending(self) -> None:
-        """The outbox rows of every event emitted, and the rows owed to each of its subscribers
-        until it confirms, in one statement with one parameter (the events as JSON)."""
-        if not self._pending:
-            return
-        db.driver_execute(self.session, self.bus._pending_sql(), {
-            "redeliver": get_settings().redeliver_seconds, "events": db.json_text([
-                {"id": e.envelope["id"], "type": e.envelope["type"], "correlation_id": e.envelope["correlation_id"],
-                 "created_at": e.envelope["occurred_at"], "envelope": e.envelope, "subscribers": e.subscribers}
-                for e in self._pending])})
+    def execute_with_commit(self, statement: "Statement", params: dict) -> None:
+        """A statement of the use case's own, written with ``commit`` together with its events'
+        rows, for a use case that reads nothing back before it commits (intake's filing). Its
+        parameters' names must not start with ``_``. An ``IntegrityError`` it causes is raised by
+        ``commit``. Not for a consumer's handler (a savepoint does not take it back)."""
+        self._deferred.append((statement, params))
+
+    def _to_write(self) -> list[tuple["Statement", dict]]:
+        """The statements given to ``execute_with_commit``, then the events' outbox rows and the
+        rows owed to each subscriber until it confirms."""
+        statements, self._deferred = self._deferred, []
+        if self._pending:
+            statements.append((self.bus._pending_sql(), {
+                "_redeliver": get_settings().redeliver_seconds, "_events": db.json_text([
+                    {"id": e.envelope["id"], "type": e.envelope["type"],
+                     "correlation_id": e.envelope["correlation_id"], "created_at": e.envelope["occurred_at"],
+                     "envelope": e.envelope, "subscribers": e.subscribers}
+                    for e in self._pending])}))
+        return statements
 
     def commit(self) -> None:
-        self._write_pending()
-        self.session.commit()
+        """Write what was emitted (and given to ``execute_with_commit``) and commit. A unit of work
+        that has done nothing else (no ORM change, no statement yet: intake's POST) is written as
+        ONE statement (the others joined to it as CTEs), which is its own transaction: one round
+        trip to the database, no BEGIN nor COMMIT. Otherwise the statements go in one round trip
+        inside the session's transaction, then its ORM changes, then the commit."""
+        statements = self._to_write()
+        session = self.session
+        if statements and not session.in_transaction() and not (session.new or session.dirty or session.deleted):
+            sql, params = Statement.joined(statements)
+            db.driver_execute_alone(session, sql, params)
+        elif statements:
+            db.driver_execute_all(session, [(statement.sql, params) for statement, params in statements])
+        session.commit()
         self._committed.extend(e.envelope for e in self._pending if e.subscribers)
         self._pending.clear()
 
     def rollback(self) -> None:
         self.session.rollback()
         self._pending.clear()
+        self._deferred.clear()
 
     def __enter__(self) -> "UnitOfWork":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if self._pending or exc_type is not None:
+            if self._pending or self._deferred or exc_type is not None:
                 self.session.rollback()
         finally:
             self.session.close()

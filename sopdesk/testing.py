@@ -17,11 +17,17 @@ def empty_all() -> None:
     from shared.config import get_settings
     from shared.messaging import flush_relays
 
+    from shared import traffic_log
+
     flush_relays()  # a relay still sending the last test's events would hold locks on its rows
+    traffic_log.flush()  # the last test's requests' rows, written before the tables are emptied
     for service in SERVICES:
         engine = db.get_engine(service, get_settings().database_url(service))
         with engine.begin() as conn:
             conn.exec_driver_sql(_emptying_sql(service))
+    from services.intake.handlers import notice_words
+
+    notice_words.forget_kept()  # what a process keeps of rows just deleted
 
 
 _EMPTYING: dict[str, str] = {}

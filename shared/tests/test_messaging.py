@@ -516,3 +516,30 @@ def test_a_service_nobody_waits_on_lets_a_small_batch_gather_what_queues_up_mean
 
     assert run(2.0) == 2  # the request committed 0.2 s into the wait went in the same batch
     assert run(0.0) == 1  # no wait: the second came too late for this batch (it waits in the queue)
+
+
+def test_the_relays_message_is_the_one_celery_would_have_queued(clean):
+    """The relay writes its task messages itself (``task_message``): each must be what
+    ``celery.send_task`` puts on the queue, but for what is drawn anew for every message."""
+    from shared.messaging import task_message
+
+    envelopes = [Event(type="request.submitted", source="intake", payload=payloads.request_submitted("SD-M"),
+                       correlation_id="SD-M").to_envelope()]
+    with celery.producer_or_acquire() as producer:
+        celery.send_task("assignment.handle_events", args=[envelopes], queue="assignment", routing_key="assignment",
+                         retry=False, producer=producer, argsrepr="[1 events]", kwargsrepr="{}")
+    broker_client().lpush("assignment", task_message("assignment.handle_events", "assignment", [envelopes],
+                                                     "[1 events]"))
+    ours, celerys = [json.loads(raw) for raw in broker_client().lrange("assignment", 0, -1)]
+    drawn = {"id", "root_id", "origin", "correlation_id", "reply_to", "delivery_tag"}
+    assert set(ours) == set(celerys)
+    for part in ("headers", "properties"):
+        theirs = {k: v for k, v in celerys[part].items() if k not in drawn | {"argsrepr", "kwargsrepr"}}
+        mine = {k: v for k, v in ours[part].items() if k not in drawn | {"argsrepr", "kwargsrepr"}}
+        assert mine == theirs, part
+    assert ours["headers"]["id"] == ours["headers"]["root_id"] == ours["properties"]["correlation_id"]
+    assert ours["properties"]["delivery_tag"] != celerys["properties"]["delivery_tag"]
+    assert {k: ours[k] for k in ("content-type", "content-encoding")} == \
+        {k: celerys[k] for k in ("content-type", "content-encoding")}
+    # the same task, args and kwargs once decoded, as a worker reads them
+    assert queued("assignment") == [{"task": "assignment.handle_events", "args": [envelopes]}] * 2

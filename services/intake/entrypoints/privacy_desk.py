@@ -166,7 +166,7 @@ def notice(staff):
     """The words of the organisation's privacy notice: whom to ask, and a paragraph of its own."""
     org = _notice_org(staff)
     if request.method == "GET":
-        return _notice_page(staff, org, notice_words.words_of(org))
+        return _notice_page(staff, org, notice_words.words_of(org, fresh=True))
     lang = i18n.current_language()
     given = {name: request.form.get(name, "") for name in ("contact", "extra_th", "extra_en")}
     found = notice_words.problems(given["contact"].strip(), given["extra_th"].strip(), given["extra_en"].strip())

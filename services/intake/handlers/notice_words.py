@@ -6,6 +6,8 @@ the words they consented to (``handlers.privacy``). No Flask here."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -33,13 +35,35 @@ class Words:
         return not (self.contact or self.extra_th or self.extra_en)
 
 
-def words_of(org: str | None) -> Words:
-    """The organisation's words now (none set: empty)."""
+# how long a process keeps an organisation's words before it reads them again: the form and the
+# filing (intake's POST, its hottest path) read them on every request, and they change a few times a
+# year. A change shows at once in the process that made it, and in every other within this time.
+WORDS_KEPT_SECONDS = 5.0
+_KEPT: dict[str, tuple[float, Words]] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def words_of(org: str | None, fresh: bool = False) -> Words:
+    """The organisation's words (none set: empty), as read at most ``WORDS_KEPT_SECONDS`` ago in
+    this process; ``fresh``: read now (the page where they are changed)."""
     if not org:
         return Words()
+    now = time.monotonic()
+    kept = _KEPT.get(org)
+    if kept is not None and not fresh and now - kept[0] < WORDS_KEPT_SECONDS:
+        return kept[1]
     with bus.session() as session:
         row = session.get(NoticeText, org)
-        return Words(row.contact, row.extra_th, row.extra_en) if row is not None else Words()
+        words = Words(row.contact, row.extra_th, row.extra_en) if row is not None else Words()
+    with _KEPT_LOCK:
+        _KEPT[org] = (now, words)
+    return words
+
+
+def forget_kept() -> None:
+    """Read every organisation's words again on next use (tests that write them directly)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
 
 
 def problems(contact: str, extra_th: str, extra_en: str) -> dict[str, tuple[str, dict]]:
@@ -81,4 +105,6 @@ def change(actor: str, org: str, contact: str, extra_th: str, extra_en: str,
                                    "after": None if words.empty else words.as_dict(),
                                    "changed_at": moment.isoformat()})
         uow.commit()
+    with _KEPT_LOCK:  # this process's next form and filing have the new words at once
+        _KEPT[org] = (time.monotonic(), words)
     return words

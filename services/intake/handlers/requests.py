@@ -23,7 +23,7 @@ from shared.config import get_settings
 from shared.errors import Conflict
 from shared.events import Event
 from shared.files import StoredFile
-from shared.messaging import NotReady, PermanentError, UnitOfWork
+from shared.messaging import NotReady, PermanentError, Statement, UnitOfWork
 from shared.packs import find_sop
 from shared.tracking import new_tracking_code
 
@@ -73,8 +73,9 @@ def _file(sop, command: FileRequest, form_fields: dict, received_at, notice, fil
         request_id = db.new_id()
         now = db.utcnow()
         # one statement for the request row and the privacy notice it consents to (kept once per
-        # version), written once and run through the driver: nothing read back, no ORM object
-        db.driver_execute(uow.session, _filing_statement(), {
+        # version), written once and run through the driver with the commit, in the same round
+        # trip as the event's rows: nothing read back, no ORM object
+        uow.execute_with_commit(_filing_statement(), {
             "id": request_id,
             "tracking_code": code,
             "sop": sop.full_key,
@@ -133,22 +134,24 @@ def _file(sop, command: FileRequest, form_fields: dict, received_at, notice, fil
 
 
 @functools.cache
-def _filing_statement() -> str:
+def _filing_statement() -> Statement:
     """``INSERT`` of the request (every column, by name; JSON columns given as JSON text) with, in
     the same statement, the privacy notice's ``INSERT … ON CONFLICT DO NOTHING``. Built once."""
     requests, notices = Request.__table__, PrivacyNotice.__table__
     names = [column.name for column in requests.columns]
     values = [f"CAST(%({column.name})s AS json)" if isinstance(column.type, JSON) else f"%({column.name})s"
               for column in requests.columns]
-    return f"""
-        WITH notice AS (
+    return Statement(
+        ctes=f"""
+        notice AS (
             INSERT INTO {notices.name} (version, sop, texts, created_at)
             VALUES (%(privacy_notice_version)s, %(notice_sop)s, CAST(%(notice_texts)s AS json),
                     %(notice_created_at)s)
             ON CONFLICT (version) DO NOTHING
-        )
+        )""",
+        main=f"""
         INSERT INTO {requests.name} ({", ".join(names)})
-        VALUES ({", ".join(values)})"""
+        VALUES ({", ".join(values)})""")
 
 
 def _record_files(uow: UnitOfWork, request_id: str, files, uploaded_by: str, purpose: str,
@@ -522,7 +525,7 @@ def file_planned(uow: UnitOfWork, event: Event) -> None:
         raise PermanentError(f"no SOP {payload['sop']} in this version of sopdesk")
     now = db.utcnow()
     notice = privacy.notice_for(sop, get_settings())
-    db.driver_execute(uow.session, _filing_statement(), {
+    db.driver_execute(uow.session, _filing_statement().sql, {
         "id": db.new_id(), "tracking_code": code, "sop": sop.full_key, "requester_name": "",
         "requester_email": None, "requester_phone": None, "requester_unit": "", "subject": payload["subject"],
         "details": payload["details"], "form_fields": db.json_text(payload.get("fields") or {}), "language": "th",
