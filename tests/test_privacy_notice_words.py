@@ -108,3 +108,30 @@ def test_an_administrator_sets_the_notice_words_and_new_requests_consent_to_them
     with assignment_bus.session() as session:
         assert session.scalar(select(func.count()).select_from(AdminChange)
                               .where(AdminChange.kind == "privacy-notice")) == 1
+
+
+def test_words_changed_by_another_process_reach_this_one_within_the_time_it_keeps_them(clean, monkeypatch):
+    """The form and the filing read an organisation's words from what this process read at most
+    ``WORDS_KEPT_SECONDS`` ago; the page where they are changed reads them now."""
+    from datetime import datetime, timezone
+
+    from services.intake.adapters.bus import bus
+    from services.intake.adapters.models import NoticeText
+    from services.intake.handlers import notice_words
+
+    clock = [1000.0]
+    monkeypatch.setattr(notice_words.time, "monotonic", lambda: clock[0])
+    assert notice_words.words_of("onesqa") == notice_words.Words()  # read now, and kept
+    with bus.session() as session:  # another process (another gunicorn worker) changes them
+        session.add(NoticeText(org="onesqa", contact=CONTACT, extra_th="", extra_en="", updated_by="admin",
+                               updated_at=datetime.now(timezone.utc)))
+        session.commit()
+    changed = notice_words.Words(contact=CONTACT)
+    clock[0] += notice_words.WORDS_KEPT_SECONDS - 0.5
+    assert notice_words.words_of("onesqa") == notice_words.Words(), "still the words it read"
+    assert notice_words.words_of("onesqa", fresh=True) == changed  # the notice page reads them now
+    clock[0] += notice_words.WORDS_KEPT_SECONDS  # past the time it keeps them, from that fresh read
+    assert notice_words.words_of("onesqa") == changed
+    # this process's own change is there at once
+    notice_words.change("admin", "onesqa", "", EXTRA_TH, "")
+    assert notice_words.words_of("onesqa") == notice_words.Words(extra_th=EXTRA_TH)

@@ -164,3 +164,23 @@ def test_the_purge_task_removes_what_is_past_the_retention(clean):
     celery.tasks[f"{service}.purge_traffic"]()
     assert [r["path"] for r in rows(service)] == ["/notify/new"]
     assert traffic_log.verify(service).broken is None
+
+
+def test_the_writer_writes_every_row_it_was_given_many_to_a_statement(clean):
+    """A request hands its row to its process's writer; the rows of a moment go in one statement,
+    every one of them, in the order they were given."""
+    given = 2 * traffic_log.Writer.MAX_ROWS + 7  # more than two statements' worth
+    start = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)
+    writer = traffic_log.writer("intake")
+    assert traffic_log.writer("intake") is writer  # one per service and process
+    for n in range(given):
+        writer.add({"at": start + timedelta(seconds=n), "source": "192.0.2.9", "account": "", "method": "GET",
+                    "path": f"/intake/track/{n}", "status": 200, "bytes": n})
+    assert traffic_log.flush()
+    written = rows("intake")
+    assert [row["path"] for row in written] == [f"/intake/track/{n}" for n in range(given)]
+    assert [row["bytes"] for row in written] == list(range(given))
+    # fewer transactions than rows: each statement wrote many (its rows share its xmin)
+    with engine("intake").connect() as conn:
+        transactions = conn.execute(text("SELECT count(DISTINCT xmin::text) FROM traffic")).scalar_one()
+    assert transactions < given / 10, transactions

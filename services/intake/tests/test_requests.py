@@ -9,6 +9,7 @@ from sqlalchemy import select
 from services.intake.adapters.bus import bus
 from services.intake.adapters.models import Outbox, PrivacyNotice, Request
 from services.intake.tests.conftest import NOTHING, counts, csrf_from, files_on_disk, post_json as _post
+from shared.routing import subscribers
 from shared.tracking import tracking_token
 
 GOOD = {
@@ -313,3 +314,11 @@ def test_a_tracking_code_drawn_twice_is_drawn_again_and_the_first_request_keeps_
     with bus.session() as session:
         rows = {r.tracking_code: r.subject for r in session.scalars(select(Request))}
     assert rows == {first: GOOD["subject"], "SD-FRESH-CODE1": "อีกเรื่องหนึ่ง"}
+    # the refused draw's request and its event were one statement: neither of it is stored
+    from services.intake.adapters.models import Owed
+
+    with bus.session() as session:
+        events = sorted(session.scalars(select(Outbox.correlation_id)))
+        owed = sorted(session.scalars(select(Owed.correlation_id)))
+    assert events == sorted([first, "SD-FRESH-CODE1"])
+    assert owed == sorted([first, "SD-FRESH-CODE1"] * len(subscribers("request.submitted")))
