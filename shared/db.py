@@ -115,8 +115,14 @@ def lock_for_transaction(session, space: int, key: str) -> None:
     PostgreSQL's transaction-scoped advisory locks, keyed by the caller's constant ``space`` (one
     per kind of lock) and the hash of ``key`` (a tracking code). Nothing is flushed first: a lock
     needs nothing written."""
-    with session.no_autoflush:
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": space, "key": key})
+    driver_execute_all(session, [lock_statement(space, key)])
+
+
+def lock_statement(space: int, key: str) -> tuple[str, dict]:
+    """``lock_for_transaction``'s statement, to send in one round trip with those that follow it
+    (``driver_rows``): each runs after the lock is held, on a snapshot taken then."""
+    return "SELECT pg_advisory_xact_lock(%(_lock_space)s, hashtext(%(_lock_key)s))", {"_lock_space": space,
+                                                                                     "_lock_key": key}
 
 
 def json_text(value) -> str:
@@ -149,6 +155,22 @@ def driver_execute_alone(session, sql: str, params: dict) -> None:
         raise IntegrityError(sql, params, exc) from exc
     finally:
         connection.autocommit = False
+
+
+def driver_rows(session, statements: list[tuple[str, dict]]) -> list[tuple]:
+    """``driver_execute_all``, answering the rows of the last statement (``... RETURNING``)."""
+    import psycopg
+
+    connection = session.connection().connection.driver_connection
+    sql, params = statements[0]
+    try:
+        with connection.pipeline():
+            cursors = []
+            for sql, params in statements:
+                cursors.append(connection.execute(sql, params))
+        return cursors[-1].fetchall()
+    except psycopg.IntegrityError as exc:
+        raise IntegrityError(sql, params, exc) from exc
 
 
 def driver_execute_all(session, statements: list[tuple[str, dict]]) -> None:

@@ -245,11 +245,16 @@ def _lock_opening(uow: UnitOfWork, tracking_code: str) -> None:
 def _take_early_asset_check(uow: UnitOfWork, tracking_code: str) -> dict | None:
     """The asset check that arrived before this case opened (the newest, if several did), taken
     out of ``early_asset_checks``; None when there is none."""
-    _lock_opening(uow, tracking_code)
-    with uow.session.no_autoflush:  # early checks are written by Core statements: nothing pending
-        return uow.session.execute(
-            delete(EarlyAssetCheck.__table__).where(EarlyAssetCheck.tracking_code == tracking_code)
-            .returning(EarlyAssetCheck.__table__.c.asset)).scalar()
+    # the lock, then the delete (on a snapshot taken once the lock is held), in one round trip
+    # through the driver; early checks are written by Core statements: nothing pending to flush
+    rows = db.driver_rows(uow.session, [
+        db.lock_statement(_OPENING_LOCK, tracking_code),
+        (_TAKE_EARLY_CHECK, {"tracking_code": tracking_code})])
+    return rows[-1][0] if rows else None
+
+
+_TAKE_EARLY_CHECK = (f"DELETE FROM {EarlyAssetCheck.__table__.name} WHERE tracking_code = %(tracking_code)s "
+                     "RETURNING asset")
 
 
 def _moment(value) -> datetime | None:

@@ -11,21 +11,35 @@ from sqlalchemy import event, select
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import Case, CaseStep, TrailEntry
 from services.assignment.tests.test_asset_info import _submitted
+from shared import db
 
 REFERENCE_TABLES = {"pack_versions", "users", "user_roles", "units", "delegations", "calendar_days"}
 
 
 def statements_of(envelope: dict) -> list[str]:
+    """Every statement consuming ``envelope`` sends: through SQLAlchemy, and straight through the
+    driver (``shared.db``'s helpers, which SQLAlchemy's events do not see)."""
     sent: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         sent.append(" ".join(statement.split()))
 
+    def through_driver(helper):
+        def recorded(session, statements):
+            sent.extend(" ".join(sql.split()) for sql, _ in statements)
+            return helper(session, statements)
+        return recorded
+
+    helpers = {name: getattr(db, name) for name in ("driver_rows", "driver_execute_all")}
     event.listen(bus.engine, "before_cursor_execute", record)
+    for name, helper in helpers.items():
+        setattr(db, name, through_driver(helper))
     try:
         assert not bus.consume(envelope).duplicate
     finally:
         event.remove(bus.engine, "before_cursor_execute", record)
+        for name, helper in helpers.items():
+            setattr(db, name, helper)
     return sent
 
 

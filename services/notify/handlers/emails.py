@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from jinja2 import TemplateError
-from sqlalchemy import bindparam, delete, false, or_, select, text, true, update
+from sqlalchemy import bindparam, false, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.notify.adapters import mailer
@@ -226,17 +226,26 @@ def remember_requester(uow: UnitOfWork, event: Event) -> None:
     facts = {"name": requester["name"], "email": requester["email"],
              "language": _language(event.payload.get("language")),
              "subject": (event.payload.get("subject") or "")[:300] or None}
-    _lock_requester(uow, code)
-    row = pg_insert(Contact.__table__).values(correlation_id=code, created_at=db.utcnow(), **facts)
-    uow.session.execute(row.on_conflict_do_update(index_elements=[Contact.__table__.c.correlation_id], set_=facts))
+    # the lock, the upsert and the early events taken out, in order, in one round trip through
+    # the driver (each after the lock is held, on a snapshot taken then)
+    early = [envelope for (envelope,) in db.driver_rows(uow.session, [
+        db.lock_statement(_REQUESTER_LOCK, code),
+        (_REMEMBER, {"correlation_id": code, "created_at": db.utcnow(), **facts}),
+        (_TAKE_EARLY, {"correlation_id": code})])]
     held = uow.session.identity_map.get(uow.session.identity_key(Contact, code))
     if held is not None:  # read earlier in this transaction: it must see what was just written
         uow.session.expire(held)
-    table = EarlyEvent.__table__
-    early = uow.session.scalars(delete(table).where(table.c.correlation_id == code).returning(table.c.envelope)).all()
     for envelope in sorted(early, key=lambda e: (e["occurred_at"], e["id"])):
         kept = Event.from_envelope(envelope)
         bus.handler(kept.type)(uow, kept)
+
+
+_REMEMBER = (f"INSERT INTO {Contact.__table__.name} (correlation_id, name, email, language, subject, created_at) "
+             "VALUES (%(correlation_id)s, %(name)s, %(email)s, %(language)s, %(subject)s, %(created_at)s) "
+             "ON CONFLICT (correlation_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, "
+             "language = EXCLUDED.language, subject = EXCLUDED.subject")
+_TAKE_EARLY = (f"DELETE FROM {EarlyEvent.__table__.name} WHERE correlation_id = %(correlation_id)s "
+               "RETURNING envelope")
 
 
 @bus.handles("case.opened")
