@@ -363,6 +363,7 @@ class ServiceBus:
         self._handlers: dict[str, Handler] = {}
         self._after_consume: list[Callable[[Event], None]] = []
         self._after_batch: list[Callable[[list[Event]], None]] = []
+        self._before_batch: list[Callable[["UnitOfWork", list[Event]], None]] = []
         self._sessionmakers: dict[int, sessionmaker] = {}
         self._relay: Relay | None = None
         self._statements: dict[Any, Any] = {}  # SQL text written once per service
@@ -401,6 +402,14 @@ class ServiceBus:
         """Run once after each delivered batch of events has committed, with every event of the
         batch, handled now or before (e.g. send, over one connection, the emails they asked for)."""
         self._after_batch.append(fn)
+        return fn
+
+    def before_batch(self, fn: Callable[["UnitOfWork", list[Event]], None]) -> Callable:
+        """Run before the handlers of a batch handled together, in its transaction, with the
+        events about to be handled (not the duplicates): to read what they all need in one
+        statement and keep it in ``uow.memo`` for them. A batch handled one event at a time
+        (after one failed) runs without it: the handlers must read what is not in the memo."""
+        self._before_batch.append(fn)
         return fn
 
     def handler(self, event_type: str) -> Handler:
@@ -518,14 +527,18 @@ class ServiceBus:
             claimed = set(session.scalars(
                 pg_insert(self.Inbox.__table__).on_conflict_do_nothing().returning(self.Inbox.event_id),
                 rows))
-            for _, event in events:
-                if event.id in claimed:
-                    self._handlers[event.type](uow, event)
+            new = [event for _, event in events if event.id in claimed]
+            for before in self._before_batch:
+                if new:
+                    before(uow, new)
+            for event in new:
+                self._handlers[event.type](uow, event)
             session.flush()
             savepoint.commit()
         except Exception as exc:
             savepoint.rollback()
             del uow._pending[mark:], uow._deferred[deferred:]
+            uow.memo.clear()  # what it read may have been rolled back with the savepoint
             log.info("%s: a batch of %d events failed together (%s: %s); handling them one by one",
                      self.service, len(events), type(exc).__name__, exc)
             return None
@@ -905,6 +918,8 @@ class UnitOfWork:
         self._pending: list[_Emitted] = []
         self._deferred: list[tuple[str, dict]] = []
         self._committed: list[dict[str, Any]] = []
+        # what a batch's handlers share, read once for all of them (``ServiceBus.before_batch``)
+        self.memo: dict[str, Any] = {}
 
     def emit(self, event_type: str, payload: dict[str, Any], correlation_id: str | None = None,
              version: int = 1) -> Event:

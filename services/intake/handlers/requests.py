@@ -394,7 +394,22 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+@bus.before_batch
+def _read_requests(uow: UnitOfWork, events: list[Event]) -> None:
+    """The requests a batch of case events is about, in one statement (``_request_for`` takes
+    them from here; a request not found is read again, by itself, when its event comes)."""
+    codes = {event.payload.get("tracking_code") for event in events
+             if event.type.startswith("case.") and isinstance(event.payload, dict)} - {None}
+    if len(codes) > 1:
+        with uow.session.no_autoflush:
+            uow.memo["requests"] = {request.tracking_code: request for request in uow.session.scalars(
+                select(Request).where(Request.tracking_code.in_(sorted(codes))))}
+
+
 def _request_for(uow: UnitOfWork, payload: dict) -> Request:
+    known = uow.memo.get("requests", {}).get(payload["tracking_code"])
+    if known is not None:  # read for the whole batch, the same object the statement below gives
+        return known
     # no flush first: requests are filed by the web (never pending here), and a request already
     # read in this batch comes back as the same object, with what earlier events changed on it;
     # the batch's step rows then go to the database in one flush at its end

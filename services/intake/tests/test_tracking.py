@@ -293,3 +293,38 @@ def test_a_case_s_events_handled_in_one_batch_keep_one_row_per_step(client, staf
     assert [tuple(r) for r in rows] == [(1, "receive-form", "done"), (2, "check-report", "active")]
     view = view_json(client, code)
     assert [s["step"] for s in view["steps_done"]] == ["receive-form"] and view["next"]["step"] == "check-report"
+
+
+def test_a_batch_of_several_cases_events_reads_their_requests_in_one_statement(client):
+    """A worker behind takes many cases' events in one batch: the requests they are about are
+    read once for the batch (``before_batch``), not once per event, and each event still lands
+    on its own request."""
+    from sqlalchemy import event as sa_event
+
+    from shared.messaging import flush_relays
+    from sopdesk.testing import queued_events
+
+    codes = [post_json(client, "/intake/requests", {**GOOD, "subject": f"เรื่องที่ {n}"}).get_json()["tracking_code"]
+             for n in range(3)]
+    flush_relays()
+    for submitted in [e for e in queued_events("assignment") if e["correlation_id"] in codes]:
+        assignment_bus.consume(submitted)
+    flush_relays()
+    events = [e for e in queued_events("intake") if e["correlation_id"] in codes]
+    assert sorted(e["correlation_id"] for e in events if e["type"] == "case.opened") == sorted(codes)
+    reads: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "FROM requests" in statement:
+            reads.append(statement)
+
+    sa_event.listen(bus.engine, "before_cursor_execute", record)
+    try:
+        outcome = bus.consume_batch(events)
+    finally:
+        sa_event.remove(bus.engine, "before_cursor_execute", record)
+    assert outcome.failed == []
+    assert len(reads) == 1, reads
+    for code in codes:
+        view = view_json(client, code)
+        assert view["status"] == "open" and view["current_step"] == "receive-form", view

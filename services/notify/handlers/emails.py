@@ -115,6 +115,17 @@ def _find_contact(uow: UnitOfWork, code: str | None, **options) -> Contact | Non
         return uow.session.get(Contact, code, **options)
 
 
+@bus.before_batch
+def _read_contacts(uow: UnitOfWork, events: list[Event]) -> None:
+    """The requesters of a batch's case events, in one statement: ``_find_contact`` then finds
+    each in the session (held in ``uow.memo``: the session keeps only what is referenced)."""
+    codes = {event.correlation_id for event in events if event.type.startswith("case.") and event.correlation_id}
+    if len(codes) > 1:
+        with uow.session.no_autoflush:
+            uow.memo["contacts"] = list(uow.session.scalars(
+                select(Contact).where(Contact.correlation_id.in_(sorted(codes)))))
+
+
 def _contact(uow: UnitOfWork, event: Event) -> Contact | None:
     """The requester of the event's case; None when ``request.submitted`` has not come yet: the
     event is then kept in ``early_events`` and handled again when it comes (no retry)."""
