@@ -92,8 +92,24 @@ def _locked_case(uow: UnitOfWork, tracking_code: str) -> Case | None:
     for pending in uow.session.new:
         if isinstance(pending, Case) and pending.tracking_code == tracking_code:
             return pending
+    known = uow.memo.get("locked_cases", {}).get(tracking_code)
+    if known is not None:  # locked for the whole batch (_lock_batch_cases)
+        return known
     with uow.session.no_autoflush:
         return uow.session.scalar(select(Case).where(Case.tracking_code == tracking_code).with_for_update())
+
+
+@bus.before_batch
+def _lock_batch_cases(uow: UnitOfWork, events: list[Event]) -> None:
+    """The stored cases a batch's asset checks are about, read and locked in one statement, in
+    the order of their tracking codes (two workers' batches then wait on each other, never
+    deadlock), for ``_locked_case``."""
+    codes = sorted({event.payload.get("tracking_code") for event in events
+                    if event.type == "procurement.asset_checked" and isinstance(event.payload, dict)} - {None})
+    if len(codes) > 1:
+        with uow.session.no_autoflush:
+            uow.memo["locked_cases"] = {case.tracking_code: case for case in uow.session.scalars(
+                select(Case).where(Case.tracking_code.in_(codes)).order_by(Case.tracking_code).with_for_update())}
 
 
 def act(tracking_code: str, staff: Staff, command: StepAction) -> None:

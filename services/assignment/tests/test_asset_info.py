@@ -228,3 +228,31 @@ def test_a_batch_of_requests_and_their_checks_is_opened_in_one_pass_and_shares_t
     for code, _ in filed[:2]:
         assert cases[code].asset["asset"]["model"] == f"model {code}" and _kept(code)[1] == 0
     assert all(cases[code].asset is None for code, _ in filed[2:])
+
+
+def test_a_batch_of_checks_for_open_cases_locks_them_in_one_statement(client, people):
+    """Procurement's checks for several cases already open, in one batch: the cases are read and
+    locked once for the batch, in the order of their codes, and each check lands on its own."""
+    from sqlalchemy import event as sa_event
+
+    filed = [_submitted(client, people, "T-1") for _ in range(3)]
+    for _, envelope in filed:
+        bus.consume(envelope)
+    checked_at = datetime.now(timezone.utc)
+    checks = [_checked(code, True, checked_at, model=f"model {code}") for code, _ in reversed(filed)]
+    reads: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "FROM cases" in statement and "FOR UPDATE" in statement:
+            reads.append(" ".join(statement.split()))
+
+    sa_event.listen(bus.engine, "before_cursor_execute", record)
+    try:
+        outcome = bus.consume_batch(checks)
+    finally:
+        sa_event.remove(bus.engine, "before_cursor_execute", record)
+    assert outcome.failed == []
+    assert len(reads) == 1 and "ORDER BY cases.tracking_code" in reads[0], reads
+    for code, _ in filed:
+        asset, kept = _kept(code)
+        assert asset["asset"]["model"] == f"model {code}" and kept == 0
