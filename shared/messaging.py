@@ -34,8 +34,6 @@ import importlib
 import json
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
 from shared import db, event_catalogue
+from shared.batching import Batcher
 from shared.config import get_settings
 from shared.events import Event
 from shared.routing import subscribers
@@ -995,58 +994,25 @@ class _Emitted:
     subscribers: list[str]
 
 
-class Relay:
-    """Sends a service's newly committed events from a thread of its own, in batches: whatever
-    commits while one batch is being sent, or within ``LINGER`` of the last round, goes in the
-    next (a round costs a message per subscriber and a statement, whatever its size). One per
-    service and process (started on first use, again after a fork). What it has not sent when
-    its process dies is sent by the sweep when it falls due (``SOPDESK_REDELIVER_SECONDS``)."""
+class Relay(Batcher):
+    """Sends a service's newly committed events from a thread of its own, in batches
+    (``shared.batching``): whatever commits while one batch is being sent, or within ``LINGER`` of
+    the last round, goes in the next (a round costs a message per subscriber, whatever its size).
+    One per service and process (started on first use, again after a fork). What it has not sent
+    when its process dies is sent by the sweep when it falls due (``SOPDESK_REDELIVER_SECONDS``)."""
 
     MAX_EVENTS = 500  # events per round: one message per subscriber per 100 (BATCH_SIZE), one Redis pipeline
     LINGER = 0.01  # seconds between rounds when busy: at most 100 rounds a second, each taking all waiting
 
     def __init__(self, bus: ServiceBus) -> None:
+        super().__init__(f"relay-{bus.service}", self._send_round, self.MAX_EVENTS, self.LINGER)
         self.bus = bus
-        self.pid = os.getpid()
-        self._waiting: list[dict[str, Any]] = []
-        self._busy = False
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
 
-    def submit(self, envelopes: list[dict[str, Any]]) -> None:
-        with self._cond:
-            self._waiting.extend(envelopes)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"relay-{self.bus.service}", daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
-
-    def _run(self) -> None:
-        ended = 0.0  # when the last round ended
-        while True:
-            with self._cond:
-                while not self._waiting:
-                    self._busy = False
-                    self._cond.notify_all()
-                    self._cond.wait()
-                self._busy = True
-            # busy (the last round ended less than LINGER ago): let what commits meanwhile join
-            # this round, like Nagle's algorithm; a quiet service's events go at once
-            pause = self.LINGER - (time.monotonic() - ended)
-            if pause > 0:
-                time.sleep(pause)
-            with self._cond:
-                batch, self._waiting = self._waiting[:self.MAX_EVENTS], self._waiting[self.MAX_EVENTS:]
-            try:
-                self.bus.send_committed(batch)
-            except Exception:  # the sweep publishes what the relay could not
-                log.exception("%s relay failed; the outbox sweep will send %d events", self.bus.service, len(batch))
-            ended = time.monotonic()
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything submitted has been sent (or failed). True if it has."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout=timeout)
+    def _send_round(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            self.bus.send_committed(batch)
+        except Exception:  # the sweep publishes what the relay could not
+            log.exception("%s relay failed; the outbox sweep will send %d events", self.bus.service, len(batch))
 
 
 _RELAYS: list[Relay] = []

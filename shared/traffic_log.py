@@ -17,7 +17,6 @@ import atexit
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared import db, traffic
+from shared.batching import Batcher
 from shared.config import get_settings
 from shared.traffic import Break, ChainState, TrafficRow
 
@@ -168,59 +168,34 @@ def record_many(service: str, rows: list[dict]) -> None:
             raise
 
 
-class Writer:
-    """A service's traffic rows of this process, written by a thread of its own a moment after
-    their requests were answered, many rows to a statement: a request no longer pays a round trip
-    and a transaction of its own for its row. Rows wait at most ``LINGER`` seconds (more only while
-    the database is slow); a process killed with ``kill -9`` loses the rows of the requests it
-    answered in that last moment, as a crash of the database server loses its last fraction of a
-    second (``record_many``). A process that stops cleanly writes them first."""
+class Writer(Batcher):
+    """A service's traffic rows of this process, written by a thread of its own as their requests
+    are answered, many rows to a statement when busy (``shared.batching``): a request no longer
+    pays a round trip and a transaction of its own for its row. Rows wait at most ``LINGER``
+    seconds (more only while the database is slow); a process killed with ``kill -9`` loses the
+    rows of the requests it answered in that last moment, as a crash of the database server loses
+    its last fraction of a second (``record_many``). A process that stops cleanly writes them
+    first."""
 
-    LINGER = 0.05  # seconds a row waits for others to share its statement
+    LINGER = 0.05  # seconds, when busy, that a row waits for others to share its statement
     MAX_ROWS = 1000  # rows per statement
     MAX_WAITING = 50_000  # rows held while the database is away; beyond, each is logged and dropped
 
     def __init__(self, service: str) -> None:
+        super().__init__(f"traffic-{service}", self._write, self.MAX_ROWS, self.LINGER, self.MAX_WAITING)
         self.service = service
-        self.pid = os.getpid()
-        self._rows: list[dict] = []
-        self._busy = False
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
 
     def add(self, row: dict) -> None:
-        with self._cond:
-            if len(self._rows) >= self.MAX_WAITING:
-                log.error("traffic log of %s: %d rows wait to be written; dropped %s %s", self.service,
-                          len(self._rows), row.get("method"), row.get("path"))
-                return
-            self._rows.append(row)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"traffic-{self.service}", daemon=True)
-                self._thread.start()
-            self._cond.notify_all()
+        if not self.submit([row]):
+            log.error("traffic log of %s: %d rows wait to be written; dropped %s %s", self.service,
+                      self.MAX_WAITING, row.get("method"), row.get("path"))
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._rows:
-                    self._busy = False
-                    self._cond.notify_all()
-                    self._cond.wait()
-                self._busy = True
-            time.sleep(self.LINGER)
-            with self._cond:
-                rows, self._rows = self._rows[:self.MAX_ROWS], self._rows[self.MAX_ROWS:]
-            try:
-                record_many(self.service, rows)
-            except Exception as exc:
-                log.warning("traffic log of %s: %d rows not written: %s", self.service, len(rows),
-                            str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every row added has been written (or failed). True if it has."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._rows and not self._busy, timeout=timeout)
+    def _write(self, rows: list[dict]) -> None:
+        try:
+            record_many(self.service, rows)
+        except Exception as exc:
+            log.warning("traffic log of %s: %d rows not written: %s", self.service, len(rows),
+                        str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
 
 
 _WRITERS: dict[str, Writer] = {}

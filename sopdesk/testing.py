@@ -335,3 +335,21 @@ def browser_sign_in(page, base: str, username: str, password: str = "correct hor
     page.fill("#password", password)
     page.click("#login")
     page.wait_for_url(f"{base}{then or '/assignment/desk'}")
+
+
+def statements_sent(engine, run) -> tuple[object, list[str]]:
+    """What ``run()`` answers, and the statements it sent through SQLAlchemy on ``engine``, each on
+    one line (not those sent straight through the driver: ``shared.db``'s ``driver_*``)."""
+    from sqlalchemy import event as sa_event
+
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        answer = run()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    return answer, sent

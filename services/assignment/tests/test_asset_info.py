@@ -233,24 +233,15 @@ def test_a_batch_of_requests_and_their_checks_is_opened_in_one_pass_and_shares_t
 def test_a_batch_of_checks_for_open_cases_locks_them_in_one_statement(client, people):
     """Procurement's checks for several cases already open, in one batch: the cases are read and
     locked once for the batch, in the order of their codes, and each check lands on its own."""
-    from sqlalchemy import event as sa_event
+    from sopdesk.testing import statements_sent
 
     filed = [_submitted(client, people, "T-1") for _ in range(3)]
     for _, envelope in filed:
         bus.consume(envelope)
     checked_at = datetime.now(timezone.utc)
     checks = [_checked(code, True, checked_at, model=f"model {code}") for code, _ in reversed(filed)]
-    reads: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().startswith("SELECT") and "FROM cases" in statement and "FOR UPDATE" in statement:
-            reads.append(" ".join(statement.split()))
-
-    sa_event.listen(bus.engine, "before_cursor_execute", record)
-    try:
-        outcome = bus.consume_batch(checks)
-    finally:
-        sa_event.remove(bus.engine, "before_cursor_execute", record)
+    outcome, sent = statements_sent(bus.engine, lambda: bus.consume_batch(checks))
+    reads = [s for s in sent if s.startswith("SELECT") and "FROM cases" in s and "FOR UPDATE" in s]
     assert outcome.failed == []
     assert len(reads) == 1 and "ORDER BY cases.tracking_code" in reads[0], reads
     for code, _ in filed:

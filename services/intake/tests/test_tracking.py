@@ -299,10 +299,8 @@ def test_a_batch_of_several_cases_events_reads_their_requests_in_one_statement(c
     """A worker behind takes many cases' events in one batch: the requests they are about are
     read once for the batch (``before_batch``), not once per event, and each event still lands
     on its own request."""
-    from sqlalchemy import event as sa_event
-
     from shared.messaging import flush_relays
-    from sopdesk.testing import queued_events
+    from sopdesk.testing import queued_events, statements_sent
 
     codes = [post_json(client, "/intake/requests", {**GOOD, "subject": f"เรื่องที่ {n}"}).get_json()["tracking_code"]
              for n in range(3)]
@@ -312,17 +310,8 @@ def test_a_batch_of_several_cases_events_reads_their_requests_in_one_statement(c
     flush_relays()
     events = [e for e in queued_events("intake") if e["correlation_id"] in codes]
     assert sorted(e["correlation_id"] for e in events if e["type"] == "case.opened") == sorted(codes)
-    reads: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().startswith("SELECT") and "FROM requests" in statement:
-            reads.append(statement)
-
-    sa_event.listen(bus.engine, "before_cursor_execute", record)
-    try:
-        outcome = bus.consume_batch(events)
-    finally:
-        sa_event.remove(bus.engine, "before_cursor_execute", record)
+    outcome, sent = statements_sent(bus.engine, lambda: bus.consume_batch(events))
+    reads = [s for s in sent if s.startswith("SELECT") and "FROM requests" in s]
     assert outcome.failed == []
     assert len(reads) == 1, reads
     for code in codes:

@@ -138,21 +138,12 @@ def test_every_event_routed_to_notify_has_its_handler():
 def test_a_batch_of_several_cases_reads_their_requesters_in_one_statement(clean, mailbox):
     """A worker behind takes many cases' events at once: their requesters are read once for the
     batch (``before_batch``), not once per event, and each email still goes to its own."""
-    from sqlalchemy import event as sa_event
+    from sopdesk.testing import statements_sent
 
     codes = [f"SD-BATCH-0000{n}" for n in range(3)]
     bus.consume_batch([submitted(code, email=f"r{n}@example.org") for n, code in enumerate(codes)])
-    reads: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().startswith("SELECT") and "FROM contacts" in statement:
-            reads.append(statement)
-
-    sa_event.listen(bus.engine, "before_cursor_execute", record)
-    try:
-        outcome = bus.consume_batch([opened(code) for code in codes])
-    finally:
-        sa_event.remove(bus.engine, "before_cursor_execute", record)
+    outcome, sent = statements_sent(bus.engine, lambda: bus.consume_batch([opened(code) for code in codes]))
+    reads = [s for s in sent if s.startswith("SELECT") and "FROM contacts" in s]
     assert outcome.failed == []
     assert len(reads) == 1, reads
     assert sorted((d.correlation_id, d.recipient) for d in deliveries("received")) == \
