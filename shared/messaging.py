@@ -906,8 +906,8 @@ class Statement:
 
 class UnitOfWork:
     """One transaction of one service. ``emit`` adds events to the same transaction (written
-    with the commit, as two multi-row INSERTs: the outbox rows and the rows of what each
-    subscriber is owed); after a successful commit they are handed to the process's relay, which
+    with the commit in one statement: the outbox rows and the rows of what each subscriber is
+    owed; see ``commit``); after a successful commit they are handed to the process's relay, which
     sends them from its own thread (the caller does not wait for the broker). Leaving without
     ``commit`` rolls back."""
 
