@@ -2,10 +2,13 @@
 relay's committed events (``shared.messaging.Relay``) and the traffic log's rows
 (``shared.traffic_log.Writer``). Whatever is handed over while one batch is being passed on, or
 within ``linger`` seconds of the end of the last, goes in the next (like Nagle's algorithm): a
-quiet process's items go at once, a busy one's in fewer and bigger batches. One per process
-(started on first use; ``pid`` tells an inherited one after a fork)."""
+quiet process's items go at once, a busy one's in fewer and bigger batches. Each is of one
+process (its thread starts on first use; ``pid`` tells one inherited through a fork, which its
+owner replaces); ``flush`` waits for this process's, and a process that stops cleanly passes on
+what they hold first."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -14,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+_ALL: list["Batcher"] = []  # every batcher made, to flush those of this process
 
 
 class Batcher:
@@ -32,6 +37,7 @@ class Batcher:
         self._busy = False
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        _ALL.append(self)
 
     def submit(self, items: list[Any]) -> bool:
         """Hand items over; False when refused (``max_waiting`` reached)."""
@@ -70,3 +76,15 @@ class Batcher:
         """Wait until everything handed over has been passed on (or failed). True if it has."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._waiting and not self._busy, timeout=timeout)
+
+
+def flush(kind: type[Batcher] = Batcher, timeout: float = 10.0) -> bool:
+    """Wait until this process's batchers of ``kind`` have passed on what they hold. True if all
+    have within ``timeout`` (each)."""
+    pid = os.getpid()
+    return all(b.flush(timeout) for b in list(_ALL) if b.pid == pid and isinstance(b, kind))
+
+
+@atexit.register
+def _flush_at_exit() -> None:  # a process that stops cleanly passes on what it was given first
+    flush(timeout=2.0)

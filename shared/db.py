@@ -138,58 +138,52 @@ def driver_execute(session, sql: str, params: dict) -> None:
     (intake's POST and the outbox rows it writes). Values go as psycopg adapts them (aware
     datetimes, lists as arrays; JSON as text cast in the SQL). A constraint the statement breaks
     raises SQLAlchemy's ``IntegrityError``, as a statement through the session would."""
-    driver_execute_all(session, [(sql, params)])
-
-
-def driver_execute_alone(session, sql: str, params: dict) -> None:
-    """``driver_execute`` of one statement as a transaction of its own, on the session's connection
-    before the session has begun one (``UnitOfWork.commit``): no BEGIN nor COMMIT, one round trip.
-    The connection is given back to its transactions after."""
-    import psycopg
-
-    connection = session.connection().connection.driver_connection
-    connection.autocommit = True
-    try:
-        connection.execute(sql, params)
-    except psycopg.IntegrityError as exc:
-        raise IntegrityError(sql, params, exc) from exc
-    finally:
-        connection.autocommit = False
-
-
-def driver_rows(session, statements: list[tuple[str, dict]]) -> list[tuple]:
-    """``driver_execute_all``, answering the rows of the last statement (``... RETURNING``)."""
-    import psycopg
-
-    connection = session.connection().connection.driver_connection
-    sql, params = statements[0]
-    try:
-        with connection.pipeline():
-            cursors = []
-            for sql, params in statements:
-                cursors.append(connection.execute(sql, params))
-        return cursors[-1].fetchall()
-    except psycopg.IntegrityError as exc:
-        raise IntegrityError(sql, params, exc) from exc
+    _through_driver(session, [(sql, params)])
 
 
 def driver_execute_all(session, statements: list[tuple[str, dict]]) -> None:
     """``driver_execute`` of several statements, in order, sent together in one psycopg pipeline:
     one round trip to the database for all of them (a unit of work's own statements and its
     events' rows, ``UnitOfWork.commit``). The first that fails raises, as it would alone."""
+    _through_driver(session, statements)
+
+
+def driver_rows(session, statements: list[tuple[str, dict]]) -> list[tuple]:
+    """``driver_execute_all``, answering the rows of the last statement (``... RETURNING``)."""
+    return _through_driver(session, statements, rows=True)
+
+
+def driver_execute_alone(session, sql: str, params: dict) -> None:
+    """``driver_execute`` of one statement as a transaction of its own, on the session's connection
+    before the session has begun one (``UnitOfWork.commit``): no BEGIN nor COMMIT, one round trip.
+    The connection is given back to its transactions after."""
+    _through_driver(session, [(sql, params)], alone=True)
+
+
+def _through_driver(session, statements: list[tuple[str, dict]], *, rows: bool = False,
+                    alone: bool = False) -> list[tuple] | None:
+    """What the ``driver_*`` helpers do: the statements on the session's psycopg connection, in
+    one pipeline when more than one, a broken constraint raised as SQLAlchemy's
+    ``IntegrityError``; the last one's rows when ``rows``; in autocommit when ``alone``."""
     import psycopg
 
     connection = session.connection().connection.driver_connection
-    sql, params = statements[0] if statements else ("", {})
+    sql, params = statements[0]
+    if alone:
+        connection.autocommit = True
     try:
         if len(statements) == 1:
-            connection.execute(sql, params)
-            return
-        with connection.pipeline():
-            for sql, params in statements:
-                connection.execute(sql, params)
+            cursor = connection.execute(sql, params)
+        else:
+            with connection.pipeline():
+                for sql, params in statements:
+                    cursor = connection.execute(sql, params)
+        return cursor.fetchall() if rows else None
     except psycopg.IntegrityError as exc:
         raise IntegrityError(sql, params, exc) from exc
+    finally:
+        if alone:
+            connection.autocommit = False
 
 
 def session_factory(engine: Engine) -> sessionmaker:

@@ -29,7 +29,6 @@ keeping anything: what is owed lives in the producer's database until its consum
 """
 from __future__ import annotations
 
-import atexit
 import importlib
 import json
 import logging
@@ -45,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
 from shared import db, event_catalogue
+from shared import batching
 from shared.batching import Batcher
 from shared.config import get_settings
 from shared.events import Event
@@ -311,10 +311,10 @@ def task_body(args: list) -> str:
     return base64.b64encode(body.encode()).decode("ascii")
 
 
-def task_message(task: str, queue: str, args: list | None, argsrepr: str, body: str | None = None) -> str:
+def task_message(task: str, queue: str, body: str, argsrepr: str) -> str:
     """A Celery task message (protocol 2, JSON, no ETA, no result), as kombu's Redis transport
-    keeps it on the list named after ``queue``: what ``celery.send_task(task, args=args,
-    queue=queue)`` would push there, made without Celery's per-message machinery (routing,
+    keeps it on the list named after ``queue``, its ``body`` made by ``task_body(args)``: what
+    ``celery.send_task(task, args=args, queue=queue)`` would push there, made without Celery's per-message machinery (routing,
     signals, the producer pool), which cost the relay several times the message itself. The
     worker reads it as any other; ``shared/tests/test_messaging.py`` holds it to Celery's own."""
     import socket
@@ -326,7 +326,7 @@ def task_message(task: str, queue: str, args: list | None, argsrepr: str, body: 
     if origin is None:
         origin = _ORIGIN[pid] = f"{pid}@{socket.gethostname()}"
     return json.dumps({
-        "body": body if body is not None else task_body(args),
+        "body": body,
         "content-encoding": "utf-8",
         "content-type": "application/json",
         "headers": {
@@ -619,7 +619,6 @@ class ServiceBus:
         relay = self._relay
         if relay is None or relay.pid != os.getpid():
             relay = self._relay = Relay(self)
-            _RELAYS.append(relay)
         return relay
 
     def send_committed(self, envelopes: list[dict[str, Any]]) -> int:
@@ -710,8 +709,8 @@ class ServiceBus:
                 body = bodies.get(ids)
                 if body is None:
                     body = bodies[ids] = task_body([[env for _, env in chunk]])
-                pipe.lpush(subscriber, task_message(f"{subscriber}.handle_events", subscriber, None,
-                                                    f"[{len(chunk)} events]", body=body))
+                pipe.lpush(subscriber, task_message(f"{subscriber}.handle_events", subscriber, body,
+                                                    f"[{len(chunk)} events]"))
             pipe.execute()
         except Exception as exc:  # broker down: none counts as sent
             log.warning("publish of %d events to %s failed: %s", len({e for e, _ in pairs}),
@@ -915,7 +914,7 @@ class UnitOfWork:
         self.bus = bus
         self.session = bus.session()
         self._pending: list[_Emitted] = []
-        self._deferred: list[tuple[str, dict]] = []
+        self._deferred: list[tuple[Statement, dict]] = []
         self._committed: list[dict[str, Any]] = []
         # what a batch's handlers share, read once for all of them (``ServiceBus.before_batch``)
         self.memo: dict[str, Any] = {}
@@ -1015,15 +1014,6 @@ class Relay(Batcher):
             log.exception("%s relay failed; the outbox sweep will send %d events", self.bus.service, len(batch))
 
 
-_RELAYS: list[Relay] = []
-
-
 def flush_relays(timeout: float = 10.0) -> bool:
-    """Wait for every relay of this process to send what it was given (tests; a clean stop)."""
-    pid = os.getpid()
-    return all(relay.flush(timeout) for relay in list(_RELAYS) if relay.pid == pid)
-
-
-@atexit.register
-def _flush_at_exit() -> None:  # a process that stops cleanly sends what it committed first
-    flush_relays(timeout=2.0)
+    """Wait for every relay of this process to send what it was given (tests)."""
+    return batching.flush(Relay, timeout)

@@ -13,7 +13,6 @@ linked (a minute at most while the beat runs).
 """
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
@@ -25,7 +24,7 @@ from flask import Flask, g, request
 from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from shared import db, traffic
+from shared import batching, db, traffic
 from shared.batching import Batcher
 from shared.config import get_settings
 from shared.traffic import Break, ChainState, TrafficRow
@@ -214,14 +213,8 @@ def writer(service: str) -> Writer:
 
 
 def flush(timeout: float = 10.0) -> bool:
-    """Write what this process's writers hold (tests; before reading the log; a clean stop)."""
-    pid = os.getpid()
-    return all(w.flush(timeout) for w in list(_WRITERS.values()) if w.pid == pid)
-
-
-@atexit.register
-def _flush_at_exit() -> None:
-    flush(timeout=2.0)
+    """Write what this process's writers hold (tests; before reading the log)."""
+    return batching.flush(Writer, timeout)
 
 
 def _account() -> str:

@@ -120,7 +120,7 @@ def test_words_changed_by_another_process_reach_this_one_within_the_time_it_keep
     from services.intake.handlers import notice_words
 
     clock = [1000.0]
-    monkeypatch.setattr(notice_words.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(notice_words, "_clock", lambda: clock[0])
     assert notice_words.words_of("onesqa") == notice_words.Words()  # read now, and kept
     with bus.session() as session:  # another process (another gunicorn worker) changes them
         session.add(NoticeText(org="onesqa", contact=CONTACT, extra_th="", extra_en="", updated_by="admin",

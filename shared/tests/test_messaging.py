@@ -521,15 +521,15 @@ def test_a_service_nobody_waits_on_lets_a_small_batch_gather_what_queues_up_mean
 def test_the_relays_message_is_the_one_celery_would_have_queued(clean):
     """The relay writes its task messages itself (``task_message``): each must be what
     ``celery.send_task`` puts on the queue, but for what is drawn anew for every message."""
-    from shared.messaging import task_message
+    from shared.messaging import task_body, task_message
 
     envelopes = [Event(type="request.submitted", source="intake", payload=payloads.request_submitted("SD-M"),
                        correlation_id="SD-M").to_envelope()]
     with celery.producer_or_acquire() as producer:
         celery.send_task("assignment.handle_events", args=[envelopes], queue="assignment", routing_key="assignment",
                          retry=False, producer=producer, argsrepr="[1 events]", kwargsrepr="{}")
-    broker_client().lpush("assignment", task_message("assignment.handle_events", "assignment", [envelopes],
-                                                     "[1 events]"))
+    broker_client().lpush("assignment", task_message("assignment.handle_events", "assignment",
+                                                     task_body([envelopes]), "[1 events]"))
     ours, celerys = [json.loads(raw) for raw in broker_client().lrange("assignment", 0, -1)]
     drawn = {"id", "root_id", "origin", "correlation_id", "reply_to", "delivery_tag"}
     assert set(ours) == set(celerys)

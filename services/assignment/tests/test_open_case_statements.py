@@ -24,22 +24,19 @@ def statements_of(envelope: dict) -> list[str]:
     def record(conn, cursor, statement, parameters, context, executemany):
         sent.append(" ".join(statement.split()))
 
-    def through_driver(helper):
-        def recorded(session, statements):
-            sent.extend(" ".join(sql.split()) for sql, _ in statements)
-            return helper(session, statements)
-        return recorded
+    through_driver = db._through_driver  # where every driver_* helper sends its statements
 
-    helpers = {name: getattr(db, name) for name in ("driver_rows", "driver_execute_all")}
+    def recorded(session, statements, **options):
+        sent.extend(" ".join(sql.split()) for sql, _ in statements)
+        return through_driver(session, statements, **options)
+
     event.listen(bus.engine, "before_cursor_execute", record)
-    for name, helper in helpers.items():
-        setattr(db, name, through_driver(helper))
+    db._through_driver = recorded
     try:
         assert not bus.consume(envelope).duplicate
     finally:
         event.remove(bus.engine, "before_cursor_execute", record)
-        for name, helper in helpers.items():
-            setattr(db, name, helper)
+        db._through_driver = through_driver
     return sent
 
 
