@@ -954,15 +954,16 @@ class UnitOfWork:
         """Write what was emitted (and given to ``execute_with_commit``) and commit. A unit of work
         that has done nothing else (no ORM change, no statement yet: intake's POST) is written as
         ONE statement (the others joined to it as CTEs), which is its own transaction: one round
-        trip to the database, no BEGIN nor COMMIT. Otherwise the statements go in one round trip
-        inside the session's transaction, then its ORM changes, then the commit."""
+        trip to the database, no BEGIN nor COMMIT. Otherwise the same one statement goes inside the
+        session's transaction, then its ORM changes, then the commit."""
         statements = self._to_write()
         session = self.session
-        if statements and not session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        if statements:
             sql, params = Statement.joined(statements)
-            db.driver_execute_alone(session, sql, params)
-        elif statements:
-            db.driver_execute_all(session, [(statement.sql, params) for statement, params in statements])
+            if not session.in_transaction() and not (session.new or session.dirty or session.deleted):
+                db.driver_execute_alone(session, sql, params)
+            else:
+                db.driver_execute(session, sql, params)
         session.commit()
         self._committed.extend(e.envelope for e in self._pending if e.subscribers)
         self._pending.clear()

@@ -100,6 +100,32 @@ def _locked_case(uow: UnitOfWork, tracking_code: str) -> Case | None:
 
 
 @bus.before_batch
+def _open_batch(uow: UnitOfWork, events: list[Event]) -> None:
+    """The opening locks (``_lock_opening``) of every case a batch opens or may keep an early
+    asset check for, taken at once, in the locks' own order, then the early checks of the cases it
+    opens taken out in one statement, for ``_take_early_asset_check`` (and, for the checks that
+    come later in the same batch, ``on_asset_checked``). Taken one by one, in each batch's own
+    order, two workers' batches (one opening X then Y, the other keeping checks for Y then X)
+    deadlocked: each then waited a second for PostgreSQL to see it and handled its batch again one
+    event at a time."""
+    opening = sorted({event.payload.get("tracking_code") for event in events
+                      if event.type == "request.submitted" and isinstance(event.payload, dict)} - {None})
+    checked = {event.payload.get("tracking_code") for event in events
+               if event.type == "procurement.asset_checked" and isinstance(event.payload, dict)} - {None}
+    if len(opening) + len(checked) < 2:
+        return
+    db.lock_many(uow.session, _OPENING_LOCK, set(opening) | checked)
+    uow.memo["opening_locked"] = set(opening) | checked
+    if opening:  # checks written by Core statements: nothing pending to flush
+        uow.memo["early_checks"] = {code: None for code in opening} | dict(db.driver_rows(uow.session, [
+            (_TAKE_EARLY_CHECKS, {"tracking_codes": opening})]))
+
+
+_TAKE_EARLY_CHECKS = (f"DELETE FROM {EarlyAssetCheck.__table__.name} WHERE tracking_code = ANY(%(tracking_codes)s) "
+                      "RETURNING tracking_code, asset")
+
+
+@bus.before_batch
 def _lock_batch_cases(uow: UnitOfWork, events: list[Event]) -> None:
     """The stored cases a batch's asset checks are about, read and locked in one statement, in
     the order of their tracking codes (two workers' batches then wait on each other, never
@@ -225,12 +251,18 @@ def on_asset_checked(uow: UnitOfWork, event: Event) -> None:
     record = {"asset_tag": payload.get("asset_tag"), "found": bool(payload.get("found")),
               "asset": asset if isinstance(asset, dict) else None, "checked_at": checked_at.isoformat()}
     case = _locked_case(uow, code)
-    if case is None:
+    if case is None and code not in uow.memo.get("opening_locked", ()):
         _lock_opening(uow, code)
         case = _locked_case(uow, code)  # opened (and committed) while this waited for the lock
     if case is None:
         # the newest check per request is kept: the same rule as on the case, in the upsert
         stored_at = checked_at if checked_at.tzinfo else checked_at.replace(tzinfo=timezone.utc)
+        early = uow.memo.get("early_checks")
+        if early is not None and code in early:  # its case opens later in this batch: it takes it there
+            kept = _moment((early[code] or {}).get("checked_at"))
+            if kept is None or (kept if kept.tzinfo else kept.replace(tzinfo=timezone.utc)) <= stored_at:
+                early[code] = record
+            return
         row = insert(EarlyAssetCheck).values(tracking_code=code, checked_at=stored_at, asset=record,
                                              created_at=db.utcnow())
         uow.session.execute(row.on_conflict_do_update(
@@ -261,8 +293,11 @@ def _lock_opening(uow: UnitOfWork, tracking_code: str) -> None:
 def _take_early_asset_check(uow: UnitOfWork, tracking_code: str) -> dict | None:
     """The asset check that arrived before this case opened (the newest, if several did), taken
     out of ``early_asset_checks``; None when there is none."""
-    # the lock, then the delete (on a snapshot taken once the lock is held), in one round trip
-    # through the driver; early checks are written by Core statements: nothing pending to flush
+    early = uow.memo.get("early_checks")
+    if early is not None and tracking_code in early:  # taken out for the whole batch (_open_batch)
+        return early.pop(tracking_code)
+    # the lock, then the delete (on a snapshot taken once the lock is held); early checks are
+    # written by Core statements: nothing pending to flush
     rows = db.driver_rows(uow.session, [
         db.lock_statement(_OPENING_LOCK, tracking_code),
         (_TAKE_EARLY_CHECK, {"tracking_code": tracking_code})])

@@ -247,3 +247,78 @@ def test_a_batch_of_checks_for_open_cases_locks_them_in_one_statement(client, pe
     for code, _ in filed:
         asset, kept = _kept(code)
         assert asset["asset"]["model"] == f"model {code}" and kept == 0
+
+
+def test_checks_before_their_cases_in_one_batch_land_on_them_the_newest_winning(client, people, caplog):
+    """A batch holding checks that come before their own requests (the newer and the older check
+    of one request, in either order), and the request of a check kept in an earlier transaction:
+    every case opens with the newest check it was sent, nothing is left in ``early_asset_checks``,
+    and nothing needed the one-by-one pass."""
+    older_at = datetime.now(timezone.utc) - timedelta(hours=1)
+    newer_at = older_at + timedelta(minutes=10)
+    filed = [_submitted(client, people, "T-1") for _ in range(3)]
+    (first, first_env), (second, second_env), (third, third_env) = filed
+    kept_before = _checked(third, True, newer_at, model="kept before")
+    assert not bus.consume(kept_before).duplicate and _kept(third) == (None, 1)
+    batch = [_checked(first, True, newer_at, model="newer"), _checked(first, False, older_at),
+             _checked(second, False, older_at), _checked(second, True, newer_at, model="newer"),
+             first_env, second_env, third_env]
+    with caplog.at_level("INFO", logger="shared.messaging"):
+        outcome = bus.consume_batch(batch)
+    assert outcome.failed == [] and len(outcome.results) == len(batch)
+    assert not [r for r in caplog.records if "failed together" in r.getMessage()]
+    newer = {"asset_tag": "T-1", "found": True, "checked_at": newer_at.isoformat()}
+    assert _kept(first) == ({**newer, "asset": _leased("newer")}, 0)
+    assert _kept(second) == ({**newer, "asset": _leased("newer")}, 0)
+    assert _kept(third) == ({**newer, "asset": _leased("kept before")}, 0)
+
+
+def test_a_batch_takes_the_opening_locks_of_all_its_cases_at_once_in_one_order(client, people):
+    """The opening locks of every case a batch opens or keeps a check for are taken in one
+    statement before anything is written (in the locks' own order: see the next test), and no
+    case takes its own again."""
+    from services.assignment.tests.test_open_case_statements import statements_sent_consuming
+
+    filed = [_submitted(client, people, "T-1") for _ in range(3)]
+    checks = [_checked(code, False, datetime.now(timezone.utc)) for code, _ in filed[:2]]
+    batch = list(reversed(checks)) + [envelope for _, envelope in filed]
+    outcome, sent = statements_sent_consuming(lambda: bus.consume_batch(batch))
+    assert outcome.failed == []
+    locks = [i for i, s in enumerate(sent) if "pg_advisory_xact_lock" in s]
+    writes = [i for i, s in enumerate(sent) if re.match(r"(INSERT|UPDATE|DELETE)", s)
+              and "inbox" not in s]
+    assert len(locks) == 1 and locks[0] < min(writes), sent
+    assert "ORDER BY lock" in sent[locks[0]]
+    assert len([s for s in sent if s.startswith("DELETE FROM early_asset_checks")]) == 1
+
+
+def test_two_workers_batches_in_opposite_orders_never_deadlock(client, people, caplog):
+    """Two workers at once, one opening cases in one order while the other keeps checks for the
+    same cases in the opposite order, round after round: neither batch ever fails (a deadlock
+    would fail one, which PostgreSQL finds after a second, and send it round one by one), and
+    every case ends with its check."""
+    import threading
+
+    rounds, per_round = 6, 8
+    with caplog.at_level("INFO", logger="shared.messaging"):
+        for _ in range(rounds):
+            filed = [_submitted(client, people, "T-1") for _ in range(per_round)]
+            checked_at = datetime.now(timezone.utc)
+            checks = [_checked(code, True, checked_at, model=f"model {code}") for code, _ in reversed(filed)]
+            start, outcomes = threading.Barrier(2), []
+
+            def consume(batch):
+                start.wait()
+                outcomes.append(bus.consume_batch(batch))
+
+            workers = [threading.Thread(target=consume, args=(batch,))
+                       for batch in ([envelope for _, envelope in filed], checks)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(60)
+            assert [o.failed for o in outcomes] == [[], []]
+            for code, _ in filed:
+                asset, kept = _kept(code)
+                assert asset["asset"]["model"] == f"model {code}" and kept == 0
+    assert not [r.getMessage() for r in caplog.records if "failed together" in r.getMessage()]

@@ -17,8 +17,15 @@ REFERENCE_TABLES = {"pack_versions", "users", "user_roles", "units", "delegation
 
 
 def statements_of(envelope: dict) -> list[str]:
-    """Every statement consuming ``envelope`` sends: through SQLAlchemy, and straight through the
-    driver (``shared.db``'s helpers, which SQLAlchemy's events do not see)."""
+    """Every statement consuming ``envelope`` sends (``statements_sent_consuming``)."""
+    outcome, sent = statements_sent_consuming(lambda: bus.consume(envelope))
+    assert not outcome.duplicate
+    return sent
+
+
+def statements_sent_consuming(run) -> tuple[object, list[str]]:
+    """What ``run()`` answers, and every statement it sends: through SQLAlchemy, and straight
+    through the driver (``shared.db``'s helpers, which SQLAlchemy's events do not see)."""
     sent: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -33,11 +40,11 @@ def statements_of(envelope: dict) -> list[str]:
     event.listen(bus.engine, "before_cursor_execute", record)
     db._through_driver = recorded
     try:
-        assert not bus.consume(envelope).duplicate
+        answer = run()
     finally:
         event.remove(bus.engine, "before_cursor_execute", record)
         db._through_driver = through_driver
-    return sent
+    return answer, sent
 
 
 def test_opening_a_case_reads_no_reference_data_and_writes_each_table_once(client, people):

@@ -402,8 +402,15 @@ def _read_requests(uow: UnitOfWork, events: list[Event]) -> None:
              if event.type.startswith("case.") and isinstance(event.payload, dict)} - {None}
     if len(codes) > 1:
         with uow.session.no_autoflush:
-            uow.memo["requests"] = {request.tracking_code: request for request in uow.session.scalars(
+            requests = {request.tracking_code: request for request in uow.session.scalars(
                 select(Request).where(Request.tracking_code.in_(sorted(codes))))}
+            # and their steps, in one more (``_steps_of``): each request's list, kept up to date
+            # with the rows the batch adds
+            steps: dict = {request.id: [] for request in requests.values()}
+            if requests:
+                for row in uow.session.scalars(select(RequestStep).where(RequestStep.request_id.in_(list(steps)))):
+                    steps[row.request_id].append(row)
+        uow.memo["requests"], uow.memo["steps"] = requests, steps
 
 
 def _request_for(uow: UnitOfWork, payload: dict) -> Request:
@@ -432,12 +439,20 @@ def _apply_case_state(request: Request, payload: dict) -> None:
     request.due_at = _parse_time(payload.get("due_at"))
 
 
-def _upsert_step(uow: UnitOfWork, request: Request, step: dict) -> RequestStep:
-    # the request's steps in one read (a case has a handful), and those added earlier in this
-    # batch and not flushed yet: the one to update, or the count
+def _steps_of(uow: UnitOfWork, request: Request) -> list[RequestStep]:
+    """The request's steps: read for the whole batch (``_read_requests``), else in one read (a
+    case has a handful) with those added earlier in this batch and not flushed yet."""
+    kept = uow.memo.get("steps", {}).get(request.id)
+    if kept is not None:
+        return kept
     with uow.session.no_autoflush:
         steps = list(uow.session.scalars(select(RequestStep).where(RequestStep.request_id == request.id)))
-    steps += [row for row in uow.session.new if isinstance(row, RequestStep) and row.request_id == request.id]
+    return steps + [row for row in uow.session.new if isinstance(row, RequestStep) and row.request_id == request.id]
+
+
+def _upsert_step(uow: UnitOfWork, request: Request, step: dict) -> RequestStep:
+    # the one to update, or the count
+    steps = _steps_of(uow, request)
     key, round_ = step["key"], step.get("round", 1)
     row = next((r for r in steps if r.step == key and r.round == round_), None)
     if row is None:
@@ -446,6 +461,8 @@ def _upsert_step(uow: UnitOfWork, request: Request, step: dict) -> RequestStep:
                           title=step.get("title") or {}, role=step["role"], status="active",
                           started_at=_parse_time(step["started_at"]))
         uow.session.add(row)
+        if request.id in uow.memo.get("steps", {}):  # the batch's list: the next event of it counts this one
+            uow.memo["steps"][request.id].append(row)
     if row.status != "done":  # a finished step never goes back to active
         row.due_at = _parse_time(step.get("due_at"))
         row.waiting_on = step.get("waiting_on")

@@ -314,6 +314,41 @@ def test_a_batch_of_several_cases_events_reads_their_requests_in_one_statement(c
     reads = [s for s in sent if s.startswith("SELECT") and "FROM requests" in s]
     assert outcome.failed == []
     assert len(reads) == 1, reads
+    # and their steps once for the batch too, not once per step event
+    assert len([s for s in sent if s.startswith("SELECT") and "FROM request_steps" in s]) == 1, sent
     for code in codes:
         view = view_json(client, code)
         assert view["status"] == "open" and view["current_step"] == "receive-form", view
+
+
+def test_a_batch_of_several_cases_moving_on_keeps_one_row_per_step_each(client, staff_token, caplog):
+    """Two cases opened, their first steps done and their next steps started, all in one batch:
+    the steps read for the batch count the rows the batch adds, so each step is one row, in its
+    order, on its own request."""
+    from services.intake.adapters.models import Request, RequestStep
+    from shared.messaging import flush_relays
+    from sopdesk.testing import queued_events
+
+    codes = [post_json(client, "/intake/requests", {**GOOD, "subject": f"เรื่องที่ {n}"}).get_json()["tracking_code"]
+             for n in range(2)]
+    flush_relays()
+    for submitted in [e for e in queued_events("assignment") if e["correlation_id"] in codes]:
+        assignment_bus.consume(submitted)
+    flush_relays()
+    for code in codes:
+        response = post_json(client, f"/assignment/cases/{code}/actions", {"step": "receive-form", "outcome": "done"},
+                             {"Authorization": f"Bearer {staff_token}"})
+        assert response.status_code == 200, response.get_json()
+    flush_relays()
+    events = [e for e in queued_events("intake") if e["correlation_id"] in codes]
+    assert sorted(e["type"] for e in events) == sorted(
+        ["case.opened", "case.step_started", "case.step_completed", "case.step_started"] * 2)
+    with caplog.at_level("INFO", logger="shared.messaging"):
+        outcome = bus.consume_batch(events)
+    assert outcome.failed == [] and not [r for r in caplog.records if "failed together" in r.getMessage()]
+    for code in codes:
+        with bus.session() as session:
+            rows = session.execute(select(RequestStep.position, RequestStep.step, RequestStep.status)
+                                   .join(Request, Request.id == RequestStep.request_id)
+                                   .where(Request.tracking_code == code).order_by(RequestStep.position)).all()
+        assert [tuple(r) for r in rows] == [(1, "receive-form", "done"), (2, "check-report", "active")], code

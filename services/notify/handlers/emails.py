@@ -116,6 +116,33 @@ def _find_contact(uow: UnitOfWork, code: str | None, **options) -> Contact | Non
 
 
 @bus.before_batch
+def _remember_batch(uow: UnitOfWork, events: list[Event]) -> None:
+    """A batch's requesters, remembered before its other events are handled: the requester locks
+    of every request and case event of the batch taken at once in one statement, in the locks' own
+    order (two workers' batches then wait on each other, never deadlock), the batch's requests'
+    requesters upserted in one statement and their early events taken out in one more, for
+    ``remember_requester``. The batch's case events, before or after their request in it, then
+    find their requester (``_read_contacts`` runs after this)."""
+    requests = {event.correlation_id: event for event in events
+                if event.type == "request.submitted" and event.correlation_id}  # the last, if twice
+    cased = {event.correlation_id for event in events if event.type.startswith("case.") and event.correlation_id}
+    if len(requests) + len(cased) < 2:
+        return
+    db.lock_many(uow.session, _REQUESTER_LOCK, set(requests) | cased)
+    uow.memo["requester_locked"] = set(requests) | cased
+    if not requests:
+        return
+    now = db.utcnow()
+    db.driver_execute(uow.session, _REMEMBER_ALL, {"contacts": db.json_text([
+        {"correlation_id": code, "created_at": now.isoformat(), **_requester_facts(event)}
+        for code, event in sorted(requests.items())])})
+    early: dict[str, list[dict]] = {code: [] for code in requests}
+    for code, envelope in db.driver_rows(uow.session, [(_TAKE_EARLY_ALL, {"codes": sorted(requests)})]):
+        early[code].append(envelope)
+    uow.memo["early_events"] = early
+
+
+@bus.before_batch
 def _read_contacts(uow: UnitOfWork, events: list[Event]) -> None:
     """The requesters of a batch's case events, in one statement: ``_find_contact`` then finds
     each in the session (held in ``uow.memo``: the session keeps only what is referenced)."""
@@ -132,7 +159,8 @@ def _contact(uow: UnitOfWork, event: Event) -> Contact | None:
     contact = _find_contact(uow, event.correlation_id)
     if contact is not None:
         return contact
-    _lock_requester(uow, event.correlation_id)
+    if event.correlation_id not in uow.memo.get("requester_locked", ()):
+        _lock_requester(uow, event.correlation_id)
     contact = _find_contact(uow, event.correlation_id, populate_existing=True)
     if contact is None:
         log.info("%s %s came before its request; kept until the request comes", event.type, event.correlation_id)
@@ -233,28 +261,42 @@ def remember_requester(uow: UnitOfWork, event: Event) -> None:
     """Keep whom to write to about the request (one upsert, under the request's lock), then
     handle the events that came before it."""
     code = event.correlation_id
-    requester = event.payload["requester"]
-    facts = {"name": requester["name"], "email": requester["email"],
-             "language": _language(event.payload.get("language")),
-             "subject": (event.payload.get("subject") or "")[:300] or None}
-    # the lock, the upsert and the early events taken out, in order, in one round trip through
-    # the driver (each after the lock is held, on a snapshot taken then)
-    early = [envelope for (envelope,) in db.driver_rows(uow.session, [
-        db.lock_statement(_REQUESTER_LOCK, code),
-        (_REMEMBER, {"correlation_id": code, "created_at": db.utcnow(), **facts}),
-        (_TAKE_EARLY, {"correlation_id": code})])]
-    held = uow.session.identity_map.get(uow.session.identity_key(Contact, code))
-    if held is not None:  # read earlier in this transaction: it must see what was just written
-        uow.session.expire(held)
+    remembered = uow.memo.get("early_events")
+    if remembered is not None and code in remembered:  # remembered for the whole batch (_remember_batch)
+        early = remembered.pop(code)
+    else:
+        # the lock, the upsert and the early events taken out, in order (each after the lock is
+        # held, on a snapshot taken then)
+        early = [envelope for (envelope,) in db.driver_rows(uow.session, [
+            db.lock_statement(_REQUESTER_LOCK, code),
+            (_REMEMBER, {"correlation_id": code, "created_at": db.utcnow(), **_requester_facts(event)}),
+            (_TAKE_EARLY, {"correlation_id": code})])]
+        held = uow.session.identity_map.get(uow.session.identity_key(Contact, code))
+        if held is not None:  # read earlier in this transaction: it must see what was just written
+            uow.session.expire(held)
     for envelope in sorted(early, key=lambda e: (e["occurred_at"], e["id"])):
         kept = Event.from_envelope(envelope)
         bus.handler(kept.type)(uow, kept)
+
+
+def _requester_facts(event: Event) -> dict:
+    requester = event.payload["requester"]
+    return {"name": requester["name"], "email": requester["email"],
+            "language": _language(event.payload.get("language")),
+            "subject": (event.payload.get("subject") or "")[:300] or None}
 
 
 _REMEMBER = (f"INSERT INTO {Contact.__table__.name} (correlation_id, name, email, language, subject, created_at) "
              "VALUES (%(correlation_id)s, %(name)s, %(email)s, %(language)s, %(subject)s, %(created_at)s) "
              "ON CONFLICT (correlation_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, "
              "language = EXCLUDED.language, subject = EXCLUDED.subject")
+_REMEMBER_ALL = (f"INSERT INTO {Contact.__table__.name} (correlation_id, name, email, language, subject, created_at) "
+                 "SELECT correlation_id, name, email, language, subject, created_at FROM json_to_recordset("
+                 "%(contacts)s::json) AS c(correlation_id text, name text, email text, language text, subject text, "
+                 "created_at timestamptz) ON CONFLICT (correlation_id) DO UPDATE SET name = EXCLUDED.name, "
+                 "email = EXCLUDED.email, language = EXCLUDED.language, subject = EXCLUDED.subject")
+_TAKE_EARLY_ALL = (f"DELETE FROM {EarlyEvent.__table__.name} WHERE correlation_id = ANY(%(codes)s) "
+                   "RETURNING correlation_id, envelope")
 _TAKE_EARLY = (f"DELETE FROM {EarlyEvent.__table__.name} WHERE correlation_id = %(correlation_id)s "
                "RETURNING envelope")
 

@@ -149,3 +149,60 @@ def test_a_batch_of_several_cases_reads_their_requesters_in_one_statement(clean,
     assert sorted((d.correlation_id, d.recipient) for d in deliveries("received")) == \
         [(code, f"r{n}@example.org") for n, code in enumerate(codes)]
     assert sorted(m.envelope_to for m in mailbox.all()) == [(f"r{n}@example.org",) for n in range(3)]
+
+
+def test_a_batch_remembers_its_requesters_at_once_and_its_cases_before_or_after_find_them(clean, mailbox, caplog):
+    """A batch holding requests, a case event that comes before its own request in it, and the
+    request of an event kept in an earlier transaction: the requester locks are taken in one
+    statement, the requesters written in one, the kept events taken out in one; every requester
+    gets their one email, nothing is left kept, and nothing needed the one-by-one pass."""
+    from services.assignment.tests.test_open_case_statements import statements_sent_consuming
+
+    kept_code, codes = "SD-BATCH-KEPT1", [f"SD-BATCH-R000{n}" for n in range(3)]
+    kept = opened(kept_code)
+    assert not bus.consume(kept).duplicate and early_events(kept_code) == [kept["id"]]
+    batch = [opened(codes[0]), submitted(codes[0], email="r0@example.org"),
+             submitted(codes[1], email="r1@example.org"), submitted(kept_code, email="kept@example.org"),
+             submitted(codes[2], email="r2@example.org"), opened(codes[1]), opened(codes[2])]
+    with caplog.at_level("INFO", logger="shared.messaging"):
+        outcome, sent = statements_sent_consuming(lambda: bus.consume_batch(batch))
+    assert outcome.failed == [] and len(outcome.results) == len(batch)
+    assert not [r for r in caplog.records if "failed together" in r.getMessage()]
+    locks = [s for s in sent if "pg_advisory_xact_lock" in s]
+    assert len(locks) == 1 and "ORDER BY lock" in locks[0], locks
+    assert len([s for s in sent if s.startswith("INSERT INTO contacts")]) == 1
+    assert len([s for s in sent if s.startswith("DELETE FROM early_events")]) == 1
+    assert early_events(kept_code) == [] and not [c for c in codes if early_events(c)]
+    assert sorted((d.correlation_id, d.recipient, d.status) for d in deliveries("received")) == sorted(
+        [(code, f"r{n}@example.org", "sent") for n, code in enumerate(codes)] + [(kept_code, "kept@example.org", "sent")])
+    assert sorted(m.envelope_to for m in mailbox.all()) == sorted(
+        [(f"r{n}@example.org",) for n in range(3)] + [("kept@example.org",)])
+
+
+def test_two_workers_batches_in_opposite_orders_never_deadlock(clean, mailbox, caplog):
+    """One worker remembering requesters in one order while another keeps their cases' events in
+    the opposite order, at once, round after round: neither batch ever fails, and every requester
+    gets their one email."""
+    import threading
+
+    with caplog.at_level("INFO", logger="shared.messaging"):
+        for round_ in range(6):
+            codes = [f"SD-DEADL-{round_}{n:04d}" for n in range(8)]
+            batches = ([submitted(code, email=f"{code.lower()}@example.org") for code in codes],
+                       [opened(code) for code in reversed(codes)])
+            start, outcomes = threading.Barrier(2), []
+
+            def consume(batch):
+                start.wait()
+                outcomes.append(bus.consume_batch(batch))
+
+            workers = [threading.Thread(target=consume, args=(batch,)) for batch in batches]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(60)
+            assert [o.failed for o in outcomes] == [[], []]
+            assert sorted(d.correlation_id for d in deliveries("received") if d.correlation_id in codes) == codes
+            assert not [c for c in codes if early_events(c)]
+    assert not [r.getMessage() for r in caplog.records if "failed together" in r.getMessage()]
+    assert len(mailbox.all()) == 6 * 8
