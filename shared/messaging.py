@@ -39,7 +39,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String, Text, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
@@ -520,12 +519,12 @@ class ServiceBus:
         mark, deferred = len(uow._pending), len(uow._deferred)
         savepoint = session.begin_nested()
         try:
-            now = db.utcnow()
-            rows = [{"event_id": event.id, "type": event.type, "handled_at": now}
-                    for event in sorted((event for _, event in events), key=lambda e: e.id)]
-            claimed = set(session.scalars(
-                pg_insert(self.Inbox.__table__).on_conflict_do_nothing().returning(self.Inbox.event_id),
-                rows))
+            # one statement whatever the batch's size (the same text each time: compiled once by
+            # the driver, where a row per VALUES list was a new statement for every size)
+            ordered = sorted((event for _, event in events), key=lambda e: e.id)
+            claimed = {event_id for (event_id,) in db.driver_rows(session, [(self._inbox_claim_sql(), {
+                "_ids": [event.id for event in ordered], "_types": [event.type for event in ordered],
+                "_now": db.utcnow()})])}
             new = [event for _, event in events if event.id in claimed]
             for before in self._before_batch:
                 if new:
@@ -732,6 +731,17 @@ class ServiceBus:
                 statement = self._statements["due_now"] = text(
                     f"UPDATE {self.Owed.__table__.fullname} AS owed SET due_at = :now FROM {_PAIRS} WHERE {_PAIR_MATCH}")
             connection.execute(statement, {**_pair_params(failed), "now": db.utcnow()})
+
+    def _inbox_claim_sql(self) -> str:
+        """A batch's inbox rows (``%(_ids)s`` with their ``%(_types)s``, in that order), those not
+        there already: their ids back."""
+        sql = self._statements.get("inbox claim")
+        if sql is None:  # run through the driver (db.driver_rows): psycopg's placeholders
+            sql = self._statements["inbox claim"] = (
+                f"INSERT INTO {self.Inbox.__table__.fullname} (event_id, type, handled_at) "
+                "SELECT id, type, %(_now)s FROM unnest(CAST(%(_ids)s AS text[]), CAST(%(_types)s AS text[])) "
+                "WITH ORDINALITY AS e(id, type, n) ORDER BY n ON CONFLICT DO NOTHING RETURNING event_id")
+        return sql
 
     def _pending_sql(self) -> "Statement":
         """A unit of work's events, given as one JSON array (``%(_events)s``): their outbox rows (an

@@ -82,3 +82,43 @@ def test_a_staff_address_with_a_second_address_is_refused(clean, mailbox):
     assert status == {bad["email"]: "dead", "head1@office.example": "sent"}
     [mail] = mailbox.all()
     assert_nothing_added(mail, "head1@office.example")
+
+
+def test_any_subject_name_and_body_read_back_as_written():
+    """The email as notify writes it (``mailer.build_message``, not the email package's generator)
+    read back by the email package's own parser: any subject, name and body come back as written
+    (a subject or name on one line), no encoded word is longer than RFC 2047's 75 characters or
+    splits a character, and no header line is longer than 78."""
+    import base64
+    import email
+    import email.policy
+    import re
+
+    from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+    from services.notify.adapters import mailer
+
+    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+    @hypothesis_settings(max_examples=300, deadline=None)
+    @given(subject=text, name=text, plain=text, html=text)
+    def read_back(subject, name, plain, html):
+        raw = mailer.build_message(get_settings(), message_id="<m-1@sopdesk>", recipient="manee@example.org",
+                                   recipient_name=name, subject=subject, text=plain, html=html)
+        head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        subject_lines = re.search(r"^Subject: .*?(?=\r\n\S)", head, re.S | re.M).group(0).split("\r\n")
+        assert all(len(line) <= 78 for line in subject_lines)
+        for word in re.findall(r"=\?utf-8\?b\?([^?]*)\?=", "\r\n".join(subject_lines)):
+            assert len(word) + 12 <= 75
+            base64.b64decode(word).decode("utf-8")  # whole characters: raises if one is split
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert str(message["Subject"]) == mailer.header_text(subject)
+        [to] = message["To"].addresses
+        # a name is a phrase: a reader takes its runs of spaces for one
+        assert re.sub(" +", " ", to.display_name) == re.sub(" +", " ", mailer.header_text(name, 200))
+        assert to.addr_spec == "manee@example.org"
+        assert message["Message-ID"] == "<m-1@sopdesk>" and message.get_all("Bcc") is None
+        assert message.get_body(("plain",)).get_content() == plain
+        assert message.get_body(("html",)).get_content() == html
+
+    read_back()
