@@ -249,6 +249,36 @@ def test_asset_check_answers_each_request_naming_a_tag(client, people):
     assert kinds.count("procurement.asset_checked") == 4
 
 
+def test_a_batch_of_requests_finds_its_assets_at_once_by_the_same_rule(client, people):
+    """Requests handled one by one, then the same requests in one batch: the batch reads the
+    register in two statements, not two per request, and every check says what it said one by
+    one: the exact tag first, else the same tag in other letters' case (the oldest), not found,
+    or nothing at all without a tag."""
+    from sopdesk.testing import statements_sent
+
+    vendor = make_vendor(client, people)
+    make_asset(client, people, tag="PC-W", model="first", vendor_id=vendor["id"], warranty_ends_on="2026-11-10")
+    make_asset(client, people, tag="pc-w", model="second")
+    make_asset(client, people, tag="NB-1", model="notebook", ownership="leased")
+    at = datetime(2026, 11, 10, 3, 0, tzinfo=timezone.utc)
+    tags = {"A": "PC-W", "B": "pc-w", "C": "Pc-W", "D": " nb-1 ", "E": "NO-SUCH", "F": None}
+    for name, tag in tags.items():
+        bus.consume(_submitted(f"SD-ONE-{name}", tag, at).to_envelope())
+    batch = [_submitted(f"SD-BATCH-{name}", tag, at).to_envelope() for name, tag in tags.items()]
+    outcome, sent = statements_sent(bus.engine, lambda: bus.consume_batch(batch))
+    assert outcome.failed == []
+    assert len([s for s in sent if s.startswith("SELECT") and "FROM assets" in s]) == 2, sent
+
+    def said(code):
+        return [{k: v for k, v in envelope["payload"].items() if k not in ("tracking_code", "checked_at")}
+                for envelope in _checked(code)]
+
+    for name in tags:
+        assert said(f"SD-BATCH-{name}") == said(f"SD-ONE-{name}"), name
+    assert [said(f"SD-ONE-{name}")[0]["asset"]["model"] for name in "ABCD"] == ["first", "second", "first", "notebook"]
+    assert said("SD-ONE-E")[0]["found"] is False and said("SD-ONE-F") == []
+
+
 # ---------------------------------------------------------------------------------------------
 # a repair case waiting on its vendor opens a claim and resolves it
 
