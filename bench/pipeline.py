@@ -508,7 +508,10 @@ class EmbeddedShape(Shape):
         port = free_port()
         env = clean_env(SOPDESK_DATA_DIR=str(self.data), SOPDESK_PORT=str(port), SOPDESK_HOST="127.0.0.1",
                         SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port), SMTP_SECURITY="none",
-                        MAIL_FROM="sopdesk@bench.example", SOPDESK_RATE_LIMIT="1000000/minute")
+                        MAIL_FROM="sopdesk@bench.example", SOPDESK_RATE_LIMIT="1000000/minute",
+                        # no demo data: its loader runs once, on a fresh data folder's first start,
+                        # and would file its own work (and its CPU) into the bench's phases
+                        SOPDESK_DEMO_DATA="off")
         print(f"sopdesk up in {self.data} on :{port}, its emails to the SMTP sink on :{smtp_port}; starting "
               "(initdb, migrations) ...", flush=True)
         up = self.processes.start("sopdesk up", [str(BIN / "sopdesk"), "up"], env=env)
