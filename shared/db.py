@@ -114,15 +114,8 @@ def lock_for_transaction(session, space: int, key: str) -> None:
     """Until ``session``'s transaction ends, no other transaction may take the same lock: one of
     PostgreSQL's transaction-scoped advisory locks, keyed by the caller's constant ``space`` (one
     per kind of lock) and the hash of ``key`` (a tracking code). Nothing is flushed first: a lock
-    needs nothing written."""
-    driver_execute(session, *lock_statement(space, key))
-
-
-def lock_statement(space: int, key: str) -> tuple[str, dict]:
-    """``lock_for_transaction``'s statement, to send before those that follow it (``driver_rows``):
-    each of them runs after the lock is held, on a snapshot taken then."""
-    return "SELECT pg_advisory_xact_lock(%(_lock_space)s, hashtext(%(_lock_key)s))", {"_lock_space": space,
-                                                                                     "_lock_key": key}
+    needs nothing written. A statement sent after it runs on a snapshot taken once it is held."""
+    lock_many(session, space, [key])
 
 
 def lock_many(session, space: int, keys) -> None:
@@ -147,40 +140,36 @@ def driver_execute(session, sql: str, params: dict) -> None:
     (intake's POST and the outbox rows it writes). Values go as psycopg adapts them (aware
     datetimes, lists as arrays; JSON as text cast in the SQL). A constraint the statement breaks
     raises SQLAlchemy's ``IntegrityError``, as a statement through the session would."""
-    _through_driver(session, [(sql, params)])
+    _through_driver(session, sql, params)
 
 
-def driver_rows(session, statements: list[tuple[str, dict]]) -> list[tuple]:
-    """``driver_execute`` of several statements, in order (the first that fails raises, as it
-    would alone), answering the rows of the last (``... RETURNING``)."""
-    return _through_driver(session, statements, rows=True)
+def driver_rows(session, sql: str, params: dict) -> list[tuple]:
+    """``driver_execute``, answering the statement's rows (``... RETURNING``)."""
+    return _through_driver(session, sql, params, rows=True)
 
 
 def driver_execute_alone(session, sql: str, params: dict) -> None:
     """``driver_execute`` of one statement as a transaction of its own, on the session's connection
     before the session has begun one (``UnitOfWork.commit``): no BEGIN nor COMMIT, one round trip.
     The connection is given back to its transactions after."""
-    _through_driver(session, [(sql, params)], alone=True)
+    _through_driver(session, sql, params, alone=True)
 
 
-def _through_driver(session, statements: list[tuple[str, dict]], *, rows: bool = False,
+def _through_driver(session, sql: str, params: dict, *, rows: bool = False,
                     alone: bool = False) -> list[tuple] | None:
-    """What the ``driver_*`` helpers do: the statements on the session's psycopg connection, in
-    order, a broken constraint raised as SQLAlchemy's
-    ``IntegrityError``; the last one's rows when ``rows``; in autocommit when ``alone``."""
+    """What the ``driver_*`` helpers do: the statement on the session's psycopg connection, a
+    broken constraint raised as SQLAlchemy's ``IntegrityError``; its rows when ``rows``; in
+    autocommit when ``alone``. (Statements go one by one, never in a psycopg pipeline: on loopback
+    a pipeline of a lock and a delete cost the client more CPU than the two in turn, measured 466
+    against 386 microseconds a transaction, and CPU, not round trips, is what a busy worker runs
+    short of.)"""
     import psycopg
 
     connection = session.connection().connection.driver_connection
-    sql, params = statements[0]
     if alone:
         connection.autocommit = True
     try:
-        # one after the other, not in a psycopg pipeline: on this loopback a pipeline of two or
-        # three short statements cost the client more CPU than sending them in turn (measured:
-        # about 310 against 230 microseconds for a lock and a delete), and CPU, not the round
-        # trips, is what a busy worker runs short of
-        for sql, params in statements:
-            cursor = connection.execute(sql, params)
+        cursor = connection.execute(sql, params)
         return cursor.fetchall() if rows else None
     except psycopg.IntegrityError as exc:
         raise IntegrityError(sql, params, exc) from exc

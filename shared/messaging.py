@@ -42,8 +42,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, func, select, text, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker
 
-from shared import db, event_catalogue
-from shared import batching
+from shared import batching, db, event_catalogue
 from shared.batching import Batcher
 from shared.config import get_settings
 from shared.events import Event
@@ -522,9 +521,9 @@ class ServiceBus:
             # one statement whatever the batch's size (the same text each time: compiled once by
             # the driver, where a row per VALUES list was a new statement for every size)
             ordered = sorted((event for _, event in events), key=lambda e: e.id)
-            claimed = {event_id for (event_id,) in db.driver_rows(session, [(self._inbox_claim_sql(), {
+            claimed = {event_id for (event_id,) in db.driver_rows(session, self._inbox_claim_sql(), {
                 "_ids": [event.id for event in ordered], "_types": [event.type for event in ordered],
-                "_now": db.utcnow()})])}
+                "_now": db.utcnow()})}
             new = [event for _, event in events if event.id in claimed]
             for before in self._before_batch:
                 if new:

@@ -338,18 +338,29 @@ def browser_sign_in(page, base: str, username: str, password: str = "correct hor
 
 
 def statements_sent(engine, run) -> tuple[object, list[str]]:
-    """What ``run()`` answers, and the statements it sent through SQLAlchemy on ``engine``, each on
-    one line (not those sent straight through the driver: ``shared.db``'s ``driver_*``)."""
+    """What ``run()`` answers, and every statement it sent, each on one line, in order: through
+    SQLAlchemy on ``engine``, and straight through the driver (``shared.db``'s ``driver_*``
+    helpers, which SQLAlchemy's events do not see; from any engine)."""
     from sqlalchemy import event as sa_event
+
+    from shared import db
 
     sent: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         sent.append(" ".join(statement.split()))
 
+    through_driver = db._through_driver  # where every driver_* helper sends its statement
+
+    def recorded(session, sql, params, **options):
+        sent.append(" ".join(sql.split()))
+        return through_driver(session, sql, params, **options)
+
     sa_event.listen(engine, "before_cursor_execute", record)
+    db._through_driver = recorded
     try:
         answer = run()
     finally:
         sa_event.remove(engine, "before_cursor_execute", record)
+        db._through_driver = through_driver
     return answer, sent

@@ -116,9 +116,17 @@ def _open_batch(uow: UnitOfWork, events: list[Event]) -> None:
         return
     db.lock_many(uow.session, _OPENING_LOCK, set(opening) | checked)
     uow.memo["opening_locked"] = set(opening) | checked
-    if opening:  # checks written by Core statements: nothing pending to flush
-        uow.memo["early_checks"] = {code: None for code in opening} | dict(db.driver_rows(uow.session, [
-            (_TAKE_EARLY_CHECKS, {"tracking_codes": opening})]))
+    if opening:
+        uow.memo["early_checks"] = _take_early_checks(uow, opening)
+
+
+def _take_early_checks(uow: UnitOfWork, tracking_codes: list[str]) -> dict[str, dict | None]:
+    """The asset checks kept for these cases before they opened, taken out of
+    ``early_asset_checks`` in one statement (under their opening locks, on a snapshot taken after
+    they are held; checks are written by Core statements: nothing pending to flush); None for a
+    case that has none."""
+    return {code: None for code in tracking_codes} | dict(db.driver_rows(
+        uow.session, _TAKE_EARLY_CHECKS, {"tracking_codes": list(tracking_codes)}))
 
 
 _TAKE_EARLY_CHECKS = (f"DELETE FROM {EarlyAssetCheck.__table__.name} WHERE tracking_code = ANY(%(tracking_codes)s) "
@@ -296,16 +304,8 @@ def _take_early_asset_check(uow: UnitOfWork, tracking_code: str) -> dict | None:
     early = uow.memo.get("early_checks")
     if early is not None and tracking_code in early:  # taken out for the whole batch (_open_batch)
         return early.pop(tracking_code)
-    # the lock, then the delete (on a snapshot taken once the lock is held); early checks are
-    # written by Core statements: nothing pending to flush
-    rows = db.driver_rows(uow.session, [
-        db.lock_statement(_OPENING_LOCK, tracking_code),
-        (_TAKE_EARLY_CHECK, {"tracking_code": tracking_code})])
-    return rows[-1][0] if rows else None
-
-
-_TAKE_EARLY_CHECK = (f"DELETE FROM {EarlyAssetCheck.__table__.name} WHERE tracking_code = %(tracking_code)s "
-                     "RETURNING asset")
+    _lock_opening(uow, tracking_code)
+    return _take_early_checks(uow, [tracking_code])[tracking_code]
 
 
 def _moment(value) -> datetime | None:

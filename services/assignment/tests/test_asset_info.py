@@ -277,12 +277,12 @@ def test_a_batch_takes_the_opening_locks_of_all_its_cases_at_once_in_one_order(c
     """The opening locks of every case a batch opens or keeps a check for are taken in one
     statement before anything is written (in the locks' own order: see the next test), and no
     case takes its own again."""
-    from services.assignment.tests.test_open_case_statements import statements_sent_consuming
+    from sopdesk.testing import statements_sent
 
     filed = [_submitted(client, people, "T-1") for _ in range(3)]
     checks = [_checked(code, False, datetime.now(timezone.utc)) for code, _ in filed[:2]]
     batch = list(reversed(checks)) + [envelope for _, envelope in filed]
-    outcome, sent = statements_sent_consuming(lambda: bus.consume_batch(batch))
+    outcome, sent = statements_sent(bus.engine, lambda: bus.consume_batch(batch))
     assert outcome.failed == []
     locks = [i for i, s in enumerate(sent) if "pg_advisory_xact_lock" in s]
     writes = [i for i, s in enumerate(sent) if re.match(r"(INSERT|UPDATE|DELETE)", s)

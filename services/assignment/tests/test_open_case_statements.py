@@ -6,45 +6,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from services.assignment.adapters.bus import bus
 from services.assignment.adapters.models import Case, CaseStep, TrailEntry
 from services.assignment.tests.test_asset_info import _submitted
-from shared import db
+from sopdesk.testing import statements_sent
 
 REFERENCE_TABLES = {"pack_versions", "users", "user_roles", "units", "delegations", "calendar_days"}
 
 
 def statements_of(envelope: dict) -> list[str]:
-    """Every statement consuming ``envelope`` sends (``statements_sent_consuming``)."""
-    outcome, sent = statements_sent_consuming(lambda: bus.consume(envelope))
+    """Every statement consuming ``envelope`` sends (``statements_sent``)."""
+    outcome, sent = statements_sent(bus.engine, lambda: bus.consume(envelope))
     assert not outcome.duplicate
     return sent
-
-
-def statements_sent_consuming(run) -> tuple[object, list[str]]:
-    """What ``run()`` answers, and every statement it sends: through SQLAlchemy, and straight
-    through the driver (``shared.db``'s helpers, which SQLAlchemy's events do not see)."""
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(" ".join(statement.split()))
-
-    through_driver = db._through_driver  # where every driver_* helper sends its statements
-
-    def recorded(session, statements, **options):
-        sent.extend(" ".join(sql.split()) for sql, _ in statements)
-        return through_driver(session, statements, **options)
-
-    event.listen(bus.engine, "before_cursor_execute", record)
-    db._through_driver = recorded
-    try:
-        answer = run()
-    finally:
-        event.remove(bus.engine, "before_cursor_execute", record)
-        db._through_driver = through_driver
-    return answer, sent
 
 
 def test_opening_a_case_reads_no_reference_data_and_writes_each_table_once(client, people):

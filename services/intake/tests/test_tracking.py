@@ -295,19 +295,28 @@ def test_a_case_s_events_handled_in_one_batch_keep_one_row_per_step(client, staf
     assert [s["step"] for s in view["steps_done"]] == ["receive-form"] and view["next"]["step"] == "check-report"
 
 
-def test_a_batch_of_several_cases_events_reads_their_requests_in_one_statement(client):
-    """A worker behind takes many cases' events in one batch: the requests they are about are
-    read once for the batch (``before_batch``), not once per event, and each event still lands
-    on its own request."""
+def _opened_cases(client, count: int) -> list[str]:
+    """``count`` requests filed and their cases opened by assignment: their tracking codes (their
+    case events wait in intake's queue)."""
     from shared.messaging import flush_relays
-    from sopdesk.testing import queued_events, statements_sent
+    from sopdesk.testing import queued_events
 
     codes = [post_json(client, "/intake/requests", {**GOOD, "subject": f"เรื่องที่ {n}"}).get_json()["tracking_code"]
-             for n in range(3)]
+             for n in range(count)]
     flush_relays()
     for submitted in [e for e in queued_events("assignment") if e["correlation_id"] in codes]:
         assignment_bus.consume(submitted)
     flush_relays()
+    return codes
+
+
+def test_a_batch_of_several_cases_events_reads_their_requests_in_one_statement(client):
+    """A worker behind takes many cases' events in one batch: the requests they are about are
+    read once for the batch (``before_batch``), not once per event, and each event still lands
+    on its own request."""
+    from sopdesk.testing import queued_events, statements_sent
+
+    codes = _opened_cases(client, 3)
     events = [e for e in queued_events("intake") if e["correlation_id"] in codes]
     assert sorted(e["correlation_id"] for e in events if e["type"] == "case.opened") == sorted(codes)
     outcome, sent = statements_sent(bus.engine, lambda: bus.consume_batch(events))
@@ -329,12 +338,7 @@ def test_a_batch_of_several_cases_moving_on_keeps_one_row_per_step_each(client, 
     from shared.messaging import flush_relays
     from sopdesk.testing import queued_events
 
-    codes = [post_json(client, "/intake/requests", {**GOOD, "subject": f"เรื่องที่ {n}"}).get_json()["tracking_code"]
-             for n in range(2)]
-    flush_relays()
-    for submitted in [e for e in queued_events("assignment") if e["correlation_id"] in codes]:
-        assignment_bus.consume(submitted)
-    flush_relays()
+    codes = _opened_cases(client, 2)
     for code in codes:
         response = post_json(client, f"/assignment/cases/{code}/actions", {"step": "receive-form", "outcome": "done"},
                              {"Authorization": f"Bearer {staff_token}"})

@@ -130,16 +130,26 @@ def _remember_batch(uow: UnitOfWork, events: list[Event]) -> None:
         return
     db.lock_many(uow.session, _REQUESTER_LOCK, set(requests) | cased)
     uow.memo["requester_locked"] = set(requests) | cased
-    if not requests:
-        return
+    if requests:
+        uow.memo["early_events"] = _remember(uow, requests)
+
+
+def _remember(uow: UnitOfWork, requests: dict[str, Event]) -> dict[str, list[dict]]:
+    """Upsert the requesters of ``requests`` (by tracking code) in one statement and take their
+    early events out in one more, under their locks (each statement on a snapshot taken after
+    the locks are held): the early events' envelopes by code."""
     now = db.utcnow()
-    db.driver_execute(uow.session, _REMEMBER_ALL, {"contacts": db.json_text([
+    db.driver_execute(uow.session, _REMEMBER, {"contacts": db.json_text([
         {"correlation_id": code, "created_at": now.isoformat(), **_requester_facts(event)}
         for code, event in sorted(requests.items())])})
     early: dict[str, list[dict]] = {code: [] for code in requests}
-    for code, envelope in db.driver_rows(uow.session, [(_TAKE_EARLY_ALL, {"codes": sorted(requests)})]):
+    for code, envelope in db.driver_rows(uow.session, _TAKE_EARLY, {"codes": sorted(requests)}):
         early[code].append(envelope)
-    uow.memo["early_events"] = early
+    for code in requests:
+        held = uow.session.identity_map.get(uow.session.identity_key(Contact, code))
+        if held is not None:  # read earlier in this transaction: it must see what was just written
+            uow.session.expire(held)
+    return early
 
 
 @bus.before_batch
@@ -265,15 +275,8 @@ def remember_requester(uow: UnitOfWork, event: Event) -> None:
     if remembered is not None and code in remembered:  # remembered for the whole batch (_remember_batch)
         early = remembered.pop(code)
     else:
-        # the lock, the upsert and the early events taken out, in order (each after the lock is
-        # held, on a snapshot taken then)
-        early = [envelope for (envelope,) in db.driver_rows(uow.session, [
-            db.lock_statement(_REQUESTER_LOCK, code),
-            (_REMEMBER, {"correlation_id": code, "created_at": db.utcnow(), **_requester_facts(event)}),
-            (_TAKE_EARLY, {"correlation_id": code})])]
-        held = uow.session.identity_map.get(uow.session.identity_key(Contact, code))
-        if held is not None:  # read earlier in this transaction: it must see what was just written
-            uow.session.expire(held)
+        _lock_requester(uow, code)
+        early = _remember(uow, {code: event})[code]
     for envelope in sorted(early, key=lambda e: (e["occurred_at"], e["id"])):
         kept = Event.from_envelope(envelope)
         bus.handler(kept.type)(uow, kept)
@@ -287,18 +290,12 @@ def _requester_facts(event: Event) -> dict:
 
 
 _REMEMBER = (f"INSERT INTO {Contact.__table__.name} (correlation_id, name, email, language, subject, created_at) "
-             "VALUES (%(correlation_id)s, %(name)s, %(email)s, %(language)s, %(subject)s, %(created_at)s) "
-             "ON CONFLICT (correlation_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, "
-             "language = EXCLUDED.language, subject = EXCLUDED.subject")
-_REMEMBER_ALL = (f"INSERT INTO {Contact.__table__.name} (correlation_id, name, email, language, subject, created_at) "
-                 "SELECT correlation_id, name, email, language, subject, created_at FROM json_to_recordset("
-                 "%(contacts)s::json) AS c(correlation_id text, name text, email text, language text, subject text, "
-                 "created_at timestamptz) ON CONFLICT (correlation_id) DO UPDATE SET name = EXCLUDED.name, "
-                 "email = EXCLUDED.email, language = EXCLUDED.language, subject = EXCLUDED.subject")
-_TAKE_EARLY_ALL = (f"DELETE FROM {EarlyEvent.__table__.name} WHERE correlation_id = ANY(%(codes)s) "
-                   "RETURNING correlation_id, envelope")
-_TAKE_EARLY = (f"DELETE FROM {EarlyEvent.__table__.name} WHERE correlation_id = %(correlation_id)s "
-               "RETURNING envelope")
+             "SELECT correlation_id, name, email, language, subject, created_at FROM json_to_recordset("
+             "%(contacts)s::json) AS c(correlation_id text, name text, email text, language text, subject text, "
+             "created_at timestamptz) ON CONFLICT (correlation_id) DO UPDATE SET name = EXCLUDED.name, "
+             "email = EXCLUDED.email, language = EXCLUDED.language, subject = EXCLUDED.subject")
+_TAKE_EARLY = (f"DELETE FROM {EarlyEvent.__table__.name} WHERE correlation_id = ANY(%(codes)s) "
+               "RETURNING correlation_id, envelope")
 
 
 @bus.handles("case.opened")

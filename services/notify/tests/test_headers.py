@@ -100,7 +100,7 @@ def test_any_subject_name_and_body_read_back_as_written():
 
     text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 
-    @hypothesis_settings(max_examples=300, deadline=None)
+    @hypothesis_settings(max_examples=300, deadline=None, derandomize=True)  # the same examples every run
     @given(subject=text, name=text, plain=text, html=text)
     def read_back(subject, name, plain, html):
         raw = mailer.build_message(get_settings(), message_id="<m-1@sopdesk>", recipient="manee@example.org",
@@ -114,8 +114,8 @@ def test_any_subject_name_and_body_read_back_as_written():
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert str(message["Subject"]) == mailer.header_text(subject)
         [to] = message["To"].addresses
-        # a name is a phrase: a reader takes its runs of spaces for one
-        assert re.sub(" +", " ", to.display_name) == re.sub(" +", " ", mailer.header_text(name, 200))
+        # a name is a phrase: a reader takes each run of white space in it for one space
+        assert re.sub(r"\s+", " ", to.display_name) == re.sub(r"\s+", " ", mailer.header_text(name, 200))
         assert to.addr_spec == "manee@example.org"
         assert message["Message-ID"] == "<m-1@sopdesk>" and message.get_all("Bcc") is None
         assert message.get_body(("plain",)).get_content() == plain

@@ -156,7 +156,7 @@ def test_a_batch_remembers_its_requesters_at_once_and_its_cases_before_or_after_
     request of an event kept in an earlier transaction: the requester locks are taken in one
     statement, the requesters written in one, the kept events taken out in one; every requester
     gets their one email, nothing is left kept, and nothing needed the one-by-one pass."""
-    from services.assignment.tests.test_open_case_statements import statements_sent_consuming
+    from sopdesk.testing import statements_sent
 
     kept_code, codes = "SD-BATCH-KEPT1", [f"SD-BATCH-R000{n}" for n in range(3)]
     kept = opened(kept_code)
@@ -165,7 +165,7 @@ def test_a_batch_remembers_its_requesters_at_once_and_its_cases_before_or_after_
              submitted(codes[1], email="r1@example.org"), submitted(kept_code, email="kept@example.org"),
              submitted(codes[2], email="r2@example.org"), opened(codes[1]), opened(codes[2])]
     with caplog.at_level("INFO", logger="shared.messaging"):
-        outcome, sent = statements_sent_consuming(lambda: bus.consume_batch(batch))
+        outcome, sent = statements_sent(bus.engine, lambda: bus.consume_batch(batch))
     assert outcome.failed == [] and len(outcome.results) == len(batch)
     assert not [r for r in caplog.records if "failed together" in r.getMessage()]
     locks = [s for s in sent if "pg_advisory_xact_lock" in s]
