@@ -646,7 +646,38 @@ def database_views(url: str, codes: list[str]) -> dict[str, dict]:
         # events each service consumed (its inbox), and every case: the hops a case takes
         views["inbox"] = {s: conn.execute(f"SELECT count(*) FROM {s}.inbox").fetchone()[0] for s in SERVICES}
         views["all_cases"] = conn.execute("SELECT count(*) FROM assignment.cases").fetchone()[0]
+        # when each case passed each stage (UTC epoch seconds, this machine's clock as the bench's): the
+        # request's commit, assignment's claim of request.submitted, the case.opened event written,
+        # notify's claim of it, the 'received' email sent; where a case's latency goes
+        views["stages"] = {row[0]: row[1:] for row in conn.execute(
+            "SELECT r.tracking_code, extract(epoch FROM r.created_at AT TIME ZONE 'UTC'), "
+            "extract(epoch FROM ai.handled_at AT TIME ZONE 'UTC'), extract(epoch FROM ao.created_at AT TIME ZONE 'UTC'), "
+            "extract(epoch FROM ni.handled_at AT TIME ZONE 'UTC'), extract(epoch FROM d.sent_at AT TIME ZONE 'UTC') "
+            "FROM intake.requests r "
+            "LEFT JOIN intake.outbox io ON io.correlation_id = r.tracking_code AND io.type = 'request.submitted' "
+            "LEFT JOIN assignment.inbox ai ON ai.event_id = io.id "
+            "LEFT JOIN assignment.outbox ao ON ao.correlation_id = r.tracking_code AND ao.type = 'case.opened' "
+            "LEFT JOIN notify.inbox ni ON ni.event_id = ao.id "
+            "LEFT JOIN notify.deliveries d ON d.correlation_id = r.tracking_code AND d.template = 'received' "
+            "WHERE r.tracking_code = ANY(%s)", (codes,)).fetchall()}
     return views
+
+
+STAGES = ["POST to request committed", "committed to assignment's claim", "assignment's claim to case.opened",
+          "case.opened to notify's claim", "notify's claim to email sent", "email sent to the sink"]
+
+
+def stage_times(sent: list["Sent"], stages: dict, arrivals: dict[str, float]) -> dict[str, list[float]]:
+    """Seconds spent in each of STAGES, per case that has every mark."""
+    out: dict[str, list[float]] = {name: [] for name in STAGES}
+    for s in sent:
+        marks = stages.get(s.code)
+        if not marks or s.code not in arrivals or any(m is None for m in marks):
+            continue
+        points = [s.posted, *(float(m) for m in marks), arrivals[s.code]]
+        for name, a, b in zip(STAGES, points, points[1:]):
+            out[name].append(b - a)
+    return out
 
 
 @dataclass
@@ -664,6 +695,7 @@ class PhaseResult:
     first_post: float = 0.0
     last_email: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    arrivals: dict[str, float] = field(default_factory=dict)  # tracking code: its first email's arrival
     emails: dict[str, int] = field(default_factory=dict)
     distinct_ids: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
@@ -712,6 +744,7 @@ def run_phase(name: str, emails: list[str], rate: float | None, clients: int, st
         if got:
             first = min(m[0] for m in got)
             result.latencies.append(first - s.posted)
+            result.arrivals[s.code] = first
             last = max(last, first)
     result.last_email = last
     print(f"[{name}] {sum(1 for n in result.emails.values() if n)}/{len(result.ok)} emails in "
@@ -848,6 +881,11 @@ def report_phase(r: PhaseResult, views: dict[str, dict], tasks_note: str | None 
     lines.append(f"POST to email: p50 {ms(percentile(r.latencies, 50)):,.0f} ms, p90 "
                  f"{ms(percentile(r.latencies, 90)):,.0f} ms, p99 {ms(percentile(r.latencies, 99)):,.0f} ms, "
                  f"max {ms(max(r.latencies, default=float('nan'))):,.0f} ms")
+    stages = stage_times(ok, views.get("stages", {}), r.arrivals)
+    if any(stages.values()):
+        lines.append(table(["where POST to email goes (per case)", "cases", "p50 ms", "p90 ms", "p99 ms"],
+                           [[name, len(v), f"{ms(percentile(v, 50)):,.1f}", f"{ms(percentile(v, 90)):,.1f}",
+                             f"{ms(percentile(v, 99)):,.1f}"] for name, v in stages.items()]))
     # lost and duplicated, by tracking code
     cases, requests, projected, deliveries = (views["cases"], views["requests"], views["projected"],
                                               views["deliveries"])

@@ -435,9 +435,10 @@ class ServiceBus:
 
     def consume_batch(self, envelopes: list[dict[str, Any]]) -> "BatchOutcome":
         """Handle a batch of deliveries in one transaction: all together first (one savepoint,
-        one flush: ``_handle_together``); if any fails, again one event per savepoint with its
-        inbox row, so the one that fails (not ready yet, a bug, a constraint) is rolled back alone
-        and handed back in ``failed`` while the others commit; duplicates (in the inbox already,
+        one flush: ``_handle_together``, a batch of one event too); if any fails, again one event
+        per savepoint with its inbox row, so the one that fails (not ready yet, a bug, a
+        constraint) is rolled back alone and handed back in ``failed`` while the others commit (a
+        batch of one is handed back at once); duplicates (in the inbox already,
         or twice in the batch) are no-ops. After the commit every event handled or duplicate is
         confirmed to its producer with one Redis round trip, then the after-consume and
         after-batch hooks run. A malformed envelope, a payload that does not match its type and
@@ -472,8 +473,15 @@ class ServiceBus:
         handled: list[tuple[dict, Event]] = []
         if events:
             with self.unit_of_work() as uow:
-                together = self._handle_together(uow, events) if len(events) > 1 else None
-                if together is not None:
+                together = self._handle_together(uow, events)
+                if isinstance(together, Exception):
+                    if len(events) == 1:  # its failure is the event's own: no second pass to learn it
+                        failed.append((events[0][0], together))
+                        events = []
+                    else:
+                        log.info("%s: a batch of %d events failed together (%s: %s); handling them one by "
+                                 "one", self.service, len(events), type(together).__name__, together)
+                else:
                     for envelope, event, duplicate in together:
                         results.append(ConsumeResult(event, duplicate))
                         handled.append((envelope, event))
@@ -511,9 +519,10 @@ class ServiceBus:
         ``INSERT ... ON CONFLICT DO NOTHING`` (in event id order, so that two workers holding
         overlapping batches wait on each other instead of deadlocking; an id another delivery
         holds uncommitted waits for it, then counts as a duplicate), then every new event's
-        handler. Returns ``(envelope, event, duplicate)`` for each, or None when anything failed:
-        it is all rolled back and the caller handles the events one by one, so that one bad
-        event costs its batch a second pass, never the others' effects."""
+        handler. Returns ``(envelope, event, duplicate)`` for each, or the exception when anything
+        failed: it is all rolled back and the caller handles the events one by one, so that one bad
+        event costs its batch a second pass, never the others' effects (a batch of one event is
+        handled this way too: its exception is its own, and it needs no second pass)."""
         session = uow.session
         mark, deferred = len(uow._pending), len(uow._deferred)
         savepoint = session.begin_nested()
@@ -536,9 +545,7 @@ class ServiceBus:
             savepoint.rollback()
             del uow._pending[mark:], uow._deferred[deferred:]
             uow.memo.clear()  # what it read may have been rolled back with the savepoint
-            log.info("%s: a batch of %d events failed together (%s: %s); handling them one by one",
-                     self.service, len(events), type(exc).__name__, exc)
-            return None
+            return exc
         return [(envelope, event, event.id not in claimed) for envelope, event in events]
 
     def _handle_one(self, uow: "UnitOfWork", event: Event):

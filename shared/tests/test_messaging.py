@@ -160,6 +160,44 @@ def test_a_failing_handler_commits_nothing_and_leaves_no_inbox_row(clean):
         assert session.scalar(select(func.count()).select_from(probe.Outbox)) == 0
 
 
+def test_one_event_is_claimed_in_one_statement_and_a_failure_is_not_handled_twice(clean):
+    """A batch of one event takes the batch's path: its inbox row is claimed by the one
+    ``INSERT ... ON CONFLICT DO NOTHING`` (no SELECT of the inbox first, no row flushed by the
+    ORM), and when its handler fails, that failure is the event's own: the handler is not run a
+    second time to learn it."""
+    from sopdesk.testing import statements_sent
+
+    probe = ServiceBus("assignment", assignment_bus.Outbox, assignment_bus.Inbox, assignment_bus.DeadLetter,
+                       assignment_bus.Owed)
+    calls: list[str] = []
+
+    @probe.handles("request.submitted")
+    def open_or_fail(uow, event):
+        code = event.payload["tracking_code"]
+        calls.append(code)
+        if code == "SD-1F":
+            raise NotReady("not yet")
+        uow.session.add(Case(tracking_code=code, request_event_id=event.id, sop="x", pack_version=1,
+                             subject="s", details="d", requester_name="n", requester_unit="u", channel="api",
+                             received_at=event.occurred_at))
+
+    good, failing = _request_event("SD-1G"), _request_event("SD-1F")
+    outcome, sent = statements_sent(probe.engine, lambda: probe.consume_batch([good]))
+    assert [(r.event.id, r.duplicate) for r in outcome.results] == [(good["id"], False)] and outcome.failed == []
+    inbox = probe.Inbox.__table__.fullname
+    [claim] = [statement for statement in sent if inbox in statement]
+    assert claim.startswith(f"INSERT INTO {inbox} ") and "ON CONFLICT DO NOTHING" in claim
+
+    outcome = probe.consume_batch([failing])
+    [(envelope, error)] = outcome.failed
+    assert envelope is failing and isinstance(error, NotReady) and outcome.results == []
+    assert calls == ["SD-1G", "SD-1F"]  # once each
+    assert probe.consume_batch([good]).results[0].duplicate  # the claim sees the committed row
+    with probe.session() as session:
+        assert set(session.scalars(select(probe.Inbox.event_id))) == {good["id"]}
+        assert set(session.scalars(select(Case.tracking_code))) == {"SD-1G"}
+
+
 def test_dead_letters_are_listed_and_replayed_once(clean):
     envelope = _request_event("SD-F")
     letter_id = assignment_bus.record_dead_letter("assignment.handle_event", envelope, "boom", 8)

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from functools import lru_cache
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.errors import HeaderParseError
@@ -73,7 +74,17 @@ def header_text(value: str | None, limit: int = SUBJECT_MAX) -> str:
 
 def mailbox_address(value: str) -> str:
     """``value`` when it is exactly one plain address; otherwise ``BadAddress``."""
-    if not isinstance(value, str) or not _ADDRESS.fullmatch(value) or len(value) > 254:
+    if not isinstance(value, str):
+        raise BadAddress(f"not one plain email address: {value!r}")
+    return _checked_address(value)
+
+
+@lru_cache(maxsize=4096)
+def _checked_address(value: str) -> str:
+    """``mailbox_address`` of a string; kept per process (the email package's parser is the
+    costliest part of writing an email, and each is checked twice: message and envelope). A
+    refused address raises each time: only good ones are kept."""
+    if not _ADDRESS.fullmatch(value) or len(value) > 254:
         raise BadAddress(f"not one plain email address: {value!r}")
     try:
         parsed = Address(addr_spec=value)
