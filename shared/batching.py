@@ -48,7 +48,12 @@ class Batcher:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            elif not self._busy:
+                # waiting for work (it clears ``_busy`` and waits under this lock, so it cannot be
+                # between the two): wake it. A busy thread looks at ``_waiting`` again after its
+                # batch, and ``flush`` waits for nothing an item's arrival brings: no wake-up (on
+                # every request and event, notifying was a tenth of a busy web process's own loop)
+                self._cond.notify_all()
             return True
 
     def _run(self) -> None:
