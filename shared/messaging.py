@@ -566,6 +566,7 @@ class ServiceBus:
         except Exception as exc:
             savepoint.rollback()
             del uow._pending[mark:], uow._deferred[deferred:]
+            uow.memo.clear()  # the locks it took (``UnitOfWork.lock``) may have gone with the savepoint
             if isinstance(exc, IntegrityError) and session.get(self.Inbox, event.id) is not None:
                 return DUPLICATE
             return exc
@@ -933,7 +934,7 @@ class UnitOfWork:
         self._deferred: list[tuple[Statement, dict]] = []
         self._committed: list[dict[str, Any]] = []
         # what a batch's handlers share, read once for all of them (``ServiceBus.before_batch``)
-        self.memo: dict[str, Any] = {}
+        self.memo: dict[Any, Any] = {}
 
     def emit(self, event_type: str, payload: dict[str, Any], correlation_id: str | None = None,
              version: int = 1) -> Event:
@@ -945,6 +946,20 @@ class UnitOfWork:
                       correlation_id=correlation_id, version=version)
         self._pending.append(_Emitted(event.to_envelope(), subscribers(event.type)))
         return event
+
+    def lock(self, space: int, keys) -> bool:
+        """Transaction-scoped advisory locks (``db.lock_many``: one statement, in the locks' own
+        order) on those of ``keys`` this unit of work does not hold yet. A batch takes all of its
+        locks at once (``before_batch``), and its handlers' own calls then cost nothing. True when
+        it took any (the caller then reads what another transaction committed meanwhile). Kept in
+        ``memo``, which a rolled-back savepoint clears (its locks may have gone with it)."""
+        held = self.memo.setdefault(("locks", space), set())
+        new = set(keys) - held
+        if not new:
+            return False
+        db.lock_many(self.session, space, new)
+        held |= new
+        return True
 
     def execute_with_commit(self, statement: "Statement", params: dict) -> None:
         """A statement of the use case's own, written with ``commit`` together with its events'

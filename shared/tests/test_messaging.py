@@ -198,6 +198,33 @@ def test_one_event_is_claimed_in_one_statement_and_a_failure_is_not_handled_twic
         assert set(session.scalars(select(Case.tracking_code))) == {"SD-1G"}
 
 
+def test_a_unit_of_work_takes_each_lock_once_and_holds_it_until_its_transaction_ends(clean):
+    """``UnitOfWork.lock``: the locks it does not hold yet, in one statement; a lock it holds
+    costs nothing again; another transaction cannot take one until this one ends."""
+    from sqlalchemy import text
+
+    from sopdesk.testing import statements_sent
+
+    space = 7399
+
+    def taken_elsewhere(key: str) -> bool:
+        with assignment_bus.engine.connect() as other:
+            got = other.execute(text("SELECT pg_try_advisory_xact_lock(:space, hashtext(:key))"),
+                                {"space": space, "key": key}).scalar()
+            other.rollback()
+            return got
+
+    with assignment_bus.unit_of_work() as uow:
+        took, sent = statements_sent(assignment_bus.engine, lambda: [
+            uow.lock(space, ["SD-L1", "SD-L2"]), uow.lock(space, ["SD-L2"]), uow.lock(space, ["SD-L1", "SD-L3"])])
+        assert took == [True, False, True]
+        assert len([s for s in sent if "pg_advisory_xact_lock" in s]) == 2
+        assert not any(taken_elsewhere(key) for key in ("SD-L1", "SD-L2", "SD-L3"))
+        assert taken_elsewhere("SD-L4")
+        uow.commit()
+    assert all(taken_elsewhere(key) for key in ("SD-L1", "SD-L2", "SD-L3"))
+
+
 def test_dead_letters_are_listed_and_replayed_once(clean):
     envelope = _request_event("SD-F")
     letter_id = assignment_bus.record_dead_letter("assignment.handle_event", envelope, "boom", 8)

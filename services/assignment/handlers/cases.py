@@ -114,8 +114,7 @@ def _open_batch(uow: UnitOfWork, events: list[Event]) -> None:
                if event.type == "procurement.asset_checked" and isinstance(event.payload, dict)} - {None}
     if len(opening) + len(checked) < 2:
         return
-    db.lock_many(uow.session, _OPENING_LOCK, set(opening) | checked)
-    uow.memo["opening_locked"] = set(opening) | checked
+    uow.lock(_OPENING_LOCK, set(opening) | checked)
     if opening:
         uow.memo["early_checks"] = _take_early_checks(uow, opening)
 
@@ -259,8 +258,7 @@ def on_asset_checked(uow: UnitOfWork, event: Event) -> None:
     record = {"asset_tag": payload.get("asset_tag"), "found": bool(payload.get("found")),
               "asset": asset if isinstance(asset, dict) else None, "checked_at": checked_at.isoformat()}
     case = _locked_case(uow, code)
-    if case is None and code not in uow.memo.get("opening_locked", ()):
-        _lock_opening(uow, code)
+    if case is None and _lock_opening(uow, code):
         case = _locked_case(uow, code)  # opened (and committed) while this waited for the lock
     if case is None:
         # the newest check per request is kept: the same rule as on the case, in the upsert
@@ -289,13 +287,13 @@ def on_asset_checked(uow: UnitOfWork, event: Event) -> None:
 _OPENING_LOCK = 7301
 
 
-def _lock_opening(uow: UnitOfWork, tracking_code: str) -> None:
+def _lock_opening(uow: UnitOfWork, tracking_code: str) -> bool:
     """Until this transaction ends, no other may open the case ``tracking_code`` or keep an early
     asset check for it. Without it, a check that finds no case and a case that finds no early
     check could commit side by side (each not seeing the other's uncommitted row), and the check
     would be lost. With it the second to lock, reading after the first committed, sees the
-    first's row."""
-    db.lock_for_transaction(uow.session, _OPENING_LOCK, tracking_code)
+    first's row. False when this transaction held it already (its batch took it)."""
+    return uow.lock(_OPENING_LOCK, [tracking_code])
 
 
 def _take_early_asset_check(uow: UnitOfWork, tracking_code: str) -> dict | None:

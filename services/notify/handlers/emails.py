@@ -103,7 +103,7 @@ def _lock_requester(uow: UnitOfWork, code: str) -> None:
     early event for it. Without it an event that finds no requester and a requester that finds
     no early event could commit side by side (neither seeing the other's uncommitted row), and
     the email would be lost; with it the second to lock reads what the first committed."""
-    db.lock_for_transaction(uow.session, _REQUESTER_LOCK, code)
+    uow.lock(_REQUESTER_LOCK, [code])
 
 
 def _find_contact(uow: UnitOfWork, code: str | None, **options) -> Contact | None:
@@ -128,8 +128,7 @@ def _remember_batch(uow: UnitOfWork, events: list[Event]) -> None:
     cased = {event.correlation_id for event in events if event.type.startswith("case.") and event.correlation_id}
     if len(requests) + len(cased) < 2:
         return
-    db.lock_many(uow.session, _REQUESTER_LOCK, set(requests) | cased)
-    uow.memo["requester_locked"] = set(requests) | cased
+    uow.lock(_REQUESTER_LOCK, set(requests) | cased)
     if requests:
         uow.memo["early_events"] = _remember(uow, requests)
 
@@ -169,8 +168,7 @@ def _contact(uow: UnitOfWork, event: Event) -> Contact | None:
     contact = _find_contact(uow, event.correlation_id)
     if contact is not None:
         return contact
-    if event.correlation_id not in uow.memo.get("requester_locked", ()):
-        _lock_requester(uow, event.correlation_id)
+    _lock_requester(uow, event.correlation_id)  # nothing to send when its batch holds it already
     contact = _find_contact(uow, event.correlation_id, populate_existing=True)
     if contact is None:
         log.info("%s %s came before its request; kept until the request comes", event.type, event.correlation_id)
