@@ -307,9 +307,12 @@ def counted_from_rows() -> tuple[Counter, Counter]:
 
 
 def tallied() -> tuple[Counter, Counter]:
+    """The tallies as the database keeps them: a request count is the sum of its slots."""
     with bus.session() as session:
-        requests = Counter({(t.org, t.day, t.sop, t.measure): t.n for t in session.scalars(select(RequestTally))
-                            if t.n})
+        requests = Counter()
+        for t in session.scalars(select(RequestTally)):
+            requests[(t.org, t.day, t.sop, t.measure)] += t.n
+        requests = Counter({key: n for key, n in requests.items() if n})
         scores = Counter({(t.org, t.day, t.sop, t.score): t.n for t in session.scalars(select(SurveyTally)) if t.n})
     return requests, scores
 
@@ -352,6 +355,45 @@ def test_the_tallies_equal_a_count_from_the_rows_as_requests_change(client, year
     requests, scores = tallied()
     assert (requests, scores) == counted_from_rows()
     assert not [key for key in list(requests) + list(scores) if key[0] == "rmutl"]
+
+
+def test_requests_filed_at_once_for_one_sop_do_not_wait_on_one_counter(client, year_2570):
+    """Two connections file for the same SOP and Bangkok day at the same moment: the second does
+    not wait for the first's commit (each counts in its connection's slot; with one row per counter
+    it waited on that row's lock until the first committed), and the sums still equal the rows."""
+    copy = text("""
+        INSERT INTO requests
+        SELECT (jsonb_populate_record(NULL::requests,
+                                      to_jsonb(r) || jsonb_build_object('id', CAST(:id AS text), 'tracking_code', CAST(:code AS text)))).*
+        FROM requests r WHERE r.tracking_code = :of""")
+    engine = bus.engine
+    first = engine.connect()
+    others = []
+    try:
+        slot = first.execute(text("SELECT mod(pg_backend_pid(), 8)")).scalar_one()
+        first.execute(copy, {"id": "at-once-1", "code": "SD-ATONCE0001", "of": year_2570["old"]})
+        # the first's transaction holds its counters' rows; the second is a connection of another slot
+        second = None
+        while second is None:
+            connection = engine.connect()
+            others.append(connection)
+            if connection.execute(text("SELECT mod(pg_backend_pid(), 8)")).scalar_one() != slot:
+                second = connection
+            else:
+                connection.rollback()
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        second.execute(copy, {"id": "at-once-2", "code": "SD-ATONCE0002", "of": year_2570["old"]})
+        second.commit()
+        first.commit()
+    finally:
+        for connection in [first, *others]:
+            connection.close()
+    requests, _ = tallied()
+    with bus.session() as session:
+        old = session.scalars(select(Request).where(Request.tracking_code == year_2570["old"])).one()
+    received = (old.sop.split("/")[0], old.received_at.astimezone(BKK).date(), old.sop, "received")
+    assert requests[received] == counted_from_rows()[0][received] == 3  # the request and its two copies
+    assert tallied() == counted_from_rows()
 
 
 def test_the_migration_fills_the_tallies_from_the_rows_already_there(client, year_2570):
