@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, MetaData, create_engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -155,17 +155,40 @@ def driver_execute_alone(session, sql: str, params: dict) -> None:
     _through_driver(session, sql, params, alone=True)
 
 
+def driver_execute_pooled(engine: Engine, sql: str, params: dict) -> None:
+    """``driver_execute_alone`` with no session: the statement as a transaction of its own on a
+    connection of ``engine``'s pool (for a unit of work that reads nothing and writes only with its
+    commit: intake's POST, where making, beginning and closing a session cost more than checking a
+    connection out of the pool). When the database dropped the connection (a restart), every
+    connection the pool made before is replaced, as SQLAlchemy does when it sees a disconnect: the
+    pool's next checkout connects anew, rather than each request meeting one more dead connection."""
+    pooled = engine.raw_connection()
+    try:
+        _on_driver(pooled.driver_connection, sql, params, alone=True)
+    except OperationalError as exc:
+        if pooled.driver_connection.broken:
+            engine.pool._invalidate(pooled, exc.orig)  # what Connection._handle_dbapi_exception does on a disconnect
+        raise
+    finally:
+        pooled.close()
+
+
 def _through_driver(session, sql: str, params: dict, *, rows: bool = False,
                     alone: bool = False) -> list[tuple] | None:
-    """What the ``driver_*`` helpers do: the statement on the session's psycopg connection, a
-    broken constraint raised as SQLAlchemy's ``IntegrityError``; its rows when ``rows``; in
-    autocommit when ``alone``. (Statements go one by one, never in a psycopg pipeline: on loopback
-    a pipeline of a lock and a delete cost the client more CPU than the two in turn, measured 466
-    against 386 microseconds a transaction, and CPU, not round trips, is what a busy worker runs
-    short of.)"""
+    """What the ``driver_*`` helpers given a session do: ``_on_driver`` on its psycopg connection."""
+    return _on_driver(session.connection().connection.driver_connection, sql, params, rows=rows, alone=alone)
+
+
+def _on_driver(connection, sql: str, params: dict, *, rows: bool = False, alone: bool = False) -> list[tuple] | None:
+    """Where every ``driver_*`` helper sends its statement: on a psycopg ``connection``, its rows
+    when ``rows``, in autocommit when ``alone``; the driver's errors raised as SQLAlchemy's, as a
+    statement through a session would raise them: a broken constraint ``IntegrityError``, the
+    database out of reach ``OperationalError`` (a request answers 503 and may be sent again).
+    (Statements go one by one, never in a psycopg pipeline: on loopback a pipeline of a lock and a
+    delete cost the client more CPU than the two in turn, measured 466 against 386 microseconds a
+    transaction, and CPU, not round trips, is what a busy worker runs short of.)"""
     import psycopg
 
-    connection = session.connection().connection.driver_connection
     if alone:
         connection.autocommit = True
     try:
@@ -173,8 +196,10 @@ def _through_driver(session, sql: str, params: dict, *, rows: bool = False,
         return cursor.fetchall() if rows else None
     except psycopg.IntegrityError as exc:
         raise IntegrityError(sql, params, exc) from exc
+    except psycopg.OperationalError as exc:
+        raise OperationalError(sql, params, exc) from exc
     finally:
-        if alone:
+        if alone and not connection.closed:
             connection.autocommit = False
 
 

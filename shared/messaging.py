@@ -929,12 +929,20 @@ class UnitOfWork:
 
     def __init__(self, bus: ServiceBus) -> None:
         self.bus = bus
-        self.session = bus.session()
+        self._session: Session | None = None
         self._pending: list[_Emitted] = []
         self._deferred: list[tuple[Statement, dict]] = []
         self._committed: list[dict[str, Any]] = []
         # what a batch's handlers share, read once for all of them (``ServiceBus.before_batch``)
         self.memo: dict[Any, Any] = {}
+
+    @property
+    def session(self) -> Session:
+        """The transaction's session, made on first use: a unit of work that only writes its
+        statements and events with ``commit`` (intake's POST) needs none (see ``commit``)."""
+        if self._session is None:
+            self._session = self.bus.session()
+        return self._session
 
     def emit(self, event_type: str, payload: dict[str, Any], correlation_id: str | None = None,
              version: int = 1) -> Event:
@@ -983,24 +991,30 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Write what was emitted (and given to ``execute_with_commit``) and commit. A unit of work
-        that has done nothing else (no ORM change, no statement yet: intake's POST) is written as
-        ONE statement (the others joined to it as CTEs), which is its own transaction: one round
-        trip to the database, no BEGIN nor COMMIT. Otherwise the same one statement goes inside the
-        session's transaction, then its ORM changes, then the commit."""
+        that has done nothing else (no session used: intake's POST) is written as ONE statement
+        (the others joined to it as CTEs), which is its own transaction, on a pooled connection
+        with no session: one round trip to the database, no BEGIN nor COMMIT. Otherwise the same
+        one statement goes inside the session's transaction, then its ORM changes, then the
+        commit."""
         statements = self._to_write()
-        session = self.session
-        if statements:
-            sql, params = Statement.joined(statements)
-            if not session.in_transaction() and not (session.new or session.dirty or session.deleted):
-                db.driver_execute_alone(session, sql, params)
-            else:
-                db.driver_execute(session, sql, params)
-        session.commit()
+        session = self._session
+        if session is None:
+            if statements:
+                db.driver_execute_pooled(self.bus.engine, *Statement.joined(statements))
+        else:
+            if statements:
+                sql, params = Statement.joined(statements)
+                if not session.in_transaction() and not (session.new or session.dirty or session.deleted):
+                    db.driver_execute_alone(session, sql, params)
+                else:
+                    db.driver_execute(session, sql, params)
+            session.commit()
         self._committed.extend(e.envelope for e in self._pending if e.subscribers)
         self._pending.clear()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        if self._session is not None:
+            self._session.rollback()
         self._pending.clear()
         self._deferred.clear()
 
@@ -1008,11 +1022,12 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if self._pending or self._deferred or exc_type is not None:
-                self.session.rollback()
-        finally:
-            self.session.close()
+        if self._session is not None:
+            try:
+                if self._pending or self._deferred or exc_type is not None:
+                    self._session.rollback()
+            finally:
+                self._session.close()
         if self._committed:  # committed is committed, whatever came after
             self.bus.relay.submit(self._committed)
             self._committed = []

@@ -350,17 +350,17 @@ def statements_sent(engine, run) -> tuple[object, list[str]]:
     def record(conn, cursor, statement, parameters, context, executemany):
         sent.append(" ".join(statement.split()))
 
-    through_driver = db._through_driver  # where every driver_* helper sends its statement
+    on_driver = db._on_driver  # where every driver_* helper sends its statement
 
-    def recorded(session, sql, params, **options):
+    def recorded(connection, sql, params, **options):
         sent.append(" ".join(sql.split()))
-        return through_driver(session, sql, params, **options)
+        return on_driver(connection, sql, params, **options)
 
     sa_event.listen(engine, "before_cursor_execute", record)
-    db._through_driver = recorded
+    db._on_driver = recorded
     try:
         answer = run()
     finally:
         sa_event.remove(engine, "before_cursor_execute", record)
-        db._through_driver = through_driver
+        db._on_driver = on_driver
     return answer, sent

@@ -296,6 +296,49 @@ def test_a_request_while_the_database_is_away_gets_a_503_in_thai_and_nothing_is_
     assert counts() == NOTHING
 
 
+def test_a_request_is_filed_in_one_statement_and_no_other(client):
+    """A POST sends one statement to intake's database: the request, its privacy notice, its event
+    and what each subscriber is owed, as one transaction (no BEGIN, no COMMIT, nothing read)."""
+    from sopdesk.testing import statements_sent
+
+    _post(client, "/intake/requests", GOOD)  # the privacy notice's words, read once per SOP, are read now
+    response, sent = statements_sent(bus.engine,
+                                     lambda: _post(client, "/intake/requests", {**GOOD, "subject": "อีกเรื่อง"}))
+    assert response.status_code == 201
+    assert len(sent) == 1 and sent[0].startswith("WITH "), sent
+    assert "INSERT INTO requests" in sent[0] and "INSERT INTO outbox_owed" in sent[0]
+
+
+def test_a_connection_the_database_dropped_gets_a_503_and_the_next_request_a_fresh_one(client):
+    """The filing's statement goes on a pooled connection with no session (``UnitOfWork.commit``):
+    when the database dropped the pool's connections (a restart), the request is told to try again
+    (503, not a 500 with a traceback), nothing is stored, and the pool's connections are replaced,
+    so that the next request files on a new one."""
+    import psycopg
+
+    from shared.config import get_settings
+
+    engine = bus.engine
+    assert _post(client, "/intake/requests", GOOD).status_code == 201
+    before = counts()
+    pooled = [engine.raw_connection() for _ in range(engine.pool.checkedin())]  # every one the pool holds
+    pids = [p.driver_connection.info.backend_pid for p in pooled]
+    for p in pooled:
+        p.close()
+    admin = get_settings().database_url("intake").replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM unnest(%s::int[]) AS pid WHERE pg_terminate_backend(pid)",
+                            (pids,)).fetchone()[0] == len(pids) >= 1
+    response = _post(client, "/intake/requests", {**GOOD, "subject": "ระหว่างฐานข้อมูลเริ่มใหม่"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert counts() == before
+    again = _post(client, "/intake/requests", {**GOOD, "subject": "ลองอีกครั้ง"})
+    assert again.status_code == 201
+    with bus.session() as session:
+        assert session.scalar(select(Request.subject).where(
+            Request.tracking_code == json.loads(again.get_data())["tracking_code"])) == "ลองอีกครั้ง"
+
+
 def test_a_tracking_code_drawn_twice_is_drawn_again_and_the_first_request_keeps_it(client, monkeypatch):
     """No SELECT before the insert: the unique index turns the second use of a code away and
     the request is filed under a fresh one."""

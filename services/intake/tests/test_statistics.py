@@ -363,8 +363,8 @@ def test_requests_filed_at_once_for_one_sop_do_not_wait_on_one_counter(client, y
     it waited on that row's lock until the first committed), and the sums still equal the rows."""
     copy = text("""
         INSERT INTO requests
-        SELECT (jsonb_populate_record(NULL::requests,
-                                      to_jsonb(r) || jsonb_build_object('id', CAST(:id AS text), 'tracking_code', CAST(:code AS text)))).*
+        SELECT (jsonb_populate_record(NULL::requests, to_jsonb(r) || jsonb_build_object(
+                    'id', CAST(:id AS text), 'tracking_code', CAST(:code AS text)))).*
         FROM requests r WHERE r.tracking_code = :of""")
     engine = bus.engine
     first = engine.connect()

@@ -85,6 +85,7 @@ def without_slots(function: str) -> str:
     old = (function.replace("(org, day, sop, measure, slot, n)", "(org, day, sop, measure, n)")
            .replace(" mod(pg_backend_pid(), 8),", "")
            .replace("(org, day, sop, measure, slot) DO UPDATE", "(org, day, sop, measure) DO UPDATE")
-           .replace("\n    -- (in this connection's slot of each counter: connections filing at once seldom share a row)", ""))
+           .replace("\n    -- (in this connection's slot of each counter: connections filing at once seldom share a "
+                    "row)", ""))
     assert "slot" not in old, old
     return old
