@@ -90,11 +90,21 @@ def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language) 
 
 
 def current_language() -> str:
+    """The request's language (``?lang=``, else the ``lang`` cookie, else Accept-Language), worked
+    out once per request: a page asks for it many times (the view, its schema, its templates)."""
     from flask import has_request_context, request
 
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    return negotiate(request.args.get("lang"), request.cookies.get("lang"), request.accept_languages)
+    environ = request.environ
+    language = environ.get(_LANGUAGE_KEY)
+    if language is None:
+        language = environ[_LANGUAGE_KEY] = negotiate(request.args.get("lang"), request.cookies.get("lang"),
+                                                      request.accept_languages)
+    return language
+
+
+_LANGUAGE_KEY = "sopdesk.language"  # where current_language keeps its answer, in the request's WSGI environ
 
 
 def buddhist_year(year: int) -> int:
