@@ -162,7 +162,12 @@ def driver_execute_pooled(engine: Engine, sql: str, params: dict) -> None:
     connection out of the pool). When the database dropped the connection (a restart), every
     connection the pool made before is replaced, as SQLAlchemy does when it sees a disconnect: the
     pool's next checkout connects anew, rather than each request meeting one more dead connection."""
-    pooled = engine.raw_connection()
+    import psycopg
+
+    try:
+        pooled = engine.raw_connection()
+    except psycopg.OperationalError as exc:  # the pool connects unwrapped (Engine.connect would wrap it)
+        raise OperationalError(None, None, exc) from exc
     try:
         _on_driver(pooled.driver_connection, sql, params, alone=True)
     except OperationalError as exc:
