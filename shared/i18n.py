@@ -89,6 +89,9 @@ def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language) 
     return DEFAULT_LANGUAGE
 
 
+_LANGUAGE_KEY = "sopdesk.language"  # where current_language keeps its answer, in the request's WSGI environ
+
+
 def current_language() -> str:
     """The request's language (``?lang=``, else the ``lang`` cookie, else Accept-Language), worked
     out once per request: a page asks for it many times (the view, its schema, its templates)."""
@@ -102,9 +105,6 @@ def current_language() -> str:
         language = environ[_LANGUAGE_KEY] = negotiate(request.args.get("lang"), request.cookies.get("lang"),
                                                       request.accept_languages)
     return language
-
-
-_LANGUAGE_KEY = "sopdesk.language"  # where current_language keeps its answer, in the request's WSGI environ
 
 
 def buddhist_year(year: int) -> int:

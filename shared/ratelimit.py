@@ -82,7 +82,6 @@ class RateLimiter:
         count = int(count)
         return Decision(count <= limit, limit, max(0, limit - count), retry_after if count > limit else 0)
 
-
     def _counted(self, key: str, expiry: int) -> int:
         """COUNT_SCRIPT on ``key`` by its digest (EVALSHA), loaded again if Redis forgot it (a
         restart): redis-py's ``Script.__call__`` does the same, with checks of its client's type on

@@ -17,12 +17,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from functools import lru_cache
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.utils import formataddr, formatdate, parseaddr
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
