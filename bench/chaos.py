@@ -28,7 +28,7 @@ reported: that is a finding.
 
 After the last POST it waits (``--drain-timeout``) until the backlog has drained: every accepted
 request has its case, its tracking projection and its received email, no email is left to send,
-no outbox row unpublished, and no event is owed to any subscriber (``outbox_owed`` empty in every
+no outbox row unpublished, and no event is owed to any subscriber (no ``outbox.owed_to`` left in every
 service, i.e. every event consumed and confirmed); then ``--settle`` seconds more for late repeats.
 It prints what was lost and duplicated by tracking code, dead letters, what is still owed, ``sopdesk
 doctor``, the drain time and PASS or FAIL (exit status 1 on FAIL).
@@ -350,7 +350,8 @@ def backlog(conn) -> dict:
     """What is still to do, across the services."""
     out = {"owed": {}, "unpublished": {}}
     for s in SERVICES:
-        out["owed"][s] = conn.execute(f"SELECT count(*) FROM {s}.outbox_owed").fetchone()[0]
+        out["owed"][s] = conn.execute(  # (event, subscriber) pairs not yet confirmed
+            f"SELECT coalesce(sum(cardinality(owed_to)), 0) FROM {s}.outbox WHERE due_at IS NOT NULL").fetchone()[0]
         out["unpublished"][s] = conn.execute(
             f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL").fetchone()[0]
     out["unsent_emails"] = conn.execute(
@@ -398,8 +399,8 @@ def final_views(conn, codes: list[str], email_prefix: str) -> dict:
     views["owed_rows"] = {}
     for s in SERVICES:
         views["owed_rows"][s] = conn.execute(
-            f"SELECT subscriber, type, correlation_id, sends, created_at FROM {s}.outbox_owed "
-            "ORDER BY created_at LIMIT 20").fetchall()
+            f"SELECT subscriber, type, correlation_id, sends, created_at FROM {s}.outbox, "
+            "unnest(owed_to) AS subscriber WHERE due_at IS NOT NULL ORDER BY created_at LIMIT 20").fetchall()
     views["events"] = {s: conn.execute(f"SELECT count(*) FROM {s}.outbox").fetchone()[0] for s in SERVICES}
     views["inbox"] = {s: conn.execute(f"SELECT count(*) FROM {s}.inbox").fetchone()[0] for s in SERVICES}
     return views

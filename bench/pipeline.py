@@ -642,7 +642,9 @@ def database_views(url: str, codes: list[str]) -> dict[str, dict]:
                                  for s in SERVICES}
         views["unpublished"] = {s: conn.execute(
             f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL").fetchone()[0] for s in SERVICES}
-        views["owed"] = {s: conn.execute(f"SELECT count(*) FROM {s}.outbox_owed").fetchone()[0] for s in SERVICES}
+        views["owed"] = {s: conn.execute(  # (event, subscriber) pairs not yet confirmed
+            f"SELECT coalesce(sum(cardinality(owed_to)), 0) FROM {s}.outbox WHERE due_at IS NOT NULL").fetchone()[0]
+            for s in SERVICES}
         # events each service consumed (its inbox), and every case: the hops a case takes
         views["inbox"] = {s: conn.execute(f"SELECT count(*) FROM {s}.inbox").fetchone()[0] for s in SERVICES}
         views["all_cases"] = conn.execute("SELECT count(*) FROM assignment.cases").fetchone()[0]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from services.assignment.adapters.bus import bus as assignment_bus
 from services.assignment.adapters.models import Case
 from services.intake.adapters.bus import bus
-from services.intake.adapters.models import Outbox, Owed
+from services.intake.adapters.models import Outbox
 from shared import db
 from shared.celery_app import celery, celery_config, reconfigure
 from shared.config import get_settings, set_settings
@@ -36,6 +36,7 @@ def test_emitted_event_commits_with_the_change_and_reaches_every_subscriber_queu
     # owed to each subscriber until it confirms: delivered (published_at) only then
     assert row.published_at is None and row.attempts == 0
     assert _owed() == {(row.id, target) for target in subscribers("request.submitted")}
+    assert row.due_at - row.created_at == timedelta(seconds=get_settings().redeliver_seconds)
     for queue in ("assignment", "notify"):
         [message] = queued(queue)
         assert message["task"] == f"{queue}.handle_events"
@@ -68,8 +69,7 @@ def test_broker_down_leaves_the_row_for_the_sweep(clean, dead_broker):
     flush_relays()
     [row] = _outbox_rows()
     assert row.published_at is None and row.attempts == 1 and row.last_error
-    with bus.session() as session:  # due at once, for the next sweep (not after the redelivery time)
-        assert all(owed.due_at <= db.utcnow() for owed in session.scalars(select(Owed)))
+    assert row.due_at <= db.utcnow()  # due at once, for the next sweep (not after the redelivery time)
 
 
 def test_sweep_publishes_what_the_relay_left_once_the_broker_is_back(clean):
@@ -85,8 +85,7 @@ def test_sweep_publishes_what_the_relay_left_once_the_broker_is_back(clean):
     finally:
         reconfigure(settings)
     assert bus.sweep() == 3
-    with bus.session() as session:
-        assert {owed.sends for owed in session.scalars(select(Owed))} == {1}
+    assert {row.sends for row in _outbox_rows()} == {1}
     [message] = queued("assignment")  # the three in one message
     assert [e["payload"]["tracking_code"] for e in message["args"][0]] == ["SD-0", "SD-1", "SD-2"]
     assert bus.sweep() == 0  # sent: not again before the redelivery time
@@ -141,8 +140,7 @@ def test_two_deliveries_at_once_make_one_case(clean):
 
 
 def test_a_failing_handler_commits_nothing_and_leaves_no_inbox_row(clean):
-    probe = ServiceBus("assignment", assignment_bus.Outbox, assignment_bus.Inbox, assignment_bus.DeadLetter,
-                       assignment_bus.Owed)
+    probe = ServiceBus("assignment", assignment_bus.Outbox, assignment_bus.Inbox, assignment_bus.DeadLetter)
 
     @probe.handles("request.submitted")
     def explode(uow, event):
@@ -167,8 +165,7 @@ def test_one_event_is_claimed_in_one_statement_and_a_failure_is_not_handled_twic
     second time to learn it."""
     from sopdesk.testing import statements_sent
 
-    probe = ServiceBus("assignment", assignment_bus.Outbox, assignment_bus.Inbox, assignment_bus.DeadLetter,
-                       assignment_bus.Owed)
+    probe = ServiceBus("assignment", assignment_bus.Outbox, assignment_bus.Inbox, assignment_bus.DeadLetter)
     calls: list[str] = []
 
     @probe.handles("request.submitted")
@@ -254,8 +251,11 @@ def test_celery_settings_keep_the_delivery_promises():
 # --- confirmed delivery: owed until the subscriber's inbox has it --------------------------------
 
 def _owed() -> set[tuple[str, str]]:
-    with bus.session() as session:
-        return {(row.event_id, row.subscriber) for row in session.scalars(select(Owed))}
+    """(event id, subscriber) of what intake's events are still owed to; an event owed to nobody
+    is no longer due."""
+    rows = _outbox_rows()
+    assert all((row.due_at is None) == (row.owed_to == []) for row in rows)
+    return {(row.id, subscriber) for row in rows for subscriber in row.owed_to}
 
 
 def _emit_request(code: str) -> str:
@@ -290,21 +290,18 @@ def test_an_event_is_owed_to_each_subscriber_until_its_inbox_has_it(clean):
 def test_a_sent_event_falls_due_again_after_the_redelivery_time_doubling_each_send(clean):
     event_id = _emit_request("SD-O2")
     redeliver = get_settings().redeliver_seconds
-    with bus.session() as session:
-        rows = session.scalars(select(Owed).where(Owed.event_id == event_id)).all()
-    # the relay's send is not written down: each row was written due R after the event
-    assert {(row.sends, row.sent_at) for row in rows} == {(0, None)}
-    for row in rows:
-        assert row.due_at - row.created_at == timedelta(seconds=redeliver)
+    [row] = _outbox_rows()
+    # the relay's send is not written down: the event was written due R after it happened
+    assert (row.id, row.sends, row.sent_at) == (event_id, 0, None)
+    assert row.due_at - row.created_at == timedelta(seconds=redeliver)
     # sent a second and a third time by the sweep: the wait doubles each time, and never passes an hour
     for sends, wait in ((1, 2 * redeliver), (2, 4 * redeliver)):
         with bus.session() as session:
-            session.execute(update(Owed).values(due_at=db.utcnow() - timedelta(seconds=5)))
+            session.execute(update(Outbox).values(due_at=db.utcnow() - timedelta(seconds=5)))
             session.commit()
         assert bus.sweep() == 1
-        with bus.session() as session:
-            for row in session.scalars(select(Owed).where(Owed.event_id == event_id)):
-                assert (row.sends, row.due_at - row.sent_at) == (sends, timedelta(seconds=min(MAX_REDELIVER_SECONDS, wait)))
+        [row] = _outbox_rows()
+        assert (row.sends, row.due_at - row.sent_at) == (sends, timedelta(seconds=min(MAX_REDELIVER_SECONDS, wait)))
 
 
 def test_an_event_the_broker_lost_is_sent_again_and_handled_once(clean, redeliver_after_one_second):
@@ -337,9 +334,7 @@ def test_a_dead_lettered_event_is_confirmed_and_no_longer_sent(clean):
     envelope = event.to_envelope()
     with bus.session() as session:  # owed to assignment, as emit would have written it
         session.add(Outbox(id=event.id, type=event.type, correlation_id="SD-O4", envelope=envelope,
-                           created_at=event.occurred_at))
-        session.add(Owed(event_id=event.id, subscriber="assignment", type=event.type, correlation_id="SD-O4",
-                         created_at=event.occurred_at, due_at=event.occurred_at))
+                           created_at=event.occurred_at, owed_to=["assignment"], due_at=event.occurred_at))
         session.commit()
     celery.loader.import_default_modules()
     handle_event = celery.tasks["assignment.handle_event"]
@@ -369,7 +364,7 @@ def test_a_confirmation_the_broker_lost_only_costs_a_repeat(clean, redeliver_aft
 
 def _age_owed_rows(seconds: float) -> None:
     with bus.session() as session:
-        session.execute(update(Owed).values(created_at=db.utcnow() - timedelta(seconds=seconds)))
+        session.execute(update(Outbox).values(created_at=db.utcnow() - timedelta(seconds=seconds)))
         session.commit()
 
 
@@ -427,8 +422,7 @@ def test_health_shows_what_each_subscriber_is_owed(client):
 
 def test_a_batch_commits_its_good_events_and_hands_back_the_one_that_failed(clean):
     good, early, good_too = _request_event("SD-B1"), _request_event("SD-B2"), _request_event("SD-B3")
-    probe = ServiceBus("assignment", assignment_bus.Outbox, assignment_bus.Inbox, assignment_bus.DeadLetter,
-                       assignment_bus.Owed)
+    probe = ServiceBus("assignment", assignment_bus.Outbox, assignment_bus.Inbox, assignment_bus.DeadLetter)
 
     @probe.handles("request.submitted")
     def open_or_wait(uow, event):
@@ -525,22 +519,29 @@ def test_a_handler_that_keeps_failing_is_tried_max_retries_times_then_dead_lette
 
 
 def test_an_event_every_subscriber_confirmed_is_marked_delivered(clean):
-    """``published_at`` says when the sweep saw that no subscriber is owed the event any more."""
+    """``published_at`` says when the sweep took the last subscriber's confirmation; the event is
+    then owed to nobody and no longer due. A confirmation that comes again changes nothing."""
     event = payloads.event("request.submitted", payloads.request_submitted("SD-P1"))
     with bus.session() as session:
         session.add(Outbox(id=event.id, type=event.type, correlation_id="SD-P1", envelope=event.to_envelope(),
-                           created_at=event.occurred_at - timedelta(seconds=30)))
-        session.add(Owed(event_id=event.id, subscriber="notify", type=event.type, correlation_id="SD-P1",
-                         created_at=event.occurred_at - timedelta(seconds=30), sent_at=None,
-                         due_at=event.occurred_at - timedelta(seconds=30)))
+                           created_at=event.occurred_at - timedelta(seconds=30), owed_to=["notify", "procurement"],
+                           due_at=event.occurred_at - timedelta(seconds=30)))
         session.commit()
-    bus.sweep()  # still owed (sent again here): not delivered
-    assert _outbox_rows()[0].published_at is None
-    with bus.session() as session:  # the subscriber confirmed it
-        session.execute(Owed.__table__.delete())
-        session.commit()
+    confirmations = confirmations_key("intake")
+    broker_client().rpush(confirmations, f"notify|{event.id}")
+    bus.sweep()  # still owed to procurement (sent again here, to procurement only): not delivered
+    [row] = _outbox_rows()
+    assert (row.owed_to, row.published_at, row.sends) == (["procurement"], None, 1)
+    assert queued("notify") == [] and [e["id"] for e in queued_events("procurement")] == [event.id]
+    broker_client().rpush(confirmations, f"procurement|{event.id}", f"notify|{event.id}")
     bus.sweep()
-    assert _outbox_rows()[0].published_at is not None
+    [row] = _outbox_rows()
+    assert (row.owed_to, row.due_at) == ([], None) and row.published_at is not None
+    delivered = row.published_at
+    broker_client().rpush(confirmations, f"procurement|{event.id}")  # a repeat's confirmation
+    bus.sweep()
+    [row] = _outbox_rows()
+    assert (row.owed_to, row.due_at, row.published_at) == ([], None, delivered)
 
 
 

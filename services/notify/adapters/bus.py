@@ -1,5 +1,5 @@
 """Notify's side of the event bus."""
-from services.notify.adapters.models import DeadLetter, Inbox, Outbox, Owed
+from services.notify.adapters.models import DeadLetter, Inbox, Outbox
 from shared.messaging import ServiceBus
 
-bus = ServiceBus("notify", Outbox, Inbox, DeadLetter, Owed, handlers_module="services.notify.handlers.consumers")
+bus = ServiceBus("notify", Outbox, Inbox, DeadLetter, handlers_module="services.notify.handlers.consumers")

@@ -15,7 +15,7 @@ Base = db.make_base("notify")
 
 
 # the service's side of the event bus: outbox, inbox, dead letters, events owed to each subscriber
-Outbox, Inbox, DeadLetter, Owed = message_tables(Base, __name__)
+Outbox, Inbox, DeadLetter = message_tables(Base, __name__)
 # its traffic log (the Computer Crime Act's traffic data) and where its hash chain starts and ends
 Traffic, TrafficChain = traffic_tables(Base, __name__)
 
