@@ -705,7 +705,7 @@ def build_report(args, seed, load_at_start, sent, accepted, not_accepted, plan, 
             lines.append(f"  {s}: {letter['task']} {letter['event_type']} {letter['tracking_code'] or ''} "
                          f"after {letter['attempts']} attempts: {letter['error'][:200]}")
     owed_total = sum(remaining["owed"].values())
-    lines.append("events still owed (outbox_owed): " + ", ".join(f"{s} {remaining['owed'][s]}" for s in SERVICES)
+    lines.append("events still owed (outbox owed_to): " + ", ".join(f"{s} {remaining['owed'][s]}" for s in SERVICES)
                  + "; unpublished outbox rows: " + ", ".join(f"{s} {remaining['unpublished'][s]}" for s in SERVICES)
                  + f"; emails left to send {remaining['unsent_emails']}")
     for s in SERVICES:

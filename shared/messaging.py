@@ -150,7 +150,10 @@ def fold_owed_into_outbox(op) -> None:
     """The migration that folds ``outbox_owed`` (a row per event and subscriber) into the events'
     outbox rows (``owed_to``, ``due_at``, ``sends``, ``sent_at``), the same in every service's
     history: what each event is still owed to, the earliest of its rows' next sends, the most
-    sends; an event owed to nobody and not yet marked is delivered now."""
+    sends; an event owed to nobody and not yet marked is delivered now. (Writing a row per
+    subscriber with every event cost PostgreSQL half as much again as the rest of intake's filing:
+    0.42-0.45 CPU-ms a filing against 0.29-0.30 with the subscribers on the event's own row, eight
+    connections filing at once.)"""
     import sqlalchemy as sa
 
     op.add_column("outbox", sa.Column("owed_to", sa.ARRAY(sa.Text()), nullable=False,

@@ -1,10 +1,4 @@
-"""what an event is still owed to, on its outbox row: ``outbox_owed`` (a row per event and
-subscriber) folded into ``outbox.owed_to``, ``due_at``, ``sends`` and ``sent_at``
-
-Writing a row per subscriber with every event cost PostgreSQL half as much again as the rest of
-intake's filing (0.42-0.45 CPU-ms a filing against 0.29-0.30 with the subscribers on the event's
-own row, eight connections filing at once); a confirmation now takes its subscriber off the
-event's row, and the last one marks it delivered (``shared.messaging.fold_owed_into_outbox``).
+"""what an event is still owed to, on its outbox row (``shared.messaging.fold_owed_into_outbox``)
 
 Revision ID: b4e8d2f0a6c3
 Revises: c5d9f3a7e2b8
