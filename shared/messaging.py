@@ -769,9 +769,9 @@ class ServiceBus:
         at once; if they have not all confirmed it by then, the sweep sends it again to those that
         have not; an event nobody subscribes to is delivered as it is written), in one statement
         written once, whatever the number of events; as a ``Statement``, so that a unit of work
-        may join it to its own. (A row per event and subscriber, as before 2026-12-05, cost
-        PostgreSQL half as much again as the rest of intake's filing: 0.42-0.45 CPU-ms a filing
-        against 0.29-0.30, eight connections filing at once.)"""
+        may join it to its own. (A row per event and subscriber, before ``fold_owed_into_outbox``,
+        cost PostgreSQL half as much again as the rest of intake's filing: 0.42-0.45 CPU-ms a
+        filing against 0.29-0.30, eight connections filing at once.)"""
         statement = self._statements.get("pending")
         if statement is None:  # run through the driver (db.driver_execute): psycopg's placeholders
             outbox = self.Outbox.__table__.fullname

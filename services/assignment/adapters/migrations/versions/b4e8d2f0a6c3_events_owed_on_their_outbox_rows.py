@@ -2,7 +2,7 @@
 
 Revision ID: b4e8d2f0a6c3
 Revises: c5d9f3a7e2b8
-Create Date: 2026-12-05 00:00:00
+Create Date: 2026-12-04 21:30:00
 """
 from alembic import op
 

@@ -2,7 +2,7 @@
 
 Revision ID: a3f7c1e9d5b2
 Revises: c5e1a7d3f9b2
-Create Date: 2026-12-05 00:00:00
+Create Date: 2026-12-04 21:30:00
 """
 from alembic import op
 

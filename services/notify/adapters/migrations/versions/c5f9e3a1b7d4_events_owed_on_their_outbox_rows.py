@@ -2,7 +2,7 @@
 
 Revision ID: c5f9e3a1b7d4
 Revises: f2b8d4a6c1e3
-Create Date: 2026-12-05 00:00:00
+Create Date: 2026-12-04 21:30:00
 """
 from alembic import op
 

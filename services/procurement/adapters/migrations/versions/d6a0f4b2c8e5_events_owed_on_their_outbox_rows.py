@@ -2,7 +2,7 @@
 
 Revision ID: d6a0f4b2c8e5
 Revises: d1a5c9e3f7b2
-Create Date: 2026-12-05 00:00:00
+Create Date: 2026-12-04 21:30:00
 """
 from alembic import op
 
