@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import (BIN, PrivatePostgres, Processes, clean_env, exit_on_sigterm,  # noqa: E402
                            free_port, percentile, start_redis, table, wait_port)
-from bench.pipeline import (SERVICES, WORKER_CONCURRENCY, ProductionShape, Sent, Sink, body_for, git_commit,  # noqa: E402
+from bench.pipeline import (OWED_PAIRS, SERVICES, WORKER_CONCURRENCY, ProductionShape, Sent, Sink, body_for, git_commit,  # noqa: E402
                             log_problems, task_counts)
 
 KINDS = ("pool", "node", "redis", "pg")
@@ -350,8 +350,7 @@ def backlog(conn) -> dict:
     """What is still to do, across the services."""
     out = {"owed": {}, "unpublished": {}}
     for s in SERVICES:
-        out["owed"][s] = conn.execute(  # (event, subscriber) pairs not yet confirmed
-            f"SELECT coalesce(sum(cardinality(owed_to)), 0) FROM {s}.outbox WHERE due_at IS NOT NULL").fetchone()[0]
+        out["owed"][s] = conn.execute(OWED_PAIRS.format(service=s)).fetchone()[0]
         out["unpublished"][s] = conn.execute(
             f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL").fetchone()[0]
     out["unsent_emails"] = conn.execute(

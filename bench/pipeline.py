@@ -72,6 +72,8 @@ from bench.harness import (BIN, CpuMeter, Databases, Processes, Profiler, clean_
                            wait_status, with_database)
 
 SERVICES = ("intake", "assignment", "notify", "procurement")
+# what a service's events are still owed: (event, subscriber) pairs not yet confirmed
+OWED_PAIRS = "SELECT coalesce(sum(cardinality(owed_to)), 0) FROM {service}.outbox WHERE due_at IS NOT NULL"
 WORKER_CONCURRENCY = 2  # docker-compose.yml: --pool prefork --concurrency 2
 GUNICORN_FLAGS = ["--workers", "2", "--threads", "4", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
 REPAIR = {
@@ -642,9 +644,7 @@ def database_views(url: str, codes: list[str]) -> dict[str, dict]:
                                  for s in SERVICES}
         views["unpublished"] = {s: conn.execute(
             f"SELECT count(*) FROM {s}.outbox WHERE published_at IS NULL").fetchone()[0] for s in SERVICES}
-        views["owed"] = {s: conn.execute(  # (event, subscriber) pairs not yet confirmed
-            f"SELECT coalesce(sum(cardinality(owed_to)), 0) FROM {s}.outbox WHERE due_at IS NOT NULL").fetchone()[0]
-            for s in SERVICES}
+        views["owed"] = {s: conn.execute(OWED_PAIRS.format(service=s)).fetchone()[0] for s in SERVICES}
         # events each service consumed (its inbox), and every case: the hops a case takes
         views["inbox"] = {s: conn.execute(f"SELECT count(*) FROM {s}.inbox").fetchone()[0] for s in SERVICES}
         views["all_cases"] = conn.execute("SELECT count(*) FROM assignment.cases").fetchone()[0]

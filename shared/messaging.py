@@ -699,12 +699,13 @@ class ServiceBus:
                 sent, failed, error = self._send(owed)
                 if failed:
                     self._record_refusal(session, failed, error, due_now=False)
-                if sent:
+                sent_events = list(dict.fromkeys(event_id for event_id, _ in sent))
+                if sent_events:
                     session.execute(self._mark_sent_sql(), {
-                        "event_ids": list({event_id for event_id, _ in sent}), "now": db.utcnow(),
+                        "event_ids": sent_events, "now": db.utcnow(),
                         "redeliver": get_settings().redeliver_seconds, "longest": MAX_REDELIVER_SECONDS})
                 session.commit()
-                published += len({event_id for event_id, _ in sent})
+                published += len(sent_events)
                 if failed:  # the broker refused: next sweep
                     return published
 
@@ -1023,16 +1024,15 @@ class UnitOfWork:
         commit."""
         statements = self._to_write()
         session = self._session
-        if session is None:
-            if statements:
-                db.driver_execute_pooled(self.bus.engine, *Statement.joined(statements))
-        else:
-            if statements:
-                sql, params = Statement.joined(statements)
-                if not session.in_transaction() and not (session.new or session.dirty or session.deleted):
-                    db.driver_execute_alone(session, sql, params)
-                else:
-                    db.driver_execute(session, sql, params)
+        if statements:
+            sql, params = Statement.joined(statements)
+            if session is None:
+                db.driver_execute_pooled(self.bus.engine, sql, params)
+            elif not session.in_transaction() and not (session.new or session.dirty or session.deleted):
+                db.driver_execute_alone(session, sql, params)
+            else:
+                db.driver_execute(session, sql, params)
+        if session is not None:
             session.commit()
         self._committed.extend(e.envelope for e in self._pending if e.subscribers)
         self._pending.clear()

@@ -59,6 +59,10 @@ class FieldErrorsSchema(Schema):
     errors = fields.Dict(metadata={"description": "field name -> list of messages"})
 
 
+# seconds a caller is told to wait (Retry-After) when the database is out of reach (a restart)
+DATABASE_AWAY_RETRY_SECONDS = 5
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with the signing serializer made once per secret key rather
     than on every request, cookie or none (it was 1.4 % of a busy intake's samples). The serializer
@@ -229,7 +233,7 @@ def create_service_app(
         lang = i18n.current_language()
         response = error_response(503, {"_schema": [i18n.translate("errors.unavailable", lang)]},
                                   i18n.translate("errors.unavailable", lang))
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = str(DATABASE_AWAY_RETRY_SECONDS)
         return response
 
     @app.context_processor
